@@ -1,0 +1,31 @@
+"""geo: how much mine contamination lies in Cambodia's border zones.
+
+The pipeline runs one way: read (:func:`read_hazards`,
+:func:`load_boundaries`) -> zones (:func:`border_zones`) -> overlay and
+summary (:func:`analyze`) -> export (:mod:`geo.export`).
+"""
+
+from __future__ import annotations
+
+from geo._errors import GeoError, GeoInputError
+from geo.analysis import AnalysisResult, analyze
+from geo.boundaries import Boundaries, load_boundaries, province_code
+from geo.hazards import DEMO_HAZARDS, read_hazards
+from geo.summary import geo_version
+from geo.zones import border_zones
+
+__version__ = geo_version()
+
+__all__ = [
+    "DEMO_HAZARDS",
+    "AnalysisResult",
+    "Boundaries",
+    "GeoError",
+    "GeoInputError",
+    "__version__",
+    "analyze",
+    "border_zones",
+    "load_boundaries",
+    "province_code",
+    "read_hazards",
+]

@@ -1,0 +1,321 @@
+"""Cambodia's provinces, national outline and land frontiers.
+
+The bundled layers live in ``data/boundaries/`` (built by
+``scripts/build_boundaries.py``; provenance and licences in
+``data/boundaries/SOURCES.md``):
+
+* ``amcharts/provinces.gpkg`` - the 25 provinces (amCharts, linkware licence);
+* ``osm/cambodia.gpkg`` - layers ``outline`` and ``frontier`` (OpenStreetMap
+  contributors, ODbL 1.0).
+
+The two sources do not share edges: the province polygons stray up to
+~1.5 km from the OpenStreetMap frontier.  Zones are built against the
+OpenStreetMap outline, and :func:`fit_provinces` hands the slivers between
+the two to the nearest province, so no land falls out of the totals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._errors import GeoInputError
+from geo.constants import WGS84
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
+OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
+
+#: ISO 3166-2:KH code -> (English name, Khmer name, other spellings seen in
+#: mine-action and gazetteer data).  English names follow the Mine Action
+#: Review tables where a province appears there.
+PROVINCE_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "KH-1": ("Banteay Meanchey", "បន្ទាយមានជ័យ", ("Banteay Mean Chey", "Banteay Mean Chay")),
+    "KH-2": ("Battambang", "បាត់ដំបង", ("Batdambang", "Bat Dambang")),
+    "KH-3": ("Kampong Cham", "កំពង់ចាម", ("Kompong Cham",)),
+    "KH-4": ("Kampong Chhnang", "កំពង់ឆ្នាំង", ("Kompong Chhnang",)),
+    "KH-5": ("Kampong Speu", "កំពង់ស្ពឺ", ("Kompong Speu", "Kampong Spoe")),
+    "KH-6": ("Kampong Thom", "កំពង់ធំ", ("Kompong Thom", "Kampong Thum")),
+    "KH-7": ("Kampot", "កំពត", ("Kampaot",)),
+    "KH-8": ("Kandal", "កណ្ដាល", ("Kandaal",)),
+    "KH-9": ("Koh Kong", "កោះកុង", ("Kaoh Kong",)),
+    "KH-10": ("Kratie", "ក្រចេះ", ("Kratié", "Kracheh")),
+    "KH-11": ("Mondul Kiri", "មណ្ឌលគិរី", ("Mondulkiri", "Mondolkiri", "Mondol Kiri")),
+    "KH-12": ("Phnom Penh", "ភ្នំពេញ", ("Phnum Penh",)),
+    "KH-13": ("Preah Vihear", "ព្រះវិហារ", ("Prey Vihear", "Preah Vihéar", "Preah Vihar")),
+    "KH-14": ("Prey Veng", "ព្រៃវែង", ("Prey Vaeng",)),
+    "KH-15": ("Pursat", "ពោធិ៍សាត់", ("Pouthisat", "Pousat", "Porsat")),
+    "KH-16": ("Ratanak Kiri", "រតនគិរី", ("Ratanakiri", "Rattanakiri", "Ratana Kiri", "Rotanak Kiri", "Rattanak Kiri")),
+    "KH-17": ("Siem Reap", "សៀមរាប", ("Siemreap", "Siemreab", "Siem Reab")),
+    "KH-18": ("Preah Sihanouk", "ព្រះសីហនុ", ("Sihanoukville", "Krong Preah Sihanouk")),
+    "KH-19": ("Stung Treng", "ស្ទឹងត្រែង", ("Stoeng Treng", "Steung Treng")),
+    "KH-20": ("Svay Rieng", "ស្វាយរៀង", ("Svay Rieng",)),
+    "KH-21": ("Takeo", "តាកែវ", ("Takev", "Taakaev")),
+    "KH-22": ("Oddar Meanchey", "ឧត្ដរមានជ័យ", ("Otdar Meanchey", "Otdar Mean Chey", "Oddar Mean Chey", "Udon Meanchey")),
+    "KH-23": ("Kep", "កែប", ("Krong Kep", "Kaeb")),
+    "KH-24": ("Pailin", "ប៉ៃលិន", ("Krong Pailin", "Pailin City")),
+    "KH-25": ("Tboung Khmum", "ត្បូងឃ្មុំ", ("Tbong Khmum", "Tbaung Khmum")),
+}
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def normalize_name(name: str) -> str:
+    """Fold a place name for matching: no accents, case, spaces or punctuation.
+
+    Examples
+    --------
+    >>> normalize_name("Kratié")
+    'kratie'
+    >>> normalize_name("Banteay Mean-Chey")
+    'banteaymeanchey'
+    """
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return "".join(c for c in text.casefold() if c.isalnum())
+
+
+@lru_cache(maxsize=1)
+def _alias_table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for code, (english, khmer, variants) in PROVINCE_NAMES.items():
+        for name in (code, english, khmer, *variants):
+            table[normalize_name(name)] = code
+        table[normalize_name(code.replace("KH-", ""))] = code
+    return table
+
+
+def province_code(name: str) -> str | None:
+    """ISO 3166-2:KH code of a province name, spelling variant or code, else None.
+
+    Examples
+    --------
+    >>> province_code("Otdar Meanchey")
+    'KH-22'
+    >>> province_code("ratanakiri")
+    'KH-16'
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return None
+    return _alias_table().get(normalize_name(name))
+
+
+@dataclass(frozen=True)
+class Boundaries:
+    """Administrative layers of one analysis, all in WGS 84.
+
+    Attributes
+    ----------
+    provinces : GeoDataFrame
+        Columns ``code``, ``province``, ``name_km``, ``geometry``.
+    outline : GeoDataFrame
+        One row: the national territory (holes of lakes and rivers filled).
+    frontier : GeoDataFrame
+        Land frontier lines, column ``neighbor`` (ISO 3166-1 alpha-3).
+    sources : dict
+        File names and attribution of each layer, carried into every output.
+    """
+
+    provinces: gpd.GeoDataFrame
+    outline: gpd.GeoDataFrame
+    frontier: gpd.GeoDataFrame
+    sources: dict = field(default_factory=dict)
+
+    def frontier_with(self, neighbor: str | None = "THA") -> gpd.GeoDataFrame:
+        """The frontier lines with one neighbour (``None``: every line in the layer)."""
+        if neighbor is None or "neighbor" not in self.frontier.columns:
+            return self.frontier
+        picked = self.frontier[self.frontier["neighbor"].astype(str).str.upper() == neighbor.upper()]
+        if picked.empty:
+            known = ", ".join(sorted(self.frontier["neighbor"].astype(str).unique()))
+            raise GeoInputError(f"no frontier with neighbor {neighbor!r}; the layer has {known}")
+        return picked
+
+
+def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise GeoInputError("file does not exist", str(path))
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises several types for unreadable files
+        raise GeoInputError(f"cannot read layer {layer or '(default)'}: {exc}", str(path)) from exc
+    if gdf.crs is None:
+        raise GeoInputError("layer has no coordinate reference system", str(path))
+    return gdf.to_crs(WGS84)
+
+
+def load_boundaries(
+    provinces: str | Path | None = None,
+    frontier: str | Path | None = None,
+    province_field: str = "province",
+    code_field: str | None = "code",
+) -> Boundaries:
+    """Load the bundled boundaries, or the user's own in their place.
+
+    Parameters
+    ----------
+    provinces : path, optional
+        Polygon layer of provinces replacing the bundled one.  Cambodia is
+        then the union of these polygons.
+    frontier : path, optional
+        Line layer replacing the bundled frontiers; a ``neighbor`` column is
+        optional.
+    province_field : str
+        Name column of a user province layer (default ``province``).
+    code_field : str or None
+        Code column of a user province layer; if absent, codes are looked up
+        from the names (ISO 3166-2:KH) or left as the names.
+
+    Returns
+    -------
+    Boundaries
+
+    Examples
+    --------
+    >>> b = load_boundaries()
+    >>> len(b.provinces), b.provinces.crs.to_epsg()
+    (25, 4326)
+    """
+    sources: dict = {}
+    if provinces is None:
+        if not PROVINCES_FILE.exists():
+            raise GeoInputError(
+                "bundled province layer is missing; run scripts/build_boundaries.py", str(PROVINCES_FILE)
+            )
+        prov = _read_layer(PROVINCES_FILE, "provinces")
+        sources["provinces"] = {
+            "file": "data/boundaries/amcharts/provinces.gpkg",
+            "attribution": "Province polygons: amCharts geodata 5.1.6 (amCharts free linkware licence)",
+        }
+    else:
+        raw = _read_layer(provinces)
+        if province_field not in raw.columns:
+            raise GeoInputError(
+                f"no column {province_field!r} (columns: {', '.join(map(str, raw.columns.drop('geometry')))});"
+                " pass --province-field",
+                str(provinces),
+            )
+        names = raw[province_field].astype(str)
+        if code_field and code_field in raw.columns:
+            codes = raw[code_field].astype(str)
+        else:
+            codes = pd.Series([province_code(n) or n for n in names], index=raw.index)
+        prov = gpd.GeoDataFrame(
+            {"code": codes.values, "province": names.values, "name_km": ""},
+            geometry=shapely.make_valid(raw.geometry.values),
+            crs=WGS84,
+        )
+        prov = prov.dissolve(by=["code", "province"], as_index=False)[["code", "province", "name_km", "geometry"]]
+        sources["provinces"] = {"file": Path(provinces).name, "attribution": "user-supplied province layer"}
+
+    if provinces is None:
+        outline = _read_layer(OSM_FILE, "outline")
+        sources["outline"] = {
+            "file": "data/boundaries/osm/cambodia.gpkg",
+            "attribution": "National outline: © OpenStreetMap contributors (ODbL 1.0), via geo-maps 0.6.0",
+        }
+    else:
+        outline = gpd.GeoDataFrame(
+            {"iso3": ["KHM"], "name": ["union of provinces"]},
+            geometry=[shapely.union_all(prov.geometry.values)],
+            crs=WGS84,
+        )
+        sources["outline"] = {"file": Path(provinces).name, "attribution": "union of the province layer"}
+
+    if frontier is None:
+        front = _read_layer(OSM_FILE, "frontier")
+        sources["frontier"] = {
+            "file": "data/boundaries/osm/cambodia.gpkg",
+            "attribution": "Frontiers: © OpenStreetMap contributors (ODbL 1.0), via geo-maps 0.6.0",
+        }
+    else:
+        front = _read_layer(frontier)
+        kinds = set(front.geometry.geom_type.dropna())
+        if not kinds or not kinds <= {"LineString", "MultiLineString"}:
+            raise GeoInputError(f"frontier layer must hold lines, found {sorted(kinds) or 'nothing'}", str(frontier))
+        sources["frontier"] = {"file": Path(frontier).name, "attribution": "user-supplied frontier layer"}
+    paths = {
+        "provinces": Path(provinces) if provinces is not None else PROVINCES_FILE,
+        "outline": Path(provinces) if provinces is not None else OSM_FILE,
+        "frontier": Path(frontier) if frontier is not None else OSM_FILE,
+    }
+    for key, src in paths.items():
+        sources[key]["sha256"] = sha256_file(src)
+    return Boundaries(provinces=prov.reset_index(drop=True), outline=outline, frontier=front, sources=sources)
+
+
+def fit_provinces(provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """Make the provinces tile the national outline exactly.
+
+    Each province is clipped to the outline; each piece of outline that no
+    province covers (a sliver between two sources' edges) goes to the
+    province with which it shares the longest edge, or else the nearest one.
+
+    Parameters
+    ----------
+    provinces, outline : GeoDataFrame
+        In the same projected CRS.
+
+    Returns
+    -------
+    fitted : GeoDataFrame
+        ``code``, ``province``, ``geometry``, ``sliver_m2`` (area added).
+    slivers : DataFrame
+        One row per sliver: ``code``, ``area_m2``, ``geometry``.
+    """
+    land = shapely.union_all(outline.geometry.values)
+    clean = provinces.geometry.values.copy()
+    shapely.prepare(land)
+    # Provinces wholly inside the outline need no clipping (most of them).
+    edge = ~shapely.contains_properly(land, clean)
+    clean[edge] = shapely.intersection(clean[edge], land)
+    if shapely.coverage_is_valid(clean):
+        covered = shapely.coverage_union_all(clean)
+    else:
+        # Overlaps between provinces would count land twice: later rows give way.
+        a, b = shapely.STRtree(clean).query(clean, predicate="overlaps")
+        for i, j in sorted(zip(a.tolist(), b.tolist())):
+            if i < j:
+                clean[j] = shapely.difference(clean[j], clean[i])
+        covered = shapely.union_all(clean)
+    gaps = shapely.difference(land, covered)
+    parts = np.array([p for p in shapely.get_parts(gaps) if p.area > 0], dtype=object)
+    owner = np.full(len(parts), -1)
+    if len(parts):
+        # The province sharing the longest edge with a sliver takes it.
+        reach = shapely.buffer(parts, 1.0, quad_segs=1)
+        edges = shapely.boundary(clean)
+        pi, ci = shapely.STRtree(edges).query(reach, predicate="intersects")
+        shared = shapely.length(shapely.intersection(edges[ci], reach[pi]))
+        best = pd.DataFrame({"part": pi, "prov": ci, "len": shared}).sort_values("len", ascending=False)
+        best = best.drop_duplicates("part")
+        owner[best["part"].to_numpy()] = best["prov"].to_numpy()
+        lonely = np.flatnonzero(owner < 0)
+        if len(lonely):
+            near = shapely.STRtree(clean).query_nearest(shapely.point_on_surface(parts[lonely]), all_matches=False)
+            owner[lonely[near[0]]] = near[1]
+    for k in np.unique(owner):
+        # The slivers were cut out of the gaps, so they never overlap the province.
+        clean[k] = shapely.coverage_union_all(np.array([clean[k], *parts[owner == k]], dtype=object))
+    rows = [{"code": provinces["code"].iloc[k], "area_m2": p.area, "geometry": p} for k, p in zip(owner, parts)]
+    slivers = pd.DataFrame(rows, columns=["code", "area_m2", "geometry"])
+    added = slivers.groupby("code")["area_m2"].sum() if len(slivers) else pd.Series(dtype=float)
+    fitted = provinces[["code", "province"]].copy()
+    fitted["sliver_m2"] = fitted["code"].map(added).fillna(0.0).to_numpy()
+    return gpd.GeoDataFrame(fitted, geometry=clean, crs=provinces.crs), slivers

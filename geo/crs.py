@@ -1,0 +1,160 @@
+"""The one place that knows projections.
+
+Every area in geo is measured in :data:`geo.constants.ANALYSIS_CRS`, an
+Albers equal-area conic on the WGS 84 ellipsoid.  Every distance that defines
+a border zone is measured in a transverse Mercator centred on the stretch of
+frontier concerned (see :func:`local_tm`), where the scale error a few tens of
+kilometres from the centre is below 1e-5.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import shapely
+import shapely.ops
+from pyproj import CRS, Geod, Transformer
+
+from geo._errors import GeoInputError
+from geo.constants import ANALYSIS_CRS, WGS84
+
+GEOD = Geod(ellps="WGS84")
+
+
+@lru_cache(maxsize=256)
+def _transformer(src: str, dst: str) -> Transformer:
+    return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
+
+
+def transform_geoms(geoms: np.ndarray | shapely.Geometry, src: str, dst: str):
+    """Transform shapely geometries between two CRSs given as strings.
+
+    Parameters
+    ----------
+    geoms : shapely geometry or array of them
+    src, dst : str
+        Anything :meth:`pyproj.CRS.from_user_input` accepts.
+
+    Returns
+    -------
+    The same shape of geometry or array, with coordinates in ``dst``.
+    """
+    return apply_transformer(geoms, _transformer(src, dst))
+
+
+def local_tm(lon: float, lat: float) -> str:
+    """Transverse Mercator centred on ``(lon, lat)``, scale 1 on its meridian.
+
+    Parameters
+    ----------
+    lon, lat : float
+        Centre in degrees (WGS 84).
+
+    Returns
+    -------
+    str
+        A PROJ string; metres; WGS 84 datum.
+
+    Examples
+    --------
+    >>> local_tm(103.0, 13.5)
+    '+proj=tmerc +lat_0=13.5 +lon_0=103.0 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs'
+    """
+    return f"+proj=tmerc +lat_0={lat!r} +lon_0={lon!r} +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
+
+
+def local_tm_transformers(lon: float, lat: float) -> tuple[Transformer, Transformer]:
+    """Transformers WGS 84 -> :func:`local_tm` and :func:`local_tm` -> analysis CRS.
+
+    Built as PROJ pipelines (both ends are on the WGS 84 ellipsoid, so no
+    datum step is involved), which is ~1000x quicker to set up than a
+    CRS-to-CRS search and matters when a frontier is cut into many stretches.
+    """
+    tm = f"+proj=tmerc +lat_0={lat!r} +lon_0={lon!r} +k=1 +x_0=0 +y_0=0 +ellps=WGS84"
+    aea = ANALYSIS_CRS.replace("+datum=WGS84", "+ellps=WGS84").replace(" +no_defs +type=crs", "")
+    fwd = Transformer.from_pipeline(f"+proj=pipeline +step +proj=unitconvert +xy_in=deg +xy_out=rad +step {tm}")
+    inv = Transformer.from_pipeline(f"+proj=pipeline +step +inv {tm} +step {aea}")
+    return fwd, inv
+
+
+def apply_transformer(geoms, transformer: Transformer):
+    """Apply a :class:`pyproj.Transformer` (x, y order) to shapely geometries."""
+
+    def _apply(xy: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, _apply)
+
+
+def densify(gdf: gpd.GeoDataFrame, max_m: float) -> gpd.GeoDataFrame:
+    """Cut segments longer than ``max_m`` (in degrees ~``max_m``/111 km for geographic CRSs).
+
+    A straight segment of the source CRS is then still close to straight
+    after reprojection, so the source's idea of the line is kept.
+    """
+    step = max_m / 111_000.0 if gdf.crs is not None and gdf.crs.is_geographic else max_m
+    return gdf.set_geometry(shapely.segmentize(gdf.geometry.values, step))
+
+
+def to_analysis(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in the equal-area analysis CRS.
+
+    Raises
+    ------
+    GeoInputError
+        If ``gdf`` has no CRS.
+    """
+    if gdf.crs is None:
+        raise GeoInputError("layer has no coordinate reference system; pass crs=/--crs")
+    return gdf.to_crs(ANALYSIS_CRS)
+
+
+def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in geographic WGS 84 (EPSG:4326)."""
+    return gdf.to_crs(WGS84)
+
+
+def geodesic_area_m2(geoms_wgs84) -> np.ndarray:
+    """Geodesic area of each WGS 84 polygon on the ellipsoid, m2 (edges as geodesics).
+
+    An independent check of the equal-area projection: for polygons with
+    short edges the two agree to well under 0.01 %.
+    """
+    arr = np.atleast_1d(np.asarray(geoms_wgs84, dtype=object))
+    return np.array([abs(GEOD.geometry_area_perimeter(g)[0]) for g in arr])
+
+
+def geodesic_distance_m(point_lonlat: tuple[float, float], line_wgs84, densify_m: float = 5.0) -> float:
+    """Shortest geodesic distance from a point to a line, m.
+
+    The line is projected to an azimuthal equidistant projection centred on
+    the point, where distances from the centre are true geodesic distances;
+    the nearest point found there is then measured with
+    :meth:`pyproj.Geod.inv`.
+
+    Parameters
+    ----------
+    point_lonlat : (float, float)
+        Longitude and latitude in degrees.
+    line_wgs84 : shapely LineString or MultiLineString
+        In WGS 84 degrees.
+    densify_m : float
+        Segment length, m, the line is cut to before the nearest point is
+        searched, so that the straight chords of the projected line stay on
+        the geodesic to millimetres.
+    """
+    lon, lat = point_lonlat
+    aeqd = f"+proj=aeqd +lat_0={lat!r} +lon_0={lon!r} +datum=WGS84 +units=m +no_defs +type=crs"
+    # Densify in degrees first: a long lon/lat segment is not straight in AEQD.
+    local = transform_geoms(shapely.segmentize(line_wgs84, 0.0005), WGS84, aeqd)
+    origin = shapely.Point(0.0, 0.0)
+    # Only the part of the line near the nearest chord can hold the answer.
+    reach = shapely.distance(local, origin) + 1000.0
+    local = shapely.clip_by_rect(local, -reach, -reach, reach, reach)
+    local = shapely.segmentize(local, densify_m)
+    near = shapely.ops.nearest_points(local, origin)[0]
+    near_ll = transform_geoms(near, aeqd, WGS84)
+    return float(GEOD.inv(lon, lat, near_ll.x, near_ll.y)[2])

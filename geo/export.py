@@ -1,0 +1,146 @@
+"""Writing an analysis to disk: tables, GeoPackage layers, JSON.
+
+Every file is written to a temporary name in the target directory and
+renamed into place, so a run that is interrupted leaves the previous file or
+none, never half a file.  Paths recorded in outputs are file names only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo._errors import GeoInputError
+from geo.analysis import AnalysisResult
+from geo.constants import WGS84
+
+MARKER = ".geo-output"
+OUTPUT_FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()  # some writers (GDAL) refuse to open an existing empty file
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if not math.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return obj.name
+    return str(obj)
+
+
+def write_json(obj, path: Path) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as UTF-8 CSV, atomically."""
+    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+
+
+def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None) -> None:
+    """Write several layers into one GeoPackage, atomically."""
+
+    def _write(tmp: Path) -> None:
+        for name, gdf in layers.items():
+            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
+
+    atomic_write(path, _write)
+
+
+def prepare_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> None:
+    """Check that ``out_dir`` may receive outputs.
+
+    Refuses a directory that is one of the inputs' locations as a file, an
+    existing non-empty directory geo did not create (unless ``force``), and
+    a path that is a file.
+    """
+    out_dir = Path(out_dir)
+    for src in inputs:
+        for name in OUTPUT_FILES:
+            if (out_dir / name).resolve() == Path(src).resolve():
+                raise GeoInputError(f"output would overwrite the input {Path(src).name}", str(out_dir))
+    if out_dir.exists() and not out_dir.is_dir():
+        raise GeoInputError("output path exists and is not a directory", str(out_dir))
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists() and not force:
+        raise GeoInputError(
+            "directory is not empty and was not written by geo; use --force to write into it", str(out_dir)
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text("written by geo\n", encoding="utf-8")
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    return df.drop(columns=[c for c in df.columns if c.startswith("_") or c == "geometry"])
+
+
+def write_outputs(result: AnalysisResult, out_dir: Path) -> list[Path]:
+    """Write the analysis' files into ``out_dir``.
+
+    Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
+    ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
+    ``hazard_pieces``; EPSG:4326), ``validation.json``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out_dir = Path(out_dir)
+    notice = result.summary.get("notice")
+    by_province = result.by_province.copy()
+    by_hazard = _flat(result.by_hazard)
+    meta = None
+    if notice:
+        by_province["data_notice"] = notice
+        by_hazard["data_notice"] = notice
+        meta = {"SYNTHETIC": "yes", "NOTICE": notice}
+    written = [out_dir / n for n in OUTPUT_FILES]
+    write_json(result.summary, written[0])
+    write_csv(by_province, written[1])
+    write_csv(by_hazard, written[2])
+    provinces = result.provinces.merge(
+        result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
+    ).to_crs(WGS84)
+    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
+    pieces = result.by_hazard.drop(columns=[c for c in result.by_hazard.columns if c.startswith("_")])
+    if notice:
+        pieces = pieces.assign(data_notice=notice)
+    write_gpkg(
+        {
+            "provinces": provinces,
+            "frontier": result.frontier.to_crs(WGS84),
+            "zones": zones,
+            "hazard_pieces": pieces.to_crs(WGS84),
+        },
+        written[3],
+        meta,
+    )
+    write_json(result.validation, written[4])
+    return written

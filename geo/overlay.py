@@ -1,0 +1,149 @@
+"""Exact intersection of hazards with province x band cells.
+
+The engine avoids a full polygon overlay.  An STRtree gives the candidate
+(hazard, cell) pairs; a hazard whose only candidate cell properly contains
+it keeps its whole area (no geometry work, the common case), and only the
+rest are intersected.  Overlapping hazards are unioned only within their
+connected component of overlaps, never all at once.
+"""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+
+def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Cut provinces by bands into cells that tile the territory.
+
+    Parameters
+    ----------
+    provinces : GeoDataFrame
+        Fitted provinces (see :func:`geo.boundaries.fit_provinces`), columns
+        ``code``, ``province``; projected CRS.
+    zones : GeoDataFrame
+        Bands from :func:`geo.zones.border_zones`, same CRS; the last row is
+        the unbounded band beyond the last edge.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``code``, ``province``, ``zone`` (row position in ``zones``),
+        ``geometry``; empty cells dropped.
+    """
+    finite = zones.iloc[:-1]
+    near = shapely.union_all(finite.geometry.values) if len(finite) else shapely.Polygon()
+    tree = shapely.STRtree(finite.geometry.values)
+    rows = []
+    beyond = len(zones) - 1
+    for code, name, geom in zip(provinces["code"], provinces["province"], provinces.geometry.values):
+        if not shapely.intersects(geom, near):
+            rows.append((code, name, beyond, geom))
+            continue
+        for z in tree.query(geom, predicate="intersects"):
+            rows.append((code, name, int(z), shapely.intersection(geom, finite.geometry.values[z])))
+        rows.append((code, name, beyond, shapely.difference(geom, near)))
+    cells = gpd.GeoDataFrame(
+        {"code": [r[0] for r in rows], "province": [r[1] for r in rows], "zone": [r[2] for r in rows]},
+        geometry=[r[3] for r in rows],
+        crs=provinces.crs,
+    )
+    cells = cells[~cells.geometry.is_empty & (cells.geometry.area > 0)].reset_index(drop=True)
+    cells["geometry"] = [
+        shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) == 3]) for g in cells.geometry
+    ]
+    return cells
+
+
+def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.DataFrame:
+    """Split polygons by cells; parts outside every cell are kept apart.
+
+    Parameters
+    ----------
+    geoms : array of shapely Polygon/MultiPolygon
+        Projected, equal-area CRS.
+    cells : array of shapely polygons
+        Non-overlapping cells, same CRS.
+    land : shapely geometry
+        The union of the cells (the territory).
+
+    Returns
+    -------
+    DataFrame
+        One row per non-empty piece: ``src`` (index in ``geoms``), ``cell``
+        (index in ``cells``, -1 for the part outside ``land``), ``area_m2``,
+        ``geometry``.  The pieces of each polygon sum to its area.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    cells = np.asarray(cells, dtype=object)
+    shapely.prepare(cells)
+    src, cell = shapely.STRtree(cells).query(geoms)
+    # Prepared contains_properly settles most hazards without any geometry work.
+    whole = shapely.contains_properly(cells[cell], geoms[src])
+    done = np.zeros(len(geoms), dtype=bool)
+    done[src[whole]] = True
+    cut = ~done[src]
+    parts = shapely.intersection(geoms[src[cut]], cells[cell[cut]])
+    frames = [
+        pd.DataFrame({"src": src[whole], "cell": cell[whole], "geometry": geoms[src[whole]]}),
+        pd.DataFrame({"src": src[cut], "cell": cell[cut], "geometry": parts}),
+    ]
+    # Anything not inside a single cell may also reach beyond the territory.
+    rest = np.flatnonzero(~done)
+    if len(rest):
+        shapely.prepare(land)
+        out = ~shapely.covered_by(geoms[rest], land)
+        rest = rest[out]
+        if len(rest):
+            frames.append(pd.DataFrame({"src": rest, "cell": -1, "geometry": shapely.difference(geoms[rest], land)}))
+    pieces = pd.concat(frames, ignore_index=True)
+    pieces["geometry"] = _polygonal(pieces["geometry"].to_numpy())
+    pieces["area_m2"] = shapely.area(pieces["geometry"].to_numpy())
+    pieces = pieces[pieces["area_m2"] > 0]
+    return pieces.sort_values(["src", "cell"], kind="stable").reset_index(drop=True)
+
+
+def _polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep only the polygon parts of intersection results (drop slivers of lines/points)."""
+    kinds = shapely.get_type_id(geoms)
+    mixed = np.flatnonzero(kinds == 7)
+    out = geoms.copy()
+    for i in mixed:
+        polys = [p for p in shapely.get_parts(geoms[i]) if shapely.get_type_id(p) == 3]
+        out[i] = shapely.union_all(polys) if polys else shapely.Polygon()
+    return out
+
+
+def overlap_components(geoms: np.ndarray) -> np.ndarray:
+    """Label each polygon with its connected component of area overlaps.
+
+    Polygons that merely touch (shared edge, zero-area intersection) are not
+    joined: they do not double count land.
+
+    Returns
+    -------
+    ndarray of int
+        Component label per polygon; labels are the smallest member index.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    parent = np.arange(len(geoms))
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    if len(a):
+        real = shapely.area(shapely.intersection(geoms[a], geoms[b])) > 0
+        a, b = a[real], b[real]
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in zip(a.tolist(), b.tolist()):
+        ri, rj = root(i), root(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+    return np.array([root(i) for i in range(len(geoms))])

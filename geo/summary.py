@@ -1,0 +1,209 @@
+"""Tables and checks built from the pieces of an analysis.
+
+Pure functions on frames: the per-province table, the summary dictionary,
+the spatial validation checks and the comparison with published totals.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.boundaries import DATA_DIR, province_code
+from geo.constants import ANALYSIS_CRS, AREA_MISMATCH_SHARE, MILITARY_ONLY_KM, RESTRICTED_KM
+
+TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
+
+
+def geo_version() -> str:
+    """Installed version of geo."""
+    try:
+        return version("geo")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Series:
+    """Area, m2, per province of the pieces whose fine band lies within ``km``."""
+    outer = fine["outer_km"].to_numpy()
+    ok = (pieces["fine"] >= 0) & (outer[pieces["fine"].clip(lower=0)] <= km + 1e-12)
+    return pieces[ok].groupby("code")["area_m2"].sum()
+
+
+def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, slivers) -> pd.DataFrame:
+    """One row per province (all listed), areas in km2.
+
+    ``hazards`` counts each hazard once, in the province holding the largest
+    part of it.  ``area_km2`` is the area of the union of hazards (land
+    counted once), ``area_sum_km2`` the sum of polygon areas, and
+    ``overlap_km2`` their difference.
+    """
+    codes = fitted["code"]
+    out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
+    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
+    km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
+    out["area_km2"] = km2(union_pieces.groupby("code")["area_m2"].sum())
+    out["area_sum_km2"] = km2(pieces.groupby("code")["area_m2"].sum())
+    out["overlap_km2"] = np.maximum(out["area_sum_km2"] - out["area_km2"], 0.0)
+    out["within_2km_km2"] = km2(_within(union_pieces, fine, MILITARY_ONLY_KM))
+    out["within_7km_km2"] = km2(_within(union_pieces, fine, RESTRICTED_KM))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_within_7km"] = np.where(out["area_km2"] > 0, out["within_7km_km2"] / out["area_km2"], 0.0)
+    for k, key in enumerate(zones["key"]):
+        sel = union_pieces[union_pieces["band_idx"] == k]
+        out[f"band_{key}_km2"] = km2(sel.groupby("code")["area_m2"].sum())
+    out["outside_cambodia_km2"] = km2(union_pieces[union_pieces["band_idx"] < 0].groupby("code")["area_m2"].sum())
+    out["land_km2"] = fitted.geometry.area.to_numpy() / 1e6
+    out["sliver_land_km2"] = fitted["sliver_m2"].to_numpy() / 1e6
+    return out.reset_index(drop=True)
+
+
+def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
+    """Checks that need the boundaries: outside Cambodia, area and province mismatches."""
+    from geo.analysis import OUTSIDE, match_recorded_province
+
+    report = dict(hz.attrs.get("validation", {}))
+    ids = hz["hazard_id"].astype(str).to_numpy()
+    outside = by_hazard[by_hazard["band"] == OUTSIDE]
+    report["outside_cambodia"] = {
+        "count": int(outside["_src"].nunique()),
+        "area_km2": float(outside["area_m2"].sum() / 1e6),
+        "items": [{"hazard_id": ids[s], "outside_m2": float(a)} for s, a in zip(outside["_src"], outside["area_m2"])],
+    }
+    mismatch = []
+    if "area_recorded_m2" in hz.columns:
+        rec = pd.to_numeric(hz["area_recorded_m2"], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.abs(hz_area - rec) / rec
+        for i in np.flatnonzero(np.isfinite(rel) & (rel > AREA_MISMATCH_SHARE)):
+            mismatch.append(
+                {
+                    "hazard_id": ids[i],
+                    "recorded_m2": float(rec[i]),
+                    "computed_m2": float(hz_area[i]),
+                    "ratio": float(hz_area[i] / rec[i]),
+                }
+            )
+    report["area_mismatch"] = {"threshold_share": AREA_MISMATCH_SHARE, "count": len(mismatch), "items": mismatch}
+    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    wrong = []
+    if "province_recorded" in hz.columns:
+        rec = hz["province_recorded"].to_numpy()
+        for s, code, name in zip(primary["_src"], primary["code"], primary["province"]):
+            r = rec[s]
+            if r is None or (isinstance(r, float) and math.isnan(r)) or str(r).strip() == "":
+                continue
+            if not match_recorded_province(str(r), code, name):
+                wrong.append({"hazard_id": ids[s], "recorded": str(r), "spatial": name, "code": code})
+    report["province_mismatch"] = {"count": len(wrong), "items": wrong}
+    straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("_src")["code"].nunique()
+    report["straddling_provinces"] = {
+        "count": int((straddle > 1).sum()),
+        "ids": [ids[s] for s in straddle[straddle > 1].index],
+    }
+    sliver_geoms = slivers["geometry"].to_numpy() if len(slivers) else np.array([], dtype=object)
+    in_sliver = 0.0
+    if len(sliver_geoms):
+        a, b = shapely.STRtree(sliver_geoms).query(geoms, predicate="intersects")
+        in_sliver = float(shapely.area(shapely.intersection(geoms[a], sliver_geoms[b])).sum())
+    report["slivers"] = {
+        "land_km2": float(slivers["area_m2"].sum() / 1e6) if len(slivers) else 0.0,
+        "hazard_km2": in_sliver / 1e6,
+        "note": "land between the province layer and the national outline, assigned to the adjacent province",
+    }
+    approx = hz["approximate"].astype(bool).to_numpy() if "approximate" in hz.columns else np.zeros(len(hz), bool)
+    report["approximate_geometry"] = {"count": int(approx.sum()), "ids": ids[approx].tolist()}
+    return report
+
+
+def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Path = TABLE1_FILE) -> list[dict]:
+    """Compare per-province hazard counts and summed areas with Table 1.
+
+    Each hazard counts in the province holding the largest part of it, with
+    its whole polygon area, as official tables count them.
+    """
+    ref = pd.read_csv(path)
+    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    count = primary.groupby("code").size()
+    area = pd.Series(hz_area[primary["_src"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
+    rows = []
+    codes = [province_code(p) for p in ref["province"]]
+    for code, (_, r) in zip(codes, ref.iterrows()):
+        got_n = int(count.get(code, 0))
+        got_a = float(area.get(code, 0.0))
+        rows.append(
+            {
+                "province": r["province"],
+                "code": code,
+                "table1_shas": int(r["shas"]),
+                "table1_area_m2": int(r["area_m2"]),
+                "input_hazards": got_n,
+                "input_area_m2": round(got_a, 1),
+                "difference_m2": round(got_a - float(r["area_m2"]), 1),
+            }
+        )
+    other = set(count.index) - set(codes)
+    for code in sorted(other):
+        rows.append(
+            {
+                "province": code,
+                "code": code,
+                "table1_shas": 0,
+                "table1_area_m2": 0,
+                "input_hazards": int(count[code]),
+                "input_area_m2": round(float(area[code]), 1),
+                "difference_m2": round(float(area[code]), 1),
+            }
+        )
+    return rows
+
+
+def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation) -> dict:
+    """The ``summary.json`` dictionary (inputs are added by the caller that read the files)."""
+    from geo.analysis import SYNTHETIC_NOTICE
+
+    bands = []
+    for k, z in zones.reset_index(drop=True).iterrows():
+        sel = union_pieces["band_idx"] == k
+        bands.append(
+            {
+                "band": z["band"],
+                "key": z["key"],
+                "inner_km": float(z["inner_km"]),
+                "outer_km": None if math.isinf(z["outer_km"]) else float(z["outer_km"]),
+                "area_km2": float(union_pieces.loc[sel, "area_m2"].sum() / 1e6),
+                "area_sum_km2": float(pieces.loc[pieces["band_idx"] == k, "area_m2"].sum() / 1e6),
+                "hazards": int(by_hazard.loc[by_hazard["_band_idx"] == k, "_src"].nunique()),
+                "zone_area_km2": float(z["area_km2"]),
+            }
+        )
+    area = float(union_pieces["area_m2"].sum() / 1e6)
+    within7 = float(by_province["within_7km_km2"].sum())
+    synthetic = bool(hz.attrs.get("synthetic", False))
+    summary = {
+        "synthetic": synthetic,
+        "notice": SYNTHETIC_NOTICE if synthetic else None,
+        "hazards": len(hz),
+        "area_km2": area,
+        "area_sum_km2": float(hz_area.sum() / 1e6),
+        "overlap_km2": max(float(hz_area.sum() / 1e6) - area, 0.0),
+        "within_2km_km2": float(by_province["within_2km_km2"].sum()),
+        "within_7km_km2": within7,
+        "share_within_7km": within7 / area if area > 0 else 0.0,
+        "outside_cambodia_km2": float(by_province["outside_cambodia_km2"].sum()),
+        "bands": bands,
+        "provinces_with_hazards": int((by_province["hazards"] > 0).sum()),
+        "crs": {"analysis": ANALYSIS_CRS, "outputs": "EPSG:4326"},
+        "version": geo_version(),
+        "slivers": validation.get("slivers", {}),
+    }
+    if TABLE1_FILE.exists():
+        summary["reference_table1"] = reference_comparison(by_hazard, hz_area)
+    return summary

@@ -1,0 +1,66 @@
+"""Shared fixtures: real bundled data and small geometries with known answers."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+import geo
+from geo.crs import local_tm
+
+#: A straight test frontier: the meridian 103 E, a geodesic.  In a transverse
+#: Mercator centred on it, x is the ground distance from it to ~1 mm at 7 km.
+LON0, LAT0 = 103.0, 13.0
+TM = local_tm(LON0, LAT0)
+
+
+def tm_box(x0_km: float, y0_km: float, x1_km: float, y1_km: float) -> shapely.Polygon:
+    """A rectangle in the test TM, densified so its edges stay straight in any CRS."""
+    box = shapely.box(x0_km * 1000, y0_km * 1000, x1_km * 1000, y1_km * 1000)
+    return shapely.segmentize(box, 10.0)
+
+
+@pytest.fixture(scope="session")
+def boundaries():
+    return geo.load_boundaries()
+
+
+@pytest.fixture(scope="session")
+def demo_hazards():
+    return geo.read_hazards(geo.DEMO_HAZARDS)
+
+
+@pytest.fixture(scope="session")
+def demo_result(demo_hazards, boundaries):
+    return geo.analyze(demo_hazards, boundaries=boundaries)
+
+
+@pytest.fixture(scope="session")
+def straight_world():
+    """Two 20 km x 60 km provinces east of a straight 100 km frontier (x = 0).
+
+    West (x < 0) is the neighbour; "A" spans x 0-20 km, "B" x 20-40 km.
+    """
+    provinces = gpd.GeoDataFrame(
+        {"code": ["A", "B"], "province": ["Alpha", "Beta"]},
+        geometry=[tm_box(0, -30, 20, 30), tm_box(20, -30, 40, 30)],
+        crs=TM,
+    )
+    frontier = gpd.GeoDataFrame(
+        {"neighbor": ["XXX"]},
+        geometry=[shapely.segmentize(shapely.LineString([(0, -50_000), (0, 50_000)]), 100.0)],
+        crs=TM,
+    )
+    return provinces, frontier
+
+
+def hazards_tm(boxes: list[tuple[float, float, float, float]], ids=None) -> gpd.GeoDataFrame:
+    ids = ids or [f"H{i + 1}" for i in range(len(boxes))]
+    return gpd.GeoDataFrame({"hazard_id": ids}, geometry=[tm_box(*b) for b in boxes], crs=TM)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

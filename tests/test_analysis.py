@@ -1,0 +1,155 @@
+"""The estimate: analytic cases on a straight frontier, and the bundled demo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geo
+from tests.conftest import hazards_tm
+
+REL = 2e-5  # TM scale and ellipsoid effects at <= 40 km from the test meridian stay below this
+
+
+def bands_of(result) -> dict[str, float]:
+    return {b["band"]: b["area_km2"] for b in result.summary["bands"]}
+
+
+def test_rectangle_straddling_band_edges(straight_world):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(1, 10, 6, 11)])  # x 1-6 km, 1 km tall
+    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    got = bands_of(res)
+    assert got["0-2 km"] == pytest.approx(1.0, rel=REL)
+    assert got["2-5 km"] == pytest.approx(3.0, rel=REL)
+    assert got["5-7 km"] == pytest.approx(1.0, rel=REL)
+    assert got["beyond 7 km"] == pytest.approx(0.0, abs=1e-9)
+    assert res.summary["within_2km_km2"] == pytest.approx(1.0, rel=REL)
+    assert res.summary["within_7km_km2"] == pytest.approx(5.0, rel=REL)
+    assert len(res.by_hazard) == 3
+    assert res.by_hazard["area_km2"].sum() == pytest.approx(5.0, rel=REL)
+
+
+def test_rectangle_across_the_frontier_keeps_the_outside_part(straight_world):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(-2, 0, 3, 2)])  # 2 km into the neighbour, 3 km on the home side
+    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    s = res.summary
+    assert s["area_km2"] == pytest.approx(10.0, rel=REL)
+    assert s["outside_cambodia_km2"] == pytest.approx(4.0, rel=REL)
+    assert bands_of(res)["0-2 km"] == pytest.approx(4.0, rel=REL)
+    assert bands_of(res)["2-5 km"] == pytest.approx(2.0, rel=REL)
+    assert res.validation["outside_cambodia"]["count"] == 1
+
+
+def test_rectangle_straddling_a_province_line_is_split_exactly(straight_world):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(18, 0, 23, 1)])
+    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    bp = res.by_province.set_index("code")
+    assert bp.loc["A", "area_km2"] == pytest.approx(2.0, rel=REL)
+    assert bp.loc["B", "area_km2"] == pytest.approx(3.0, rel=REL)
+    assert bp.loc["A", "hazards"] + bp.loc["B", "hazards"] == 1  # counted once, where most of it lies
+    assert bp.loc["B", "hazards"] == 1
+    assert res.validation["straddling_provinces"]["count"] == 1
+
+
+def test_overlaps_are_counted_once_in_zone_figures(straight_world):
+    provinces, frontier = straight_world
+    # Two 4 km2 squares overlapping by 1 km x 2 km, both across the 2 km line; a third apart.
+    hz = hazards_tm([(0, 0, 2, 2), (1, 0, 3, 2), (10, 10, 11, 11)])
+    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    s = res.summary
+    assert s["area_sum_km2"] == pytest.approx(9.0, rel=REL)
+    assert s["area_km2"] == pytest.approx(7.0, rel=REL)
+    assert s["overlap_km2"] == pytest.approx(2.0, rel=1e-4)
+    assert s["within_2km_km2"] == pytest.approx(4.0, rel=REL)
+    assert bands_of(res)["2-5 km"] == pytest.approx(2.0, rel=REL)
+    assert bands_of(res)["beyond 7 km"] == pytest.approx(1.0, rel=REL)
+    # per-hazard pieces keep each polygon's own area
+    own = res.by_hazard.groupby("hazard_id")["area_km2"].sum()
+    assert own.to_numpy() == pytest.approx([4.0, 4.0, 1.0], rel=REL)
+
+
+def test_within_figures_exist_whatever_the_bands(straight_world):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(1, 0, 9, 1)])
+    res = geo.analyze(hz, provinces=provinces, frontier=frontier, bands_km=(3, 10))
+    assert [b["band"] for b in res.summary["bands"]] == ["0-3 km", "3-10 km", "beyond 10 km"]
+    assert res.summary["within_2km_km2"] == pytest.approx(1.0, rel=REL)
+    assert res.summary["within_7km_km2"] == pytest.approx(6.0, rel=REL)
+    assert bands_of(res)["0-3 km"] == pytest.approx(2.0, rel=REL)
+    assert bands_of(res)["3-10 km"] == pytest.approx(6.0, rel=REL)
+    # one piece per hazard x province x user band, fine pieces merged
+    assert sorted(res.by_hazard["band"]) == ["0-3 km", "3-10 km"]
+    assert "band_0-3_km2" in res.by_province.columns
+
+
+def test_band_pieces_sum_to_each_hazard_area(demo_result, demo_hazards):
+    from geo.constants import ANALYSIS_CRS
+
+    own = demo_result.by_hazard.groupby("hazard_id")["area_m2"].sum()
+    area = pd.Series(demo_hazards.to_crs(ANALYSIS_CRS).area.to_numpy(), index=demo_hazards["hazard_id"])
+    assert np.allclose(own.reindex(area.index).to_numpy(), area.to_numpy(), rtol=1e-9)
+
+
+def test_demo_reproduces_table1_exactly(demo_result):
+    table = pd.read_csv(geo.boundaries.DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv")
+    ref = pd.DataFrame(demo_result.summary["reference_table1"])
+    assert len(ref) == len(table)
+    assert (ref["input_hazards"] == ref["table1_shas"]).all()
+    assert np.abs(ref["input_area_m2"] - ref["table1_area_m2"]).max() < 0.5
+    bp = demo_result.by_province.set_index("province")
+    for _, row in table.iterrows():
+        assert bp.loc[row["province"], "hazards"] == row["shas"]
+        assert bp.loc[row["province"], "area_sum_km2"] * 1e6 == pytest.approx(row["area_m2"], abs=0.5)
+
+
+def test_demo_is_marked_synthetic_and_close_to_half_within_7km(demo_result):
+    s = demo_result.summary
+    assert s["synthetic"] is True and "SYNTHETIC" in s["notice"]
+    assert s["hazards"] == 4330
+    assert s["area_km2"] == pytest.approx(435.064085, abs=1e-5)
+    assert s["overlap_km2"] == pytest.approx(0.0, abs=1e-6)  # the demo has no overlaps
+    assert 0.40 < s["share_within_7km"] < 0.60
+    assert s["within_2km_km2"] < s["within_7km_km2"] < s["area_km2"]
+    # the K5 belt: contamination is densest next to the Thai frontier
+    bands = {b["key"]: b for b in s["bands"]}
+    density = {k: b["area_km2"] / b["zone_area_km2"] for k, b in bands.items()}
+    assert density["0-2"] > density["2-5"] > density["beyond_7"]
+
+
+def test_province_table_lists_every_province_and_adds_up(demo_result):
+    bp = demo_result.by_province
+    assert len(bp) == 25
+    band_cols = [f"band_{k}_km2" for k in demo_result.zones["key"]]
+    assert np.allclose(bp[band_cols].sum(axis=1) + bp["outside_cambodia_km2"], bp["area_km2"], atol=1e-9)
+    assert bp["within_7km_km2"].sum() == pytest.approx(demo_result.summary["within_7km_km2"])
+    assert np.allclose(bp["band_0-2_km2"], bp["within_2km_km2"])
+
+
+def test_zone_overlay_matches_a_raster_count(demo_result, demo_hazards):
+    """Second, independent method: count 10 m cells whose centres fall in hazards and zones."""
+    import rasterio.features
+    from rasterio.transform import from_origin
+
+    from geo.constants import ANALYSIS_CRS
+
+    zones = demo_result.zones
+    pailin = demo_result.provinces.set_index("province").geometry["Pailin"]
+    x0, y0, x1, y1 = pailin.bounds
+    cell = 10.0
+    width, height = int((x1 - x0) / cell) + 1, int((y1 - y0) / cell) + 1
+    transform = from_origin(x0, y1, cell, cell)
+    hz = demo_hazards.to_crs(ANALYSIS_CRS).geometry
+    hmask = rasterio.features.rasterize(
+        ((g, 1) for g in hz if g.intersects(pailin)), (height, width), transform=transform
+    )
+    pmask = rasterio.features.rasterize([(pailin, 1)], (height, width), transform=transform)
+    bp = demo_result.by_province.set_index("province").loc["Pailin"]
+    for _, z in zones.iterrows():
+        zmask = rasterio.features.rasterize([(z.geometry, 1)], (height, width), transform=transform)
+        raster_km2 = float((hmask & zmask & pmask).sum()) * cell * cell / 1e6
+        vector_km2 = bp[f"band_{z['key']}_km2"]
+        assert raster_km2 == pytest.approx(vector_km2, rel=0.01, abs=0.01), z["band"]

@@ -1,0 +1,106 @@
+"""The bundled boundaries hold the facts they are meant to hold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+
+from geo.boundaries import PROVINCE_NAMES, fit_provinces, normalize_name, province_code
+from geo.constants import ANALYSIS_CRS, CAMBODIA_OFFICIAL_AREA_KM2
+from geo.crs import GEOD, geodesic_area_m2
+from geo.zones import frontier_buffers
+
+THAI_BORDER_PROVINCES = {
+    "Koh Kong",
+    "Pursat",
+    "Battambang",
+    "Pailin",
+    "Banteay Meanchey",
+    "Oddar Meanchey",
+    "Preah Vihear",
+}
+
+
+def test_25_provinces_with_unique_iso_codes(boundaries):
+    p = boundaries.provinces
+    assert len(p) == 25
+    assert p["code"].is_unique
+    assert set(p["code"]) == {f"KH-{i}" for i in range(1, 26)}
+    assert "Tboung Khmum" in set(p["province"])
+    assert p["name_km"].str.len().min() > 0
+    assert p.geometry.is_valid.all()
+
+
+def test_province_areas_sum_to_official_area(boundaries):
+    total = boundaries.provinces.to_crs(ANALYSIS_CRS).area.sum() / 1e6
+    assert abs(total - CAMBODIA_OFFICIAL_AREA_KM2) / CAMBODIA_OFFICIAL_AREA_KM2 < 0.01
+
+
+def test_equal_area_agrees_with_geodesic_area(boundaries):
+    projected = boundaries.provinces.to_crs(ANALYSIS_CRS).area.to_numpy()
+    geodesic = geodesic_area_m2(boundaries.provinces.geometry.values)
+    assert np.all(np.abs(projected - geodesic) / geodesic < 1e-4)
+
+
+def test_thai_frontier_length(boundaries):
+    line = boundaries.frontier_with("THA").geometry.iloc[0]
+    length_km = GEOD.geometry_length(line) / 1000
+    assert abs(length_km - 800) / 800 < 0.10
+    assert set(boundaries.frontier["neighbor"]) == {"THA", "LAO", "VNM"}
+
+
+def test_exactly_seven_provinces_within_7km_of_thailand(boundaries):
+    zone = frontier_buffers(boundaries.frontier_with("THA").geometry.values, [7000.0])[0]
+    land = shapely.union_all(boundaries.outline.to_crs(ANALYSIS_CRS).geometry.values)
+    fitted, _ = fit_provinces(boundaries.provinces.to_crs(ANALYSIS_CRS), boundaries.outline.to_crs(ANALYSIS_CRS))
+    inside = shapely.intersection(zone, land)
+    areas = shapely.area(shapely.intersection(fitted.geometry.values, inside))
+    touching = set(fitted.loc[areas > 1e4, "province"])  # more than a hectare within 7 km
+    assert touching == THAI_BORDER_PROVINCES
+
+
+def test_fitted_provinces_tile_the_outline(boundaries):
+    outline = boundaries.outline.to_crs(ANALYSIS_CRS)
+    fitted, slivers = fit_provinces(boundaries.provinces.to_crs(ANALYSIS_CRS), outline)
+    land = outline.area.sum()
+    assert fitted.area.sum() == pytest.approx(land, rel=1e-9)
+    union = shapely.union_all(fitted.geometry.values)
+    assert union.area == pytest.approx(land, rel=1e-9)  # no overlaps
+    assert slivers["area_m2"].sum() > 0
+    assert fitted["sliver_m2"].sum() == pytest.approx(slivers["area_m2"].sum())
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Otdar Meanchey", "KH-22"),
+        ("Oddar Meanchey", "KH-22"),
+        ("Pouthisat", "KH-15"),
+        ("Pursat", "KH-15"),
+        ("Ratanak Kiri", "KH-16"),
+        ("Ratanakiri", "KH-16"),
+        ("Rattanakiri", "KH-16"),
+        ("Preah Vihear", "KH-13"),
+        ("Prey Vihear", "KH-13"),
+        ("Siem Reap", "KH-17"),
+        ("Siemreab", "KH-17"),
+        ("Banteay Mean Chey", "KH-1"),
+        ("BANTEAY MEANCHEY", "KH-1"),
+        ("Kratié", "KH-10"),
+        ("KH-25", "KH-25"),
+        ("Taakaev", "KH-21"),
+        ("បាត់ដំបង", "KH-2"),
+        ("Atlantis", None),
+    ],
+)
+def test_province_name_variants(name, code):
+    assert province_code(name) == code
+
+
+def test_every_english_name_maps_to_its_code():
+    for code, (english, khmer, variants) in PROVINCE_NAMES.items():
+        assert province_code(english) == code
+        assert province_code(khmer) == code
+        assert all(province_code(v) == code for v in variants)
+    assert normalize_name("Kâmpóng Cham") == "kampongcham"

@@ -1,0 +1,152 @@
+"""The ``geo analyze`` contract: files, keys, columns and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+from geo.cli import main
+from tests.conftest import hazards_tm
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "geo-output"
+    code = main(["analyze", "--out", str(out), "--quiet"])
+    assert code == 0
+    return out
+
+
+def test_outputs_written(demo_run):
+    names = {p.name for p in demo_run.iterdir()}
+    assert {"summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json"} <= names
+    assert not [n for n in names if n.startswith(".") and n != ".geo-output"]  # no temporary files left
+
+
+def test_summary_keys(demo_run):
+    s = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    for key in (
+        "hazards",
+        "area_km2",
+        "area_sum_km2",
+        "within_2km_km2",
+        "within_7km_km2",
+        "bands",
+        "inputs",
+        "crs",
+        "version",
+    ):
+        assert key in s
+    assert s["hazards"] == 4330
+    assert [b["band"] for b in s["bands"]] == ["0-2 km", "2-5 km", "5-7 km", "beyond 7 km"]
+    for b in s["bands"]:
+        assert {"band", "inner_km", "outer_km", "area_km2", "hazards"} <= set(b)
+    assert sum(b["area_km2"] for b in s["bands"]) == pytest.approx(s["area_km2"])
+    assert s["inputs"]["hazards"]["file"] == "demo_sha_2023.gpkg"
+    assert len(s["inputs"]["hazards"]["sha256"]) == 64
+    assert "/" not in s["inputs"]["hazards"]["file"]
+    assert s["synthetic"] is True
+
+
+def test_by_province_columns(demo_run):
+    bp = pd.read_csv(demo_run / "by_province.csv")
+    cols = [
+        "province",
+        "code",
+        "hazards",
+        "area_km2",
+        "area_sum_km2",
+        "within_2km_km2",
+        "within_7km_km2",
+        "share_within_7km",
+        "band_0-2_km2",
+        "band_2-5_km2",
+        "band_5-7_km2",
+        "band_beyond_7_km2",
+    ]
+    assert all(c in bp.columns for c in cols)
+    assert len(bp) == 25 and bp["code"].is_unique
+    assert bp["data_notice"].str.contains("SYNTHETIC").all()
+    s = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    assert bp["within_7km_km2"].sum() == pytest.approx(s["within_7km_km2"])
+
+
+def test_by_hazard_and_layers(demo_run):
+    bh = pd.read_csv(demo_run / "by_hazard.csv")
+    assert {"hazard_id", "province", "code", "band", "area_m2", "area_km2"} <= set(bh.columns)
+    assert bh["area_m2"].sum() / 1e6 == pytest.approx(435.064085, abs=1e-5)
+    layers = set(pyogrio.list_layers(demo_run / "zones.gpkg")[:, 0])
+    assert layers == {"provinces", "frontier", "zones", "hazard_pieces"}
+    zones = gpd.read_file(demo_run / "zones.gpkg", layer="zones")
+    assert zones.crs.to_epsg() == 4326 and len(zones) == 4
+    pieces = gpd.read_file(demo_run / "zones.gpkg", layer="hazard_pieces")
+    assert len(pieces) == len(bh)
+
+
+def test_validation_json(demo_run):
+    v = json.loads((demo_run / "validation.json").read_text(encoding="utf-8"))
+    assert v["features_read"] == 4330 and v["repaired"]["count"] == 0
+
+
+def test_custom_bands_and_boundaries(tmp_path, straight_world):
+    provinces, frontier = straight_world
+    provinces.to_file(tmp_path / "prov.gpkg", engine="pyogrio")
+    frontier.to_file(tmp_path / "front.gpkg", engine="pyogrio")
+    hazards_tm([(1, 0, 9, 1)]).to_file(tmp_path / "hz.gpkg", engine="pyogrio")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "analyze",
+            str(tmp_path / "hz.gpkg"),
+            "--provinces",
+            str(tmp_path / "prov.gpkg"),
+            "--frontier",
+            str(tmp_path / "front.gpkg"),
+            "--bands",
+            "3,10",
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
+    assert code == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["within_2km_km2"] == pytest.approx(1.0, rel=2e-5)
+    assert s["within_7km_km2"] == pytest.approx(6.0, rel=2e-5)
+    bp = pd.read_csv(out / "by_province.csv")
+    assert list(bp["province"]) == ["Alpha", "Beta"]
+    assert bp.loc[0, "band_0-3_km2"] == pytest.approx(2.0, rel=2e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["analyze", "missing.gpkg"], "missing.gpkg: file does not exist"),
+        (["analyze", "--bands", "7,2"], "increase"),
+        (["analyze", "--neighbor", "XYZ"], "no frontier with neighbor"),
+    ],
+)
+def test_bad_input_exit_code_2(tmp_path, capsys, args, needle):
+    code = main([*args, "--out", str(tmp_path / "o"), "-q"])
+    assert code == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_refuses_foreign_non_empty_directory(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("mine")
+    assert main(["analyze", "--out", str(tmp_path), "-q"]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_console_script_help():
+    out = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "analyze", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "--bands" in out.stdout and "examples:" in out.stdout

@@ -1,0 +1,166 @@
+"""Reading hazards from every supported format, and the validation report."""
+
+from __future__ import annotations
+
+import zipfile
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import geo
+from geo._errors import GeoInputError
+from geo.constants import ANALYSIS_CRS, UTM48N
+from geo.crs import geodesic_area_m2
+from geo.hazards import geodesic_circles, read_hazards
+
+
+@pytest.fixture(scope="module")
+def sample(demo_hazards):
+    # Short column names, as Shapefile exports have them.
+    return demo_hazards.iloc[:40][["hazard_id", "status", "density", "geometry"]].copy()
+
+
+def _areas(gdf):
+    return gdf.to_crs(ANALYSIS_CRS).area.to_numpy()
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".fgb", ".parquet", ".shp"])
+def test_formats_round_trip(tmp_path, sample, suffix):
+    path = tmp_path / f"hz{suffix}"
+    data = sample.to_crs(UTM48N)
+    if suffix == ".parquet":
+        data.to_parquet(path)
+    else:
+        data.to_file(path, engine="pyogrio")
+    got = read_hazards(path).sort_values("hazard_id")  # FlatGeobuf reorders features spatially
+    assert list(got["hazard_id"]) == list(sample["hazard_id"])
+    assert np.allclose(_areas(got), _areas(sample), rtol=1e-7)
+    assert got.crs.to_epsg() == 4326
+    assert got.attrs["source"]["file"] == path.name and len(got.attrs["source"]["sha256"]) == 64
+
+
+def test_zipped_shapefile(tmp_path, sample):
+    sample.to_file(tmp_path / "hz.shp", engine="pyogrio")
+    zpath = tmp_path / "hz.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for f in tmp_path.glob("hz.*"):
+            if f.suffix != ".zip":
+                z.write(f, f.name)
+    got = read_hazards(zpath)
+    assert len(got) == len(sample)
+
+
+def test_shapefile_without_prj_needs_crs(tmp_path, sample):
+    sample.to_crs(UTM48N).to_file(tmp_path / "hz.shp", engine="pyogrio")
+    (tmp_path / "hz.prj").unlink()
+    with pytest.raises(GeoInputError, match="no CRS"):
+        read_hazards(tmp_path / "hz.shp")
+    got = read_hazards(tmp_path / "hz.shp", crs="EPSG:32648")
+    assert np.allclose(_areas(got), _areas(sample), rtol=1e-7)
+
+
+def test_indian_1960_input_agrees_within_datum_shift(tmp_path, sample):
+    path = tmp_path / "indian.gpkg"
+    sample.to_crs("EPSG:3148").to_file(path, engine="pyogrio")
+    got = read_hazards(path)
+    shift = shapely.distance(got.to_crs(UTM48N).centroid.values, sample.to_crs(UTM48N).centroid.values)
+    assert shift.max() < 1.0  # round trip through a published transformation, not a datum error
+    assert np.allclose(_areas(got), _areas(sample), rtol=1e-6)
+
+
+def test_csv_with_wkt(tmp_path, sample):
+    df = pd.DataFrame({"SHA_ID": sample["hazard_id"], "WKT": sample.to_crs(UTM48N).geometry.to_wkt()})
+    path = tmp_path / "hz.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(GeoInputError, match="no CRS"):
+        read_hazards(path)
+    got = read_hazards(path, crs="EPSG:32648")
+    assert list(got["hazard_id"]) == list(sample["hazard_id"])
+    assert np.allclose(_areas(got), _areas(sample), rtol=1e-6)
+
+
+def test_csv_with_bad_wkt_names_the_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text('id,wkt\nA,"POLYGON((0 0,1 0,1 1,0 0))"\nB,"POLYGON((0 0, 1 0"\n', encoding="utf-8")
+    with pytest.raises(GeoInputError, match="line 3"):
+        read_hazards(path, crs="EPSG:32648")
+
+
+def test_csv_points_become_circles_of_their_area(tmp_path):
+    path = tmp_path / "pts.csv"
+    path.write_text("hazard_id,lat,lon,area_m2\nP1,13.1,103.0,10000\nP2,14.0,103.5,250000\n", encoding="utf-8")
+    got = read_hazards(path)
+    assert got["approximate"].all()
+    assert geodesic_area_m2(got.geometry.values) == pytest.approx([10000, 250000], rel=1e-6)
+    assert got.attrs["validation"]["notes"]
+
+
+def test_csv_latitude_out_of_range(tmp_path):
+    path = tmp_path / "pts.csv"
+    path.write_text("id,lat,lon,area_m2\nP1,13.1,103.0,100\nP2,103.0,13.1,100\n", encoding="utf-8")
+    with pytest.raises(GeoInputError, match="line 3"):
+        read_hazards(path)
+
+
+def test_geodesic_circles_area():
+    polys = geodesic_circles(np.array([104.0]), np.array([12.0]), np.array([1e6]))
+    assert geodesic_area_m2(polys)[0] == pytest.approx(1e6, rel=1e-6)
+
+
+def test_field_mapping_and_validation_report(tmp_path):
+    bowtie = shapely.Polygon([(0, 0), (1000, 1000), (1000, 0), (0, 1000), (0, 0)])
+    good = shapely.box(2000, 0, 3000, 1000)
+    line = shapely.LineString([(0, 0), (10, 10)])
+    coll = shapely.GeometryCollection([shapely.box(5000, 0, 5100, 100), line])
+    gdf = gpd.GeoDataFrame(
+        {
+            "SHA_ID": ["B1", "G1", "G1", None, "L1", "E1"],
+            "Province": ["Pailin", "Pailin", "Pailin", "Pailin", "Pailin", "Pailin"],
+            "Area": [1e6, 1e6, 5e5, 1e4, 1.0, 1.0],
+            "Remarks": ["x", "y", "z", "w", "v", "u"],
+        },
+        geometry=[bowtie, good, shapely.box(4000, 0, 4100, 100), coll, line, shapely.Polygon()],
+        crs="EPSG:32648",
+    )
+    gdf = gdf.set_geometry(gpd.GeoSeries(gdf.geometry.values, crs="EPSG:32648").translate(250_000, 1_420_000))
+    path = tmp_path / "mixed.gpkg"
+    gdf.to_file(path, engine="pyogrio")
+    got = read_hazards(path)
+    v = got.attrs["validation"]
+    assert v["fields"]["hazard_id"] == "SHA_ID" and v["fields"]["province_recorded"] == "Province"
+    assert "Remarks" in got.columns
+    assert v["repaired"]["ids"] == ["B1"]
+    assert v["duplicate_ids"]["ids"] == ["G1"]
+    assert v["null_ids"]["rows"] == [4]
+    assert set(v["non_polygon_dropped"]["ids"]) == {"row-4", "L1"}
+    assert v["dropped_empty"]["ids"] == ["E1"]
+    assert v["features_kept"] == 4
+    bowtie_area = got.loc[got["hazard_id"] == "B1"].to_crs(UTM48N).area.iloc[0]
+    assert bowtie_area == pytest.approx(500_000, rel=1e-9)  # both triangles of the bow-tie kept
+
+
+def test_bad_paths(tmp_path):
+    with pytest.raises(GeoInputError, match="does not exist"):
+        read_hazards(tmp_path / "nope.gpkg")
+    with pytest.raises(GeoInputError, match="directory"):
+        read_hazards(tmp_path)
+    (tmp_path / "x.txt").write_text("hello")
+    with pytest.raises(GeoInputError, match="unsupported"):
+        read_hazards(tmp_path / "x.txt")
+    (tmp_path / "broken.gpkg").write_bytes(geo.DEMO_HAZARDS.read_bytes()[:5000])
+    with pytest.raises(GeoInputError, match=r"broken\.gpkg"):
+        read_hazards(tmp_path / "broken.gpkg")
+
+
+def test_spatial_checks_in_analysis(tmp_path, demo_hazards, boundaries):
+    hz = demo_hazards.iloc[:5].copy()
+    hz.loc[0, "province_recorded"] = "Kampot"
+    hz.loc[1, "area_recorded_m2"] = hz.loc[1, "area_recorded_m2"] * 2
+    hz.loc[2, "province_recorded"] = "banteay mean chey"  # a variant of the right name is no mismatch
+    res = geo.analyze(hz, boundaries=boundaries)
+    v = res.validation
+    assert [i["hazard_id"] for i in v["province_mismatch"]["items"]] == [hz.loc[0, "hazard_id"]]
+    assert [i["hazard_id"] for i in v["area_mismatch"]["items"]] == [hz.loc[1, "hazard_id"]]
