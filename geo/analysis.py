@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
-from geo.boundaries import Boundaries, fit_provinces, load_boundaries, normalize_name, province_code
+from geo.boundaries import Boundaries, load_boundaries, normalize_name, province_code
 from geo.constants import (
     ANALYSIS_CRS,
     AREA_MISMATCH_SHARE,
@@ -27,8 +27,8 @@ from geo.constants import (
     RESTRICTED_KM,
     WGS84,
 )
-from geo.overlay import make_cells, overlap_components, split
-from geo.zones import border_zones, parse_bands
+from geo.overlay import build_territory, overlap_components, split
+from geo.zones import parse_bands
 
 OUTSIDE = "outside Cambodia"
 SYNTHETIC_NOTICE = (
@@ -155,17 +155,16 @@ def analyze(
     front = frontier if frontier is not None else boundaries.frontier_with(neighbor)
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
-    fine = border_zones(front, outline, fine_edges)
+    territory = build_territory(prov_src, outline, front, fine_edges)
+    fine, fitted, slivers, cells, land = (
+        territory.zones,
+        territory.provinces,
+        territory.slivers,
+        territory.cells,
+        territory.land,
+    )
     owner = _user_band_of(fine, edges)
     zones = _user_zones(fine, owner, edges)
-
-    land = shapely.union_all(outline.to_crs(ANALYSIS_CRS).geometry.values)
-    prov_a = prov_src.to_crs(ANALYSIS_CRS)
-    if "name_km" not in prov_a.columns:
-        prov_a = prov_a.assign(name_km="")
-    fitted, slivers = fit_provinces(prov_a, gpd.GeoDataFrame(geometry=[land], crs=ANALYSIS_CRS))
-    fitted["name_km"] = prov_a["name_km"].to_numpy()
-    cells = make_cells(fitted, fine)
 
     hz = hazards.reset_index(drop=True)
     if "hazard_id" not in hz.columns:

@@ -100,7 +100,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries)
     say(f"writing outputs to {out_dir}")
-    written = write_outputs(result, out_dir)
+    written = write_outputs(result, out_dir, xlsx=args.xlsx)
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (default: 2,5,7)"
     )
     p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
+    p.add_argument("--xlsx", action="store_true", help="also write tables.xlsx (summary, bands, provinces, pieces)")
     p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")

@@ -100,12 +100,34 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c.startswith("_") or c == "geometry"])
 
 
-def write_outputs(result: AnalysisResult, out_dir: Path) -> list[Path]:
+def write_xlsx(result: AnalysisResult, path: Path) -> None:
+    """Write the tables into one workbook (sheets ``summary``, ``bands``, ``by_province``, ``by_hazard``)."""
+    s = result.summary
+    scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+    sheets = {
+        "summary": pd.DataFrame({"key": list(scalars), "value": [str(v) for v in scalars.values()]}),
+        "bands": pd.DataFrame(s["bands"]),
+        "by_province": result.by_province,
+        "by_hazard": _flat(result.by_hazard),
+    }
+    if s.get("reference_table1"):
+        sheets["reference_table1"] = pd.DataFrame(s["reference_table1"])
+
+    def _write(tmp: Path) -> None:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
+            for name, df in sheets.items():
+                df.to_excel(xl, sheet_name=name, index=False)
+
+    atomic_write(path, _write)
+
+
+def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> list[Path]:
     """Write the analysis' files into ``out_dir``.
 
     Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
     ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
-    ``hazard_pieces``; EPSG:4326), ``validation.json``.
+    ``hazard_pieces``; EPSG:4326), ``validation.json``, and with ``xlsx``
+    ``tables.xlsx``.
 
     Returns
     -------
@@ -143,4 +165,7 @@ def write_outputs(result: AnalysisResult, out_dir: Path) -> list[Path]:
         meta,
     )
     write_json(result.validation, written[4])
+    if xlsx:
+        written.append(out_dir / "tables.xlsx")
+        write_xlsx(result, written[-1])
     return written

@@ -9,10 +9,86 @@ connected component of overlaps, never all at once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+
+from geo._cache import cached
+from geo.boundaries import fit_provinces
+from geo.constants import ANALYSIS_CRS, WGS84
+from geo.zones import border_zones
+
+
+@dataclass(frozen=True)
+class Territory:
+    """The territory cut for an analysis, all in the analysis CRS.
+
+    Attributes
+    ----------
+    land : shapely geometry
+        The national outline.
+    provinces : GeoDataFrame
+        Provinces fitted to the outline (:func:`geo.boundaries.fit_provinces`).
+    slivers : DataFrame
+        Land between the province layer and the outline, per province.
+    zones : GeoDataFrame
+        Bands at the requested edges (:func:`geo.zones.border_zones`).
+    cells : GeoDataFrame
+        Province x band cells (:func:`make_cells`).
+    """
+
+    land: shapely.Geometry
+    provinces: gpd.GeoDataFrame
+    slivers: pd.DataFrame
+    zones: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+
+
+def build_territory(
+    provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame, frontier: gpd.GeoDataFrame, edges_km: Sequence[float]
+) -> Territory:
+    """Fit the provinces, build the bands and cut the cells (cached on disk, see :mod:`geo._cache`).
+
+    Parameters
+    ----------
+    provinces : GeoDataFrame
+        Columns ``code``, ``province`` and optionally ``name_km``; any CRS.
+    outline, frontier : GeoDataFrame
+        National territory and frontier lines; any CRS.
+    edges_km : sequence of float
+        Band edges, km.
+    """
+    prov = provinces.to_crs(ANALYSIS_CRS)
+    if "name_km" not in prov.columns:
+        prov = prov.assign(name_km="")
+    prov = prov[["code", "province", "name_km", "geometry"]].reset_index(drop=True)
+    out_a = outline.to_crs(ANALYSIS_CRS)
+    front = frontier.to_crs(WGS84)
+
+    def build() -> Territory:
+        land = shapely.union_all(out_a.geometry.values)
+        fitted, slivers = fit_provinces(prov, gpd.GeoDataFrame(geometry=[land], crs=ANALYSIS_CRS))
+        fitted["name_km"] = prov["name_km"].to_numpy()
+        zones = border_zones(front, out_a, edges_km)
+        return Territory(land, fitted, slivers, zones, make_cells(fitted, zones))
+
+    # The key holds the inputs and the source of every module the result depends on.
+    here = Path(__file__).resolve().parent
+    code = b"".join((here / f"{m}.py").read_bytes() for m in ("overlay", "zones", "boundaries", "crs", "constants"))
+    key = [
+        b"".join(shapely.to_wkb(prov.geometry.values)),
+        "|".join(f"{c}:{n}:{k}" for c, n, k in zip(prov["code"], prov["province"], prov["name_km"])).encode(),
+        b"".join(shapely.to_wkb(out_a.geometry.values)),
+        b"".join(shapely.to_wkb(front.geometry.values)),
+        repr(tuple(float(e) for e in edges_km)).encode(),
+        code,
+    ]
+    return cached("territory", key, build)
 
 
 def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

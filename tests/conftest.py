@@ -22,6 +22,15 @@ def tm_box(x0_km: float, y0_km: float, x1_km: float, y1_km: float) -> shapely.Po
     return shapely.segmentize(box, 10.0)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    """Keep the derived-geometry cache of the tests away from the user's own."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("GEO_CACHE_DIR", str(tmp_path_factory.mktemp("geo-cache")))
+    yield
+    mp.undo()
+
+
 @pytest.fixture(scope="session")
 def boundaries():
     return geo.load_boundaries()

@@ -150,3 +150,27 @@ def test_console_script_help():
         [sys.executable, "-m", "geo.cli", "analyze", "--help"], capture_output=True, text=True, check=True
     )
     assert "--bands" in out.stdout and "examples:" in out.stdout
+
+
+def test_xlsx_tables_match_csv(tmp_path):
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "--xlsx", "-q"]) == 0
+    xl = pd.read_excel(out / "tables.xlsx", sheet_name=None)
+    assert {"summary", "bands", "by_province", "by_hazard", "reference_table1"} <= set(xl)
+    csv = pd.read_csv(out / "by_province.csv")
+    assert xl["by_province"]["within_7km_km2"].to_numpy() == pytest.approx(csv["within_7km_km2"].to_numpy())
+
+
+def test_cached_territory_gives_the_same_numbers(monkeypatch, demo_result, demo_hazards, boundaries):
+    import os
+    from pathlib import Path
+
+    import geo
+
+    assert list(Path(os.environ["GEO_CACHE_DIR"]).glob("territory-*.pickle"))
+    cached = geo.analyze(demo_hazards, boundaries=boundaries)  # read back from the cache
+    assert cached.summary["within_7km_km2"] == demo_result.summary["within_7km_km2"]
+    monkeypatch.setenv("GEO_CACHE", "0")
+    fresh = geo.analyze(demo_hazards, boundaries=boundaries)
+    assert fresh.summary["within_7km_km2"] == demo_result.summary["within_7km_km2"]
+    assert fresh.by_province["band_5-7_km2"].tolist() == demo_result.by_province["band_5-7_km2"].tolist()

@@ -1,0 +1,57 @@
+"""A small on-disk cache for derived geometry that depends only on its inputs.
+
+Building the bands and fitting the provinces to the outline costs about a
+second each run and depends only on the boundary geometry, the band edges and
+geo's version; the result is cached under ``$GEO_CACHE_DIR`` (default
+``~/.cache/geo``), keyed by a sha256 of all of those.  ``GEO_CACHE=0``
+turns the cache off.  A cache file that cannot be read is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def cache_dir() -> Path | None:
+    """The cache directory, or None when caching is off."""
+    if os.environ.get("GEO_CACHE", "1").strip().lower() in {"0", "false", "no", "off"}:
+        return None
+    base = os.environ.get("GEO_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "geo"
+    )
+    return Path(base)
+
+
+def cached(name: str, key_parts: list[bytes], build: Callable[[], T]) -> T:
+    """Return ``build()``, from the cache when an entry with the same key exists."""
+    where = cache_dir()
+    if where is None:
+        return build()
+    digest = hashlib.sha256()
+    for part in key_parts:
+        digest.update(hashlib.sha256(part).digest())
+    path = where / f"{name}-{digest.hexdigest()[:32]}.pickle"
+    if path.exists():
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)
+        except Exception:  # a stale or truncated entry: rebuild it
+            path.unlink(missing_ok=True)
+    value = build()
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is no reason to fail an analysis
+    return value
