@@ -82,7 +82,8 @@ def main() -> None:
     ].sum()
     diff = np.abs(base_area.sort_index().to_numpy() - geo_area.sort_index().to_numpy()).max()
     print(
-        f"split by cells   overlay {t_base:6.2f} s   geo {t_geo:6.2f} s   ratio {t_base / t_geo:5.1f}x   max area diff {diff:.3g} m2"
+        f"split by cells   overlay {t_base:6.2f} s   geo {t_geo:6.2f} s   "
+        f"ratio {t_base / t_geo:5.1f}x   max area diff {diff:.3g} m2"
     )
 
     # 2. Land counted once: union_all of everything vs union within overlap components.
@@ -98,7 +99,8 @@ def main() -> None:
 
     t_geo, area = timed(by_components)
     print(
-        f"union area       union_all {t_base:6.2f} s   geo {t_geo:6.2f} s   ratio {t_base / t_geo:5.1f}x   area diff {abs(whole.area - area):.3g} m2"
+        f"union area       union_all {t_base:6.2f} s   geo {t_geo:6.2f} s   "
+        f"ratio {t_base / t_geo:5.1f}x   area diff {abs(whole.area - area):.3g} m2"
     )
 
     # 3. The whole analysis on the bundled demo, against the same analysis with overlay for the split.
