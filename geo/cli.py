@@ -83,14 +83,14 @@ def render_table(result) -> str:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from geo.analysis import analyze
     from geo.boundaries import load_boundaries
-    from geo.export import prepare_out_dir, write_outputs
+    from geo.export import check_out_dir, write_outputs
     from geo.hazards import DEMO_HAZARDS, read_hazards
 
     say = _Progress(args.quiet)
     hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
     inputs = [p for p in (hazards_path, args.provinces, args.frontier) if p]
     out_dir = Path(args.out)
-    prepare_out_dir(out_dir, [Path(p) for p in inputs], force=args.force)
+    check_out_dir(out_dir, [Path(p) for p in inputs], force=args.force)
     say(f"reading hazards from {hazards_path.name}")
     hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")

@@ -74,16 +74,16 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
     atomic_write(path, _write)
 
 
-def prepare_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> None:
-    """Check that ``out_dir`` may receive outputs.
+def check_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> None:
+    """Check, without touching anything, that ``out_dir`` may receive outputs.
 
-    Refuses a directory that is one of the inputs' locations as a file, an
-    existing non-empty directory geo did not create (unless ``force``), and
-    a path that is a file.
+    Refuses an output file that would be one of the inputs, a path that is a
+    file, and an existing non-empty directory geo did not write (unless
+    ``force``).
     """
     out_dir = Path(out_dir)
     for src in inputs:
-        for name in OUTPUT_FILES:
+        for name in (*OUTPUT_FILES, "tables.xlsx"):
             if (out_dir / name).resolve() == Path(src).resolve():
                 raise GeoInputError(f"output would overwrite the input {Path(src).name}", str(out_dir))
     if out_dir.exists() and not out_dir.is_dir():
@@ -92,8 +92,6 @@ def prepare_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> N
         raise GeoInputError(
             "directory is not empty and was not written by geo; use --force to write into it", str(out_dir)
         )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).write_text("written by geo\n", encoding="utf-8")
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
@@ -135,6 +133,8 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> 
         The files written.
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text("written by geo\n", encoding="utf-8")
     notice = result.summary.get("notice")
     by_province = result.by_province.copy()
     by_hazard = _flat(result.by_hazard)

@@ -136,6 +136,7 @@ def test_bad_input_exit_code_2(tmp_path, capsys, args, needle):
     code = main([*args, "--out", str(tmp_path / "o"), "-q"])
     assert code == 2
     assert needle in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()  # a failed run leaves nothing behind
 
 
 def test_refuses_foreign_non_empty_directory(tmp_path, capsys):
