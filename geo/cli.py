@@ -80,27 +80,58 @@ def render_table(result) -> str:
     return "\n".join(out)
 
 
-def cmd_analyze(args: argparse.Namespace) -> int:
+def _analysis(args: argparse.Namespace, say: _Progress, outputs: list[Path]):
+    """Read the inputs named on the command line and run the analysis (shared by every verb)."""
     from geo.analysis import analyze
     from geo.boundaries import load_boundaries
-    from geo.export import check_out_dir, write_outputs
+    from geo.export import check_out_dir
     from geo.hazards import DEMO_HAZARDS, read_hazards
 
-    say = _Progress(args.quiet)
     hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
-    inputs = [p for p in (hazards_path, args.provinces, args.frontier) if p]
-    out_dir = Path(args.out)
-    check_out_dir(out_dir, [Path(p) for p in inputs], force=args.force)
+    inputs = [Path(p) for p in (hazards_path, args.provinces, args.frontier) if p]
+    for out in outputs:
+        if out.suffix:  # a single output file
+            if any(out.resolve() == i.resolve() for i in inputs):
+                raise GeoInputError(f"output would overwrite the input {out.name}", str(out))
+        else:
+            check_out_dir(out, inputs, force=getattr(args, "force", False))
     say(f"reading hazards from {hazards_path.name}")
     hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
-    say(f"splitting {len(hazards):,} hazards by province and band {args.bands}")
+    say(f"splitting {len(hazards):,} hazards by province and band {', '.join(f'{b:g}' for b in args.bands)} km")
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries)
+    return result, neighbor
+
+
+def _write_map(result, path: Path, args: argparse.Namespace, say: _Progress) -> Path:
+    from geo.webmap import make_map, write_map
+
+    say(f"drawing the map {path.name}")
+    return write_map(make_map(result, title=args.title, basemap=args.basemap), path)
+
+
+def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) -> list[Path]:
+    from geo.plot import make_plot, write_plot
+
+    say(f"drawing the static map {path.with_suffix('.png').name} and .pdf")
+    return write_plot(make_plot(result, title=args.title), path)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from geo.export import write_outputs
+
+    say = _Progress(args.quiet)
+    out_dir = Path(args.out)
+    result, neighbor = _analysis(args, say, [out_dir])
     say(f"writing outputs to {out_dir}")
     written = write_outputs(result, out_dir, xlsx=args.xlsx)
+    if args.map:
+        written.append(_write_map(result, out_dir / "map.html", args, say))
+    if args.png:
+        written += _write_plot(result, out_dir / "map.png", args, say)
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
@@ -112,40 +143,50 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         f"within 7 km (restricted zone): {_fmt(s['within_7km_km2'])} km2 "
         f"({s['share_within_7km']:.1%} of {_fmt(s['area_km2'])} km2)"
     )
-    v = result.validation
-    notes = [
-        f"{v[k]['count']} {label}"
-        for k, label in (
-            ("repaired", "geometries repaired"),
-            ("dropped_empty", "empty geometries dropped"),
-            ("non_polygon_dropped", "non-polygon parts dropped"),
-            ("duplicate_ids", "duplicate ids"),
-            ("outside_cambodia", "hazards reaching outside Cambodia"),
-            ("area_mismatch", "recorded areas off by >10%"),
-            ("province_mismatch", "recorded provinces differing from the map"),
-        )
-        if v.get(k, {}).get("count")
-    ]
-    if notes:
-        print("checks: " + "; ".join(notes) + " - see validation.json")
+    _print_checks(result.validation)
     print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
     say("done")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from geo.summary import geo_version
-
-    parser = argparse.ArgumentParser(prog="geo", description="Mine-action GIS for Cambodia's border zones.")
-    parser.add_argument("--version", action="version", version=f"geo {geo_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    p = sub.add_parser(
-        "analyze",
-        help="how much contamination lies in each border band, per province",
-        description="Split hazards by province and distance band from a frontier; write tables and layers.",
-        epilog=EXAMPLES_ANALYZE,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+def _print_checks(v: dict) -> None:
+    labels = (
+        ("repaired", "geometries repaired"),
+        ("dropped_empty", "empty geometries dropped"),
+        ("non_polygon_dropped", "non-polygon parts dropped"),
+        ("duplicate_ids", "duplicate ids"),
+        ("outside_cambodia", "hazards reaching outside Cambodia"),
+        ("area_mismatch", "recorded areas off by >10%"),
+        ("province_mismatch", "recorded provinces differing from the map"),
     )
+    notes = [f"{v[k]['count']} {label}" for k, label in labels if v.get(k, {}).get("count")]
+    if notes:
+        print("checks: " + "; ".join(notes) + " - see validation.json")
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    say = _Progress(args.quiet)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise GeoInputError("the map is an HTML file; give --out a name ending in .html", str(out))
+    result, _ = _analysis(args, say, [out])
+    _write_map(result, out, args, say)
+    if result.summary.get("notice"):
+        print(f"*** {result.summary['notice']} ***")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    say = _Progress(args.quiet)
+    out = Path(args.out)
+    result, _ = _analysis(args, say, [out.with_suffix(".png"), out.with_suffix(".pdf")])
+    written = _write_plot(result, out, args, say)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def _add_inputs(p: argparse.ArgumentParser) -> None:
     p.add_argument("hazards", nargs="?", metavar="HAZARDS", help="hazard polygons (default: bundled SYNTHETIC demo)")
     p.add_argument("--layer", help="layer of a multi-layer file")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
@@ -161,12 +202,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (default: 2,5,7)"
     )
-    p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
-    p.add_argument("--xlsx", action="store_true", help="also write tables.xlsx (summary, bands, provinces, pieces)")
-    p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")
+
+
+def _add_map_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--title", help="map title")
+    p.add_argument(
+        "--basemap",
+        default="none",
+        choices=("none", "osm", "positron"),
+        help="tile basemap (default: none, readable offline)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from geo.summary import geo_version
+
+    parser = argparse.ArgumentParser(prog="geo", description="Mine-action GIS for Cambodia's border zones.")
+    parser.add_argument("--version", action="version", version=f"geo {geo_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "analyze",
+        help="how much contamination lies in each border band, per province",
+        description="Split hazards by province and distance band from a frontier; write tables and layers.",
+        epilog=EXAMPLES_ANALYZE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_inputs(p)
+    p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
+    p.add_argument("--xlsx", action="store_true", help="also write tables.xlsx (summary, bands, provinces, pieces)")
+    p.add_argument("--map", action="store_true", help="also write map.html (interactive, opens offline)")
+    p.add_argument("--png", action="store_true", help="also write map.png and map.pdf (static, for reports)")
+    _add_map_options(p)
+    p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "map",
+        help="an interactive HTML map that opens offline",
+        description="Analyse, then write one self-contained HTML map (no network needed to open it).",
+        epilog="examples:\n  geo map --out border_zones.html\n"
+        "  geo map sha.gpkg --title 'Banteay Meanchey SHAs' --basemap osm",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_inputs(p)
+    p.add_argument("--out", default="map.html", help="HTML file to write (default: ./map.html)")
+    _add_map_options(p)
+    p.set_defaults(func=cmd_map)
+
+    p = sub.add_parser(
+        "plot",
+        help="a print-quality static map (PNG and PDF)",
+        description="Analyse, then write a static map for reports: PNG (200 dpi) and PDF.",
+        epilog="example:\n  geo plot --out border_zones.png   # writes border_zones.png and border_zones.pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_inputs(p)
+    p.add_argument("--out", default="map.png", help="PNG file to write; the PDF goes beside it (default: ./map.png)")
+    p.add_argument("--title", help="map title")
+    p.set_defaults(func=cmd_plot)
     return parser
 
 

@@ -1,0 +1,152 @@
+"""Print-quality static maps (matplotlib): PNG and PDF for reports.
+
+Drawn in the equal-area analysis CRS, so the scale bar is true to within
+~0.1 % over Cambodia.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display needed
+import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrow, Patch, Rectangle
+
+from geo.analysis import AnalysisResult
+from geo.constants import ANALYSIS_CRS
+from geo.export import atomic_write
+from geo.webmap import AREA_COLORS, area_class, area_legend, band_colors, band_meaning
+
+
+def _scale_bar(ax, length_m: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    h = 0.008 * (y1 - y0)
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (x + i * length_m / 4, y),
+                length_m / 4,
+                h,
+                facecolor="k" if i % 2 == 0 else "w",
+                edgecolor="k",
+                lw=0.6,
+                zorder=10,
+            )
+        )
+    ax.text(x, y + 2.2 * h, "0", ha="center", va="bottom", fontsize=7, zorder=10)
+    ax.text(x + length_m, y + 2.2 * h, f"{length_m / 1000:g} km", ha="center", va="bottom", fontsize=7, zorder=10)
+
+
+def _north_arrow(ax) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    x, y, dy = x1 - 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0), 0.08 * (y1 - y0)
+    ax.add_patch(
+        FancyArrow(
+            x,
+            y,
+            0,
+            dy,
+            width=0.012 * (x1 - x0),
+            head_length=0.03 * (y1 - y0),
+            length_includes_head=True,
+            color="k",
+            zorder=10,
+        )
+    )
+    ax.text(x, y + dy + 0.01 * (y1 - y0), "N", ha="center", va="bottom", fontsize=11, fontweight="bold", zorder=10)
+
+
+def make_plot(result: AnalysisResult, title: str | None = None, when: str | None = None):
+    """A static map of an analysis: provinces, bands, hazards, frontier, north arrow, scale bar, legend.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A4 landscape.
+    """
+    when = when or date.today().isoformat()
+    s = result.summary
+    fig = plt.figure(figsize=(11.69, 8.27), dpi=100)
+    ax = fig.add_axes((0.02, 0.05, 0.66, 0.82))
+    prov = result.provinces.merge(result.by_province[["code", "area_km2"]], on="code")
+    prov.plot(ax=ax, color=[AREA_COLORS[area_class(a)] for a in prov["area_km2"]], edgecolor="#555", linewidth=0.4)
+    colors = band_colors(result.zones)
+    finite = result.zones[result.zones["outer_km"].map(math.isfinite)]
+    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=0.45, linewidth=0)
+    pieces = result.by_hazard
+    if len(pieces):
+        pieces.plot(ax=ax, color=[colors.get(b, "k") for b in pieces["band"]], edgecolor="#222", linewidth=0.1)
+    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.0, linestyle=(0, (4, 2)))
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    xmin, ymin, xmax, ymax = result.provinces.total_bounds
+    pad = 0.03 * (xmax - xmin)
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    _scale_bar(ax, 100_000.0)
+    _north_arrow(ax)
+    handles = [Patch(facecolor=c, edgecolor="#555", label=t) for c, t in area_legend()]
+    handles += [
+        Patch(facecolor=colors[b], alpha=0.6, label=f"{b}: {band_meaning(i, o)}")
+        for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
+    ]
+    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier"))
+    ax.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(1.02, 0.5),
+        fontsize=8,
+        frameon=True,
+        title="Contaminated area per province (km²)\nand border bands (Cambodian side)",
+        title_fontsize=8,
+    )
+    head = title or "Mine contamination in Cambodia's border zones"
+    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97)
+    sub = (
+        f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
+        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
+    )
+    fig.text(0.5, 0.925, sub, ha="center", fontsize=9)
+    if s.get("notice"):
+        fig.text(
+            0.5,
+            0.895,
+            s["notice"],
+            ha="center",
+            fontsize=8,
+            color="white",
+            fontweight="bold",
+            bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
+        )
+    inputs = [v for v in s.get("inputs", {}).values() if isinstance(v, dict)]
+    sources = list(dict.fromkeys(v["attribution"] for v in inputs if v.get("attribution")))
+    foot = " | ".join(
+        [
+            *sources,
+            "Reference figures: Mine Action Review, Clearing the Mines 2024",
+            f"Albers equal-area (WGS 84); geo {s.get('version', '')}; {when}",
+        ]
+    )
+    fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)
+    return fig
+
+
+def write_plot(fig, path: str | Path) -> list[Path]:
+    """Write ``fig`` as PNG (200 dpi) and PDF beside it (same stem), atomically."""
+    path = Path(path)
+    png, pdf = path.with_suffix(".png"), path.with_suffix(".pdf")
+    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=200, format="png"))
+    atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
+    plt.close(fig)
+    return [png, pdf]
+
+
+__all__ = ["make_plot", "write_plot"]
