@@ -175,3 +175,19 @@ def test_cached_territory_gives_the_same_numbers(monkeypatch, demo_result, demo_
     fresh = geo.analyze(demo_hazards, boundaries=boundaries)
     assert fresh.summary["within_7km_km2"] == demo_result.summary["within_7km_km2"]
     assert fresh.by_province["band_5-7_km2"].tolist() == demo_result.by_province["band_5-7_km2"].tolist()
+
+
+def test_map_and_plot_commands(tmp_path, capsys):
+    assert main(["map", "--out", str(tmp_path / "zones.html"), "-q", "--title", "Test"]) == 0
+    page = (tmp_path / "zones.html").read_text(encoding="utf-8")
+    assert "Test" in page and "<script src=" not in page
+    assert main(["map", "--out", str(tmp_path / "zones.txt"), "-q"]) == 2
+    assert ".html" in capsys.readouterr().err
+    assert main(["plot", "--out", str(tmp_path / "zones.png"), "-q"]) == 0
+    assert (tmp_path / "zones.png").exists() and (tmp_path / "zones.pdf").exists()
+
+
+def test_analyze_with_map_and_png(tmp_path):
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "--map", "--png", "-q"]) == 0
+    assert {"map.html", "map.png", "map.pdf"} <= {p.name for p in out.iterdir()}

@@ -1,0 +1,236 @@
+"""The HTML map: builders, offline assets, escaping, and a real browser with the network blocked."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pyproj import Transformer
+
+import geo
+from geo._errors import GeoError
+from geo.webmap import (
+    AREA_COLORS,
+    area_class,
+    band_colors,
+    band_meaning,
+    hazard_features,
+    inline_assets,
+    make_map,
+    province_features,
+    write_map,
+)
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>"]
+
+
+def test_band_meanings_and_colours(demo_result):
+    assert band_meaning(0, 2) == "military only"
+    assert band_meaning(2, 5) == "restricted zone, no international operators"
+    assert band_meaning(5, 7) == "international operators tasked"
+    assert band_meaning(7, math.inf).startswith("outside")
+    colors = band_colors(demo_result.zones)
+    assert len(set(colors.values())) == len(colors)
+    assert [area_class(a) for a in (0, 0.3, 5, 30, 120)] == [0, 1, 2, 4, 6]
+    assert area_class(0) == 0 and AREA_COLORS[0] != AREA_COLORS[1]
+
+
+def test_province_tooltips_are_the_table_rounded(demo_result):
+    feats = {f["properties"]["code"]: f["properties"] for f in province_features(demo_result)["features"]}
+    for _, r in demo_result.by_province.iterrows():
+        p = feats[r["code"]]
+        assert float(p["area_km2"].replace(",", "")) == pytest.approx(r["area_km2"], abs=0.005)
+        assert float(p["within_7km_km2"].replace(",", "")) == pytest.approx(r["within_7km_km2"], abs=0.005)
+        assert int(p["hazards"].replace(",", "")) == r["hazards"]
+    assert "ប៉ៃលិន" in feats["KH-24"]["label"]  # Khmer name beside the English one
+
+
+@pytest.fixture(scope="module")
+def xss_result(straight_world):
+    from tests.conftest import hazards_tm
+
+    provinces, frontier = straight_world
+    provinces = provinces.assign(province=["<b>Alpha</b>", "Beta & co"])
+    hz = hazards_tm([(1, 0, 2, 1), (3, 0, 4, 1), (8, 0, 9, 1)], ids=XSS)
+    hz["status"] = XSS[2]
+    hz["remarks"] = XSS[1]
+    return geo.analyze(hz, provinces=provinces, frontier=frontier)
+
+
+def test_attribute_values_never_reach_the_page_as_markup(tmp_path, xss_result):
+    page = (write_map(make_map(xss_result, title="<i>t</i>"), tmp_path / "x.html")).read_text(encoding="utf-8")
+    for s in [*XSS, "<b>Alpha</b>", "<i>t</i>"]:
+        assert s not in page
+    assert "&lt;i&gt;t&lt;/i&gt;" in page  # the title panel shows the text
+    feats = hazard_features(xss_result)["features"]
+    assert {f["properties"]["hazard_id"] for f in feats} == set(XSS)  # kept verbatim, shown with textContent
+
+
+def test_missing_asset_is_a_clear_error():
+    with pytest.raises(GeoError, match="not available offline"):
+        inline_assets('<script src="https://example.org/nowhere.js"></script>')
+
+
+def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):
+    page = write_map(make_map(demo_result, hazard_limit=1000), tmp_path / "g.html").read_text(encoding="utf-8")
+    assert "Hazard density (grid)" in page and "density grid" in page
+    assert "Hazards (coloured by band)" not in page
+
+
+def test_demo_map_is_small(tmp_path, demo_result):
+    path = write_map(make_map(demo_result), tmp_path / "demo.html")
+    assert path.stat().st_size < 5_000_000
+    page = path.read_text(encoding="utf-8")
+    assert "SYNTHETIC" in page and "OpenStreetMap contributors" in page and "amCharts" in page
+
+
+# ---------------------------------------------------------------- in a real browser, network blocked
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+                "--disable-sync",
+            ],
+        )
+        yield b
+        b.close()
+
+
+def open_offline(browser, path: Path):
+    """Open a file with every non-file request refused; collect console errors, requests and dialogs."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    log = {"errors": [], "requests": [], "dialogs": []}
+    page.on("console", lambda m: log["errors"].append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: log["errors"].append(str(e)))
+    page.on("dialog", lambda d: (log["dialogs"].append(d.message), d.dismiss()))
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            log["requests"].append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.geoMap && window.geoMap._loaded")
+    page.wait_for_timeout(300)
+    return page, log
+
+
+@pytest.fixture(scope="module")
+def demo_page(browser, tmp_path_factory, demo_result):
+    path = write_map(make_map(demo_result), tmp_path_factory.mktemp("map") / "map.html")
+    page, log = open_offline(browser, path)
+    yield page, log
+    page.close()
+
+
+@pytest.mark.browser
+def test_map_renders_offline_without_errors(demo_page):
+    page, log = demo_page
+    assert log["errors"] == []
+    assert log["requests"] == []
+    assert page.evaluate("typeof L") == "object"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "demo_map.png"))
+
+
+@pytest.mark.browser
+def test_map_has_the_expected_layers_and_controls(demo_page):
+    page, _ = demo_page
+    names = page.eval_on_selector_all(
+        ".leaflet-control-layers-overlays label", "els => els.map(e => e.textContent.trim())"
+    )
+    assert names == ["Provinces: contaminated area (km²)", "Border bands", "Frontier", "Hazards (coloured by band)"]
+    for css in (
+        ".leaflet-control-scale",
+        ".leaflet-control-zoom-fullscreen",
+        ".leaflet-control-measure",
+        ".leaflet-control-minimap",
+        ".geo-coords",
+        ".leaflet-control-search",
+    ):
+        assert page.locator(css).count() >= 1, css
+    scale = page.inner_text(".leaflet-control-scale")
+    assert "km" in scale or " m" in scale
+    assert "mi" not in scale and "ft" not in scale
+    bounds = page.evaluate(
+        "(() => { const b = geoMap.getBounds(); return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; })()"
+    )
+    assert bounds[0] < 102.4 and bounds[2] > 107.5 and bounds[1] < 10.5 and bounds[3] > 14.6  # all of Cambodia
+
+
+@pytest.mark.browser
+def test_province_tooltip_shows_the_table_numbers(demo_page, demo_result):
+    page, _ = demo_page
+    text = page.evaluate(
+        """() => { let t = null;
+        geoLayers["Provinces: contaminated area (km²)"].eachLayer(l => {
+            if (l.feature.properties.code === "KH-24") { l.openTooltip(); t = l.getTooltip().getElement().innerText; } });
+        return t; }"""
+    )
+    row = demo_result.by_province.set_index("code").loc["KH-24"]
+    for value in (
+        f"{row['area_km2']:,.2f}",
+        f"{row['within_2km_km2']:,.2f}",
+        f"{row['within_7km_km2']:,.2f}",
+        f"{row['share_within_7km']:.1%}",
+        f"{int(row['hazards']):,}",
+    ):
+        assert value in text
+    assert "Pailin" in text
+
+
+@pytest.mark.browser
+def test_legend_title_and_banner(demo_page):
+    page, _ = demo_page
+    legend = page.inner_text("#geo-legend")
+    assert "military only" in legend and "international operators tasked" in legend and "km²" in legend
+    assert "SYNTHETIC" in page.inner_text("#geo-synthetic")
+    assert "OpenStreetMap" in page.inner_text("#geo-footer")
+
+
+@pytest.mark.browser
+def test_mouse_utm_coordinates_match_pyproj(demo_page):
+    page, _ = demo_page
+    utm = Transformer.from_crs("EPSG:4326", "EPSG:32648", always_xy=True)
+    for lat, lon in ((11.65, 102.9), (13.4, 102.35), (14.4, 105.2), (12.5, 104.9)):
+        x, y = page.evaluate(f"geoUtm48n({lat}, {lon})")
+        ex, ey = utm.transform(lon, lat)
+        assert abs(x - ex) < 0.05 and abs(y - ey) < 0.05
+
+
+@pytest.mark.browser
+def test_hostile_attributes_show_as_text_and_never_run(browser, tmp_path, xss_result):
+    path = write_map(make_map(xss_result), tmp_path / "xss.html")
+    page, log = open_offline(browser, path)
+    shown = page.evaluate(
+        """() => { const out = [];
+        geoLayers["Hazards (coloured by band)"].eachLayer(l => { l.openPopup(); out.push(l.getPopup().getElement().innerText); });
+        return out; }"""
+    )
+    assert log["dialogs"] == [] and log["errors"] == []
+    joined = "\n".join(shown)
+    for s in XSS:
+        assert s in joined  # visible, as text
+    assert page.evaluate("document.querySelectorAll('.leaflet-popup img').length") == 0
+    page.close()
