@@ -6,7 +6,6 @@ import math
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from pyproj import Transformer
 
@@ -185,7 +184,8 @@ def test_province_tooltip_shows_the_table_numbers(demo_page, demo_result):
     text = page.evaluate(
         """() => { let t = null;
         geoLayers["Provinces: contaminated area (km²)"].eachLayer(l => {
-            if (l.feature.properties.code === "KH-24") { l.openTooltip(); t = l.getTooltip().getElement().innerText; } });
+            if (l.feature.properties.code === "KH-24") {
+                l.openTooltip(); t = l.getTooltip().getElement().innerText; } });
         return t; }"""
     )
     row = demo_result.by_province.set_index("code").loc["KH-24"]
@@ -225,7 +225,8 @@ def test_hostile_attributes_show_as_text_and_never_run(browser, tmp_path, xss_re
     page, log = open_offline(browser, path)
     shown = page.evaluate(
         """() => { const out = [];
-        geoLayers["Hazards (coloured by band)"].eachLayer(l => { l.openPopup(); out.push(l.getPopup().getElement().innerText); });
+        geoLayers["Hazards (coloured by band)"].eachLayer(l => {
+            l.openPopup(); out.push(l.getPopup().getElement().innerText); });
         return out; }"""
     )
     assert log["dialogs"] == [] and log["errors"] == []
