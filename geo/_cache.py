@@ -30,11 +30,14 @@ def cache_dir() -> Path | None:
     return Path(base)
 
 
-def cached(name: str, key_parts: list[bytes], build: Callable[[], T]) -> T:
-    """Return ``build()``, from the cache when an entry with the same key exists."""
+def cached(name: str, key_parts: list[bytes], build: Callable[[], T] | None) -> T | None:
+    """Return ``build()``, from the cache when an entry with the same key exists.
+
+    With ``build=None`` only look: return the cached value or None.
+    """
     where = cache_dir()
     if where is None:
-        return build()
+        return None if build is None else build()
     digest = hashlib.sha256()
     for part in key_parts:
         digest.update(hashlib.sha256(part).digest())
@@ -45,6 +48,8 @@ def cached(name: str, key_parts: list[bytes], build: Callable[[], T]) -> T:
                 return pickle.load(fh)
         except Exception:  # a stale or truncated entry: rebuild it
             path.unlink(missing_ok=True)
+    if build is None:
+        return None
     value = build()
     try:
         where.mkdir(parents=True, exist_ok=True)

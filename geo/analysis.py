@@ -23,11 +23,13 @@ from geo.constants import (
     ANALYSIS_CRS,
     AREA_MISMATCH_SHARE,
     DEFAULT_BANDS_KM,
+    FRONTIER_ACCURACY_M,
     MILITARY_ONLY_KM,
     RESTRICTED_KM,
     WGS84,
 )
-from geo.overlay import build_territory, overlap_components, split
+from geo.distance import metres, ranges, within_curve
+from geo.overlay import Territory, build_territory, overlap_components, split
 from geo.zones import parse_bands
 
 OUTSIDE = "outside Cambodia"
@@ -66,6 +68,25 @@ class AnalysisResult:
     frontier: gpd.GeoDataFrame
     summary: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
+    hazards: gpd.GeoDataFrame | None = None
+    land_pieces: pd.DataFrame | None = None
+    territory: Territory | None = None
+
+    def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
+        """Contaminated area (land counted once) within each distance of the frontier, km2.
+
+        One row per distance, one column per province code and ``total_km2``; see
+        :func:`geo.distance.within_curve`.  At 2 and 7 km it equals
+        ``within_2km_km2`` and ``within_7km_km2``.
+        """
+        return within_curve(
+            self.land_pieces,
+            self.territory.zones,
+            self.provinces["code"],
+            self.territory.frontier,
+            distances_km,
+            self.territory.buffers,
+        )
 
 
 def _user_band_of(fine: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
@@ -103,6 +124,7 @@ def analyze(
     outline: gpd.GeoDataFrame | None = None,
     neighbor: str | None = "THA",
     boundaries: Boundaries | None = None,
+    frontier_tolerance_m: float = FRONTIER_ACCURACY_M,
 ) -> AnalysisResult:
     """Split hazards by province and border band and total them.
 
@@ -126,6 +148,10 @@ def analyze(
         ISO3 code of the neighbour whose frontier is used (bundled layer).
     boundaries : Boundaries, optional
         Pre-loaded bundled boundaries.
+    frontier_tolerance_m : float
+        Positional uncertainty of the frontier, m; every zone figure gets a
+        low/central/high range (``summary["uncertainty"]``).  Default: the
+        bundled frontier's stated accuracy, 10 m.
 
     Returns
     -------
@@ -155,7 +181,12 @@ def analyze(
     front = frontier if frontier is not None else boundaries.frontier_with(neighbor)
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
-    territory = build_territory(prov_src, outline, front, fine_edges)
+    if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
+        raise GeoInputError(f"frontier tolerance must be a finite distance >= 0 m, got {frontier_tolerance_m}")
+    # The buffers the uncertainty ranges need are built with the bands, in one pass.
+    t_km = frontier_tolerance_m / 1000.0
+    shifted = [metres(e + s) for e in fine_edges for s in (-t_km, t_km)]
+    territory = build_territory(prov_src, outline, front, fine_edges, shifted)
     fine, fitted, slivers, cells, land = (
         territory.zones,
         territory.provinces,
@@ -202,7 +233,10 @@ def analyze(
     }
     summary["neighbor"] = neighbor if frontier is None else None
     summary["bands_km"] = list(edges)
-    return AnalysisResult(
+    hazard_layer = gpd.GeoDataFrame(
+        {"hazard_id": hz["hazard_id"].astype(str).to_numpy(), "area_m2": hz_area}, geometry=geoms, crs=ANALYSIS_CRS
+    )
+    result = AnalysisResult(
         by_hazard=by_hazard,
         by_province=by_province,
         zones=zones,
@@ -210,7 +244,17 @@ def analyze(
         frontier=front.to_crs(WGS84),
         summary=summary,
         validation=validation,
+        hazards=hazard_layer,
+        land_pieces=union_pieces,
+        territory=territory,
     )
+    inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
+    summary["uncertainty"] = ranges(
+        lambda ds: result.within(ds)["total_km2"].tolist(), edges, frontier_tolerance_m, inside_km2
+    )
+    for band, r in zip(summary["bands"], summary["uncertainty"]["bands"]):
+        r["band"] = band["band"]
+    return result
 
 
 def _attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:

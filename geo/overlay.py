@@ -10,6 +10,7 @@ connected component of overlaps, never all at once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,8 +21,8 @@ import shapely
 
 from geo._cache import cached
 from geo.boundaries import fit_provinces
-from geo.constants import ANALYSIS_CRS, WGS84
-from geo.zones import border_zones
+from geo.constants import ANALYSIS_CRS
+from geo.zones import bands_from_buffers, frontier_buffers, frontier_lines
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,10 @@ class Territory:
         Bands at the requested edges (:func:`geo.zones.border_zones`).
     cells : GeoDataFrame
         Province x band cells (:func:`make_cells`).
+    frontier : array of lines
+        The frontier as buffered (WGS 84, densified).
+    buffers : dict
+        Extra frontier buffers (both sides, unclipped) by distance, m.
     """
 
     land: shapely.Geometry
@@ -47,10 +52,16 @@ class Territory:
     slivers: pd.DataFrame
     zones: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
+    frontier: np.ndarray
+    buffers: dict[float, shapely.Geometry]
 
 
 def build_territory(
-    provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame, frontier: gpd.GeoDataFrame, edges_km: Sequence[float]
+    provinces: gpd.GeoDataFrame,
+    outline: gpd.GeoDataFrame,
+    frontier: gpd.GeoDataFrame,
+    edges_km: Sequence[float],
+    extra_m: Sequence[float] = (),
 ) -> Territory:
     """Fit the provinces, build the bands and cut the cells (cached on disk, see :mod:`geo._cache`).
 
@@ -62,20 +73,29 @@ def build_territory(
         National territory and frontier lines; any CRS.
     edges_km : sequence of float
         Band edges, km.
+    extra_m : sequence of float
+        More buffer distances, m, to build in the same pass (e.g. for uncertainty ranges).
     """
     prov = provinces.to_crs(ANALYSIS_CRS)
     if "name_km" not in prov.columns:
         prov = prov.assign(name_km="")
     prov = prov[["code", "province", "name_km", "geometry"]].reset_index(drop=True)
     out_a = outline.to_crs(ANALYSIS_CRS)
-    front = frontier.to_crs(WGS84)
+    front = frontier_lines(frontier)
+    edges_m = [float(e) * 1000.0 for e in edges_km]
+    extra = sorted({float(d) for d in extra_m if d > 0} - set(edges_m))
 
     def build() -> Territory:
         land = shapely.union_all(out_a.geometry.values)
-        fitted, slivers = fit_provinces(prov, gpd.GeoDataFrame(geometry=[land], crs=ANALYSIS_CRS))
-        fitted["name_km"] = prov["name_km"].to_numpy()
-        zones = border_zones(front, out_a, edges_km)
-        return Territory(land, fitted, slivers, zones, make_cells(fitted, zones))
+        # The buffers (threaded inside) and the province fit run side by side.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            buffers = pool.submit(frontier_buffers, front, [*edges_m, *extra])
+            fitted, slivers = fit_provinces(prov, gpd.GeoDataFrame(geometry=[land], crs=ANALYSIS_CRS))
+            fitted["name_km"] = prov["name_km"].to_numpy()
+            bufs = buffers.result()
+        zones = bands_from_buffers(bufs[: len(edges_m)], land, list(edges_km))
+        more = dict(zip(extra, bufs[len(edges_m) :]))
+        return Territory(land, fitted, slivers, zones, make_cells(fitted, zones), front, more)
 
     # The key holds the inputs and the source of every module the result depends on.
     here = Path(__file__).resolve().parent
@@ -84,8 +104,8 @@ def build_territory(
         b"".join(shapely.to_wkb(prov.geometry.values)),
         "|".join(f"{c}:{n}:{k}" for c, n, k in zip(prov["code"], prov["province"], prov["name_km"])).encode(),
         b"".join(shapely.to_wkb(out_a.geometry.values)),
-        b"".join(shapely.to_wkb(front.geometry.values)),
-        repr(tuple(float(e) for e in edges_km)).encode(),
+        b"".join(shapely.to_wkb(front)),
+        repr((tuple(float(e) for e in edges_km), tuple(extra))).encode(),
         code,
     ]
     return cached("territory", key, build)

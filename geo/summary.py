@@ -17,6 +17,7 @@ import shapely
 
 from geo.boundaries import DATA_DIR, province_code
 from geo.constants import ANALYSIS_CRS, AREA_MISMATCH_SHARE, MILITARY_ONLY_KM, RESTRICTED_KM
+from geo.distance import sum_by_code
 
 TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
 
@@ -33,7 +34,7 @@ def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Serie
     """Area, m2, per province of the pieces whose fine band lies within ``km``."""
     outer = fine["outer_km"].to_numpy()
     ok = (pieces["fine"] >= 0) & (outer[pieces["fine"].clip(lower=0)] <= km + 1e-12)
-    return pieces[ok].groupby("code")["area_m2"].sum()
+    return sum_by_code(pieces.loc[ok, "area_m2"].to_numpy(), pieces.loc[ok, "code"].to_numpy())
 
 
 def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, slivers) -> pd.DataFrame:

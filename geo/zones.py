@@ -174,9 +174,18 @@ def border_zones(
     ['0-2 km', '2-7 km', 'beyond 7 km']
     """
     edges = parse_bands(bands_km)
-    front = densify(frontier, DENSIFY_M).to_crs(WGS84).geometry.values
+    front = frontier_lines(frontier)
     land = shapely.union_all(outline.to_crs(ANALYSIS_CRS).geometry.values)
-    buffers = frontier_buffers(front, [e * 1000.0 for e in edges])
+    return bands_from_buffers(frontier_buffers(front, [e * 1000.0 for e in edges]), land, edges)
+
+
+def frontier_lines(frontier: gpd.GeoDataFrame) -> np.ndarray:
+    """The frontier's lines in WGS 84, densified in their own CRS first (see :func:`geo.crs.densify`)."""
+    return densify(frontier, DENSIFY_M).to_crs(WGS84).geometry.values
+
+
+def bands_from_buffers(buffers: Sequence[shapely.Geometry], land: shapely.Geometry, edges: Sequence[float]):
+    """Bands between successive buffers, clipped to ``land`` (see :func:`border_zones`)."""
     inside = [shapely.intersection(b, land) for b in buffers]
     rows, previous, inner = [], None, 0.0
     for edge, zone in zip(edges, inside):

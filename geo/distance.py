@@ -1,0 +1,203 @@
+"""Contaminated area within any distance of the frontier: the what-if curve and ranges.
+
+``W(d)`` is the area of the union of hazards on the home side within ``d`` km
+of the frontier.  It is computed from the pieces of an analysis (hazard
+unions split by province and band), which carry the band they lie in: a
+piece wholly nearer or farther than ``d`` - known from its band, or from
+cheap distance bounds - needs no geometry work, and only pieces the
+``d``-line crosses are intersected with the ``d`` buffer.  At a band edge no
+piece is crossed, so ``W`` there is the very sum the analysis makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._cache import cached
+from geo.constants import ANALYSIS_CRS, WGS84
+from geo.crs import transform_geoms
+from geo.zones import frontier_buffers
+
+#: Safety margins for the distance bounds measured in the equal-area CRS, whose scale
+#: differs from 1 by < 0.1 % over Cambodia: relative, and absolute in metres.
+BOUND_REL = 0.003
+BOUND_ABS_M = 25.0
+
+
+def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> list[shapely.Geometry]:
+    """Areas within each distance of the frontier (both sides), analysis CRS; cached on disk.
+
+    Distances not yet cached are buffered together in one pass.
+    """
+    front = np.asarray(frontier_wgs84, dtype=object)
+    base = b"".join(shapely.to_wkb(front))
+    found: dict[float, shapely.Geometry] = {}
+    missing = []
+    for d in distances_m:
+        key = [base, repr(float(d)).encode()]
+        hit = cached("within", key, None)
+        if hit is None:
+            missing.append(float(d))
+        else:
+            found[float(d)] = hit
+    if missing:
+        for d, geom in zip(missing, frontier_buffers(front, missing)):
+            found[d] = cached("within", [base, repr(d).encode()], lambda g=geom: g)
+    return [found[float(d)] for d in distances_m]
+
+
+def metres(km: float) -> float:
+    """km to m, rounded to the micrometre so that equal distances make equal cache keys.
+
+    Examples
+    --------
+    >>> metres(2 - 0.01) == metres(1.99)
+    True
+    """
+    return round(float(km) * 1000.0, 6)
+
+
+def sum_by_code(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Sum areas per province code, in the order given (the one summation both the analysis'
+    band figures and the curve use, so that they agree to the last bit)."""
+    return pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes, dtype=object), sort=True).sum()
+
+
+def _per_input(found, n: int) -> np.ndarray:
+    (idx, _), dist = found
+    out = np.full(n, np.inf)
+    out[idx] = dist
+    return out
+
+
+def distance_bounds(geoms: np.ndarray, frontier_wgs84: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds, m, of the distance from each polygon's points to the frontier.
+
+    The centroid's distance minus and plus the polygon's radius about the centroid
+    (distance to a line is 1-Lipschitz).  Both are
+    widened by :data:`BOUND_REL` and :data:`BOUND_ABS_M` for the projection's scale.
+    """
+    lines = transform_geoms(np.asarray(frontier_wgs84, dtype=object), WGS84, ANALYSIS_CRS)
+    # The frontier as segments in an STRtree: nearest-segment queries instead of a full distance scan.
+    coords = [np.asarray(part.coords) for line in lines for part in shapely.get_parts(line)]
+    segs = shapely.linestrings(np.concatenate([np.stack([c[:-1], c[1:]], axis=1) for c in coords]))
+    tree = shapely.STRtree(segs)
+    centroid = shapely.centroid(geoms)
+    radius = shapely.hausdorff_distance(geoms, centroid)
+    near = _per_input(tree.query_nearest(centroid, return_distance=True, all_matches=False), len(geoms))
+    lower, upper = near - radius, near + radius
+    return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
+
+
+def within_curve(
+    pieces: pd.DataFrame,
+    fine_zones: pd.DataFrame,
+    codes: pd.Series,
+    frontier_wgs84: np.ndarray,
+    distances_km: Sequence[float],
+    buffers: dict[float, shapely.Geometry] | None = None,
+) -> pd.DataFrame:
+    """Area within each distance of the frontier, per province, km2.
+
+    Parameters
+    ----------
+    pieces : DataFrame
+        Land-once pieces of an analysis: ``code``, ``fine`` (index into
+        ``fine_zones``, -1 outside the territory), ``area_m2``, ``geometry``.
+    fine_zones : DataFrame
+        ``inner_km``, ``outer_km`` of each band the pieces were cut by.
+    codes : Series
+        Province codes, in the order of the output columns.
+    frontier_wgs84 : array of lines
+        As buffered for the bands (:func:`geo.zones.frontier_lines`).
+    distances_km : sequence of float
+    buffers : dict, optional
+        Frontier buffers already built, by distance in m; others are built (and cached).
+
+    Returns
+    -------
+    DataFrame
+        Index ``distance_km``; one column per province code (km2) and ``total_km2``.
+    """
+    inside = pieces[pieces["fine"] >= 0]
+    fine = inside["fine"].to_numpy()
+    inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
+    outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
+    geoms = inside["geometry"].to_numpy()
+    lower, upper = distance_bounds(geoms, frontier_wgs84)
+    lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
+    area = inside["area_m2"].to_numpy()
+    code = inside["code"].to_numpy()
+    ds = [metres(d) for d in distances_km]
+    crossing = [~(hi <= d) & (lo < d) for d in ds]
+    zones = dict(buffers or {})
+    need = [d for d, c in zip(ds, crossing) if c.any() and d not in zones]
+    if need:
+        zones.update(zip(need, zones_within(frontier_wgs84, need)))
+    rows = []
+    for d_km, d, cross in zip(distances_km, ds, crossing):
+        full = hi <= d
+        part = np.zeros(len(inside))
+        if cross.any():
+            zone = zones[d]
+            shapely.prepare(zone)
+            idx = np.flatnonzero(cross)
+            # Prepared predicates settle most candidates; only true crossers are intersected.
+            within = shapely.contains_properly(zone, geoms[idx])
+            full[idx[within]] = True
+            idx = idx[~within & shapely.intersects(zone, geoms[idx])]
+            part[idx] = shapely.area(shapely.intersection(geoms[idx], zone))
+        keep = full | (part > 0)
+        contrib = np.where(full, area, part)[keep]
+        # Summed per province in piece order, as the analysis sums its band figures.
+        per_code = sum_by_code(contrib, code[keep])
+        values = codes.map(per_code).fillna(0.0).to_numpy() / 1e6
+        rows.append([float(d_km), *values, float(pd.Series(values).sum())])
+    out = pd.DataFrame(rows, columns=["distance_km", *codes, "total_km2"]).set_index("distance_km")
+    return out
+
+
+def ranges(curve_at, edges_km: Sequence[float], tolerance_m: float, total_km2: float) -> dict:
+    """Low / central / high zone figures for a frontier uncertain by ``tolerance_m``.
+
+    Three scenarios move every band edge by -tolerance, 0 and +tolerance (the
+    frontier shifted outward, kept, shifted inward); the frontier itself stays the
+    inner edge of the first band.  Each figure reports its smallest (``low``), its
+    central and its largest (``high``) value over the scenarios.
+
+    Parameters
+    ----------
+    curve_at : callable
+        ``curve_at(distances_km)`` -> total areas (km2) within each distance.
+    edges_km : sequence of float
+        Band edges, km.
+    tolerance_m : float
+    total_km2 : float
+        Contaminated area on the home side (the outer band is the rest).
+    """
+    t = tolerance_m / 1000.0
+    shifts = (-t, 0.0, t)
+    points = sorted({max(e + s, 0.0) for e in (*edges_km, 2.0, 7.0) for s in shifts})
+    w = dict(zip(points, curve_at(points)))
+
+    def at(edge: float, shift: float) -> float:
+        if edge == 0:
+            return 0.0
+        return total_km2 if np.isinf(edge) else w[max(edge + shift, 0.0)]
+
+    def span(values: list[float]) -> dict:
+        return {"low": min(values), "central": values[1], "high": max(values)}
+
+    out: dict = {"tolerance_m": float(tolerance_m)}
+    for name, km in (("within_2km_km2", 2.0), ("within_7km_km2", 7.0)):
+        out[name] = span([at(km, s) for s in shifts])
+    inner, outer = (0.0, *edges_km), (*edges_km, np.inf)
+    out["bands"] = [
+        {"inner_km": a, "outer_km": None if np.isinf(b) else b, **span([at(b, s) - at(a, s) for s in shifts])}
+        for a, b in zip(inner, outer)
+    ]
+    return out
