@@ -13,7 +13,7 @@ import traceback
 from pathlib import Path
 
 from geo._errors import GeoInputError
-from geo.constants import DEFAULT_BANDS_KM
+from geo.constants import DEFAULT_BANDS_KM, FRONTIER_ACCURACY_M
 
 EXAMPLES_ANALYZE = """\
 examples:
@@ -102,7 +102,12 @@ def _analysis(args: argparse.Namespace, say: _Progress, outputs: list[Path]):
     say(f"splitting {len(hazards):,} hazards by province and band {', '.join(f'{b:g}' for b in args.bands)} km")
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
-    result = analyze(hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries)
+    from geo.queries import parse_distance_m
+
+    tolerance = parse_distance_m(args.frontier_tolerance)
+    result = analyze(
+        hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries, frontier_tolerance_m=tolerance
+    )
     return result, neighbor
 
 
@@ -143,6 +148,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         f"within 7 km (restricted zone): {_fmt(s['within_7km_km2'])} km2 "
         f"({s['share_within_7km']:.1%} of {_fmt(s['area_km2'])} km2)"
     )
+    u = s.get("uncertainty")
+    if u and u["tolerance_m"] > 0:
+        r2, r7 = u["within_2km_km2"], u["within_7km_km2"]
+        print(
+            f"frontier tolerance ±{u['tolerance_m']:g} m: within 2 km {_fmt(r2['low'])}-{_fmt(r2['high'])} km2, "
+            f"within 7 km {_fmt(r7['low'])}-{_fmt(r7['high'])} km2"
+        )
     _print_checks(result.validation)
     print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
     say("done")
@@ -186,8 +198,13 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_inputs(p: argparse.ArgumentParser) -> None:
-    p.add_argument("hazards", nargs="?", metavar="HAZARDS", help="hazard polygons (default: bundled SYNTHETIC demo)")
+def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
+    if positional:
+        p.add_argument(
+            "hazards", nargs="?", metavar="HAZARDS", help="hazard polygons (default: bundled SYNTHETIC demo)"
+        )
+    else:
+        p.add_argument("--hazards", help="hazard polygons (default: bundled SYNTHETIC demo)")
     p.add_argument("--layer", help="layer of a multi-layer file")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
     p.add_argument("--id-field", help="column holding hazard ids (guessed otherwise)")
@@ -201,6 +218,12 @@ def _add_inputs(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (default: 2,5,7)"
+    )
+    p.add_argument(
+        "--frontier-tolerance",
+        default=f"{FRONTIER_ACCURACY_M:g}m",
+        help=f"positional uncertainty of the frontier, e.g. 250m; zone figures get low/central/high ranges "
+        f"(default {FRONTIER_ACCURACY_M:g}m, the bundled frontier's stated accuracy)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")
@@ -262,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="map.png", help="PNG file to write; the PDF goes beside it (default: ./map.png)")
     p.add_argument("--title", help="map title")
     p.set_defaults(func=cmd_plot)
+
+    from geo.cli_queries import register
+
+    register(sub, _add_inputs, lambda a: _analysis(a, _Progress(True), []))
     return parser
 
 

@@ -150,3 +150,27 @@ def write_plot(fig, path: str | Path) -> list[Path]:
 
 
 __all__ = ["make_plot", "write_plot"]
+
+
+def write_curve_plot(curve, path: str | Path, summary: dict | None = None) -> Path:
+    """Plot contaminated area within distance d of the frontier (total and per province), 2 and 7 km marked."""
+    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
+    d = curve["distance_km"]
+    ax.plot(d, curve["total_km2"], color="k", lw=2.2, label="all provinces")
+    for col in [c for c in curve.columns if c not in ("distance_km", "total_km2")]:
+        ax.plot(d, curve[col], lw=1.3, label=col.removesuffix("_km2"))
+    for km, text in ((2.0, "2 km: military only"), (7.0, "7 km: restricted zone")):
+        if d.min() <= km <= d.max():
+            ax.axvline(km, color="#b00020", ls="--", lw=1)
+            ax.text(km, ax.get_ylim()[1] * 0.98, f" {text}", color="#b00020", va="top", fontsize=8)
+    ax.set_xlabel("distance from the frontier, d (km)")
+    ax.set_ylabel("contaminated area within d (km²)")
+    ax.set_title("If the restricted zone were d km wide: contamination inside it")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.01, 0.93))
+    if summary and summary.get("notice"):
+        fig.text(0.5, 0.005, summary["notice"], ha="center", fontsize=6.5, color="#b00020")
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    plt.close(fig)
+    return path

@@ -334,6 +334,13 @@ def _title_html(result: AnalysisResult, title: str, when: str) -> str:
         f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier."
     )
+    u = s.get("uncertainty")
+    if u and u.get("tolerance_m", 0) > 0:
+        r2, r7 = u["within_2km_km2"], u["within_7km_km2"]
+        lead += (
+            f" Frontier uncertain by ±{u['tolerance_m']:g} m: within 2 km {r2['low']:,.2f}–{r2['high']:,.2f} km², "
+            f"within 7 km {r7['low']:,.2f}–{r7['high']:,.2f} km²."
+        )
     banner = f'<div class="geo-synthetic" id="geo-synthetic">{_esc(s["notice"])}</div>' if s.get("notice") else ""
     return (
         f'<div class="geo-panel geo-title" id="geo-title"><h1>{_esc(title)}</h1><p>{_esc(lead)}</p>'

@@ -1,0 +1,260 @@
+"""Command-line verbs for planners' questions: ``geo where``, ``geo query``, ``geo curve``.
+
+Thin wrappers over :mod:`geo.queries`; registered by :mod:`geo.cli`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from geo._errors import GeoInputError
+
+WHERE_EXAMPLES = """\
+examples:
+  geo where 13.35 102.55                         # a point: province, distance to the frontier, band, hazards
+  geo where 13.35 102.55 --radius 500m --format json
+  geo where --wkt "LINESTRING (102.6 13.3, 102.7 13.35)" --radius 200m   # a planned road (buffer it first)
+  geo where --file sites.csv --format csv        # many sites (CSV with lat/lon, or any vector layer)
+"""
+QUERY_EXAMPLES = """\
+examples:
+  geo query --province "Banteay Meanchey" --band 0-2
+  geo query --province otdar --type AP --format json      # spelling variants and case are fine
+"""
+CURVE_EXAMPLES = """\
+example:
+  geo curve --max 15 --step 0.5 --top 5 --out curve.csv   # writes curve.csv and curve.png
+"""
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        from geo.export import atomic_write
+
+        atomic_write(Path(out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _sites(args: argparse.Namespace) -> list[tuple[str, shapely.Geometry]]:
+    from geo.hazards import read_hazards  # noqa: F401 - the same readers' conventions
+    from geo.queries import sites_from_file
+
+    given = [x is not None for x in (args.lat, args.wkt, args.file)]
+    if sum(given) != 1:
+        raise GeoInputError("give a site: LAT LON, or --wkt WKT, or --file FILE")
+    if args.lat is not None:
+        if args.lon is None:
+            raise GeoInputError("give both LAT and LON")
+        lat, lon = float(args.lat), float(args.lon)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            hint = " (did you swap lat and lon?)" if -90 <= lon <= 90 and abs(lat) <= 180 else ""
+            raise GeoInputError(f"latitude {lat} / longitude {lon} out of range{hint}")
+        return [(f"{lat}, {lon}", shapely.Point(lon, lat))]
+    if args.wkt is not None:
+        try:
+            geom = shapely.from_wkt(args.wkt)
+        except shapely.errors.GEOSException as exc:
+            raise GeoInputError(f"bad WKT: {exc}") from exc
+        from geo.crs import transform_geoms
+
+        geom = transform_geoms(geom, args.site_crs, "EPSG:4326") if args.site_crs else geom
+        return [("wkt", geom)]
+    path = Path(args.file)
+    if not path.exists():
+        raise GeoInputError("file does not exist", str(path))
+    if path.suffix.lower() == ".csv":
+        df = pd.read_csv(path)
+        cols = {c.lower(): c for c in df.columns}
+        lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
+        lon = next((cols[c] for c in ("lon", "lng", "long", "longitude", "x") if c in cols), None)
+        if lat is None or lon is None:
+            raise GeoInputError("sites CSV needs lat and lon columns", str(path))
+        for i, (a, b) in enumerate(zip(df[lat], df[lon])):
+            if not (-90 <= a <= 90 and -180 <= b <= 180):
+                raise GeoInputError(f"latitude {a} / longitude {b} out of range", str(path), f"line {i + 2}")
+        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon], df[lat]), crs="EPSG:4326")
+    else:
+        try:
+            gdf = gpd.read_file(path, engine="pyogrio")
+        except Exception as exc:
+            raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
+        if gdf.crs is None:
+            if not args.site_crs:
+                raise GeoInputError("sites layer has no CRS; pass --site-crs", str(path))
+            gdf = gdf.set_crs(args.site_crs)
+    return sites_from_file(gdf)
+
+
+def _where_rows(answers: list[dict]) -> pd.DataFrame:
+    rows = []
+    for a in answers:
+        near = a["hazards"][0] if a["hazards"] else {}
+        rows.append(
+            {
+                "site": a["site"],
+                "province": a["province"],
+                "code": a["code"],
+                "inside_cambodia": a["inside_cambodia"],
+                "distance_to_frontier_m": a["distance_to_frontier_m"],
+                "band": a["band"],
+                "hazards_within_radius": len(a["hazards"]),
+                "nearest_hazard_id": near.get("hazard_id", ""),
+                "nearest_hazard_m": near.get("distance_m", ""),
+                "area_m2": a.get("area_m2", ""),
+                "hazard_area_m2": a.get("hazard_area_m2", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def cmd_where(args: argparse.Namespace, analysis) -> int:
+    from geo.queries import parse_distance_m, where
+
+    radius = parse_distance_m(args.radius)
+    sites = _sites(args)
+    result, _ = analysis(args)
+    answers = []
+    for label, geom in sites:
+        ans = where(geom, result, radius_m=radius)
+        ans["site"] = label if label != "wkt" else ans["site"]
+        answers.append(ans)
+    if args.format == "json":
+        _emit(json.dumps(answers[0] if len(answers) == 1 else answers, indent=2, ensure_ascii=False), args.out)
+    elif args.format == "csv":
+        buf = io.StringIO()
+        _where_rows(answers).to_csv(buf, index=False)
+        _emit(buf.getvalue(), args.out)
+    elif args.format == "geojson":
+        feats = [
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(g),
+                "properties": {k: v for k, v in a.items() if k != "bands"} | {"bands": a.get("bands")},
+            }
+            for (_, g), a in zip(sites, answers)
+        ]
+        _emit(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False), args.out)
+    else:
+        lines = []
+        for a in answers:
+            lines.append(f"site {a['site']}")
+            where_txt = a["province"] + ("" if a["inside_cambodia"] else " (nearest; the site is outside Cambodia)")
+            lines.append(f"  province: {where_txt} [{a['code']}]")
+            lines.append(f"  distance to the frontier: {a['distance_to_frontier_m']:,.1f} m -> band {a['band']}")
+            if "bands" in a:
+                for b in a["bands"]:
+                    if b["area_m2"] > 0:
+                        lines.append(
+                            f"    {b['band']}: {b['area_m2'] / 1e4:,.2f} ha of the site, "
+                            f"{b['hazard_area_m2'] / 1e4:,.2f} ha of it contaminated"
+                        )
+            lines.append(f"  hazards within {a['radius_m']:,.0f} m: {len(a['hazards'])}")
+            for h in a["hazards"][:20]:
+                lines.append(f"    {h['hazard_id']}: {h['distance_m']:,.1f} m away, {h['area_m2']:,.0f} m2")
+            if len(a["hazards"]) > 20:
+                lines.append(f"    ... {len(a['hazards']) - 20} more (use --format json)")
+        if answers and answers[0].get("notice"):
+            lines.append(f"*** {answers[0]['notice']} ***")
+        _emit("\n".join(lines), args.out)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace, analysis) -> int:
+    from geo.queries import query
+
+    result, _ = analysis(args)
+    ans = query(result, province=args.province, band=args.band_filter, status=args.status, type=args.type)
+    if args.format == "json":
+        _emit(json.dumps(ans, indent=2, ensure_ascii=False), args.out)
+    elif args.format == "csv":
+        buf = io.StringIO()
+        pd.DataFrame([{**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}]).to_csv(
+            buf, index=False
+        )
+        _emit(buf.getvalue(), args.out)
+    else:
+        what = ", ".join(f"{k} {v}" for k, v in ans["filters"].items()) or "all hazards"
+        text = (
+            f"{what}: {ans['hazards']:,} hazards ({ans['pieces']:,} pieces), "
+            f"{ans['area_km2']:,.3f} km2 of land ({ans['area_sum_km2']:,.3f} km2 summed over polygons)"
+        )
+        if ans.get("notice"):
+            text += f"\n*** {ans['notice']} ***"
+        _emit(text, args.out)
+    return 0
+
+
+def cmd_curve(args: argparse.Namespace, analysis) -> int:
+    from geo.export import write_csv
+    from geo.plot import write_curve_plot
+    from geo.queries import distance_curve
+
+    result, _ = analysis(args)
+    curve = distance_curve(result, max_km=args.max, step_km=args.step, top=args.top)
+    out = Path(args.out)
+    write_csv(curve, out.with_suffix(".csv"))
+    written = write_curve_plot(curve, out.with_suffix(".png"), result.summary)
+    print(curve.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
+    print(f"wrote {out.with_suffix('.csv')}, {written}")
+    return 0
+
+
+def register(sub, add_inputs, run) -> None:
+    """Add the planners' verbs to the ``geo`` parser."""
+    p = sub.add_parser(
+        "where",
+        help="site check: province, distance to the frontier, band, hazards nearby",
+        description="Check a point, a polygon or a file of sites against the analysis.",
+        epilog=WHERE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("lat", nargs="?", type=float, metavar="LAT")
+    p.add_argument("lon", nargs="?", type=float, metavar="LON")
+    p.add_argument("--wkt", help="a site geometry in WKT (lon/lat unless --site-crs)")
+    p.add_argument("--file", help="sites: CSV with lat/lon columns, or a vector layer")
+    p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")
+    p.add_argument("--radius", default="1km", help="list hazards within this distance (default 1km)")
+    p.add_argument("--format", default="table", choices=("table", "json", "csv", "geojson"))
+    p.add_argument("--out", help="write the answer to this file instead of the screen")
+    add_inputs(p, positional=False)
+    p.set_defaults(func=lambda a: cmd_where(a, run))
+
+    p = sub.add_parser(
+        "query",
+        help="counts and areas for a province, band, status or type",
+        description="Totals for the hazards matching every filter given.",
+        epilog=QUERY_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--province", help="name, spelling variant or ISO code (KH-1 ...)")
+    p.add_argument("--band", dest="band_filter", help="band, e.g. 0-2, 5-7 or 'beyond 7'")
+    p.add_argument("--status", help="hazard status")
+    p.add_argument("--type", help="device or hazard type, e.g. AP or AV")
+    p.add_argument("--format", default="table", choices=("table", "json", "csv"))
+    p.add_argument("--out", help="write the answer to this file instead of the screen")
+    add_inputs(p, positional=False)
+    p.set_defaults(func=lambda a: cmd_query(a, run))
+
+    p = sub.add_parser(
+        "curve",
+        help="what if the zone were d km? contaminated area within d of the frontier",
+        description="Contaminated area within distance d of the frontier, d = 0 .. max.",
+        epilog=CURVE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--max", type=float, default=15.0, help="largest distance, km (default 15)")
+    p.add_argument("--step", type=float, default=0.5, help="step, km (default 0.5)")
+    p.add_argument("--top", type=int, default=5, help="per-province curves for the top N provinces (default 5)")
+    p.add_argument("--out", default="curve.csv", help="CSV to write; the PNG plot goes beside it (default curve.csv)")
+    add_inputs(p, positional=False)
+    p.set_defaults(func=lambda a: cmd_curve(a, run))

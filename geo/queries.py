@@ -1,0 +1,353 @@
+"""Planners' questions, answered from an analysis: site checks, filtered totals, what-if curves.
+
+Every answer comes from the same engine as :func:`geo.analyze` (its pieces,
+bands and provinces), so the numbers cannot disagree with the analysis.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._errors import GeoInputError
+from geo.analysis import OUTSIDE, AnalysisResult, analyze
+from geo.boundaries import PROVINCE_NAMES, normalize_name, province_code
+from geo.constants import ANALYSIS_CRS, WGS84
+from geo.crs import geodesic_distance_m, transform_geoms
+from geo.overlay import overlap_components, split
+
+_UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
+
+
+def parse_distance_m(text: str | float) -> float:
+    """A distance such as ``500m``, ``1 km``, ``1.5km`` or ``250`` (metres), in metres.
+
+    Examples
+    --------
+    >>> parse_distance_m("500m"), parse_distance_m("1.5 km"), parse_distance_m(250)
+    (500.0, 1500.0, 250.0)
+    """
+    if isinstance(text, (int, float)):
+        value = float(text)
+    else:
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(m|km)?\s*", str(text).lower())
+        if not m:
+            raise GeoInputError(f"not a distance: {text!r} (write e.g. 500m or 1km)")
+        value = float(m.group(1)) * _UNITS[m.group(2) or ""]
+    if not math.isfinite(value) or value < 0:
+        raise GeoInputError(f"distance must be finite and >= 0, got {text!r}")
+    return value
+
+
+def _demo_result() -> AnalysisResult:
+    from geo.hazards import DEMO_HAZARDS, read_hazards
+
+    return analyze(read_hazards(DEMO_HAZARDS))
+
+
+def resolve_province(name: str, result: AnalysisResult) -> str:
+    """Province code for a name, spelling variant or ISO code; unknown names suggest the closest.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown name, listing the closest province names.
+    """
+    codes = list(result.provinces["code"])
+    code = province_code(name)
+    if code in codes:
+        return code
+    # A user province layer: match its own names and codes.
+    own = {normalize_name(n): c for n, c in zip(result.provinces["province"], codes)}
+    own.update({normalize_name(c): c for c in codes})
+    if normalize_name(name) in own:
+        return own[normalize_name(name)]
+    # A unique beginning of a name or variant ("otdar", "banteay") is enough.
+    from geo.boundaries import _alias_table
+
+    key = normalize_name(name)
+    starts = {c for alias, c in {**_alias_table(), **own}.items() if key and alias.startswith(key) and c in codes}
+    if len(starts) == 1:
+        return starts.pop()
+    names = [PROVINCE_NAMES[c][0] if c in PROVINCE_NAMES else p for c, p in zip(codes, result.provinces["province"])]
+    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        normalize_name(name), [normalize_name(n) for n in names], n=3, cutoff=0.5
+    )
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; provinces are {', '.join(names)}"
+    raise GeoInputError(f"unknown province {name!r}{hint}")
+
+
+def resolve_band(spec: str, result: AnalysisResult) -> int:
+    """Index of the band named ``spec`` (``0-2``, ``0-2 km``, ``beyond 7 km``, ``beyond_7`` ...)."""
+    want = normalize_name(str(spec).replace("km", ""))
+    for i, (band, key) in enumerate(zip(result.zones["band"], result.zones["key"])):
+        if want in (normalize_name(band.replace("km", "")), normalize_name(key)):
+            return i
+    raise GeoInputError(f"unknown band {spec!r}; bands are {', '.join(result.zones['band'])}")
+
+
+def _band_of(distance_m: float, zones: pd.DataFrame) -> str:
+    km = distance_m / 1000.0
+    for band, inner, outer in zip(zones["band"], zones["inner_km"], zones["outer_km"]):
+        if inner <= km < outer:
+            return band
+    return zones["band"].iloc[-1]
+
+
+def _site_geometry(site, crs: str) -> shapely.Geometry:
+    if isinstance(site, tuple) and len(site) == 2:
+        lat, lon = (float(v) for v in site)
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise GeoInputError(f"latitude {lat} / longitude {lon} out of range")
+        return shapely.Point(lon, lat)
+    geom = shapely.from_wkt(site) if isinstance(site, str) else site
+    if not isinstance(geom, shapely.Geometry) or geom.is_empty:
+        raise GeoInputError(f"not a site: {site!r}")
+    return transform_geoms(geom, crs, WGS84) if crs != WGS84 else geom
+
+
+def where(
+    site,
+    result: AnalysisResult | None = None,
+    *,
+    radius_m: float = 1000.0,
+    crs: str = WGS84,
+) -> dict:
+    """Check one site: province, distance to the frontier, band, and hazards nearby.
+
+    Parameters
+    ----------
+    site : (lat, lon) tuple, WKT string or shapely geometry
+        A point, or a polygon such as a planned road corridor or a village footprint.
+    result : AnalysisResult, optional
+        The analysis to answer from; default the bundled demo.
+    radius_m : float
+        Hazards within this distance of the site are listed.
+    crs : str
+        CRS of a WKT string or geometry (default WGS 84 lon/lat).
+
+    Returns
+    -------
+    dict
+        ``province``, ``code``, ``inside_cambodia``, ``distance_to_frontier_m``
+        (geodesic, m; 0 for a polygon touching it), ``band``, ``radius_m``,
+        ``hazards`` (list of ``hazard_id``, ``distance_m``, ``area_m2``, nearest
+        first).  For a polygon also ``area_m2``, ``hazard_area_m2`` and
+        ``bands`` (``band``, ``area_m2``, ``hazard_area_m2``).
+
+    Examples
+    --------
+    >>> ans = where((14.35953, 103.47433))  # inside a synthetic demo hazard
+    >>> ans["province"], ans["band"], ans["hazards"][0]["hazard_id"], ans["hazards"][0]["distance_m"]
+    ('Oddar Meanchey', '0-2 km', 'DEMO-22-0002', 0.0)
+    """
+    result = result or _demo_result()
+    geom = _site_geometry(site, crs)
+    front = shapely.union_all(result.territory.frontier)
+    centre = geom.centroid
+    aeqd = f"+proj=aeqd +lat_0={centre.y!r} +lon_0={centre.x!r} +datum=WGS84 +units=m +no_defs +type=crs"
+    geom_a = transform_geoms(geom, WGS84, ANALYSIS_CRS)
+    land = result.territory.land
+    inside = bool(shapely.intersects(land, geom_a))
+    prov = result.provinces
+    if geom.geom_type == "Point":
+        hit = np.flatnonzero(shapely.contains(prov.geometry.values, geom_a))
+        dist = geodesic_distance_m((geom.x, geom.y), front)
+    else:
+        hit = np.argsort(-shapely.area(shapely.intersection(prov.geometry.values, geom_a)))[:1]
+        local = transform_geoms(geom, WGS84, aeqd)
+        dist = float(shapely.distance(local, transform_geoms(shapely.segmentize(front, 0.0005), WGS84, aeqd)))
+    k = int(hit[0]) if len(hit) else int(shapely.STRtree(prov.geometry.values).query_nearest(geom_a)[0])
+    answer = {
+        "site": geom.wkt if geom.geom_type != "Point" else f"{geom.y:.6f}, {geom.x:.6f}",
+        "province": prov["province"].iloc[k],
+        "code": prov["code"].iloc[k],
+        "inside_cambodia": inside,
+        "distance_to_frontier_m": round(dist, 2),
+        "band": _band_of(dist, result.zones) if inside else OUTSIDE,
+        "radius_m": float(radius_m),
+    }
+    hz = result.hazards
+    near = shapely.STRtree(hz.geometry.values).query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
+    found = []
+    if len(near):
+        local_site = transform_geoms(geom, WGS84, aeqd)
+        local_hz = transform_geoms(
+            gpd.GeoSeries(hz.geometry.values[near], crs=ANALYSIS_CRS).to_crs(WGS84).values, WGS84, aeqd
+        )
+        d = shapely.distance(local_hz, local_site)
+        for i, dm in sorted(zip(near, d), key=lambda t: t[1]):
+            if dm <= radius_m:
+                found.append(
+                    {
+                        "hazard_id": hz["hazard_id"].iloc[i],
+                        "distance_m": round(float(dm), 2),
+                        "area_m2": round(float(hz["area_m2"].iloc[i]), 2),
+                    }
+                )
+    answer["hazards"] = found
+    if geom.geom_type != "Point":
+        answer.update(_polygon_site(geom_a, result))
+    if result.summary.get("notice"):
+        answer["notice"] = result.summary["notice"]
+    return answer
+
+
+def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
+    """Area of a polygon site in each band, and the hazard area (land counted once) in it."""
+    zones = result.zones
+    land = result.territory.land
+    site = split(np.array([geom_a], dtype=object), zones.geometry.values, land)
+    lp = result.land_pieces
+    cand = shapely.STRtree(lp["geometry"].to_numpy()).query(geom_a, predicate="intersects")
+    hz_area = shapely.area(shapely.intersection(lp["geometry"].to_numpy()[cand], geom_a))
+    hz_band = lp["band_idx"].to_numpy()[cand]
+    bands = []
+    for i, band in enumerate(zones["band"]):
+        bands.append(
+            {
+                "band": band,
+                "area_m2": round(float(site.loc[site["cell"] == i, "area_m2"].sum()), 2),
+                "hazard_area_m2": round(float(hz_area[hz_band == i].sum()), 2),
+            }
+        )
+    return {
+        "area_m2": round(float(geom_a.area), 2),
+        "hazard_area_m2": round(float(hz_area.sum()), 2),
+        "bands": bands,
+    }
+
+
+def query(
+    result: AnalysisResult | None = None,
+    *,
+    province: str | None = None,
+    band: str | None = None,
+    status: str | None = None,
+    type: str | None = None,
+) -> dict:
+    """Counts and areas of the hazard pieces matching every filter given.
+
+    Parameters
+    ----------
+    result : AnalysisResult, optional
+        Default the bundled demo.
+    province : str, optional
+        Name, spelling variant or ISO code (case and accents ignored).
+    band : str, optional
+        ``0-2``, ``0-2 km``, ``beyond 7 km`` ...
+    status, type : str, optional
+        Hazard status; device or hazard type (``AP``, ``AV`` ...), case ignored.
+
+    Returns
+    -------
+    dict
+        ``hazards`` (distinct hazards with a matching piece), ``pieces``,
+        ``area_km2`` (land counted once), ``area_sum_km2`` (sum of pieces), ``filters``.
+
+    Examples
+    --------
+    >>> q = query(province="Otdar Meanchey", band="0-2")
+    >>> q["filters"]["province"], q["hazards"] > 0, round(q["area_km2"], 2)
+    ('Oddar Meanchey', True, 19.65)
+    """
+    result = result or _demo_result()
+    pieces = result.by_hazard
+    keep = np.ones(len(pieces), dtype=bool)
+    filters: dict = {}
+    if province is not None:
+        code = resolve_province(province, result)
+        keep &= (pieces["code"] == code).to_numpy()
+        filters["province"] = result.provinces.set_index("code").loc[code, "province"]
+    if band is not None:
+        idx = resolve_band(band, result)
+        keep &= (pieces["_band_idx"] == idx).to_numpy()
+        filters["band"] = result.zones["band"].iloc[idx]
+    for name, value, columns in (("status", status, ("status",)), ("type", type, ("device_type", "hazard_type"))):
+        if value is None:
+            continue
+        want = normalize_name(value)
+        hit = np.zeros(len(pieces), dtype=bool)
+        for col in columns:
+            if col in pieces.columns:
+                hit |= pieces[col].map(lambda v, w=want: v is not None and v == v and normalize_name(v) == w).to_numpy()
+        keep &= hit
+        filters[name] = value
+    sel = pieces[keep]
+    geoms = sel.geometry.values
+    land_once = 0.0
+    if len(sel):
+        labels = overlap_components(geoms)
+        for c in np.unique(labels):
+            members = geoms[labels == c]
+            land_once += members[0].area if len(members) == 1 else shapely.union_all(members).area
+    out = {
+        "filters": filters,
+        "hazards": int(sel["hazard_id"].nunique()),
+        "pieces": len(sel),
+        "area_km2": land_once / 1e6,
+        "area_sum_km2": float(sel["area_m2"].sum() / 1e6),
+    }
+    if result.summary.get("notice"):
+        out["notice"] = result.summary["notice"]
+    return out
+
+
+def distance_curve(
+    result: AnalysisResult | None = None,
+    *,
+    max_km: float = 15.0,
+    step_km: float = 0.5,
+    top: int = 5,
+) -> pd.DataFrame:
+    """Contaminated area within distance d of the frontier, for d from 0 to ``max_km``.
+
+    Parameters
+    ----------
+    result : AnalysisResult, optional
+        Default the bundled demo.
+    max_km, step_km : float
+        The distances: 0, step, 2 step, ... up to max (included).
+    top : int
+        Per-province columns for the ``top`` provinces with most area within ``max_km``.
+
+    Returns
+    -------
+    DataFrame
+        ``distance_km``, ``total_km2`` and one ``<province>_km2`` column per top
+        province.  At 2 and 7 km the total equals the analysis' ``within_2km_km2``
+        and ``within_7km_km2``.
+
+    Examples
+    --------
+    >>> c = distance_curve(max_km=8, step_km=1, top=2)
+    >>> list(c.columns)[:2], len(c)
+    (['distance_km', 'total_km2'], 9)
+    """
+    result = result or _demo_result()
+    if not (step_km > 0 and max_km > 0 and math.isfinite(max_km) and math.isfinite(step_km)):
+        raise GeoInputError(f"need max > 0 and step > 0 km, got max {max_km}, step {step_km}")
+    n = math.floor(max_km / step_km + 1e-9)
+    distances = sorted({round(i * step_km, 9) for i in range(n + 1)} | {float(max_km)})
+    curve = result.within(distances)
+    names = dict(zip(result.provinces["code"], result.provinces["province"]))
+    last = curve.drop(columns="total_km2").iloc[-1].sort_values(ascending=False)
+    best = [c for c in last.index[: max(top, 0)] if last[c] > 0]
+    out = pd.DataFrame({"distance_km": curve.index.to_numpy(), "total_km2": curve["total_km2"].to_numpy()})
+    for code in best:
+        out[f"{names[code]}_km2"] = curve[code].to_numpy()
+    return out
+
+
+def sites_from_file(gdf: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
+    """(label, WGS 84 geometry) for each feature of a sites layer."""
+    gdf = gdf.to_crs(WGS84)
+    label_col = next((c for c in gdf.columns if normalize_name(c) in ("name", "site", "id", "siteid")), None)
+    labels = gdf[label_col].astype(str) if label_col else pd.Series([f"site {i + 1}" for i in range(len(gdf))])
+    return list(zip(labels, gdf.geometry.values))

@@ -1,0 +1,190 @@
+"""Planners' questions: distances, curves, ranges and names, against answers known by hand."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+import geo
+from geo._errors import GeoInputError
+from geo.cli import main
+from geo.constants import WGS84
+from geo.crs import geodesic_distance_m, transform_geoms
+from geo.queries import distance_curve, parse_distance_m, query, resolve_band, resolve_province, where
+from tests.conftest import LAT0, LON0, TM, hazards_tm
+
+GEOD = Geod(ellps="WGS84")
+REL = 2e-5
+
+
+@pytest.fixture(scope="module")
+def straight(straight_world):
+    """A 5 km x 1 km hazard from 1 to 6 km east of the straight frontier, a second one 20 km out."""
+    provinces, frontier = straight_world
+    hz = hazards_tm([(1, 0, 6, 1), (20, 0, 21, 1)], ids=["NEAR", "FAR"])
+    hz["status"] = ["SHA", "CHA"]
+    hz["device_type"] = ["AP", "AV"]
+    return geo.analyze(hz, provinces=provinces, frontier=frontier, frontier_tolerance_m=250.0)
+
+
+def test_curve_is_analytic_on_a_straight_frontier(straight):
+    ds = [0, 0.5, 1, 1.5, 2, 3.3, 5, 6, 8, 19, 20.5, 25]
+    got = straight.within(ds)["total_km2"].to_numpy()
+    expected = [min(max(d - 1, 0), 5) + min(max(d - 20, 0), 1) for d in ds]
+    assert got == pytest.approx(expected, rel=REL, abs=1e-9)
+
+
+def test_curve_at_2_and_7_km_equals_the_analysis_exactly(demo_result):
+    curve = distance_curve(demo_result, max_km=8, step_km=0.5)
+    at = curve.set_index("distance_km")["total_km2"]
+    assert at[2.0] == demo_result.summary["within_2km_km2"]
+    assert at[7.0] == demo_result.summary["within_7km_km2"]
+    assert (np.diff(curve["total_km2"]) >= 0).all()  # more distance, never less area
+    top = [c for c in curve.columns if c.endswith("_km2") and c != "total_km2"]
+    assert len(top) == 5 and (curve[top].sum(axis=1) <= curve["total_km2"] + 1e-9).all()
+
+
+def test_uncertainty_ranges_are_analytic(straight):
+    u = straight.summary["uncertainty"]
+    assert u["tolerance_m"] == 250.0
+    assert (u["within_2km_km2"]["low"], u["within_2km_km2"]["central"], u["within_2km_km2"]["high"]) == pytest.approx(
+        (0.75, 1.0, 1.25), rel=REL
+    )
+    assert u["within_7km_km2"]["low"] == pytest.approx(5.0, rel=REL) == u["within_7km_km2"]["high"]
+    b57 = next(b for b in u["bands"] if b["band"] == "5-7 km")
+    assert (b57["low"], b57["central"], b57["high"]) == pytest.approx((0.75, 1.0, 1.25), rel=REL)
+
+
+def test_default_tolerance_is_the_sources_accuracy(demo_result):
+    u = demo_result.summary["uncertainty"]
+    assert u["tolerance_m"] == 10.0
+    for key in ("within_2km_km2", "within_7km_km2"):
+        assert u[key]["low"] <= u[key]["central"] <= u[key]["high"]
+        assert u[key]["central"] == demo_result.summary[key]
+
+
+def test_where_a_point_at_known_distance(straight):
+    lon, lat, _ = GEOD.fwd(LON0, LAT0 + 0.004, 90.0, 3500.0)  # 3.5 km east of the frontier meridian
+    ans = where((lat, lon), straight, radius_m=600)
+    assert ans["distance_to_frontier_m"] == pytest.approx(3500.0, abs=0.5)
+    assert ans["band"] == "2-5 km" and ans["province"] == "Alpha" and ans["inside_cambodia"]
+    assert [h["hazard_id"] for h in ans["hazards"]] == ["NEAR"]  # inside it
+    assert ans["hazards"][0]["distance_m"] == 0.0
+    lon2, lat2, _ = GEOD.fwd(LON0, LAT0 + 0.02, 90.0, 7000.0)  # 7 km east, ~1.1 km north of NEAR's top edge
+    ans2 = where((lat2, lon2), straight, radius_m=3000)
+    north_km = transform_geoms(shapely.Point(lon2, lat2), WGS84, TM).y - 1000.0
+    expected = float(np.hypot(1000.0, north_km))
+    assert ans2["hazards"][0]["distance_m"] == pytest.approx(expected, abs=1.0)
+
+
+def test_where_a_polygon_site(straight):
+    site = transform_geoms(shapely.segmentize(shapely.box(0, 0.5e3, 8e3, 1.5e3), 10), TM, WGS84)  # 8 km x 1 km
+    ans = where(site, straight, radius_m=10)
+    bands = {b["band"]: b for b in ans["bands"]}
+    assert ans["distance_to_frontier_m"] == pytest.approx(0.0, abs=0.5)
+    assert bands["0-2 km"]["area_m2"] == pytest.approx(2e6, rel=REL)
+    assert bands["beyond 7 km"]["area_m2"] == pytest.approx(1e6, rel=REL)
+    assert bands["0-2 km"]["hazard_area_m2"] == pytest.approx(0.5e6, rel=REL)  # x 1-2 km, y 0.5-1 km
+    assert ans["hazard_area_m2"] == pytest.approx(2.5e6, rel=REL)
+
+
+def test_site_distances_match_geod_on_the_real_frontier(boundaries):
+    """Brute force: the frontier's nearest stretch sampled every ~2 m, measured with Geod.inv."""
+    front = boundaries.frontier_with("THA").geometry.iloc[0]
+    rng = np.random.default_rng(3)
+    coords = shapely.get_coordinates(front)  # one part: the frontier with Thailand is a single line
+    for k in rng.choice(len(coords) - 1, 6, replace=False):
+        lon0, lat0 = coords[k]
+        lon, lat, _ = GEOD.fwd(lon0, lat0, rng.uniform(0, 360), rng.uniform(500, 9000))
+        got = geodesic_distance_m((lon, lat), front)
+        near = coords[max(k - 80, 0) : k + 80]
+        best = np.inf
+        for (x0, y0), (x1, y1) in itertools.pairwise(near):
+            n = max(int(GEOD.inv(x0, y0, x1, y1)[2] / 2.0), 2)
+            xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+            best = min(best, GEOD.inv(np.full(n, lon), np.full(n, lat), xs, ys)[2].min())
+        assert got == pytest.approx(best, abs=1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Otdar Meanchey", "KH-22"),
+        ("Oddar Meanchey", "KH-22"),
+        ("Pursat", "KH-15"),
+        ("Pouthisat", "KH-15"),
+        ("Ratanak Kiri", "KH-16"),
+        ("Ratanakiri", "KH-16"),
+        ("Rattanakiri", "KH-16"),
+        ("Preah Vihear", "KH-13"),
+        ("Prey Vihear", "KH-13"),
+        ("Siem Reap", "KH-17"),
+        ("Siemreab", "KH-17"),
+        ("Banteay Meanchey", "KH-1"),
+        ("Banteay Mean Chey", "KH-1"),
+        ("banteay meanchey", "KH-1"),
+        ("KRATIÉ", "KH-10"),
+        ("KH-24", "KH-24"),
+        ("otdar", "KH-22"),
+    ],
+)
+def test_province_names(demo_result, name, expected):
+    assert resolve_province(name, demo_result) == expected
+
+
+def test_unknown_province_suggests(demo_result):
+    with pytest.raises(GeoInputError, match="did you mean Banteay Meanchey"):
+        resolve_province("Banteay Manchey", demo_result)
+    with pytest.raises(GeoInputError, match="unknown band"):
+        resolve_band("3-4", demo_result)
+    assert resolve_band("beyond 7", demo_result) == 3 and resolve_band("0-2 km", demo_result) == 0
+
+
+def test_query_uses_the_analysis_numbers(demo_result, straight):
+    q = query(demo_result, province="Pailin", band="0-2")
+    bp = demo_result.by_province.set_index("province").loc["Pailin"]
+    assert q["area_km2"] == pytest.approx(bp["band_0-2_km2"], rel=1e-12)
+    everything = query(demo_result)
+    assert everything["hazards"] == 4330 and everything["area_sum_km2"] == pytest.approx(435.064085, abs=1e-6)
+    assert query(straight, type="av")["hazards"] == 1 and query(straight, status="SHA")["area_km2"] == pytest.approx(
+        5.0, rel=REL
+    )
+    assert query(straight, type="AP", band="0-2")["area_km2"] == pytest.approx(1.0, rel=REL)
+
+
+def test_parse_distance():
+    assert parse_distance_m("250m") == 250.0 and parse_distance_m("1km") == 1000.0
+    with pytest.raises(GeoInputError):
+        parse_distance_m("far")
+
+
+def test_cli_where_query_curve(tmp_path, capsys):
+    assert main(["where", "14.35953", "103.47433", "--format", "json", "--radius", "500m"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert {"province", "code", "distance_to_frontier_m", "band", "hazards"} <= set(ans)
+    assert {"hazard_id", "distance_m", "area_m2"} <= set(ans["hazards"][0])
+    assert main(["where", "103.47", "14.35"]) == 2  # swapped
+    assert "swap" in capsys.readouterr().err
+    sites = tmp_path / "sites.csv"
+    sites.write_text("name,lat,lon\nA,14.35953,103.47433\nB,12.5,104.9\n", encoding="utf-8")
+    assert main(["where", "--file", str(sites), "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 3 and "Oddar Meanchey" in out
+    assert main(["query", "--province", "Pouthisat", "--band", "0-2", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["filters"]["province"] == "Pursat"
+    assert main(["curve", "--max", "8", "--step", "1", "--out", str(tmp_path / "c.csv")]) == 0
+    assert (tmp_path / "c.csv").exists() and (tmp_path / "c.png").exists()
+
+
+def test_cli_frontier_tolerance(tmp_path):
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "-q", "--frontier-tolerance", "250m"]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    u = s["uncertainty"]
+    assert u["tolerance_m"] == 250.0
+    assert u["within_7km_km2"]["low"] < s["within_7km_km2"] < u["within_7km_km2"]["high"]
