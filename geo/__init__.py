@@ -11,6 +11,7 @@ from geo._errors import GeoError, GeoInputError
 from geo.analysis import AnalysisResult, analyze
 from geo.boundaries import Boundaries, load_boundaries, province_code
 from geo.hazards import DEMO_HAZARDS, read_hazards
+from geo.queries import distance_curve, query, where
 from geo.summary import geo_version
 from geo.zones import border_zones
 
@@ -25,7 +26,10 @@ __all__ = [
     "__version__",
     "analyze",
     "border_zones",
+    "distance_curve",
     "load_boundaries",
     "province_code",
+    "query",
     "read_hazards",
+    "where",
 ]
