@@ -19,6 +19,7 @@ import shapely
 from pyproj import CRS
 
 from geo._errors import GeoInputError
+from geo._validate import check_coordinates, check_memory, clean_geometries
 from geo.boundaries import normalize_name, sha256_file
 from geo.constants import WGS84
 from geo.crs import GEOD
@@ -154,7 +155,10 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
             info = pyogrio.read_info(path, layer=layer)
             meta = info.get("layer_metadata") or {}
             synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            try:  # the Arrow path reads in batches and uses less memory
+                gdf = gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
+            except Exception:
+                gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except GeoInputError:
         raise
     except Exception as exc:  # the readers raise many types for broken files
@@ -164,50 +168,6 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
     if "synthetic" in gdf.columns and gdf["synthetic"].astype(str).str.lower().isin({"true", "1", "yes"}).all():
         synthetic = True
     return gdf, synthetic
-
-
-def _id_list(ids) -> list[str]:
-    return [str(i) for i in ids]
-
-
-def _clean_geometries(gdf: gpd.GeoDataFrame, report: dict) -> gpd.GeoDataFrame:
-    """Drop null/empty features, flatten Z/M, keep polygon parts, repair invalid rings."""
-    geoms = gdf.geometry.values
-    ids = gdf["hazard_id"].to_numpy()
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    report["dropped_empty"] = {"count": int(missing.sum()), "ids": _id_list(ids[missing])}
-    keep = ~missing
-    gdf, geoms, ids = gdf[keep], geoms[keep], ids[keep]
-    if shapely.has_z(geoms).any():
-        report["z_dropped"] = int(shapely.has_z(geoms).sum())
-        geoms = shapely.force_2d(geoms)
-    invalid = ~shapely.is_valid(geoms)
-    reasons = shapely.is_valid_reason(geoms[invalid])
-    report["repaired"] = {
-        "count": int(invalid.sum()),
-        "ids": _id_list(ids[invalid]),
-        "reasons": dict(zip(_id_list(ids[invalid]), reasons)),
-    }
-    geoms = geoms.copy()
-    geoms[invalid] = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
-    polys, non_poly = [], []
-    for hid, geom in zip(ids, geoms):
-        parts = shapely.get_parts(geom)
-        kinds = shapely.get_type_id(parts)
-        keep_parts = parts[(kinds == 3) | (kinds == 6)]
-        if len(keep_parts) < len(parts):
-            non_poly.append(str(hid))
-        polys.append(
-            shapely.union_all(keep_parts) if len(keep_parts) > 1 else (keep_parts[0] if len(keep_parts) else None)
-        )
-    report["non_polygon_dropped"] = {"count": len(non_poly), "ids": non_poly}
-    geoms = np.array(polys, dtype=object)
-    area = np.where(shapely.is_missing(geoms), 0.0, shapely.area(geoms))
-    zero = area <= 0
-    report["zero_area_dropped"] = {"count": int(zero.sum()), "ids": _id_list(ids[zero])}
-    out = gdf.iloc[np.flatnonzero(~zero)].copy()
-    out = out.set_geometry(gpd.GeoSeries(geoms[~zero], index=out.index, crs=gdf.crs))
-    return out
 
 
 def read_hazards(
@@ -272,15 +232,19 @@ def read_hazards(
         gdf, notes, approximate = _read_csv(path, crs)
         synthetic = False
     else:
+        check_memory(path)
         gdf, synthetic = _read_vector(path, layer)
         if gdf.crs is None:
             if crs is None:
-                raise GeoInputError("file has no CRS (e.g. a missing .prj); pass crs=/--crs", str(path))
+                hint = check_coordinates(gdf, None, path, hint_only=True)
+                raise GeoInputError(f"file has no CRS (e.g. a missing .prj){hint}; pass crs=/--crs", str(path))
             gdf = gdf.set_crs(crs)
         elif crs is not None and CRS.from_user_input(crs) != gdf.crs:
-            notes.append(f"file declares {gdf.crs.to_string()}; --crs {crs} ignored")
+            notes.append(f"file declares {gdf.crs.to_string()}; overridden by --crs {crs}")
+            gdf = gdf.set_crs(crs, allow_override=True)
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
+    check_coordinates(gdf, gdf.crs, path)
 
     gdf = gdf.rename(columns={gdf.geometry.name: "geometry"}).set_geometry("geometry")
     attrs = gdf.drop(columns="geometry")
@@ -323,7 +287,7 @@ def read_hazards(
     }
     out["row"] = rows
 
-    out = _clean_geometries(out, report)
+    out = clean_geometries(out, report)
     if out.empty:
         raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
     out = out.to_crs(WGS84)
