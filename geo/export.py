@@ -94,6 +94,17 @@ def check_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> Non
         )
 
 
+def remove_stale_temporaries(out_dir: Path) -> list[Path]:
+    """Delete temporary files a killed run left behind (``.summary.*.json`` ...) in a geo directory."""
+    gone = []
+    for name in (*OUTPUT_FILES, "tables.xlsx", "map.html", "map.png", "map.pdf"):
+        stem, suffix = Path(name).stem, Path(name).suffix
+        for tmp in out_dir.glob(f".{stem}.*{suffix}"):
+            tmp.unlink(missing_ok=True)
+            gone.append(tmp)
+    return gone
+
+
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c.startswith("_") or c == "geometry"])
 
@@ -135,6 +146,7 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).write_text("written by geo\n", encoding="utf-8")
+    remove_stale_temporaries(out_dir)
     notice = result.summary.get("notice")
     by_province = result.by_province.copy()
     by_hazard = _flat(result.by_hazard)
