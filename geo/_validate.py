@@ -100,6 +100,12 @@ def check_coordinates(gdf: gpd.GeoDataFrame, crs, path: Path, hint_only: bool = 
             k = int(np.flatnonzero(ok)[np.flatnonzero(off)[0]])
             ident = gdf["hazard_id"].iloc[k] if "hazard_id" in gdf.columns else None
             where = f"row {k + 1}" + (f" (id {ident})" if ident is not None and ident == ident else "")
+            if np.abs(b[off]).max() > 1e8:
+                raise GeoInputError(
+                    f"implausible coordinates (up to {np.abs(b[off]).max():.3g}): the file looks damaged",
+                    str(path),
+                    where,
+                )
             if np.abs(b[off]).max() > 1000:
                 raise GeoInputError(
                     f"the file says {crs.to_string()} (degrees) but coordinates reach {np.abs(b[off]).max():,.0f}: "

@@ -137,6 +137,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         written.append(_write_map(result, out_dir / "map.html", args, say))
     if args.png:
         written += _write_plot(result, out_dir / "map.png", args, say)
+    if args.raster:
+        from geo.queries import parse_distance_m
+        from geo.raster import write_density
+
+        say("writing the density raster density.tif")
+        written.append(write_density(result, out_dir / "density.tif", parse_distance_m(args.cell)))
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
@@ -170,6 +176,8 @@ def _print_checks(v: dict) -> None:
         ("outside_cambodia", "hazards reaching outside Cambodia"),
         ("area_mismatch", "recorded areas off by >10%"),
         ("province_mismatch", "recorded provinces differing from the map"),
+        ("reader_warnings", "warnings from the file reader (values may have been altered)"),
+        ("swapped_lat_lon_suspected", "hazards that look like lat/lon swapped"),
     )
     notes = [f"{v[k]['count']} {label}" for k, label in labels if v.get(k, {}).get("count")]
     if notes:
@@ -257,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--xlsx", action="store_true", help="also write tables.xlsx (summary, bands, provinces, pieces)")
     p.add_argument("--map", action="store_true", help="also write map.html (interactive, opens offline)")
     p.add_argument("--png", action="store_true", help="also write map.png and map.pdf (static, for reports)")
+    p.add_argument("--raster", action="store_true", help="also write density.tif: contaminated m2 per grid cell")
+    p.add_argument("--cell", default="1km", help="cell size of density.tif (default 1km, equal-area grid)")
     _add_map_options(p)
     p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.set_defaults(func=cmd_analyze)

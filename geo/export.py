@@ -97,7 +97,7 @@ def check_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> Non
 def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     """Delete temporary files a killed run left behind (``.summary.*.json`` ...) in a geo directory."""
     gone = []
-    for name in (*OUTPUT_FILES, "tables.xlsx", "map.html", "map.png", "map.pdf"):
+    for name in (*OUTPUT_FILES, "tables.xlsx", "map.html", "map.png", "map.pdf", "density.tif"):
         stem, suffix = Path(name).stem, Path(name).suffix
         for tmp in out_dir.glob(f".{stem}.*{suffix}"):
             tmp.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ records everything it did in a validation report.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -17,6 +18,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError, ProjError
 
 from geo._errors import GeoInputError
 from geo._validate import check_coordinates, check_memory, clean_geometries
@@ -81,13 +83,22 @@ def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray) -> n
 
 def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
     notes: list[str] = []
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except UnicodeDecodeError:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="cp1252")
-        notes.append("text is not UTF-8; read as Windows-1252")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise GeoInputError(f"not a readable CSV table: {exc}", str(path)) from exc
+    df = None
+    # UTF-8, else Windows-1252 (common in exports), else Latin-1 (decodes any byte; said in the notes).
+    for encoding, note in (
+        ("utf-8", None),
+        ("cp1252", "text is not UTF-8; read as Windows-1252"),
+        ("latin-1", "text is neither UTF-8 nor Windows-1252; read as Latin-1, check accents"),
+    ):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise GeoInputError(f"not a readable CSV table: {exc}", str(path)) from exc
+        if note:
+            notes.append(note)
+        break
     wkt_col = _find(df.columns, WKT_FIELDS)
     if wkt_col is not None:
         if crs is None:
@@ -140,6 +151,31 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
     return gdf, notes, True
 
 
+def _check_text(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Attribute text that is not valid UTF-8 (a damaged file, or a wrong encoding) is named, not passed on."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype.kind in "biufcmM":
+            continue
+        try:
+            gdf[col].astype(object).tolist()
+        except Exception as exc:
+            row = next((i + 1 for i in range(len(gdf)) if not _convertible(gdf[col].iloc[i : i + 1])), None)
+            raise GeoInputError(
+                f"text in column {col!r} is not valid UTF-8 (damaged file or wrong encoding; a Shapefile "
+                f"can name its encoding in a .cpg file, e.g. CP1252): {type(exc).__name__}",
+                str(path),
+                f"row {row}" if row else None,
+            ) from exc
+
+
+def _convertible(values: pd.Series) -> bool:
+    try:
+        values.astype(object).tolist()
+    except Exception:
+        return False
+    return True
+
+
 def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]:
     suffix = path.suffix.lower()
     synthetic = False
@@ -155,16 +191,16 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
             info = pyogrio.read_info(path, layer=layer)
             meta = info.get("layer_metadata") or {}
             synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
-            try:  # the Arrow path reads in batches and uses less memory
-                gdf = gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
-            except Exception:
-                gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in
+            # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except GeoInputError:
         raise
     except Exception as exc:  # the readers raise many types for broken files
         raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise GeoInputError("no geometry column", str(path))
+    _check_text(gdf, path)
     if "synthetic" in gdf.columns and gdf["synthetic"].astype(str).str.lower().isin({"true", "1", "yes"}).all():
         synthetic = True
     return gdf, synthetic
@@ -227,13 +263,18 @@ def read_hazards(
             f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(VECTOR_SUFFIXES))}", str(path)
         )
     notes: list[str] = []
+    reader_warnings: list[str] = []
     approximate = False
     if suffix == ".csv":
         gdf, notes, approximate = _read_csv(path, crs)
         synthetic = False
     else:
         check_memory(path)
-        gdf, synthetic = _read_vector(path, layer)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            gdf, synthetic = _read_vector(path, layer)
+        # GDAL's warnings can mean silently altered values ("parsed incompletely"): keep them.
+        reader_warnings = list(dict.fromkeys(str(w.message).strip() for w in caught))[:20]
         if gdf.crs is None:
             if crs is None:
                 hint = check_coordinates(gdf, None, path, hint_only=True)
@@ -244,7 +285,12 @@ def read_hazards(
             gdf = gdf.set_crs(crs, allow_override=True)
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
-    check_coordinates(gdf, gdf.crs, path)
+    try:
+        check_coordinates(gdf, gdf.crs, path)
+    except (ProjError, CRSError) as exc:
+        raise GeoInputError(
+            f"the file's CRS cannot be used ({exc}); is its .prj damaged? pass --crs", str(path)
+        ) from exc
 
     gdf = gdf.rename(columns={gdf.geometry.name: "geometry"}).set_geometry("geometry")
     attrs = gdf.drop(columns="geometry")
@@ -274,7 +320,13 @@ def read_hazards(
         if col not in mapped.values() and col not in out.columns:
             out[col] = attrs[col].values
 
-    report: dict = {"file": path.name, "features_read": len(out), "fields": mapped, "notes": notes}
+    report: dict = {
+        "file": path.name,
+        "features_read": len(out),
+        "fields": mapped,
+        "notes": notes,
+        "reader_warnings": {"count": len(reader_warnings), "messages": reader_warnings},
+    }
     ids = out["hazard_id"].astype(object)
     null_ids = ids.isna() | (ids.astype(str).str.strip() == "")
     rows = np.arange(1, len(out) + 1)
