@@ -99,7 +99,7 @@ def remove_stale_temporaries(out_dir: Path) -> list[Path]:
     gone = []
     for name in (*OUTPUT_FILES, "tables.xlsx", "map.html", "map.png", "map.pdf", "density.tif"):
         stem, suffix = Path(name).stem, Path(name).suffix
-        for tmp in out_dir.glob(f".{stem}.*{suffix}"):
+        for tmp in out_dir.glob(f".{stem}.*{suffix}*"):  # with SQLite's -journal/-wal beside a GeoPackage
             tmp.unlink(missing_ok=True)
             gone.append(tmp)
     return gone

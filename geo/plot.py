@@ -20,7 +20,7 @@ from matplotlib.patches import FancyArrow, Patch, Rectangle
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS
 from geo.export import atomic_write
-from geo.webmap import AREA_COLORS, area_class, area_legend, band_colors, band_meaning
+from geo.mapdata import AREA_COLORS, area_class, area_legend, band_colors, band_meaning
 
 
 def _scale_bar(ax, length_m: float) -> None:

@@ -11,17 +11,8 @@ from pyproj import Transformer
 
 import geo
 from geo._errors import GeoError
-from geo.webmap import (
-    AREA_COLORS,
-    area_class,
-    band_colors,
-    band_meaning,
-    hazard_features,
-    inline_assets,
-    make_map,
-    province_features,
-    write_map,
-)
+from geo.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
+from geo.webmap import inline_assets, make_map, write_map
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -234,4 +225,16 @@ def test_hostile_attributes_show_as_text_and_never_run(browser, tmp_path, xss_re
     for s in XSS:
         assert s in joined  # visible, as text
     assert page.evaluate("document.querySelectorAll('.leaflet-popup img').length") == 0
+    page.close()
+
+
+@pytest.mark.browser
+def test_tile_basemap_degrades_gracefully_offline(browser, tmp_path, demo_result):
+    path = write_map(make_map(demo_result, basemap="osm"), tmp_path / "osm.html")
+    page, log = open_offline(browser, path)
+    page.wait_for_function("() => document.getElementById('geo-tile-note').textContent.length > 0", timeout=10_000)
+    assert "could not be loaded" in page.inner_text("#geo-tile-note")
+    assert log["requests"]  # the tiles were asked for, and refused
+    assert not [e for e in log["errors"] if "Failed to load resource" not in e]  # no script error
+    assert page.evaluate("Object.keys(geoLayers).length") == 4
     page.close()

@@ -37,10 +37,17 @@
       }
     });
     new Coords().addTo(map);
-    map.on("tileerror", function () {
-      var note = document.getElementById("geo-tile-note");
-      if (note) { note.textContent = "Basemap tiles could not be loaded (offline?); the layers below are complete."; }
-    });
+    // Tile errors fire on the tile layer, not the map: watch every tile layer, now and later.
+    function watchTiles(layer) {
+      if (layer instanceof L.TileLayer) {
+        layer.on("tileerror", function () {
+          var note = document.getElementById("geo-tile-note");
+          if (note) { note.textContent = "Basemap tiles could not be loaded (offline?); the layers below are complete."; }
+        });
+      }
+    }
+    map.eachLayer(watchTiles);
+    map.on("layeradd", function (e) { watchTiles(e.layer); });
   };
 })();
 
