@@ -161,13 +161,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             f"frontier tolerance ±{u['tolerance_m']:g} m: within 2 km {_fmt(r2['low'])}-{_fmt(r2['high'])} km2, "
             f"within 7 km {_fmt(r7['low'])}-{_fmt(r7['high'])} km2"
         )
-    _print_checks(result.validation)
+    _print_checks(result.validation, args.verbose)
     print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
     say("done")
     return 0
 
 
-def _print_checks(v: dict) -> None:
+def _print_checks(v: dict, verbose: bool = False) -> None:
     labels = (
         ("repaired", "geometries repaired"),
         ("dropped_empty", "empty geometries dropped"),
@@ -182,6 +182,15 @@ def _print_checks(v: dict) -> None:
     notes = [f"{v[k]['count']} {label}" for k, label in labels if v.get(k, {}).get("count")]
     if notes:
         print("checks: " + "; ".join(notes) + " - see validation.json")
+    if verbose:
+        for k, label in labels:
+            entry = v.get(k) or {}
+            shown = entry.get("ids") or entry.get("messages") or [i.get("hazard_id") for i in entry.get("items", [])]
+            if entry.get("count"):
+                more = f" (+{len(shown) - 10} more)" if len(shown) > 10 else ""
+                print(f"  {label}: {', '.join(map(str, shown[:10]))}{more}", file=sys.stderr)
+        for note in v.get("notes", []):
+            print(f"  note: {note}", file=sys.stderr)
 
 
 def cmd_map(args: argparse.Namespace) -> int:

@@ -209,6 +209,11 @@ def cmd_curve(args: argparse.Namespace, analysis) -> int:
     return 0
 
 
+def _answer_options(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    p.add_argument("--format", default="table", choices=formats, help="table (default) or a machine format")
+    p.add_argument("--out", help="write the answer to this file instead of the screen")
+
+
 def register(sub, add_inputs, run) -> None:
     """Add the planners' verbs to the ``geo`` parser."""
     p = sub.add_parser(
@@ -224,8 +229,7 @@ def register(sub, add_inputs, run) -> None:
     p.add_argument("--file", help="sites: CSV with lat/lon columns, or a vector layer")
     p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")
     p.add_argument("--radius", default="1km", help="list hazards within this distance (default 1km)")
-    p.add_argument("--format", default="table", choices=("table", "json", "csv", "geojson"))
-    p.add_argument("--out", help="write the answer to this file instead of the screen")
+    _answer_options(p, ("table", "json", "csv", "geojson"))
     add_inputs(p, positional=False)
     p.set_defaults(func=lambda a: cmd_where(a, run))
 
@@ -240,8 +244,7 @@ def register(sub, add_inputs, run) -> None:
     p.add_argument("--band", dest="band_filter", help="band, e.g. 0-2, 5-7 or 'beyond 7'")
     p.add_argument("--status", help="hazard status")
     p.add_argument("--type", help="device or hazard type, e.g. AP or AV")
-    p.add_argument("--format", default="table", choices=("table", "json", "csv"))
-    p.add_argument("--out", help="write the answer to this file instead of the screen")
+    _answer_options(p, ("table", "json", "csv"))
     add_inputs(p, positional=False)
     p.set_defaults(func=lambda a: cmd_query(a, run))
 
