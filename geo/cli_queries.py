@@ -46,7 +46,6 @@ def _emit(text: str, out: str | None) -> None:
 
 
 def _sites(args: argparse.Namespace) -> list[tuple[str, shapely.Geometry]]:
-    from geo.hazards import read_hazards  # noqa: F401 - the same readers' conventions
     from geo.queries import sites_from_file
 
     given = [x is not None for x in (args.lat, args.wkt, args.file)]

@@ -15,8 +15,15 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.boundaries import DATA_DIR, province_code
-from geo.constants import ANALYSIS_CRS, AREA_MISMATCH_SHARE, MILITARY_ONLY_KM, RESTRICTED_KM
+from geo.boundaries import DATA_DIR, normalize_name, province_code
+from geo.constants import (
+    ANALYSIS_CRS,
+    AREA_MISMATCH_SHARE,
+    MILITARY_ONLY_KM,
+    OUTSIDE,
+    RESTRICTED_KM,
+    SYNTHETIC_NOTICE,
+)
 from geo.distance import sum_by_code
 
 TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
@@ -68,8 +75,6 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, 
 
 def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
     """Checks that need the boundaries: outside Cambodia, area and province mismatches."""
-    from geo.analysis import OUTSIDE, match_recorded_province
-
     report = dict(hz.attrs.get("validation", {}))
     ids = hz["hazard_id"].astype(str).to_numpy()
     outside = by_hazard[by_hazard["band"] == OUTSIDE]
@@ -168,8 +173,6 @@ def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Pat
 
 def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation) -> dict:
     """The ``summary.json`` dictionary (inputs are added by the caller that read the files)."""
-    from geo.analysis import SYNTHETIC_NOTICE
-
     bands = []
     for k, z in zones.reset_index(drop=True).iterrows():
         sel = union_pieces["band_idx"] == k
@@ -208,3 +211,11 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
     if TABLE1_FILE.exists():
         summary["reference_table1"] = reference_comparison(by_hazard, hz_area)
     return summary
+
+
+def match_recorded_province(recorded, spatial_code: str, spatial_name: str) -> bool:
+    """Whether a recorded province (name, variant or code) names the spatial one."""
+    code = province_code(recorded)
+    if code is not None:
+        return code == spatial_code
+    return normalize_name(recorded) in {normalize_name(spatial_name), normalize_name(spatial_code)}

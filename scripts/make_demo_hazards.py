@@ -29,9 +29,8 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.analysis import SYNTHETIC_NOTICE  # noqa: E402
 from geo.boundaries import load_boundaries, province_code  # noqa: E402
-from geo.constants import ANALYSIS_CRS, WGS84  # noqa: E402
+from geo.constants import ANALYSIS_CRS, SYNTHETIC_NOTICE, WGS84  # noqa: E402
 from geo.zones import frontier_buffers  # noqa: E402
 
 OUT = ROOT / "data" / "hazards" / "demo_sha_2023.gpkg"
@@ -114,7 +113,6 @@ def make(seed: int) -> gpd.GeoDataFrame:
         n, total = int(ref["shas"]), int(ref["area_m2"])
         areas = np.sort(sizes(total, n, rng))[::-1]
         placed: list[shapely.Polygon] = []
-        tree_geoms: list[shapely.Polygon] = []
         for k, area in enumerate(areas):
             u = rng.uniform()
             kind = (
@@ -136,14 +134,10 @@ def make(seed: int) -> gpd.GeoDataFrame:
                 if not poly.is_valid or not domain.contains(poly):
                     continue
                 near = shapely.buffer(poly, GAP_M)
-                if tree_geoms and shapely.STRtree(tree_geoms[-64:]).query(near, predicate="intersects").size:
-                    continue
-                if placed and shapely.intersects(
-                    near, shapely.union_all([placed[i] for i in shapely.STRtree(placed).query(near)])
-                ):
+                # Keep a gap of GAP_M to every hazard already placed.
+                if placed and shapely.STRtree(placed).query(near, predicate="intersects").size:
                     continue
                 placed.append(poly)
-                tree_geoms.append(poly)
                 break
             else:
                 raise SystemExit(f"could not place hazard {k} of {ref['province']} ({area} m2)")
