@@ -15,7 +15,7 @@ import pickle
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -30,27 +30,45 @@ def cache_dir() -> Path | None:
     return Path(base)
 
 
-def cached(name: str, key_parts: list[bytes], build: Callable[[], T] | None) -> T | None:
-    """Return ``build()``, from the cache when an entry with the same key exists.
-
-    With ``build=None`` only look: return the cached value or None.
-    """
-    where = cache_dir()
-    if where is None:
-        return None if build is None else build()
+def _path(where: Path, name: str, key_parts: list[bytes]) -> Path:
     digest = hashlib.sha256()
     for part in key_parts:
         digest.update(hashlib.sha256(part).digest())
-    path = where / f"{name}-{digest.hexdigest()[:32]}.pickle"
+    return where / f"{name}-{digest.hexdigest()[:32]}.pickle"
+
+
+def lookup(name: str, key_parts: list[bytes]) -> Any:
+    """The cached value for this key, or None."""
+    where = cache_dir()
+    if where is None:
+        return None
+    path = _path(where, name, key_parts)
     if path.exists():
         try:
             with open(path, "rb") as fh:
                 return pickle.load(fh)
         except Exception:  # a stale or truncated entry: rebuild it
             path.unlink(missing_ok=True)
-    if build is None:
-        return None
+    return None
+
+
+def cached(name: str, key_parts: list[bytes], build: Callable[[], T]) -> T:
+    """Return ``build()``, from the cache when an entry with the same key exists."""
+    hit = lookup(name, key_parts)
+    if hit is not None:
+        return hit
     value = build()
+    store((name, key_parts), value)
+    return value
+
+
+def store(key: tuple[str, list[bytes]], value: object) -> None:
+    """Keep ``value`` under ``key`` (name, key parts), atomically; a read-only cache is no error."""
+    where = cache_dir()
+    if where is None:
+        return
+    name, key_parts = key
+    path = _path(where, name, key_parts)
     try:
         where.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
@@ -59,4 +77,3 @@ def cached(name: str, key_parts: list[bytes], build: Callable[[], T] | None) -> 
         os.replace(tmp, path)
     except OSError:
         pass  # a read-only home is no reason to fail an analysis
-    return value

@@ -61,11 +61,11 @@ class AnalysisResult:
     zones: gpd.GeoDataFrame
     provinces: gpd.GeoDataFrame
     frontier: gpd.GeoDataFrame
+    hazards: gpd.GeoDataFrame
+    land_pieces: pd.DataFrame
+    territory: Territory
     summary: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
-    hazards: gpd.GeoDataFrame | None = None
-    land_pieces: pd.DataFrame | None = None
-    territory: Territory | None = None
 
     def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
         """Contaminated area (land counted once) within each distance of the frontier, km2.
@@ -163,15 +163,16 @@ def analyze(
     edges = parse_bands(bands_km)
     if hazards.crs is None:
         raise GeoInputError("hazard layer has no CRS")
-    if boundaries is None and (provinces is None or frontier is None):
-        boundaries = load_boundaries()
-    prov_src = provinces if provinces is not None else boundaries.provinces
+    bundled = boundaries
+    if bundled is None and (provinces is None or frontier is None or outline is None):
+        bundled = load_boundaries()
+    prov_src = provinces if provinces is not None else bundled.provinces  # type: ignore[union-attr]
     if outline is None:
         if provinces is not None:
             outline = gpd.GeoDataFrame(geometry=[shapely.union_all(provinces.to_crs(WGS84).geometry.values)], crs=WGS84)
         else:
-            outline = boundaries.outline
-    front = frontier if frontier is not None else boundaries.frontier_with(neighbor)
+            outline = bundled.outline  # type: ignore[union-attr]
+    front = frontier if frontier is not None else bundled.frontier_with(neighbor)  # type: ignore[union-attr]
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
     if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
@@ -215,7 +216,7 @@ def analyze(
     validation = validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers)
     summary = summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation)
     given = "in-memory layer passed to geo.analyze"
-    sources = boundaries.sources if boundaries is not None else {}
+    sources = bundled.sources if bundled is not None else {}
     summary["inputs"] = {
         "hazards": hazards.attrs.get("source") or {"file": None, "note": given},
         "provinces": sources.get("provinces") if provinces is None else {"file": None, "note": given},

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._cache import cached
+from geo._cache import lookup, store
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
 from geo.zones import frontier_buffers
@@ -39,14 +39,15 @@ def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> li
     missing = []
     for d in distances_m:
         key = [base, repr(float(d)).encode()]
-        hit = cached("within", key, None)
+        hit = lookup("within", key)
         if hit is None:
             missing.append(float(d))
         else:
             found[float(d)] = hit
     if missing:
         for d, geom in zip(missing, frontier_buffers(front, missing)):
-            found[d] = cached("within", [base, repr(d).encode()], lambda g=geom: g)
+            found[d] = geom
+            store(("within", [base, repr(d).encode()]), geom)
     return [found[float(d)] for d in distances_m]
 
 

@@ -26,7 +26,7 @@ MARKER = ".geo-output"
 OUTPUT_FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)

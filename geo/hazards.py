@@ -99,6 +99,8 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
         if note:
             notes.append(note)
         break
+    if df is None:  # Latin-1 decodes any byte, so this only guards the types
+        raise GeoInputError("cannot decode the text of the CSV", str(path))
     wkt_col = _find(df.columns, WKT_FIELDS)
     if wkt_col is not None:
         if crs is None:
@@ -143,8 +145,8 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
     bad = np.flatnonzero(area <= 0)
     if len(bad):
         raise GeoInputError(f"area must be positive, got {area[bad[0]]}", str(path), f"line {bad[0] + 2}")
-    geoms = geodesic_circles(lon, lat, area)
-    gdf = gpd.GeoDataFrame(df.drop(columns=[lat_col, lon_col]), geometry=geoms, crs=WGS84)
+    circles = geodesic_circles(lon, lat, area)
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lat_col, lon_col]), geometry=circles, crs=WGS84)
     if area_col in gdf.columns and unit != 1.0:
         gdf["area_recorded_m2"] = area
     notes.append(f"{len(gdf)} points turned into circles of their recorded area (approximate shapes)")

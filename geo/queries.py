@@ -61,7 +61,7 @@ def resolve_province(name: str, result: AnalysisResult) -> str:
     """
     codes = list(result.provinces["code"])
     code = province_code(name)
-    if code in codes:
+    if code is not None and code in codes:
         return code
     # A user province layer: match its own names and codes.
     own = {normalize_name(n): c for n, c in zip(result.provinces["province"], codes)}

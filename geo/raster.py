@@ -48,13 +48,11 @@ def density_grid(result: AnalysisResult, cell_m: float = 1000.0) -> tuple[np.nda
         c1 = np.clip(np.floor((b[:, 2] - x0) / cell_m).astype(int), 0, ncol - 1)
         r0 = np.clip(np.floor((y1 - b[:, 3]) / cell_m).astype(int), 0, nrow - 1)
         r1 = np.clip(np.floor((y1 - b[:, 1]) / cell_m).astype(int), 0, nrow - 1)
-        idx, rows, cols = [], [], []
+        parts = []
         for i in range(len(geoms)):
             rr, cc = np.meshgrid(np.arange(r0[i], r1[i] + 1), np.arange(c0[i], c1[i] + 1), indexing="ij")
-            idx.append(np.full(rr.size, i))
-            rows.append(rr.ravel())
-            cols.append(cc.ravel())
-        idx, rows, cols = np.concatenate(idx), np.concatenate(rows), np.concatenate(cols)
+            parts.append(np.stack([np.full(rr.size, i), rr.ravel(), cc.ravel()]))
+        idx, rows, cols = np.concatenate(parts, axis=1)
         boxes = shapely.box(x0 + cols * cell_m, y1 - (rows + 1) * cell_m, x0 + (cols + 1) * cell_m, y1 - rows * cell_m)
         whole = shapely.contains_properly(boxes, geoms[idx])
         area = np.where(whole, shapely.area(geoms[idx]), 0.0)
