@@ -31,7 +31,7 @@ from geo.constants import (
 from geo.distance import metres, ranges, within_curve
 from geo.overlay import Territory, build_territory, overlap_components, split
 from geo.summary import province_table, summarize, validate_spatial
-from geo.zones import band_key, band_label, parse_bands
+from geo.zones import band_frame, parse_bands
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,13 @@ class AnalysisResult:
         Provinces fitted to the outline, analysis CRS.
     frontier : GeoDataFrame
         The frontier used, WGS 84.
+    hazards : GeoDataFrame
+        The hazards as analysed: ``hazard_id``, ``area_m2``, geometry (analysis CRS).
+    land_pieces : DataFrame
+        The union of the hazards (land counted once) cut by province and band:
+        ``code``, ``fine`` (band of ``territory.zones``), ``band_idx``, ``area_m2``, ``geometry``.
+    territory : Territory
+        Fitted provinces, bands, cells and frontier buffers (see :mod:`geo.overlay`).
     summary : dict
         Totals, band figures, inputs and provenance (``summary.json``).
     validation : dict
@@ -93,19 +100,7 @@ def _user_band_of(fine: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarra
 def _user_zones(fine: gpd.GeoDataFrame, owner: np.ndarray, edges: tuple[float, ...]) -> gpd.GeoDataFrame:
     inner = (0.0, *edges)
     outer = (*edges, math.inf)
-    geoms = [shapely.union_all(fine.geometry.values[owner == k]) for k in range(len(inner))]
-    gdf = gpd.GeoDataFrame(
-        {
-            "band": [band_label(a, b) for a, b in zip(inner, outer)],
-            "key": [band_key(a, b) for a, b in zip(inner, outer)],
-            "inner_km": inner,
-            "outer_km": outer,
-        },
-        geometry=geoms,
-        crs=fine.crs,
-    )
-    gdf["area_km2"] = gdf.geometry.area / 1e6
-    return gdf
+    return band_frame(inner, outer, [shapely.union_all(fine.geometry.values[owner == k]) for k in range(len(inner))])
 
 
 def analyze(

@@ -193,14 +193,19 @@ def bands_from_buffers(buffers: Sequence[shapely.Geometry], land: shapely.Geomet
         rows.append((inner, edge, geom))
         previous, inner = zone, edge
     rows.append((inner, math.inf, shapely.difference(land, previous)))
+    return band_frame([a for a, _, _ in rows], [b for _, b, _ in rows], [g for _, _, g in rows])
+
+
+def band_frame(inner_km: Sequence[float], outer_km: Sequence[float], geoms: Sequence[shapely.Geometry]):
+    """The bands table: ``band``, ``key``, ``inner_km``, ``outer_km``, ``area_km2``, geometry (analysis CRS)."""
     gdf = gpd.GeoDataFrame(
         {
-            "band": [band_label(a, b) for a, b, _ in rows],
-            "key": [band_key(a, b) for a, b, _ in rows],
-            "inner_km": [a for a, _, _ in rows],
-            "outer_km": [b for _, b, _ in rows],
+            "band": [band_label(a, b) for a, b in zip(inner_km, outer_km)],
+            "key": [band_key(a, b) for a, b in zip(inner_km, outer_km)],
+            "inner_km": list(inner_km),
+            "outer_km": list(outer_km),
         },
-        geometry=[g for _, _, g in rows],
+        geometry=list(geoms),
         crs=ANALYSIS_CRS,
     )
     gdf["area_km2"] = gdf.geometry.area / 1e6
