@@ -17,6 +17,16 @@ from geo.zones import border_zones
 
 __version__ = geo_version()
 
+
+def __getattr__(name: str):
+    # The map makers load folium only when asked for (it is slow to import).
+    if name in ("make_map", "write_map"):
+        from geo import webmap
+
+        return getattr(webmap, name)
+    raise AttributeError(f"module 'geo' has no attribute {name!r}")
+
+
 __all__ = [
     "DEMO_HAZARDS",
     "AnalysisResult",
@@ -28,8 +38,10 @@ __all__ = [
     "border_zones",
     "distance_curve",
     "load_boundaries",
+    "make_map",
     "province_code",
     "query",
     "read_hazards",
     "where",
+    "write_map",
 ]

@@ -113,9 +113,8 @@ def _site_geometry(site, crs: str) -> shapely.Geometry:
 
 
 def where(
-    site,
+    *site,
     result: AnalysisResult | None = None,
-    *,
     radius_m: float = 1000.0,
     crs: str = WGS84,
 ) -> dict:
@@ -123,8 +122,10 @@ def where(
 
     Parameters
     ----------
-    site : (lat, lon) tuple, WKT string or shapely geometry
-        A point, or a polygon such as a planned road corridor or a village footprint.
+    *site
+        ``lat, lon``; or one ``(lat, lon)`` tuple, WKT string or shapely geometry
+        (a point, or a polygon such as a planned road corridor or a village
+        footprint); optionally followed by the :class:`AnalysisResult` to answer from.
     result : AnalysisResult, optional
         The analysis to answer from; default the bundled demo.
     radius_m : float
@@ -143,12 +144,19 @@ def where(
 
     Examples
     --------
-    >>> ans = where((14.35953, 103.47433))  # inside a synthetic demo hazard
+    >>> ans = where(14.35953, 103.47433)  # inside a synthetic demo hazard
     >>> ans["province"], ans["band"], ans["hazards"][0]["hazard_id"], ans["hazards"][0]["distance_m"]
     ('Oddar Meanchey', '0-2 km', 'DEMO-22-0002', 0.0)
     """
+    args = list(site)
+    if args and isinstance(args[-1], AnalysisResult):
+        result = args.pop()
+    if len(args) == 2 and all(isinstance(v, (int, float)) for v in args):
+        args = [(args[0], args[1])]
+    if len(args) != 1:
+        raise GeoInputError("give one site: lat, lon; a (lat, lon) tuple; WKT; or a shapely geometry")
     result = result or _demo_result()
-    geom = _site_geometry(site, crs)
+    geom = _site_geometry(args[0], crs)
     front = shapely.union_all(result.territory.frontier)
     centre = geom.centroid
     aeqd = f"+proj=aeqd +lat_0={centre.y!r} +lon_0={centre.x!r} +datum=WGS84 +units=m +no_defs +type=crs"

@@ -141,22 +141,25 @@ def frontier_buffers(frontier_wgs84, distances_m: Sequence[float]) -> list[shape
 
 
 def border_zones(
-    frontier: gpd.GeoDataFrame,
-    outline: gpd.GeoDataFrame,
+    frontier: gpd.GeoDataFrame | None = None,
+    outline: gpd.GeoDataFrame | None = None,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    neighbor: str = "THA",
 ) -> gpd.GeoDataFrame:
     """Bands of national territory by distance from a frontier.
 
     Parameters
     ----------
-    frontier : GeoDataFrame
-        Frontier lines (any CRS).
-    outline : GeoDataFrame
+    frontier : GeoDataFrame, optional
+        Frontier lines (any CRS); default the bundled frontier with ``neighbor``.
+    outline : GeoDataFrame, optional
         The national territory (any CRS); bands are clipped to it, so they lie
-        on the home side only.
+        on the home side only.  Default the bundled national outline.
     bands_km : sequence of float
         Band edges, km, increasing.  ``(2, 5, 7)`` gives bands ``0-2 km``,
         ``2-5 km``, ``5-7 km`` and ``beyond 7 km``.
+    neighbor : str
+        ISO3 code of the neighbour, for the bundled frontier (THA, LAO, VNM).
 
     Returns
     -------
@@ -174,6 +177,12 @@ def border_zones(
     ['0-2 km', '2-7 km', 'beyond 7 km']
     """
     edges = parse_bands(bands_km)
+    if frontier is None or outline is None:
+        from geo.boundaries import load_boundaries
+
+        bundled = load_boundaries()
+        frontier = bundled.frontier_with(neighbor) if frontier is None else frontier
+        outline = bundled.outline if outline is None else outline
     front = frontier_lines(frontier)
     land = shapely.union_all(outline.to_crs(ANALYSIS_CRS).geometry.values)
     return bands_from_buffers(frontier_buffers(front, [e * 1000.0 for e in edges]), land, edges)

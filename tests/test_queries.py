@@ -188,3 +188,18 @@ def test_cli_frontier_tolerance(tmp_path):
     u = s["uncertainty"]
     assert u["tolerance_m"] == 250.0
     assert u["within_7km_km2"]["low"] < s["within_7km_km2"] < u["within_7km_km2"]["high"]
+
+
+def test_where_accepts_the_forms_a_planner_types(demo_result):
+    a = where(14.35953, 103.47433, demo_result)
+    b = where((14.35953, 103.47433), result=demo_result)
+    c = where("POINT (103.47433 14.35953)", demo_result)
+    assert a["distance_to_frontier_m"] == b["distance_to_frontier_m"] == c["distance_to_frontier_m"]
+    with pytest.raises(GeoInputError):
+        where(1, 2, 3, demo_result)
+
+
+def test_top_level_api():
+    assert callable(geo.make_map) and callable(geo.where) and callable(geo.distance_curve)
+    zones = geo.border_zones(bands_km=(2, 7))  # bundled Thai frontier and outline by default
+    assert list(zones["band"]) == ["0-2 km", "2-7 km", "beyond 7 km"]
