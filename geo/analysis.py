@@ -219,6 +219,8 @@ def analyze(
         "frontier": sources.get("frontier") if frontier is None else {"file": None, "note": given},
     }
     summary["neighbor"] = neighbor if frontier is None else None
+    if summary.get("notice"):
+        validation["notice"] = summary["notice"]
     summary["bands_km"] = list(edges)
     hazard_layer = gpd.GeoDataFrame(
         {"hazard_id": hz["hazard_id"].astype(str).to_numpy(), "area_m2": hz_area}, geometry=geoms, crs=ANALYSIS_CRS

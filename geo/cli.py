@@ -154,6 +154,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         f"within 7 km (restricted zone): {_fmt(s['within_7km_km2'])} km2 "
         f"({s['share_within_7km']:.1%} of {_fmt(s['area_km2'])} km2)"
     )
+    ref = s.get("reference_table1")
+    if ref:
+        same = [r for r in ref if r["table1_shas"] == r["input_hazards"] and abs(r["difference_m2"]) < 0.5]
+        print(
+            f"Table 1 (Mine Action Review 2024, end 2023) check: {len(same)} of {len(ref)} provinces match in count "
+            "and area" + ("" if len(same) == len(ref) else " - differences in summary.json, reference_table1")
+        )
     u = s.get("uncertainty")
     if u and u["tolerance_m"] > 0:
         r2, r7 = u["within_2km_km2"], u["within_7km_km2"]

@@ -111,6 +111,7 @@ def _where_rows(answers: list[dict]) -> pd.DataFrame:
                 "nearest_hazard_m": near.get("distance_m", ""),
                 "area_m2": a.get("area_m2", ""),
                 "hazard_area_m2": a.get("hazard_area_m2", ""),
+                **({"data_notice": a["notice"]} if a.get("notice") else {}),
             }
         )
     return pd.DataFrame(rows)
@@ -177,9 +178,10 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
         _emit(json.dumps(ans, indent=2, ensure_ascii=False), args.out)
     elif args.format == "csv":
         buf = io.StringIO()
-        pd.DataFrame([{**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}]).to_csv(
-            buf, index=False
-        )
+        row = {**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}
+        if ans.get("notice"):
+            row["data_notice"] = ans["notice"]
+        pd.DataFrame([row]).to_csv(buf, index=False)
         _emit(buf.getvalue(), args.out)
     else:
         what = ", ".join(f"{k} {v}" for k, v in ans["filters"].items()) or "all hazards"
@@ -201,7 +203,8 @@ def cmd_curve(args: argparse.Namespace, analysis) -> int:
     result, _ = analysis(args)
     curve = distance_curve(result, max_km=args.max, step_km=args.step, top=args.top)
     out = Path(args.out)
-    write_csv(curve, out.with_suffix(".csv"))
+    notice = result.summary.get("notice")
+    write_csv(curve.assign(data_notice=notice) if notice else curve, out.with_suffix(".csv"))
     written = write_curve_plot(curve, out.with_suffix(".png"), result.summary)
     print(curve.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"wrote {out.with_suffix('.csv')}, {written}")

@@ -249,3 +249,46 @@ def test_no_local_paths_in_outputs(tmp_path):
     for name in ("summary.json", "validation.json", "map.html", "by_province.csv"):
         text = (out / name).read_text(encoding="utf-8")
         assert home not in text and str(tmp_path) not in text
+
+
+def test_ring_with_too_few_points_is_repaired_then_dropped(tmp_path):
+    path = tmp_path / "r.geojson"
+    ring3 = [[103.0, 13.0], [103.01, 13.0], [103.0, 13.0]]
+    ok = [[103.0, 13.0], [103.01, 13.0], [103.01, 13.01], [103.0, 13.0]]
+    path.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "R3"},
+                        "geometry": {"type": "Polygon", "coordinates": [ring3]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {"id": "OK"},
+                        "geometry": {"type": "Polygon", "coordinates": [ok]},
+                    },
+                ],
+            }
+        )
+    )
+    code, out = run(tmp_path, path)
+    assert code == 0
+    v = _validation(out)
+    assert v["repaired"]["ids"] == ["R3"] and "Too few points" in v["repaired"]["reasons"]["R3"]
+    assert v["zero_area_dropped"]["ids"] == ["R3"] and v["features_kept"] == 1
+
+
+def test_refuses_to_write_over_its_input(tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".geo-output").write_text("written by geo\n")
+    geom = gpd.GeoSeries([tm_box(5, 5, 6, 6)], crs=TM).to_crs(UTM).iloc[0]
+    hazards = out / "by_hazard.csv"  # an input named like an output, inside the output directory
+    hazards.write_text(f'id,wkt\nA,"{geom.wkt}"\n', encoding="utf-8")
+    before = hazards.read_bytes()
+    code = main(["analyze", str(hazards), "--crs", "EPSG:32648", "--out", str(out), "-q"])
+    assert code == 2 and "overwrite the input" in capsys.readouterr().err
+    assert hazards.read_bytes() == before
