@@ -225,8 +225,8 @@ def register(sub, add_inputs, run) -> None:
         epilog=WHERE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("lat", nargs="?", type=float, metavar="LAT")
-    p.add_argument("lon", nargs="?", type=float, metavar="LON")
+    p.add_argument("lat", nargs="?", type=float, metavar="LAT", help="latitude, degrees (WGS 84)")
+    p.add_argument("lon", nargs="?", type=float, metavar="LON", help="longitude, degrees (WGS 84)")
     p.add_argument("--wkt", help="a site geometry in WKT (lon/lat unless --site-crs)")
     p.add_argument("--file", help="sites: CSV with lat/lon columns, or a vector layer")
     p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")

@@ -44,8 +44,6 @@ DENSIFY_M: float = 250.0
 #: Recorded and computed hazard areas differing by more than this share are
 #: reported in the validation report.
 AREA_MISMATCH_SHARE: float = 0.10
-#: Area below which a piece is treated as numerical noise, m2.
-NOISE_AREA_M2: float = 1e-6
 
 #: Positional accuracy of the OpenStreetMap-derived frontier as stated by the
 #: geo-maps 10m build it comes from ("absolute error of 10m"), m.

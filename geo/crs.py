@@ -17,7 +17,6 @@ import shapely
 import shapely.ops
 from pyproj import CRS, Geod, Transformer
 
-from geo._errors import GeoInputError
 from geo.constants import ANALYSIS_CRS, WGS84
 
 GEOD = Geod(ellps="WGS84")
@@ -97,24 +96,6 @@ def densify(gdf: gpd.GeoDataFrame, max_m: float) -> gpd.GeoDataFrame:
     """
     step = max_m / 111_000.0 if gdf.crs is not None and gdf.crs.is_geographic else max_m
     return gdf.set_geometry(shapely.segmentize(gdf.geometry.values, step))
-
-
-def to_analysis(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``gdf`` in the equal-area analysis CRS.
-
-    Raises
-    ------
-    GeoInputError
-        If ``gdf`` has no CRS.
-    """
-    if gdf.crs is None:
-        raise GeoInputError("layer has no coordinate reference system; pass crs=/--crs")
-    return gdf.to_crs(ANALYSIS_CRS)
-
-
-def to_wgs84(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Return ``gdf`` in geographic WGS 84 (EPSG:4326)."""
-    return gdf.to_crs(WGS84)
 
 
 def geodesic_area_m2(geoms_wgs84) -> np.ndarray:
