@@ -28,26 +28,28 @@ BOUND_REL = 0.003
 BOUND_ABS_M = 25.0
 
 
-def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> list[shapely.Geometry]:
+def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> list[np.ndarray]:
     """Areas within each distance of the frontier (both sides), analysis CRS; cached on disk.
 
-    Distances not yet cached are buffered together in one pass.
+    Each is an array of per-stretch buffers whose union is the area (see
+    :func:`geo.zones.frontier_buffers`).  Distances not yet cached are buffered
+    together in one pass.
     """
     front = np.asarray(frontier_wgs84, dtype=object)
     base = b"".join(shapely.to_wkb(front))
-    found: dict[float, shapely.Geometry] = {}
+    found: dict[float, np.ndarray] = {}
     missing = []
     for d in distances_m:
         key = [base, repr(float(d)).encode()]
-        hit = lookup("within", key)
+        hit = lookup("within-parts", key)
         if hit is None:
             missing.append(float(d))
         else:
             found[float(d)] = hit
     if missing:
-        for d, geom in zip(missing, frontier_buffers(front, missing)):
-            found[d] = geom
-            store(("within", [base, repr(d).encode()]), geom)
+        for d, parts in zip(missing, frontier_buffers(front, missing, union=False)):
+            found[d] = parts
+            store(("within-parts", [base, repr(d).encode()]), parts)
     return [found[float(d)] for d in distances_m]
 
 
@@ -100,7 +102,7 @@ def within_curve(
     codes: pd.Series,
     frontier_wgs84: np.ndarray,
     distances_km: Sequence[float],
-    buffers: dict[float, shapely.Geometry] | None = None,
+    buffers: dict[float, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Area within each distance of the frontier, per province, km2.
 
@@ -117,7 +119,8 @@ def within_curve(
         As buffered for the bands (:func:`geo.zones.frontier_lines`).
     distances_km : sequence of float
     buffers : dict, optional
-        Frontier buffers already built, by distance in m; others are built (and cached).
+        Frontier buffers already built (per-stretch arrays), by distance in m; others
+        are built (and cached).
 
     Returns
     -------
@@ -144,14 +147,16 @@ def within_curve(
         full = hi <= d
         part = np.zeros(len(inside))
         if cross.any():
-            zone = zones[d]
-            shapely.prepare(zone)
             idx = np.flatnonzero(cross)
-            # Prepared predicates settle most candidates; only true crossers are intersected.
-            within = shapely.contains_properly(zone, geoms[idx])
-            full[idx[within]] = True
-            idx = idx[~within & shapely.intersects(zone, geoms[idx])]
-            part[idx] = shapely.area(shapely.intersection(geoms[idx], zone))
+            # Only the crossing pieces are cut, each by the few stretch buffers it touches.
+            parts = zones[d]
+            pi, si = shapely.STRtree(parts).query(geoms[idx], predicate="intersects")
+            cut = shapely.intersection(geoms[idx[pi]], parts[si])
+            several = np.bincount(pi, minlength=len(idx)) > 1
+            one = ~several[pi]
+            part[idx[pi[one]]] = shapely.area(cut[one])
+            for k in np.flatnonzero(several):
+                part[idx[k]] = shapely.union_all(cut[pi == k]).area
         keep = full | (part > 0)
         contrib = np.where(full, area, part)[keep]
         # Summed per province in piece order, as the analysis sums its band figures.

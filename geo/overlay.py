@@ -44,7 +44,8 @@ class Territory:
     frontier : array of lines
         The frontier as buffered (WGS 84, densified).
     buffers : dict
-        Extra frontier buffers (both sides, unclipped) by distance, m.
+        Extra frontier buffers by distance, m: arrays of per-stretch polygons (both sides,
+        unclipped) whose union is the area within that distance.
     """
 
     land: shapely.Geometry
@@ -53,7 +54,7 @@ class Territory:
     zones: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
     frontier: np.ndarray
-    buffers: dict[float, shapely.Geometry]
+    buffers: dict[float, np.ndarray]
 
 
 def build_territory(
@@ -89,12 +90,12 @@ def build_territory(
         land = shapely.union_all(out_a.geometry.values)
         # The buffers (threaded inside) and the province fit run side by side.
         with ThreadPoolExecutor(max_workers=1) as pool:
-            buffers = pool.submit(frontier_buffers, front, [*edges_m, *extra])
+            buffers = pool.submit(frontier_buffers, front, edges_m)
             fitted, slivers = fit_provinces(prov, gpd.GeoDataFrame(geometry=[land], crs=ANALYSIS_CRS))
             fitted["name_km"] = prov["name_km"].to_numpy()
             bufs = buffers.result()
-        zones = bands_from_buffers(bufs[: len(edges_m)], land, list(edges_km))
-        more = dict(zip(extra, bufs[len(edges_m) :]))
+        zones = bands_from_buffers(bufs, land, list(edges_km))
+        more = dict(zip(extra, frontier_buffers(front, extra, union=False))) if extra else {}
         return Territory(land, fitted, slivers, zones, make_cells(fitted, zones), front, more)
 
     # The key holds the inputs and the source of every module the result depends on.

@@ -101,7 +101,7 @@ def _stretches(coords: np.ndarray, max_km: float) -> list[np.ndarray]:
     return out
 
 
-def frontier_buffers(frontier_wgs84, distances_m: Sequence[float]) -> list[shapely.Geometry]:
+def frontier_buffers(frontier_wgs84, distances_m: Sequence[float], union: bool = True) -> list:
     """Areas within each distance of the frontier, both sides, in the analysis CRS.
 
     Parameters
@@ -110,10 +110,14 @@ def frontier_buffers(frontier_wgs84, distances_m: Sequence[float]) -> list[shape
         Frontier lines in WGS 84 degrees.
     distances_m : sequence of float
         Ground distances, m.
+    union : bool
+        Union the stretches' buffers (default); else return each distance's
+        buffers per stretch, whose union is the same area - cheaper to
+        intersect small polygons with.
 
     Returns
     -------
-    list of shapely Polygon/MultiPolygon
+    list of shapely Polygon/MultiPolygon, or of arrays of them
         One per distance, in :data:`~geo.constants.ANALYSIS_CRS` metres.
     """
     stretches = []
@@ -133,10 +137,10 @@ def frontier_buffers(frontier_wgs84, distances_m: Sequence[float]) -> list[shape
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         for dist in distances_m:
             if dist <= 0:
-                out.append(shapely.Polygon())
+                out.append(shapely.Polygon() if union else np.array([], dtype=object))
                 continue
             parts = list(pool.map(_buffer, [(i, dist) for i in range(len(stretches))]))
-            out.append(shapely.union_all(parts))
+            out.append(shapely.union_all(parts) if union else np.array(parts, dtype=object))
     return out
 
 
