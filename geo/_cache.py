@@ -30,6 +30,12 @@ def cache_dir() -> Path | None:
     return Path(base)
 
 
+def source_key(*modules: str) -> bytes:
+    """The source of geo's modules a cached value depends on, for its key (a code change misses)."""
+    here = Path(__file__).resolve().parent
+    return b"".join((here / f"{m}.py").read_bytes() for m in modules)
+
+
 def _path(where: Path, name: str, key_parts: list[bytes]) -> Path:
     digest = hashlib.sha256()
     for part in key_parts:

@@ -12,14 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo._cache import cached
+from geo._cache import cached, source_key
 from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
 from geo.zones import bands_from_buffers, frontier_buffers, frontier_lines
@@ -99,8 +98,7 @@ def build_territory(
         return Territory(land, fitted, slivers, zones, make_cells(fitted, zones), front, more)
 
     # The key holds the inputs and the source of every module the result depends on.
-    here = Path(__file__).resolve().parent
-    code = b"".join((here / f"{m}.py").read_bytes() for m in ("overlay", "zones", "boundaries", "crs", "constants"))
+    code = source_key("overlay", "zones", "boundaries", "crs", "constants")
     key = [
         b"".join(shapely.to_wkb(prov.geometry.values)),
         "|".join(f"{c}:{n}:{k}" for c, n, k in zip(prov["code"], prov["province"], prov["name_km"])).encode(),
