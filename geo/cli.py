@@ -48,7 +48,7 @@ def render_table(result) -> str:
     band_cols = [f"band_{k}_km2" for k in result.zones["key"]]
     head = ["province", "hazards", "area km2", *[b["band"] for b in s["bands"]], "within 7 km", "share"]
     rows = []
-    for _, r in bp[bp["hazards"] > 0].sort_values("area_km2", ascending=False).iterrows():
+    for _, r in bp[(bp["hazards"] > 0) | (bp["area_km2"] > 0)].sort_values("area_km2", ascending=False).iterrows():
         rows.append(
             [
                 r["province"],
