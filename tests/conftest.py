@@ -16,6 +16,29 @@ LON0, LAT0 = 103.0, 13.0
 TM = local_tm(LON0, LAT0)
 
 
+#: The spelling variants planners use (issue list), with their ISO 3166-2:KH codes.
+NAME_VARIANTS = [
+    ("Otdar Meanchey", "KH-22"),
+    ("Oddar Meanchey", "KH-22"),
+    ("Pouthisat", "KH-15"),
+    ("Pursat", "KH-15"),
+    ("Ratanak Kiri", "KH-16"),
+    ("Ratanakiri", "KH-16"),
+    ("Rattanakiri", "KH-16"),
+    ("Preah Vihear", "KH-13"),
+    ("Prey Vihear", "KH-13"),
+    ("Siem Reap", "KH-17"),
+    ("Siemreab", "KH-17"),
+    ("Banteay Meanchey", "KH-1"),
+    ("Banteay Mean Chey", "KH-1"),
+    ("BANTEAY MEANCHEY", "KH-1"),
+    ("Kratié", "KH-10"),
+    ("KRATIÉ", "KH-10"),
+    ("KH-25", "KH-25"),
+    ("KH-24", "KH-24"),
+]
+
+
 def tm_box(x0_km: float, y0_km: float, x1_km: float, y1_km: float) -> shapely.Polygon:
     """A rectangle in the test TM, densified so its edges stay straight in any CRS."""
     box = shapely.box(x0_km * 1000, y0_km * 1000, x1_km * 1000, y1_km * 1000)

@@ -10,6 +10,7 @@ from geo.boundaries import PROVINCE_NAMES, fit_provinces, normalize_name, provin
 from geo.constants import ANALYSIS_CRS, CAMBODIA_OFFICIAL_AREA_KM2
 from geo.crs import GEOD, geodesic_area_m2
 from geo.zones import frontier_buffers
+from tests.conftest import NAME_VARIANTS
 
 THAI_BORDER_PROVINCES = {
     "Koh Kong",
@@ -73,26 +74,7 @@ def test_fitted_provinces_tile_the_outline(boundaries):
 
 @pytest.mark.parametrize(
     ("name", "code"),
-    [
-        ("Otdar Meanchey", "KH-22"),
-        ("Oddar Meanchey", "KH-22"),
-        ("Pouthisat", "KH-15"),
-        ("Pursat", "KH-15"),
-        ("Ratanak Kiri", "KH-16"),
-        ("Ratanakiri", "KH-16"),
-        ("Rattanakiri", "KH-16"),
-        ("Preah Vihear", "KH-13"),
-        ("Prey Vihear", "KH-13"),
-        ("Siem Reap", "KH-17"),
-        ("Siemreab", "KH-17"),
-        ("Banteay Mean Chey", "KH-1"),
-        ("BANTEAY MEANCHEY", "KH-1"),
-        ("Kratié", "KH-10"),
-        ("KH-25", "KH-25"),
-        ("Taakaev", "KH-21"),
-        ("បាត់ដំបង", "KH-2"),
-        ("Atlantis", None),
-    ],
+    [*NAME_VARIANTS, ("Taakaev", "KH-21"), ("បាត់ដំបង", "KH-2"), ("Atlantis", None)],
 )
 def test_province_name_variants(name, code):
     assert province_code(name) == code

@@ -16,7 +16,7 @@ from geo.cli import main
 from geo.constants import WGS84
 from geo.crs import geodesic_distance_m, transform_geoms
 from geo.queries import distance_curve, parse_distance_m, query, resolve_band, resolve_province, where
-from tests.conftest import LAT0, LON0, TM, hazards_tm
+from tests.conftest import LAT0, LON0, NAME_VARIANTS, TM, hazards_tm
 
 GEOD = Geod(ellps="WGS84")
 REL = 2e-5
@@ -111,28 +111,7 @@ def test_site_distances_match_geod_on_the_real_frontier(boundaries):
         assert got == pytest.approx(best, abs=1.0)
 
 
-@pytest.mark.parametrize(
-    ("name", "expected"),
-    [
-        ("Otdar Meanchey", "KH-22"),
-        ("Oddar Meanchey", "KH-22"),
-        ("Pursat", "KH-15"),
-        ("Pouthisat", "KH-15"),
-        ("Ratanak Kiri", "KH-16"),
-        ("Ratanakiri", "KH-16"),
-        ("Rattanakiri", "KH-16"),
-        ("Preah Vihear", "KH-13"),
-        ("Prey Vihear", "KH-13"),
-        ("Siem Reap", "KH-17"),
-        ("Siemreab", "KH-17"),
-        ("Banteay Meanchey", "KH-1"),
-        ("Banteay Mean Chey", "KH-1"),
-        ("banteay meanchey", "KH-1"),
-        ("KRATIÉ", "KH-10"),
-        ("KH-24", "KH-24"),
-        ("otdar", "KH-22"),
-    ],
-)
+@pytest.mark.parametrize(("name", "expected"), [*NAME_VARIANTS, ("otdar", "KH-22"), ("banteay", "KH-1")])
 def test_province_names(demo_result, name, expected):
     assert resolve_province(name, demo_result) == expected
 
