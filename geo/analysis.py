@@ -158,6 +158,7 @@ def analyze(
     edges = parse_bands(bands_km)
     if hazards.crs is None:
         raise GeoInputError("hazard layer has no CRS")
+    outline_given = outline is not None
     bundled = boundaries
     if bundled is None and (provinces is None or frontier is None or outline is None):
         bundled = load_boundaries()
@@ -215,7 +216,7 @@ def analyze(
     summary["inputs"] = {
         "hazards": hazards.attrs.get("source") or {"file": None, "note": given},
         "provinces": sources.get("provinces") if provinces is None else {"file": None, "note": given},
-        "outline": sources.get("outline") if provinces is None and outline is None else {"file": None, "note": given},
+        "outline": sources.get("outline") if provinces is None and not outline_given else {"file": None, "note": given},
         "frontier": sources.get("frontier") if frontier is None else {"file": None, "note": given},
     }
     summary["neighbor"] = neighbor if frontier is None else None

@@ -44,6 +44,11 @@ def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Serie
     return sum_by_code(pieces.loc[ok, "area_m2"].to_numpy(), pieces.loc[ok, "code"].to_numpy())
 
 
+def primary_pieces(by_hazard: pd.DataFrame) -> pd.DataFrame:
+    """Each hazard's largest piece: the province (and band) a hazard is counted in."""
+    return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+
+
 def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, slivers) -> pd.DataFrame:
     """One row per province (all listed), areas in km2.
 
@@ -54,7 +59,7 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, 
     """
     codes = fitted["code"]
     out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
-    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    primary = primary_pieces(by_hazard)
     out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
     km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
     out["area_km2"] = km2(union_pieces.groupby("code")["area_m2"].sum())
@@ -98,7 +103,7 @@ def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
                 }
             )
     report["area_mismatch"] = {"threshold_share": AREA_MISMATCH_SHARE, "count": len(mismatch), "items": mismatch}
-    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    primary = primary_pieces(by_hazard)
     wrong = []
     if "province_recorded" in hz.columns:
         rec = hz["province_recorded"].to_numpy()
@@ -136,7 +141,7 @@ def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Pat
     its whole polygon area, as official tables count them.
     """
     ref = pd.read_csv(path)
-    primary = by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    primary = primary_pieces(by_hazard)
     count = primary.groupby("code").size()
     area = pd.Series(hz_area[primary["_src"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
     rows = []

@@ -191,3 +191,11 @@ def test_analyze_with_map_and_png(tmp_path):
     out = tmp_path / "o"
     assert main(["analyze", "--out", str(out), "--map", "--png", "-q"]) == 0
     assert {"map.html", "map.png", "map.pdf"} <= {p.name for p in out.iterdir()}
+
+
+def test_inputs_name_the_bundled_boundary_files(demo_run):
+    s = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
+    assert s["inputs"]["outline"]["file"] == "data/boundaries/osm/cambodia.gpkg"
+    assert s["inputs"]["provinces"]["file"] == "data/boundaries/amcharts/provinces.gpkg"
+    assert s["inputs"]["frontier"]["file"] == "data/boundaries/osm/cambodia.gpkg"
+    assert all(len(s["inputs"][k]["sha256"]) == 64 for k in ("outline", "provinces", "frontier"))
