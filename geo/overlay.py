@@ -146,9 +146,7 @@ def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoD
         crs=provinces.crs,
     )
     cells = cells[~cells.geometry.is_empty & (cells.geometry.area > 0)].reset_index(drop=True)
-    cells["geometry"] = [
-        shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) == 3]) for g in cells.geometry
-    ]
+    cells["geometry"] = _polygonal(cells.geometry.to_numpy())
     return cells
 
 
