@@ -22,7 +22,7 @@ import shapely
 import geo
 from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
-from geo.overlay import make_cells, overlap_components, split
+from geo.overlay import make_cells, split, union_overlapping
 from geo.zones import border_zones
 
 
@@ -90,12 +90,8 @@ def main() -> None:
     t_base, whole = timed(lambda: shapely.union_all(geoms))
 
     def by_components():
-        labels = overlap_components(geoms)
-        sizes = np.bincount(labels, minlength=len(geoms))
-        single = sizes[labels] == 1
-        comps = np.unique(labels[~single])
-        merged = [shapely.union_all(geoms[labels == c]) for c in comps]
-        return shapely.area(geoms[single]).sum() + sum(g.area for g in merged)
+        shared, unions = union_overlapping(geoms)
+        return shapely.area(geoms[~shared]).sum() + shapely.area(unions).sum()
 
     t_geo, area = timed(by_components)
     print(

@@ -29,7 +29,7 @@ from geo.constants import (
     WGS84,
 )
 from geo.distance import metres, ranges, within_curve
-from geo.overlay import Territory, build_territory, overlap_components, split
+from geo.overlay import Territory, build_territory, split, union_overlapping
 from geo.summary import province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
 
@@ -196,19 +196,15 @@ def analyze(
     hz_area = shapely.area(geoms)
 
     pieces = _attribute(split(geoms, cells.geometry.values, land), cells, fitted, fine, owner)
-    labels = overlap_components(geoms)
-    sizes = np.bincount(labels, minlength=len(geoms))
-    shared = sizes[labels] > 1
+    shared, unions = union_overlapping(geoms)
     if shared.any():
-        comps = np.unique(labels[shared])
-        unions = np.array([shapely.union_all(geoms[labels == c]) for c in comps], dtype=object)
         union_pieces = _attribute(split(unions, cells.geometry.values, land), cells, fitted, fine, owner)
         union_pieces = pd.concat([pieces[~shared[pieces["src"]]], union_pieces], ignore_index=True)
     else:
         union_pieces = pieces
 
     by_hazard = _hazard_table(pieces, hz, geoms, fitted, zones)
-    by_province = province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, slivers)
+    by_province = province_table(fitted, zones, pieces, union_pieces, by_hazard, fine)
     validation = validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers)
     summary = summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation)
     given = "in-memory layer passed to geo.analyze"

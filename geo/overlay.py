@@ -209,6 +209,23 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Union polygons that overlap, component by component (land counted once).
+
+    Returns
+    -------
+    shared : ndarray of bool
+        Polygons that overlap another one (their land is in ``unions``).
+    unions : ndarray of geometries
+        One union per component of overlapping polygons.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    labels = overlap_components(geoms)
+    shared = np.bincount(labels, minlength=len(geoms))[labels] > 1
+    unions = np.array([shapely.union_all(geoms[labels == c]) for c in np.unique(labels[shared])], dtype=object)
+    return shared, unions
+
+
 def overlap_components(geoms: np.ndarray) -> np.ndarray:
     """Label each polygon with its connected component of area overlaps.
 

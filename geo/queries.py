@@ -20,7 +20,7 @@ from geo.analysis import OUTSIDE, AnalysisResult, analyze
 from geo.boundaries import PROVINCE_NAMES, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import geodesic_distance_m, transform_geoms
-from geo.overlay import overlap_components, split
+from geo.overlay import split, union_overlapping
 
 _UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
 
@@ -291,10 +291,8 @@ def query(
     geoms = sel.geometry.values
     land_once = 0.0
     if len(sel):
-        labels = overlap_components(geoms)
-        for c in np.unique(labels):
-            members = geoms[labels == c]
-            land_once += members[0].area if len(members) == 1 else shapely.union_all(members).area
+        shared, unions = union_overlapping(geoms)
+        land_once = float(shapely.area(geoms[~shared]).sum() + shapely.area(unions).sum())
     out = {
         "filters": filters,
         "hazards": int(sel["hazard_id"].nunique()),

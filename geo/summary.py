@@ -49,7 +49,7 @@ def primary_pieces(by_hazard: pd.DataFrame) -> pd.DataFrame:
     return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
 
 
-def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine, owner, slivers) -> pd.DataFrame:
+def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.DataFrame:
     """One row per province (all listed), areas in km2.
 
     ``hazards`` counts each hazard once, in the province holding the largest
