@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._cache import lookup, source_key, store
+from geo._cache import lookup, store
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
 from geo.zones import frontier_buffers
@@ -36,7 +36,7 @@ def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> li
     together in one pass.
     """
     front = np.asarray(frontier_wgs84, dtype=object)
-    base = b"".join(shapely.to_wkb(front)) + source_key("zones", "crs", "constants")
+    base = b"".join(shapely.to_wkb(front))
     found: dict[float, np.ndarray] = {}
     missing = []
     for d in distances_m:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._cache import cached, source_key
+from geo._cache import cached
 from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
 from geo.zones import bands_from_buffers, frontier_buffers, frontier_lines
@@ -97,17 +97,40 @@ def build_territory(
         more = dict(zip(extra, frontier_buffers(front, extra, union=False))) if extra else {}
         return Territory(land, fitted, slivers, zones, make_cells(fitted, zones), front, more)
 
-    # The key holds the inputs and the source of every module the result depends on.
-    code = source_key("overlay", "zones", "boundaries", "crs", "constants")
+    # The key holds the inputs; geo's version and code are added by the cache itself.
     key = [
         b"".join(shapely.to_wkb(prov.geometry.values)),
         "|".join(f"{c}:{n}:{k}" for c, n, k in zip(prov["code"], prov["province"], prov["name_km"])).encode(),
         b"".join(shapely.to_wkb(out_a.geometry.values)),
         b"".join(shapely.to_wkb(front)),
         repr((tuple(float(e) for e in edges_km), tuple(extra))).encode(),
-        code,
     ]
-    return cached("territory", key, build)
+    return cached("territory", key, build, encode=_territory_data, decode=_territory_from_data)
+
+
+def _territory_data(t: Territory) -> dict:
+    """A territory as plain data for the cache (frames, geometries, arrays)."""
+    return {
+        "land": t.land,
+        "provinces": t.provinces,
+        "slivers": t.slivers,
+        "zones": t.zones,
+        "cells": t.cells,
+        "frontier": np.asarray(t.frontier, dtype=object),
+        "buffers": {float(d): np.asarray(b, dtype=object) for d, b in t.buffers.items()},
+    }
+
+
+def _territory_from_data(d: dict) -> Territory:
+    return Territory(
+        land=d["land"],
+        provinces=d["provinces"],
+        slivers=d["slivers"],
+        zones=d["zones"],
+        cells=d["cells"],
+        frontier=d["frontier"],
+        buffers={float(k): v for k, v in d["buffers"].items()},
+    )
 
 
 def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -109,7 +109,7 @@ def make_plot(result: AnalysisResult, title: str | None = None, when: str | None
         title_fontsize=8,
     )
     head = title or "Mine contamination in Cambodia's border zones"
-    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97)
+    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False)  # user text, not mathtext
     sub = (
         f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"

@@ -62,6 +62,21 @@ def _compact_json(obj) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+class _Markup(Element):
+    """A block of HTML geo built itself (user text already escaped), written to the page as is.
+
+    branca's ``Element`` treats its text as a Jinja template, so a title holding ``{{ ... }}`` or
+    ``{% ... %}`` would be evaluated; this element is never rendered through a template engine.
+    """
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self._markup = markup
+
+    def render(self, **kwargs) -> str:
+        return self._markup
+
+
 class DataLayer(Layer):
     """A GeoJSON layer drawn by geo's own script (styles, tooltips and popups from its properties).
 
@@ -238,10 +253,10 @@ def make_map(
     m.default_css = [c for c in folium.Map.default_css if c[0] == "leaflet_css"]
     root = m.get_root()
     root.header.add_child(
-        Element(f"<style>{(STATIC / 'geo_map.css').read_text(encoding='utf-8')}</style>"), name="geo_css"
+        _Markup(f"<style>{(STATIC / 'geo_map.css').read_text(encoding='utf-8')}</style>"), name="geo_css"
     )
     root.header.add_child(
-        Element(f"<script>{(STATIC / 'geo_map.js').read_text(encoding='utf-8')}</script>"), name="geo_js"
+        _Markup(f"<script>{(STATIC / 'geo_map.js').read_text(encoding='utf-8')}</script>"), name="geo_js"
     )
     if BASEMAPS[basemap]:
         folium.TileLayer(BASEMAPS[basemap], name="Basemap", overlay=False, control=True).add_to(m)
@@ -318,9 +333,9 @@ def make_map(
     ).add_to(m)
     outline = _collection(_display(gpd.GeoDataFrame(geometry=land, crs=WGS84), 500.0), [{}])
     m.add_child(_Controls(outline))
-    root.html.add_child(Element(_title_html(result, title, when)))
-    root.html.add_child(Element(_legend_html(result, as_grid)))
-    root.html.add_child(Element(_footer_html(result, when, grid_note)))
+    root.html.add_child(_Markup(_title_html(result, title, when)))
+    root.html.add_child(_Markup(_legend_html(result, as_grid)))
+    root.html.add_child(_Markup(_footer_html(result, when, grid_note)))
     m.fit_bounds([[s_, w], [n, e]])
     return m
 

@@ -162,21 +162,6 @@ def test_xlsx_tables_match_csv(tmp_path):
     assert xl["by_province"]["within_7km_km2"].to_numpy() == pytest.approx(csv["within_7km_km2"].to_numpy())
 
 
-def test_cached_territory_gives_the_same_numbers(monkeypatch, demo_result, demo_hazards, boundaries):
-    import os
-    from pathlib import Path
-
-    import geo
-
-    assert list(Path(os.environ["GEO_CACHE_DIR"]).glob("territory-*.pickle"))
-    cached = geo.analyze(demo_hazards, boundaries=boundaries)  # read back from the cache
-    assert cached.summary["within_7km_km2"] == demo_result.summary["within_7km_km2"]
-    monkeypatch.setenv("GEO_CACHE", "0")
-    fresh = geo.analyze(demo_hazards, boundaries=boundaries)
-    assert fresh.summary["within_7km_km2"] == demo_result.summary["within_7km_km2"]
-    assert fresh.by_province["band_5-7_km2"].tolist() == demo_result.by_province["band_5-7_km2"].tolist()
-
-
 def test_map_and_plot_commands(tmp_path, capsys):
     assert main(["map", "--out", str(tmp_path / "zones.html"), "-q", "--title", "Test"]) == 0
     page = (tmp_path / "zones.html").read_text(encoding="utf-8")

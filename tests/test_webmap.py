@@ -45,7 +45,7 @@ def xss_result(straight_world):
     from tests.conftest import hazards_tm
 
     provinces, frontier = straight_world
-    provinces = provinces.assign(province=["<b>Alpha</b>", "Beta & co"])
+    provinces = provinces.assign(province=["<b>Alpha</b>", "<img src=y onerror=alert(3)> Beta & co"])
     hz = hazards_tm([(1, 0, 2, 1), (3, 0, 4, 1), (8, 0, 9, 1)], ids=XSS)
     hz["status"] = XSS[2]
     hz["remarks"] = XSS[1]
@@ -59,6 +59,15 @@ def test_attribute_values_never_reach_the_page_as_markup(tmp_path, xss_result):
     assert "&lt;i&gt;t&lt;/i&gt;" in page  # the title panel shows the text
     feats = hazard_features(xss_result)["features"]
     assert {f["properties"]["hazard_id"] for f in feats} == set(XSS)  # kept verbatim, shown with textContent
+
+
+@pytest.mark.parametrize("title", ["{{ 7*7 }}", "{% if x %}", "{{ self.__init__.__globals__ }}", "{# c #} $x^2$"])
+def test_titles_are_text_not_templates(tmp_path, demo_result, title):
+    import html
+
+    page = write_map(make_map(demo_result, title=title), tmp_path / "t.html").read_text(encoding="utf-8")
+    assert f"<h1>{html.escape(title)}</h1>" in page  # shown verbatim, never evaluated
+    assert "<h1>49</h1>" not in page
 
 
 def test_missing_asset_is_a_clear_error():
@@ -237,4 +246,31 @@ def test_tile_basemap_degrades_gracefully_offline(browser, tmp_path, demo_result
     assert log["requests"]  # the tiles were asked for, and refused
     assert not [e for e in log["errors"] if "Failed to load resource" not in e]  # no script error
     assert page.evaluate("Object.keys(geoLayers).length") == 4
+    page.close()
+
+
+@pytest.mark.browser
+def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_path, xss_result):
+    path = write_map(make_map(xss_result, title="{{ 7*7 }} <script>alert(9)</script>"), tmp_path / "s.html")
+    page, log = open_offline(browser, path)
+    boxes = page.locator(".leaflet-control-search")
+    assert boxes.count() == 2  # hazard id and province
+    seen = []
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.locator(".search-button").click()
+        for typed in ("<", "<img", "<b", "Alpha", "script", "&"):
+            field = box.locator("input.search-input")
+            field.fill("")
+            field.type(typed, delay=20)
+            page.wait_for_timeout(400)
+            tips = box.locator(".search-tip")
+            seen += [tips.nth(k).inner_text() for k in range(tips.count())]
+            assert box.locator(".search-tooltip img, .search-tooltip b, .search-tooltip script").count() == 0
+        box.locator("input.search-input").press("Enter")
+        page.wait_for_timeout(200)
+    assert log["dialogs"] == [] and log["errors"] == []
+    assert any("<img src=x onerror=alert(1)>" in t for t in seen)  # the hostile id, as text
+    assert any("<b>Alpha</b>" in t for t in seen)  # the hostile province name, as text
+    assert page.inner_text("#geo-title h1") == "{{ 7*7 }} <script>alert(9)</script>"
     page.close()

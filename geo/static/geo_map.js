@@ -103,7 +103,13 @@
   window.geoSearch = function (map, layer, prop, placeholder) {
     return new L.Control.Search({
       layer: layer, propertyName: prop, marker: false, collapsed: true, initial: false,
-      textPlaceholder: placeholder, position: "topright",
+      textPlaceholder: placeholder, textErr: "Not found", position: "topright",
+      // Suggestions are built as text nodes: the plugin's default tip parses the value as HTML.
+      buildTip: function (text) {
+        var li = document.createElement("li");
+        li.textContent = text;
+        return li;
+      },
       moveToLocation: function (latlng, title, m) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
     }).on("search:locationfound", function (e) { if (e.layer.openTooltip) { e.layer.openTooltip(); } }).addTo(map);
   };
