@@ -26,3 +26,20 @@ class GeoInputError(GeoError, ValueError):
         self.feature = feature
         where = ": ".join(str(p) for p in (path, feature) if p)
         super().__init__(f"{where}: {problem}" if where else problem)
+
+
+class GeoEnvironmentError(GeoError, OSError):
+    """The machine, not the input, stops the run: a full disk, a read-only directory, a busy output.
+
+    Parameters
+    ----------
+    problem : str
+        What went wrong, in plain words.
+    path : str, optional
+        The file or directory concerned.
+    """
+
+    def __init__(self, problem: str, path: str | None = None):
+        self.problem = problem
+        self.path = path
+        Exception.__init__(self, f"{path}: {problem}" if path else problem)

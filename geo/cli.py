@@ -7,13 +7,17 @@ problem), 1 internal error.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import traceback
 from pathlib import Path
 
-from geo._errors import GeoInputError
+from geo._errors import GeoEnvironmentError, GeoInputError
 from geo.constants import DEFAULT_BANDS_KM, FRONTIER_ACCURACY_M
+
+#: Smallest density raster cell, m: finer cells over Cambodia need billions of cells.
+MIN_CELL_M = 10.0
 
 EXAMPLES_ANALYZE = """\
 examples:
@@ -35,6 +39,18 @@ class _Progress:
     def __call__(self, message: str) -> None:
         if not self.quiet:
             print(f"[{time.perf_counter() - self.start:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+class _LogLines(logging.Handler):
+    """The library's notes (the ``geo`` logger) as progress lines; warnings even with --quiet."""
+
+    def __init__(self, quiet: bool):
+        super().__init__(logging.WARNING if quiet else logging.INFO)
+        self.progress = _Progress(False)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = "warning: " if record.levelno >= logging.WARNING else ""
+        self.progress(prefix + record.getMessage())
 
 
 def _fmt(value: float, digits: int = 2) -> str:
@@ -80,21 +96,22 @@ def render_table(result) -> str:
     return "\n".join(out)
 
 
-def _analysis(args: argparse.Namespace, say: _Progress, outputs: list[Path]):
+def _input_paths(args: argparse.Namespace) -> list[Path]:
+    from geo.hazards import DEMO_HAZARDS
+
+    hazards = getattr(args, "hazards", None)
+    return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p]
+
+
+def _analysis(args: argparse.Namespace, say: _Progress):
     """Read the inputs named on the command line and run the analysis (shared by every verb)."""
     from geo.analysis import analyze
     from geo.boundaries import load_boundaries
-    from geo.export import check_out_dir
     from geo.hazards import DEMO_HAZARDS, read_hazards
+    from geo.queries import parse_distance_m
 
+    tolerance = parse_distance_m(args.frontier_tolerance)
     hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
-    inputs = [Path(p) for p in (hazards_path, args.provinces, args.frontier) if p]
-    for out in outputs:
-        if out.suffix:  # a single output file
-            if any(out.resolve() == i.resolve() for i in inputs):
-                raise GeoInputError(f"output would overwrite the input {out.name}", str(out))
-        else:
-            check_out_dir(out, inputs, force=getattr(args, "force", False))
     say(f"reading hazards from {hazards_path.name}")
     hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
@@ -102,9 +119,6 @@ def _analysis(args: argparse.Namespace, say: _Progress, outputs: list[Path]):
     say(f"splitting {len(hazards):,} hazards by province and band {', '.join(f'{b:g}' for b in args.bands)} km")
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
-    from geo.queries import parse_distance_m
-
-    tolerance = parse_distance_m(args.frontier_tolerance)
     result = analyze(
         hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries, frontier_tolerance_m=tolerance
     )
@@ -126,23 +140,35 @@ def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) ->
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from geo._outdir import OutputSet
     from geo.export import write_outputs
+    from geo.queries import parse_distance_m
 
     say = _Progress(args.quiet)
     out_dir = Path(args.out)
-    result, neighbor = _analysis(args, say, [out_dir])
-    say(f"writing outputs to {out_dir}")
-    written = write_outputs(result, out_dir, xlsx=args.xlsx)
-    if args.map:
-        written.append(_write_map(result, out_dir / "map.html", args, say))
-    if args.png:
-        written += _write_plot(result, out_dir / "map.png", args, say)
-    if args.raster:
-        from geo.queries import parse_distance_m
-        from geo.raster import write_density
+    cell_m = parse_distance_m(args.cell) if args.raster else None
+    if cell_m is not None and cell_m < MIN_CELL_M:
+        raise GeoInputError(
+            f"--cell {args.cell} is a {cell_m:g} m raster cell: over Cambodia that is billions of cells; "
+            f"give at least {MIN_CELL_M:g} m, e.g. --cell 100m or --cell 1km"
+        )
+    inputs = _input_paths(args)
+    size = sum(p.stat().st_size for p in inputs if p.is_file())
+    # Checked and locked before any work: a busy, read-only, full or unsafe --out stops the run at once.
+    with OutputSet(out_dir, inputs, force=args.force, input_bytes=size) as target:
+        result, neighbor = _analysis(args, say)
+        say(f"writing outputs to {out_dir}")
+        write_outputs(result, target.path, xlsx=args.xlsx)
+        if args.map:
+            _write_map(result, target.path / "map.html", args, say)
+        if args.png:
+            _write_plot(result, target.path / "map.png", args, say)
+        if cell_m is not None:
+            from geo.raster import write_density
 
-        say("writing the density raster density.tif")
-        written.append(write_density(result, out_dir / "density.tif", parse_distance_m(args.cell)))
+            say("writing the density raster density.tif")
+            write_density(result, target.path / "density.tif", cell_m)
+        written = target.commit()
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
@@ -201,11 +227,14 @@ def _print_checks(v: dict, verbose: bool = False) -> None:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
+    from geo._outdir import check_out_file
+
     say = _Progress(args.quiet)
     out = Path(args.out)
     if out.suffix.lower() not in (".html", ".htm"):
         raise GeoInputError("the map is an HTML file; give --out a name ending in .html", str(out))
-    result, _ = _analysis(args, say, [out])
+    check_out_file(out, _input_paths(args))
+    result, _ = _analysis(args, say)
     _write_map(result, out, args, say)
     if result.summary.get("notice"):
         print(f"*** {result.summary['notice']} ***")
@@ -214,9 +243,13 @@ def cmd_map(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
+    from geo._outdir import check_out_file
+
     say = _Progress(args.quiet)
     out = Path(args.out)
-    result, _ = _analysis(args, say, [out.with_suffix(".png"), out.with_suffix(".pdf")])
+    for path in (out.with_suffix(".png"), out.with_suffix(".pdf")):
+        check_out_file(path, _input_paths(args))
+    result, _ = _analysis(args, say)
     written = _write_plot(result, out, args, say)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
@@ -314,21 +347,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     from geo.cli_queries import register
 
-    register(sub, _add_inputs, lambda a: _analysis(a, _Progress(True), []))
+    register(sub, _add_inputs, lambda a: _analysis(a, _Progress(True)))
     return parser
 
 
+def _console_safe() -> None:
+    """Printing never fails on the console's encoding (a C locale cannot show ± or Khmer): replace instead."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="replace")  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    _console_safe()
     parser = build_parser()
     args = parser.parse_args(argv)
+    logger = logging.getLogger("geo")
+    handler = _LogLines(getattr(args, "quiet", False))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
     try:
         from geo.zones import parse_bands
 
         if hasattr(args, "bands"):
             args.bands = parse_bands(args.bands)
         return args.func(args)
-    except GeoInputError as exc:
+    except (GeoInputError, GeoEnvironmentError) as exc:
         print(f"geo: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        from geo._outdir import environment_error
+
+        env = environment_error(exc, exc.filename or "output")
+        if env is None:
+            raise
+        print(f"geo: error: {env}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("geo: interrupted", file=sys.stderr)
@@ -338,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"geo: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
         return 1
+    finally:
+        logger.removeHandler(handler)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Thin wrappers over :mod:`geo.queries`; registered by :mod:`geo.cli`.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
+from geo.export import csv_text
 
 WHERE_EXAMPLES = """\
 examples:
@@ -131,9 +131,7 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
     if args.format == "json":
         _emit(json.dumps(answers[0] if len(answers) == 1 else answers, indent=2, ensure_ascii=False), args.out)
     elif args.format == "csv":
-        buf = io.StringIO()
-        _where_rows(answers).to_csv(buf, index=False)
-        _emit(buf.getvalue(), args.out)
+        _emit(csv_text(_where_rows(answers)), args.out)
     elif args.format == "geojson":
         feats = [
             {
@@ -177,12 +175,10 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
     if args.format == "json":
         _emit(json.dumps(ans, indent=2, ensure_ascii=False), args.out)
     elif args.format == "csv":
-        buf = io.StringIO()
         row = {**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}
         if ans.get("notice"):
             row["data_notice"] = ans["notice"]
-        pd.DataFrame([row]).to_csv(buf, index=False)
-        _emit(buf.getvalue(), args.out)
+        _emit(csv_text(pd.DataFrame([row])), args.out)
     else:
         what = ", ".join(f"{k} {v}" for k, v in ans["filters"].items()) or "all hazards"
         text = (

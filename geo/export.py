@@ -7,6 +7,7 @@ none, never half a file.  Paths recorded in outputs are file names only.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -18,11 +19,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo._errors import GeoInputError
 from geo.analysis import AnalysisResult
 from geo.constants import WGS84
 
-MARKER = ".geo-output"
 OUTPUT_FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
 
 
@@ -59,9 +58,43 @@ def write_json(obj, path: Path) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
 
 
+#: A text cell starting with one of these is read as a formula by spreadsheets (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _defuse(value):
+    """Text a spreadsheet would evaluate gets a leading apostrophe; numbers and other text stay as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and headers cannot run as spreadsheet formulas.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or a line break is prefixed with
+    ``'``, so Excel and LibreOffice show it as text; numeric columns are untouched.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"id": ["=1+1", "A-1"], "n": [-1.5, 2]})).to_dict("list")
+    {'id': ["'=1+1", 'A-1'], 'n': [-1.5, 2.0]}
+    """
+    text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    out = df.assign(**{str(c): [_defuse(v) for v in df[c].tolist()] for c in text}) if text else df.copy()
+    out.columns = [_defuse(str(c)) for c in out.columns]
+    return out
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A table as CSV text, safe to open in a spreadsheet (see :func:`spreadsheet_safe`)."""
+    buf = io.StringIO()
+    spreadsheet_safe(df).to_csv(buf, index=False)
+    return buf.getvalue()
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as UTF-8 CSV, atomically."""
-    atomic_write(path, lambda tmp: df.to_csv(tmp, index=False, encoding="utf-8"))
+    """Write a table as UTF-8 CSV, atomically, safe to open in a spreadsheet."""
+    safe = spreadsheet_safe(df)
+    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8"))
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None) -> None:
@@ -74,37 +107,6 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
     atomic_write(path, _write)
 
 
-def check_out_dir(out_dir: Path, inputs: list[Path], force: bool = False) -> None:
-    """Check, without touching anything, that ``out_dir`` may receive outputs.
-
-    Refuses an output file that would be one of the inputs, a path that is a
-    file, and an existing non-empty directory geo did not write (unless
-    ``force``).
-    """
-    out_dir = Path(out_dir)
-    for src in inputs:
-        for name in (*OUTPUT_FILES, "tables.xlsx"):
-            if (out_dir / name).resolve() == Path(src).resolve():
-                raise GeoInputError(f"output would overwrite the input {Path(src).name}", str(out_dir))
-    if out_dir.exists() and not out_dir.is_dir():
-        raise GeoInputError("output path exists and is not a directory", str(out_dir))
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists() and not force:
-        raise GeoInputError(
-            "directory is not empty and was not written by geo; use --force to write into it", str(out_dir)
-        )
-
-
-def remove_stale_temporaries(out_dir: Path) -> list[Path]:
-    """Delete temporary files a killed run left behind (``.summary.*.json`` ...) in a geo directory."""
-    gone = []
-    for name in (*OUTPUT_FILES, "tables.xlsx", "map.html", "map.png", "map.pdf", "density.tif"):
-        stem, suffix = Path(name).stem, Path(name).suffix
-        for tmp in out_dir.glob(f".{stem}.*{suffix}*"):  # with SQLite's -journal/-wal beside a GeoPackage
-            tmp.unlink(missing_ok=True)
-            gone.append(tmp)
-    return gone
-
-
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(columns=[c for c in df.columns if c.startswith("_") or c == "geometry"])
 
@@ -114,7 +116,7 @@ def write_xlsx(result: AnalysisResult, path: Path) -> None:
     s = result.summary
     scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
     sheets = {
-        "summary": pd.DataFrame({"key": list(scalars), "value": [str(v) for v in scalars.values()]}),
+        "summary": pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)}),
         "bands": pd.DataFrame(s["bands"]),
         "by_province": result.by_province,
         "by_hazard": _flat(result.by_hazard),
@@ -125,13 +127,14 @@ def write_xlsx(result: AnalysisResult, path: Path) -> None:
     def _write(tmp: Path) -> None:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
             for name, df in sheets.items():
-                df.to_excel(xl, sheet_name=name, index=False)
+                spreadsheet_safe(df).to_excel(xl, sheet_name=name, index=False)
 
     atomic_write(path, _write)
 
 
 def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> list[Path]:
-    """Write the analysis' files into ``out_dir``.
+    """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
+    into the staging directory of :class:`geo._outdir.OutputSet`).
 
     Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
     ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
@@ -145,8 +148,6 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> 
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / MARKER).write_text("written by geo\n", encoding="utf-8")
-    remove_stale_temporaries(out_dir)
     notice = result.summary.get("notice")
     by_province = result.by_province.copy()
     by_hazard = _flat(result.by_hazard)

