@@ -321,7 +321,8 @@ class OutputSet:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         if self._lock_fd is not None:
-            Path(self._lock_path).unlink(missing_ok=True)  # while still held: a waiting run re-checks the inode
+            if self._lock_path is not None:  # removed while still held: a waiting run re-checks the inode
+                self._lock_path.unlink(missing_ok=True)
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
         self.path = self.out

@@ -21,8 +21,8 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
 from geo._errors import GeoInputError
-from geo._validate import check_coordinates, check_memory, clean_geometries
-from geo.boundaries import normalize_name, sha256_file
+from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
+from geo.boundaries import load_boundaries, normalize_name, sha256_file
 from geo.constants import WGS84
 from geo.crs import GEOD
 
@@ -52,6 +52,9 @@ WKT_FIELDS = ("wkt", "geometry", "geom", "wktgeom", "shape")
 LAT_FIELDS = ("lat", "latitude", "y", "ycoord")
 LON_FIELDS = ("lon", "long", "lng", "longitude", "x", "xcoord")
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv"}
+#: Most attribute columns a hazard layer may have: a GeoPackage table holds at most 2,000 columns
+#: (SQLite's default limit), and geo adds about 20 of its own to the piece table.
+MAX_COLUMNS = 1_950
 #: Vertices of the circle built for a CSV point with an area.
 CIRCLE_VERTICES = 64
 
@@ -81,8 +84,26 @@ def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray) -> n
     return shapely.polygons(rings)
 
 
+def _check_width(n_columns: int, path: Path) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise GeoInputError(
+            f"{n_columns:,} attribute columns: the piece tables geo writes (GeoPackage) hold at most "
+            f"{MAX_COLUMNS:,}; keep the columns you need (e.g. ogr2ogr -select hazard_id,status ...)",
+            str(path),
+        )
+
+
+def _header_width(path: Path) -> int:
+    """Columns in a CSV's first line, counted without parsing the table (a very wide file is refused at once)."""
+    import csv
+
+    with open(path, encoding="latin-1", newline="") as fh:
+        return len(next(csv.reader(fh), []))
+
+
 def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
     notes: list[str] = []
+    _check_width(_header_width(path) - 1, path)  # less one for the geometry (WKT) column
     df = None
     # UTF-8, else Windows-1252 (common in exports), else Latin-1 (decodes any byte; said in the notes).
     for encoding, note in (
@@ -294,8 +315,10 @@ def read_hazards(
             f"the file's CRS cannot be used ({exc}); is its .prj damaged? pass --crs", str(path)
         ) from exc
 
+    check_territory(gdf, shapely.union_all(load_boundaries().outline.to_crs(WGS84).geometry.values), path)
     gdf = gdf.rename(columns={gdf.geometry.name: "geometry"}).set_geometry("geometry")
     attrs = gdf.drop(columns="geometry")
+    _check_width(attrs.shape[1], path)
     mapped: dict[str, str] = {}
     for field, aliases in FIELD_ALIASES.items():
         if field == "hazard_id" and id_field is not None:
@@ -306,21 +329,19 @@ def read_hazards(
         col = _find([c for c in attrs.columns if c not in mapped.values()], aliases)
         if col is not None:
             mapped[field] = col
-    out = gpd.GeoDataFrame(index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
-    for field in FIELD_ALIASES:
-        out[field] = attrs[mapped[field]].values if field in mapped else None
+    data: dict = {field: attrs[mapped[field]].values if field in mapped else None for field in FIELD_ALIASES}
     if "area_recorded_m2" not in mapped:
         for alias, factor in AREA_UNITS.items():
             col = _find(attrs.columns, (alias,))
             if col is not None:
-                out["area_recorded_m2"] = pd.to_numeric(attrs[col], errors="coerce") * factor
+                data["area_recorded_m2"] = pd.to_numeric(attrs[col], errors="coerce").to_numpy() * factor
                 mapped["area_recorded_m2"] = col
                 break
-    out["area_recorded_m2"] = pd.to_numeric(out["area_recorded_m2"], errors="coerce")
-    out["approximate"] = approximate
-    for col in attrs.columns:
-        if col not in mapped.values() and col not in out.columns:
-            out[col] = attrs[col].values
+    data["area_recorded_m2"] = pd.to_numeric(pd.Series(data["area_recorded_m2"], index=gdf.index), errors="coerce")
+    data["approximate"] = approximate
+    extra = {col: attrs[col].values for col in attrs.columns if col not in mapped.values() and col not in data}
+    # One step, column-wise: inserting columns one by one is quadratic on wide tables.
+    out = gpd.GeoDataFrame({**data, **extra}, index=gdf.index, geometry=gdf.geometry.values, crs=gdf.crs)
 
     report: dict = {
         "file": path.name,

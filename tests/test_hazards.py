@@ -164,3 +164,61 @@ def test_spatial_checks_in_analysis(tmp_path, demo_hazards, boundaries):
     v = res.validation
     assert [i["hazard_id"] for i in v["province_mismatch"]["items"]] == [hz.loc[0, "hazard_id"]]
     assert [i["hazard_id"] for i in v["area_mismatch"]["items"]] == [hz.loc[1, "hazard_id"]]
+
+
+def test_wrong_utm_zone_is_refused_with_the_right_one(tmp_path, demo_hazards):
+    # Western hazards in UTM 47N, labelled 48N: they would land 6 degrees east, some on Cambodian soil.
+    west = demo_hazards[demo_hazards.geometry.bounds["maxx"] < 103.5].iloc[:200]
+    wrong = west[["hazard_id", "geometry"]].to_crs("EPSG:32647").set_crs("EPSG:32648", allow_override=True)
+    path = tmp_path / "zone47_as_48.gpkg"
+    wrong.to_file(path, engine="pyogrio")
+    with pytest.raises(GeoInputError, match="pass --crs EPSG:32647") as err:
+        read_hazards(path)
+    assert "zone47_as_48.gpkg" in str(err.value) and "UTM zone 48N" in str(err.value)
+    assert len(read_hazards(path, crs="EPSG:32647")) == 200  # the override reads them where they are
+
+
+def test_polygons_nested_in_collections_are_kept(tmp_path):
+    a = shapely.box(0, 0, 1000, 1196)
+    b = shapely.box(2000, 0, 3000, 1196)
+    nested = shapely.GeometryCollection(
+        [shapely.GeometryCollection([a, shapely.Point(5, 5)]), shapely.MultiPolygon([b])]
+    )
+    gdf = gpd.GeoDataFrame({"hazard_id": ["GC1"]}, geometry=[nested], crs=UTM48N).translate(250_000, 1_420_000)
+    path = tmp_path / "nested.geojson"
+    gpd.GeoDataFrame({"hazard_id": ["GC1"]}, geometry=gdf.values, crs=UTM48N).to_file(path, engine="pyogrio")
+    got = read_hazards(path)
+    assert got.to_crs(UTM48N).area.iloc[0] == pytest.approx(2 * 1000 * 1196, rel=1e-6)  # 2.392 km2, both parts
+    assert got.attrs["validation"]["non_polygon_dropped"]["ids"] == ["GC1"]  # the point, and only it
+
+
+def test_very_wide_layers_are_refused_before_the_work(tmp_path):
+    wide = tmp_path / "wide.csv"
+    cols = [f"c{i}" for i in range(100_000)]
+    row = '"POLYGON ((250000 1420000, 250100 1420000, 250100 1420100, 250000 1420000))",' + ",".join("1" * len(cols))
+    wide.write_text("wkt," + ",".join(cols) + "\n" + row + "\n", encoding="utf-8")
+    with pytest.raises(GeoInputError, match="100,000 attribute columns") as err:
+        read_hazards(wide, crs=UTM48N)
+    assert "wide.csv" in str(err.value)
+    gdf = gpd.GeoDataFrame(
+        {f"a{i}": [1] for i in range(2_500)}, geometry=[shapely.box(250_000, 1_420_000, 250_100, 1_420_100)], crs=UTM48N
+    )
+    path = tmp_path / "wide.fgb"
+    gdf.to_file(path, engine="pyogrio")
+    with pytest.raises(GeoInputError, match="at most 1,950"):
+        read_hazards(path)
+
+
+def test_memory_budget_is_reproducible_and_named(monkeypatch):
+    from geo._validate import check_memory, memory_budget
+
+    monkeypatch.delenv("GEO_MAX_MEMORY", raising=False)
+    first, source = memory_budget()
+    assert first == memory_budget()[0] and "physical memory" in source  # not the momentary free memory
+    monkeypatch.setenv("GEO_MAX_MEMORY", "1MB")
+    assert memory_budget() == (1_000_000, "GEO_MAX_MEMORY=1MB")
+    with pytest.raises(GeoInputError, match=r"budget is 0.0 GB \(GEO_MAX_MEMORY=1MB\)"):
+        check_memory(geo.DEMO_HAZARDS)
+    monkeypatch.setenv("GEO_MAX_MEMORY", "lots")
+    with pytest.raises(GeoInputError, match="not a size"):
+        memory_budget()
