@@ -7,10 +7,11 @@ summary (:func:`analyze`) -> export (:mod:`geo.export`).
 
 from __future__ import annotations
 
+from geo._data import DEMO_HAZARDS
 from geo._errors import GeoError, GeoInputError
 from geo.analysis import AnalysisResult, analyze
 from geo.boundaries import Boundaries, load_boundaries, province_code
-from geo.hazards import DEMO_HAZARDS, read_hazards
+from geo.hazards import read_hazards
 from geo.queries import distance_curve, query, where
 from geo.summary import geo_version
 from geo.zones import border_zones

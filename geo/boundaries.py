@@ -27,12 +27,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._data import OSM_FILE, PROVINCES_FILE
 from geo._errors import GeoInputError
 from geo.constants import WGS84
-
-DATA_DIR = Path(__file__).resolve().parents[1] / "data"
-PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
-OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
 
 #: ISO 3166-2:KH code -> (English name, Khmer name, other spellings seen in
 #: mine-action and gazetteer data).  English names follow the Mine Action

@@ -97,7 +97,7 @@ def render_table(result) -> str:
 
 
 def _input_paths(args: argparse.Namespace) -> list[Path]:
-    from geo.hazards import DEMO_HAZARDS
+    from geo._data import DEMO_HAZARDS
 
     hazards = getattr(args, "hazards", None)
     return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p]
@@ -105,9 +105,10 @@ def _input_paths(args: argparse.Namespace) -> list[Path]:
 
 def _analysis(args: argparse.Namespace, say: _Progress):
     """Read the inputs named on the command line and run the analysis (shared by every verb)."""
+    from geo._data import DEMO_HAZARDS
     from geo.analysis import analyze
     from geo.boundaries import load_boundaries
-    from geo.hazards import DEMO_HAZARDS, read_hazards
+    from geo.hazards import read_hazards
     from geo.queries import parse_distance_m
 
     tolerance = parse_distance_m(args.frontier_tolerance)

@@ -25,6 +25,7 @@ from geo._validate import check_coordinates, check_memory, check_territory, clea
 from geo.boundaries import load_boundaries, normalize_name, sha256_file
 from geo.constants import WGS84
 from geo.crs import GEOD
+from geo.summary import is_synthetic
 
 #: geo's field -> export names seen in IMSMA and operator data (normalised).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -224,8 +225,10 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
         raise GeoInputError("no geometry column", str(path))
     _check_text(gdf, path)
-    if "synthetic" in gdf.columns and gdf["synthetic"].astype(str).str.lower().isin({"true", "1", "yes"}).all():
-        synthetic = True
+    if synthetic:  # said once in the file's metadata: carried on every row, where copies keep it
+        gdf["synthetic"] = True
+    elif "synthetic" in gdf.columns:
+        synthetic = is_synthetic(gdf)
     return gdf, synthetic
 
 
@@ -270,7 +273,7 @@ def read_hazards(
 
     Examples
     --------
-    >>> from geo.hazards import read_hazards, DEMO_HAZARDS
+    >>> from geo import DEMO_HAZARDS, read_hazards
     >>> hz = read_hazards(DEMO_HAZARDS)
     >>> len(hz), hz.attrs["synthetic"]
     (4330, True)
@@ -377,6 +380,3 @@ def read_hazards(
     out.attrs["source"] = {"file": path.name, "sha256": sha256_file(path), "layer": layer}
     out.attrs["synthetic"] = bool(synthetic)
     return out
-
-
-DEMO_HAZARDS = Path(__file__).resolve().parents[1] / "data" / "hazards" / "demo_sha_2023.gpkg"

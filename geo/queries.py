@@ -46,7 +46,8 @@ def parse_distance_m(text: str | float) -> float:
 
 
 def _demo_result() -> AnalysisResult:
-    from geo.hazards import DEMO_HAZARDS, read_hazards
+    from geo._data import DEMO_HAZARDS
+    from geo.hazards import read_hazards
 
     return analyze(read_hazards(DEMO_HAZARDS))
 

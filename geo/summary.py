@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo.boundaries import DATA_DIR, normalize_name, province_code
+from geo._data import TABLE1_FILE
+from geo.boundaries import normalize_name, province_code
 from geo.constants import (
     ANALYSIS_CRS,
     AREA_MISMATCH_SHARE,
@@ -25,8 +26,6 @@ from geo.constants import (
     SYNTHETIC_NOTICE,
 )
 from geo.distance import sum_by_code
-
-TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
 
 
 def geo_version() -> str:
@@ -176,6 +175,23 @@ def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Pat
     return rows
 
 
+def is_synthetic(hazards: pd.DataFrame) -> bool:
+    """Whether a hazard layer holds synthetic data, decided from the data themselves.
+
+    A ``synthetic`` column with any true value marks the layer (geo's demo carries one on
+    every row, and :func:`geo.read_hazards` adds it for files whose metadata say
+    ``SYNTHETIC=yes``), so the flag survives copying columns into a new frame.
+
+    Examples
+    --------
+    >>> is_synthetic(pd.DataFrame({"synthetic": [False, "yes"]})), is_synthetic(pd.DataFrame({"a": [1]}))
+    (True, False)
+    """
+    if "synthetic" not in hazards.columns:
+        return False
+    return bool(hazards["synthetic"].astype(str).str.strip().str.lower().isin({"true", "1", "yes"}).any())
+
+
 def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation) -> dict:
     """The ``summary.json`` dictionary (inputs are added by the caller that read the files)."""
     bands = []
@@ -195,7 +211,7 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
         )
     area = float(union_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
-    synthetic = bool(hz.attrs.get("synthetic", False))
+    synthetic = is_synthetic(hz)
     summary = {
         "synthetic": synthetic,
         "notice": SYNTHETIC_NOTICE if synthetic else None,

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import geo
+import geo._data
 from tests.conftest import hazards_tm
 
 REL = 2e-5  # TM scale and ellipsoid effects at <= 40 km from the test meridian stay below this
@@ -95,7 +96,7 @@ def test_band_pieces_sum_to_each_hazard_area(demo_result, demo_hazards):
 
 
 def test_demo_reproduces_table1_exactly(demo_result):
-    table = pd.read_csv(geo.boundaries.DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv")
+    table = pd.read_csv(geo._data.TABLE1_FILE)
     ref = pd.DataFrame(demo_result.summary["reference_table1"])
     assert len(ref) == len(table)
     assert (ref["input_hazards"] == ref["table1_shas"]).all()
@@ -153,3 +154,17 @@ def test_zone_overlay_matches_a_raster_count(demo_result, demo_hazards):
         raster_km2 = float((hmask & zmask & pmask).sum()) * cell * cell / 1e6
         vector_km2 = bp[f"band_{z['key']}_km2"]
         assert raster_km2 == pytest.approx(vector_km2, rel=0.01, abs=0.01), z["band"]
+
+
+def test_synthetic_flag_survives_a_rebuilt_frame(demo_hazards, boundaries):
+    import geopandas as gpd
+
+    # As a user copying columns would: a fresh frame, no attrs.
+    fresh = gpd.GeoDataFrame(
+        {c: demo_hazards[c].to_numpy() for c in demo_hazards.columns if c != "geometry"},
+        geometry=demo_hazards.geometry.to_numpy(),
+        crs=demo_hazards.crs,
+    ).iloc[:300]
+    assert not fresh.attrs
+    res = geo.analyze(fresh, boundaries=boundaries)
+    assert res.summary["synthetic"] is True and "SYNTHETIC" in res.summary["notice"]

@@ -1,0 +1,38 @@
+"""Where geo's bundled data live: one place for every path to a bundled file.
+
+The repository keeps them in ``data/`` at its top level; a wheel carries the
+same tree inside the package as ``geo/data`` (copied at build time by
+``setup.py``).  :func:`data_dir` finds whichever is there, through
+:mod:`importlib.resources` for an installed package.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from geo._errors import GeoError
+
+
+def data_dir() -> Path:
+    """The directory of the bundled data (``boundaries/``, ``hazards/``, ``reference/``).
+
+    Raises
+    ------
+    GeoError
+        If neither an installed copy nor a source checkout's ``data/`` is found.
+    """
+    packaged = Path(str(resources.files("geo") / "data"))
+    if (packaged / "boundaries").is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[1] / "data"
+    if (checkout / "boundaries").is_dir():
+        return checkout
+    raise GeoError(f"geo's bundled data are missing (looked in {packaged} and {checkout}); reinstall geo")
+
+
+DATA_DIR = data_dir()
+PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
+OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
+DEMO_HAZARDS = DATA_DIR / "hazards" / "demo_sha_2023.gpkg"
+TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
