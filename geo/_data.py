@@ -34,5 +34,7 @@ def data_dir() -> Path:
 DATA_DIR = data_dir()
 PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
 OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
+GSHHG_FILE = DATA_DIR / "boundaries" / "gshhg" / "frontier.gpkg"
+NATURAL_EARTH_FILE = DATA_DIR / "boundaries" / "naturalearth" / "frontier.gpkg"
 DEMO_HAZARDS = DATA_DIR / "hazards" / "demo_sha_2023.gpkg"
 TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"

@@ -18,11 +18,11 @@ import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
-from geo.boundaries import Boundaries, load_boundaries
+from geo.boundaries import Boundaries, load_boundaries, pick_neighbors
 from geo.constants import (
     ANALYSIS_CRS,
     DEFAULT_BANDS_KM,
-    FRONTIER_ACCURACY_M,
+    FRONTIER_TOLERANCE_M,
     MILITARY_ONLY_KM,
     OUTSIDE,
     RESTRICTED_KM,
@@ -30,6 +30,7 @@ from geo.constants import (
 )
 from geo.distance import metres, ranges, within_curve
 from geo.overlay import Territory, build_territory, split, union_overlapping
+from geo.sensitivity import SHIFTS_M, frontier_sensitivity, neighbor_figures
 from geo.summary import province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
 
@@ -110,9 +111,9 @@ def analyze(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     *,
     outline: gpd.GeoDataFrame | None = None,
-    neighbor: str | None = "THA",
+    neighbor: str | Sequence[str] | None = "THA",
     boundaries: Boundaries | None = None,
-    frontier_tolerance_m: float = FRONTIER_ACCURACY_M,
+    frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
 ) -> AnalysisResult:
     """Split hazards by province and border band and total them.
 
@@ -132,14 +133,17 @@ def analyze(
     outline : GeoDataFrame, optional
         National territory; default the bundled OpenStreetMap outline, or
         the union of ``provinces`` when those are given.
-    neighbor : str or None
-        ISO3 code of the neighbour whose frontier is used (bundled layer).
+    neighbor : str, list of str or None
+        Neighbours whose frontier is used: an ISO3 code (``"THA"``), several
+        (``"THA,LAO"`` or a list) or ``"all"``/``None`` for every line of the layer.
+        With more than one, ``by_province`` and ``summary["by_neighbor"]`` add
+        each frontier's own figures.
     boundaries : Boundaries, optional
         Pre-loaded bundled boundaries.
     frontier_tolerance_m : float
         Positional uncertainty of the frontier, m; every zone figure gets a
-        low/central/high range (``summary["uncertainty"]``).  Default: the
-        bundled frontier's stated accuracy, 10 m.
+        low/central/high range (``summary["uncertainty"]``).  Default 500 m, the
+        median distance between the OpenStreetMap and GSHHG lines of the Thai frontier.
 
     Returns
     -------
@@ -168,14 +172,22 @@ def analyze(
             outline = gpd.GeoDataFrame(geometry=[shapely.union_all(provinces.to_crs(WGS84).geometry.values)], crs=WGS84)
         else:
             outline = bundled.outline  # type: ignore[union-attr]
-    front = frontier if frontier is not None else bundled.frontier_with(neighbor)  # type: ignore[union-attr]
+    if frontier is not None:
+        front = pick_neighbors(frontier, neighbor)
+        alternatives: dict = {}
+    else:
+        front = bundled.frontier_with(neighbor)  # type: ignore[union-attr]
+        alternatives = bundled.alternatives_with(neighbor)  # type: ignore[union-attr]
+    if boundaries is not None and frontier is None and provinces is None:
+        alternatives = boundaries.alternatives_with(neighbor)
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
     if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
         raise GeoInputError(f"frontier tolerance must be a finite distance >= 0 m, got {frontier_tolerance_m}")
     # The buffers the uncertainty ranges need are built with the bands, in one pass.
     t_km = frontier_tolerance_m / 1000.0
-    shifted = [metres(e + s) for e in fine_edges for s in (-t_km, t_km)]
+    moves_km = {-t_km, t_km, *(s / 1000.0 for s in SHIFTS_M), *(-s / 1000.0 for s in SHIFTS_M)}
+    shifted = [metres(e + s) for e in fine_edges for s in sorted(moves_km)]
     territory = build_territory(prov_src, outline, front, fine_edges, shifted)
     fine, fitted, slivers, cells, land = (
         territory.zones,
@@ -205,6 +217,13 @@ def analyze(
 
     by_hazard = _hazard_table(pieces, hz, geoms, fitted, zones)
     by_province = province_table(fitted, zones, pieces, union_pieces, by_hazard, fine)
+    neighbors = sorted(set(front["neighbor"].astype(str).str.upper())) if "neighbor" in front.columns else []
+    per_neighbor = {}
+    if len(neighbors) > 1:  # each frontier on its own, next to the combined figures (land counted once)
+        per_neighbor = neighbor_figures(union_pieces, fine, fitted["code"], front)
+        for iso3, fig in per_neighbor.items():
+            by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
+            by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
     validation = validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers)
     summary = summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation)
     given = "in-memory layer passed to geo.analyze"
@@ -240,6 +259,21 @@ def analyze(
     )
     for band, r in zip(summary["bands"], summary["uncertainty"]["bands"]):
         r["band"] = band["band"]
+    summary["neighbors"] = neighbors
+    summary["by_neighbor"] = [
+        {"neighbor": k, "within_2km_km2": v["within_2km_km2"], "within_7km_km2": v["within_7km_km2"]}
+        for k, v in per_neighbor.items()
+    ]
+    summary["frontier_sensitivity"] = frontier_sensitivity(
+        union_pieces,
+        fine,
+        fitted["code"],
+        territory.frontier,
+        edges,
+        alternatives,
+        buffers=territory.buffers,
+        analysed=summary["inputs"]["frontier"],
+    )
     return result
 
 

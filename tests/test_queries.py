@@ -60,9 +60,15 @@ def test_uncertainty_ranges_are_analytic(straight):
     assert (b57["low"], b57["central"], b57["high"]) == pytest.approx((0.75, 1.0, 1.25), rel=REL)
 
 
-def test_default_tolerance_is_the_sources_accuracy(demo_result):
+def test_default_tolerance_is_the_measured_spread_of_the_lines(demo_result):
+    from geo.constants import FRONTIER_TOLERANCE_M
+
     u = demo_result.summary["uncertainty"]
-    assert u["tolerance_m"] == 10.0
+    assert u["tolerance_m"] == FRONTIER_TOLERANCE_M == 500.0
+    # The range is the spread of the line moved 500 m either way, as in frontier_sensitivity.
+    moved = {e["shift_m"]: e for e in demo_result.summary["frontier_sensitivity"] if e["kind"] == "analysed"}
+    assert u["within_2km_km2"]["low"] == pytest.approx(moved[-500.0]["within_2km_km2"], rel=1e-12)
+    assert u["within_2km_km2"]["high"] == pytest.approx(moved[500.0]["within_2km_km2"], rel=1e-12)
     for key in ("within_2km_km2", "within_7km_km2"):
         assert u[key]["low"] <= u[key]["central"] <= u[key]["high"]
         assert u[key]["central"] == demo_result.summary[key]
