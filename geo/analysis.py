@@ -28,6 +28,7 @@ from geo.constants import (
     RESTRICTED_KM,
     WGS84,
 )
+from geo.crs import to_crs_dense
 from geo.distance import metres, ranges, within_curve
 from geo.overlay import Territory, build_territory, split, union_overlapping
 from geo.sensitivity import SHIFTS_M, frontier_sensitivity, neighbor_figures
@@ -111,7 +112,7 @@ def analyze(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     *,
     outline: gpd.GeoDataFrame | None = None,
-    neighbor: str | Sequence[str] | None = "THA",
+    neighbor: str | Sequence[str] | None = None,
     boundaries: Boundaries | None = None,
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
 ) -> AnalysisResult:
@@ -135,7 +136,8 @@ def analyze(
         the union of ``provinces`` when those are given.
     neighbor : str, list of str or None
         Neighbours whose frontier is used: an ISO3 code (``"THA"``), several
-        (``"THA,LAO"`` or a list) or ``"all"``/``None`` for every line of the layer.
+        (``"THA,LAO"`` or a list) or ``"all"``.  Default: ``THA`` when the frontier
+        layer has a Thai line (the bundled one does), else every line of the layer.
         With more than one, ``by_province`` and ``summary["by_neighbor"]`` add
         each frontier's own figures.
     boundaries : Boundaries, optional
@@ -169,17 +171,20 @@ def analyze(
     prov_src = provinces if provinces is not None else bundled.provinces  # type: ignore[union-attr]
     if outline is None:
         if provinces is not None:
-            outline = gpd.GeoDataFrame(geometry=[shapely.union_all(provinces.to_crs(WGS84).geometry.values)], crs=WGS84)
+            outline = gpd.GeoDataFrame(
+                geometry=[shapely.union_all(to_crs_dense(provinces, WGS84).geometry.values)], crs=WGS84
+            )
         else:
             outline = bundled.outline  # type: ignore[union-attr]
-    if frontier is not None:
+    if frontier is not None:  # the user's layer whole, unless neighbours are named
         front = pick_neighbors(frontier, neighbor)
         alternatives: dict = {}
     else:
+        if neighbor is None:  # the Thai frontier when the layer has one (the bundled layer), else all of it
+            has = bundled.frontier.get("neighbor", gpd.GeoSeries(dtype=object))  # type: ignore[union-attr]
+            neighbor = "THA" if (has.astype(str).str.upper() == "THA").any() else "all"
         front = bundled.frontier_with(neighbor)  # type: ignore[union-attr]
         alternatives = bundled.alternatives_with(neighbor)  # type: ignore[union-attr]
-    if boundaries is not None and frontier is None and provinces is None:
-        alternatives = boundaries.alternatives_with(neighbor)
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
     if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
@@ -202,7 +207,7 @@ def analyze(
     hz = hazards.reset_index(drop=True)
     if "hazard_id" not in hz.columns:
         hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
-    geoms = hz.to_crs(ANALYSIS_CRS).geometry.values.copy()
+    geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
     bad = ~shapely.is_valid(geoms)
     geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
     hz_area = shapely.area(geoms)

@@ -31,6 +31,7 @@ import shapely
 from geo._data import GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE
 from geo._errors import GeoInputError
 from geo.constants import WGS84
+from geo.crs import to_crs_dense
 
 #: ISO 3166-2:KH code -> (English name, Khmer name, other spellings seen in
 #: mine-action and gazetteer data).  English names follow the Mine Action
@@ -191,7 +192,7 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
         raise GeoInputError(f"cannot read layer {layer or '(default)'}: {exc}", str(path)) from exc
     if gdf.crs is None:
         raise GeoInputError("layer has no coordinate reference system", str(path))
-    return gdf.to_crs(WGS84)
+    return to_crs_dense(gdf, WGS84)
 
 
 def load_boundaries(

@@ -98,6 +98,29 @@ def densify(gdf: gpd.GeoDataFrame, max_m: float) -> gpd.GeoDataFrame:
     return gdf.set_geometry(shapely.segmentize(gdf.geometry.values, step))
 
 
+def to_crs_dense(gdf: gpd.GeoDataFrame, crs, max_m: float | None = None) -> gpd.GeoDataFrame:
+    """Reproject, first cutting long segments of a projected layer in its own CRS.
+
+    A straight edge of a UTM layer (a 100 km frontier segment, a long province edge) stays
+    close to straight in the target CRS instead of becoming the chord between its two end
+    vertices (6.7 m off course for 100 km).  Layers in degrees are reprojected as they are.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+    crs : anything :meth:`GeoDataFrame.to_crs` accepts
+    max_m : float, optional
+        Longest segment kept, in the source CRS's units (default :data:`~geo.constants.DENSIFY_M`).
+    """
+    from geo.constants import DENSIFY_M
+
+    if gdf.crs is None or CRS.from_user_input(crs) == gdf.crs:
+        return gdf.to_crs(crs) if gdf.crs is not None else gdf
+    if gdf.crs.is_projected:
+        gdf = densify(gdf, DENSIFY_M if max_m is None else max_m)
+    return gdf.to_crs(crs)
+
+
 def geodesic_area_m2(geoms_wgs84) -> np.ndarray:
     """Geodesic area of each WGS 84 polygon on the ellipsoid, m2 (edges as geodesics).
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geo.analysis import AnalysisResult
 from geo.constants import WGS84
@@ -102,9 +103,24 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
 
     def _write(tmp: Path) -> None:
         for name, gdf in layers.items():
-            gdf.to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
+            valid_polygons(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
 
     atomic_write(path, _write)
+
+
+def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons valid in the layer's own CRS: reprojection can pinch a ring valid in the analysis CRS
+    (a self-touching band edge at a coast), so invalid ones are repaired, keeping their polygonal parts."""
+    geoms = gdf.geometry.values
+    kinds = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(np.isin(kinds, (3, 6)) & ~shapely.is_valid(geoms))
+    if not len(bad):
+        return gdf
+    fixed = np.array(geoms, dtype=object)
+    for i, geom in zip(bad, shapely.make_valid(fixed[bad], method="structure", keep_collapsed=False)):
+        polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+        fixed[i] = shapely.union_all(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
+    return gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:

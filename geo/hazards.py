@@ -24,7 +24,7 @@ from geo._errors import GeoInputError
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
 from geo.boundaries import load_boundaries, normalize_name, sha256_file
 from geo.constants import WGS84
-from geo.crs import GEOD
+from geo.crs import GEOD, to_crs_dense
 from geo.summary import is_synthetic
 
 #: geo's field -> export names seen in IMSMA and operator data (normalised).
@@ -368,7 +368,7 @@ def read_hazards(
     out = clean_geometries(out, report)
     if out.empty:
         raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
-    out = out.to_crs(WGS84)
+    out = to_crs_dense(out, WGS84)
     bad = ~shapely.is_valid(out.geometry.values)
     if bad.any():  # reprojection can pinch a ring; repair once more
         out.loc[bad, "geometry"] = shapely.make_valid(

@@ -21,6 +21,7 @@ import shapely
 from geo._cache import cached
 from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
+from geo.crs import to_crs_dense
 from geo.zones import bands_from_buffers, frontier_buffers, frontier_lines
 
 
@@ -76,11 +77,11 @@ def build_territory(
     extra_m : sequence of float
         More buffer distances, m, to build in the same pass (e.g. for uncertainty ranges).
     """
-    prov = provinces.to_crs(ANALYSIS_CRS)
+    prov = to_crs_dense(provinces, ANALYSIS_CRS)
     if "name_km" not in prov.columns:
         prov = prov.assign(name_km="")
     prov = prov[["code", "province", "name_km", "geometry"]].reset_index(drop=True)
-    out_a = outline.to_crs(ANALYSIS_CRS)
+    out_a = to_crs_dense(outline, ANALYSIS_CRS)
     front = frontier_lines(frontier)
     edges_m = [float(e) * 1000.0 for e in edges_km]
     extra = sorted({float(d) for d in extra_m if d > 0} - set(edges_m))

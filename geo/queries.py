@@ -19,7 +19,7 @@ from geo._errors import GeoInputError
 from geo.analysis import OUTSIDE, AnalysisResult, analyze
 from geo.boundaries import PROVINCE_NAMES, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, WGS84
-from geo.crs import geodesic_distance_m, transform_geoms
+from geo.crs import geodesic_distance_m, to_crs_dense, transform_geoms
 from geo.overlay import split, union_overlapping
 
 _UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
@@ -354,7 +354,7 @@ def distance_curve(
 
 def sites_from_file(gdf: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
     """(label, WGS 84 geometry) for each feature of a sites layer."""
-    gdf = gdf.to_crs(WGS84)
+    gdf = to_crs_dense(gdf, WGS84)
     label_col = next((c for c in gdf.columns if normalize_name(c) in ("name", "site", "id", "siteid")), None)
     labels = gdf[label_col].astype(str) if label_col else pd.Series([f"site {i + 1}" for i in range(len(gdf))])
     return list(zip(labels, gdf.geometry.values))

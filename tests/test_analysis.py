@@ -168,3 +168,70 @@ def test_synthetic_flag_survives_a_rebuilt_frame(demo_hazards, boundaries):
     assert not fresh.attrs
     res = geo.analyze(fresh, boundaries=boundaries)
     assert res.summary["synthetic"] is True and "SYNTHETIC" in res.summary["notice"]
+
+
+def _utm_world(tmp_path=None):
+    """A straight 100 km frontier given in UTM 48N by its two end vertices, a 40 x 80 km province east of
+    it with 80 km straight edges, and a 10 x 10 km hazard from the frontier eastwards (4 vertices)."""
+    import geopandas as gpd
+    import shapely
+
+    e0, n0 = 300_000.0, 1_400_000.0
+    front = gpd.GeoDataFrame(
+        {"neighbor": ["XXX"]}, geometry=[shapely.LineString([(e0, n0 - 50_000), (e0, n0 + 50_000)])], crs="EPSG:32648"
+    )
+    prov = gpd.GeoDataFrame(
+        {"code": ["A"], "province": ["Alpha"]},
+        geometry=[shapely.box(e0, n0 - 40_000, e0 + 40_000, n0 + 40_000)],
+        crs="EPSG:32648",
+    )
+    hz = gpd.GeoDataFrame(
+        {"hazard_id": ["H1"]}, geometry=[shapely.box(e0, n0 - 5_000, e0 + 10_000, n0 + 5_000)], crs="EPSG:32648"
+    )
+    return front, prov, hz
+
+
+def _utm_hand_answer() -> dict[str, float]:
+    """Band areas, km2, of the 10 x 10 km grid square: ground distances are grid distances / k and
+    ground areas grid areas / k2, with k the UTM point scale at the square (pyproj)."""
+    from pyproj import Proj, Transformer
+
+    lon, lat = Transformer.from_crs("EPSG:32648", "EPSG:4326", always_xy=True).transform(305_000, 1_400_000)
+    k = Proj("EPSG:32648").get_factors(lon, lat).meridional_scale
+    height_km, width_km = 10.0 / k, 10.0 / k
+    edges = [0.0, 2.0, 5.0, 7.0, width_km]
+    return {key: height_km * (b - a) for key, a, b in zip(("0-2", "2-5", "5-7", "beyond_7"), edges[:-1], edges[1:])}
+
+
+def test_long_utm_segments_keep_their_course(tmp_path):
+    """Every layer in UTM with long straight segments: each band within 0.05 % of the hand answer,
+    through the Python API and through files."""
+    from geo.cli import main
+
+    front, prov, hz = _utm_world()
+    want = _utm_hand_answer()
+    res = geo.analyze(hz, provinces=prov, frontier=front, frontier_tolerance_m=0)
+    got = {b["key"]: b["area_km2"] for b in res.summary["bands"]}
+    for key, area in want.items():
+        assert got[key] == pytest.approx(area, rel=5e-4), key
+    for name, gdf in (("front", front), ("prov", prov), ("hz", hz)):
+        gdf.to_file(tmp_path / f"{name}.gpkg", engine="pyogrio")
+    code = main(
+        [
+            "analyze",
+            str(tmp_path / "hz.gpkg"),
+            "--provinces",
+            str(tmp_path / "prov.gpkg"),
+            "--frontier",
+            str(tmp_path / "front.gpkg"),
+            "--out",
+            str(tmp_path / "out"),
+            "-q",
+        ]
+    )
+    assert code == 0
+    import json
+
+    bands = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["bands"]
+    for b in bands:
+        assert b["area_km2"] == pytest.approx(want[b["key"]], rel=5e-4), b["key"]

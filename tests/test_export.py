@@ -68,3 +68,23 @@ def test_xlsx_holds_no_formula(tmp_path, hostile_result):
     assert -5 in numbers
     summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}
     assert isinstance(summary["area_km2"], float)  # a number, not text
+
+
+def test_every_polygon_written_is_valid_in_the_file_crs(tmp_path, demo_result):
+    import geopandas as gpd
+    import pyogrio
+    import shapely
+
+    # Without the repair, the 5-7 km and beyond-7 km bands came out invalid in WGS 84 at Hat Lek.
+    raw = demo_result.zones.to_crs("EPSG:4326")
+    assert not raw.is_valid.all()
+    write_outputs(demo_result, tmp_path / "out")
+    path = tmp_path / "out" / "zones.gpkg"
+    for layer in pyogrio.list_layers(path)[:, 0]:
+        gdf = gpd.read_file(path, layer=layer)
+        assert gdf.crs.to_epsg() == 4326
+        assert shapely.is_valid(gdf.geometry.values).all(), layer
+    zones = gpd.read_file(path, layer="zones")
+    # Repaired, not changed: the area of each band is kept.
+    assert zones.to_crs(demo_result.zones.crs).area.to_numpy() == pytest.approx(demo_result.zones.area, rel=1e-7)
+    assert shapely.union_all(zones.geometry.values).is_valid  # a GIS user's union works
