@@ -63,6 +63,9 @@ class AnalysisResult:
         Totals, band figures, inputs and provenance (``summary.json``).
     validation : dict
         Reading and spatial checks (``validation.json``).
+    alternative_lines : GeoDataFrame
+        The other frontier lines of ``summary["frontier_sensitivity"]`` (``line``,
+        ``neighbor``), WGS 84; empty when there are none.
     """
 
     by_hazard: gpd.GeoDataFrame
@@ -75,6 +78,9 @@ class AnalysisResult:
     territory: Territory
     summary: dict = field(default_factory=dict)
     validation: dict = field(default_factory=dict)
+    alternative_lines: gpd.GeoDataFrame = field(
+        default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
+    )
 
     def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
         """Contaminated area (land counted once) within each distance of the frontier, km2.
@@ -257,6 +263,7 @@ def analyze(
         hazards=hazard_layer,
         land_pieces=union_pieces,
         territory=territory,
+        alternative_lines=_alternative_lines(alternatives),
     )
     inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
     summary["uncertainty"] = ranges(
@@ -280,6 +287,18 @@ def analyze(
         analysed=summary["inputs"]["frontier"],
     )
     return result
+
+
+def _alternative_lines(alternatives: dict) -> gpd.GeoDataFrame:
+    frames = [
+        gpd.GeoDataFrame(
+            {"line": name, "neighbor": frame.get("neighbor", "")}, geometry=frame.geometry.values, crs=frame.crs
+        ).to_crs(WGS84)
+        for name, (frame, _) in alternatives.items()
+    ]
+    if not frames:
+        return gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
 
 
 def _attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:

@@ -199,3 +199,16 @@ def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> 
         for a, n, s in zip(area, count, share)
     ]
     return _collection(_display(gpd.GeoDataFrame(geometry=boxes, crs=ANALYSIS_CRS), 0.0), props)
+
+
+#: Colours of the other frontier lines (Paul Tol's bright scheme, apart from the band colours).
+ALTERNATIVE_COLORS = ("#AA3377", "#228833", "#EE7733", "#66CCEE")
+
+
+def alternative_features(result: AnalysisResult) -> dict:
+    """The other mappings of the frontier as GeoJSON (display only: simplified to ~20 m)."""
+    alt = result.alternative_lines
+    colors = dict(zip(sorted(set(alt["line"])), itertools.cycle(ALTERNATIVE_COLORS)))
+    props = [{"_fill": colors[n], "line": _text(n), "neighbor": _text(c)} for n, c in zip(alt["line"], alt["neighbor"])]
+    geoms = shapely.transform(shapely.simplify(alt.geometry.values, 0.0002), lambda xy: np.round(xy, DECIMALS))
+    return _collection(geoms, props)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo._errors import GeoError
+from geo._offline import inline_assets
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.export import atomic_write
@@ -41,6 +41,7 @@ from geo.mapdata import (
     _display,
     _esc,
     _text,
+    alternative_features,
     area_legend,
     band_colors,
     band_meaning,
@@ -189,6 +190,13 @@ def _title_html(result: AnalysisResult, title: str, when: str) -> str:
             f" Frontier uncertain by ±{u['tolerance_m']:g} m: within 2 km {r2['low']:,.2f}–{r2['high']:,.2f} km², "
             f"within 7 km {r7['low']:,.2f}–{r7['high']:,.2f} km²."
         )
+    others = [e for e in s.get("frontier_sensitivity", []) if e["kind"] == "alternative"]
+    if others:
+        values = [e["within_2km_km2"] for e in others] + [s["within_2km_km2"]]
+        lead += (
+            f" Other mappings of the frontier ({', '.join(e['line'] for e in others)}) give "
+            f"{min(values):,.2f}–{max(values):,.2f} km² within 2 km."
+        )
     banner = f'<div class="geo-synthetic" id="geo-synthetic">{_esc(s["notice"])}</div>' if s.get("notice") else ""
     return (
         f'<div class="geo-panel geo-title" id="geo-title"><h1>{_esc(title)}</h1><p>{_esc(lead)}</p>'
@@ -289,7 +297,24 @@ def make_map(
         {"_fill": "#111111", "neighbor": _text(n)} for n in result.frontier.get("neighbor", [""] * len(result.frontier))
     ]
     front_geoms = shapely.transform(result.frontier.geometry.values, lambda xy: np.round(xy, DECIMALS))
-    DataLayer(_collection(front_geoms, front_props), "Frontier", weight=2.5, fillOpacity=0, dash="6 4").add_to(m)
+    DataLayer(
+        _collection(front_geoms, front_props),
+        "Frontier",
+        weight=2.5,
+        fillOpacity=0,
+        dash="6 4",
+        tooltip=[["Frontier with", "neighbor"]],
+    ).add_to(m)
+    if len(result.alternative_lines):
+        DataLayer(
+            alternative_features(result),
+            "Other mappings of the frontier",
+            weight=2.0,
+            fillOpacity=0,
+            dash="2 4",
+            show=False,
+            tooltip=[["Line", "line"], ["Frontier with", "neighbor"]],
+        ).add_to(m)
     as_grid = len(result.by_hazard) > hazard_limit
     grid_note = ""
     if as_grid:
@@ -338,48 +363,6 @@ def make_map(
     root.html.add_child(_Markup(_footer_html(result, when, grid_note)))
     m.fit_bounds([[s_, w], [n, e]])
     return m
-
-
-_TAG = re.compile(r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/?>')
-_CSS_URL = re.compile(r"url\((?!['\"]?data:)[^)]*\)")
-
-
-def _offline_assets() -> dict[str, str]:
-    try:
-        from offlinefolium.elements import _res  # the CDN address -> file text table of folium-offline
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise GeoError(
-            "the package folium-offline (web assets for offline maps) is not installed; reinstall geo: pip install -e ."
-        ) from exc
-    return _res
-
-
-def inline_assets(page: str) -> str:
-    """Replace every external script/stylesheet tag with the file's text.
-
-    Raises
-    ------
-    GeoError
-        If an asset is not available offline (the map would break without a network).
-    """
-    assets = _offline_assets()
-
-    def swap(match: re.Match) -> str:
-        url = match.group("js") or match.group("css")
-        if url not in assets:
-            raise GeoError(f"map asset {url} is not available offline (folium-offline does not carry it)")
-        body = assets[url]
-        if match.group("js"):
-            return "<script>" + body.replace("</script", "<\\/script") + "</script>"
-        # Images referenced from plugin stylesheets would be fetched: geo_map.css draws those icons instead.
-        return "<style>" + _CSS_URL.sub("none", body) + "</style>"
-
-    page = _TAG.sub(swap, page)
-    left = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="(https?://[^"]+)"|<link[^>]*\shref="(https?://[^"]+)"', page)
-    left = [a or b for a, b in left]
-    if left:
-        raise GeoError(f"map still refers to {left[0]}; it would not open offline")
-    return page
 
 
 def write_map(m: folium.Map, path: str | Path) -> Path:

@@ -159,7 +159,19 @@ def test_map_has_the_expected_layers_and_controls(demo_page):
     names = page.eval_on_selector_all(
         ".leaflet-control-layers-overlays label", "els => els.map(e => e.textContent.trim())"
     )
-    assert names == ["Provinces: contaminated area (km²)", "Border bands", "Frontier", "Hazards (coloured by band)"]
+    assert names == [
+        "Provinces: contaminated area (km²)",
+        "Border bands",
+        "Frontier",
+        "Other mappings of the frontier",
+        "Hazards (coloured by band)",
+    ]
+    # The other lines can be switched on, and the headline gives the range they make.
+    page.locator(".leaflet-control-layers-overlays label", has_text="Other mappings").locator("input").check()
+    assert page.evaluate("geoMap.hasLayer(geoLayers['Other mappings of the frontier'])")
+    head = page.inner_text("#geo-title")
+    assert "Other mappings of the frontier (GSHHG/WDBII full resolution, Natural Earth 10 m) give" in head
+    page.locator(".leaflet-control-layers-overlays label", has_text="Other mappings").locator("input").uncheck()
     for css in (
         ".leaflet-control-scale",
         ".leaflet-control-zoom-fullscreen",
@@ -245,7 +257,7 @@ def test_tile_basemap_degrades_gracefully_offline(browser, tmp_path, demo_result
     assert "could not be loaded" in page.inner_text("#geo-tile-note")
     assert log["requests"]  # the tiles were asked for, and refused
     assert not [e for e in log["errors"] if "Failed to load resource" not in e]  # no script error
-    assert page.evaluate("Object.keys(geoLayers).length") == 4
+    assert page.evaluate("Object.keys(geoLayers).length") == 5
     page.close()
 
 
