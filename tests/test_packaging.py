@@ -29,6 +29,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
         "geo/data/boundaries/osm/cambodia.gpkg",
         "geo/data/boundaries/amcharts/provinces.gpkg",
         "geo/data/boundaries/amcharts/LICENSE",
+        "geo/data/boundaries/gshhg/frontier.gpkg",
+        "geo/data/boundaries/gshhg/COPYING.LESSER",
+        "geo/data/boundaries/naturalearth/LICENSE",
         "geo/data/reference/table1_ap_mined_area_2023.csv",
         "geo/static/geo_map.js",
     ):
