@@ -31,7 +31,7 @@ from geo.constants import (
 from geo.crs import to_crs_dense
 from geo.distance import metres, ranges, within_curve
 from geo.overlay import Territory, build_territory, split, union_overlapping
-from geo.sensitivity import SHIFTS_M, frontier_sensitivity, neighbor_figures
+from geo.sensitivity import SHIFTS_M, analysed_curve, frontier_sensitivity, neighbor_figures
 from geo.summary import province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
 
@@ -266,8 +266,16 @@ def analyze(
         alternative_lines=_alternative_lines(alternatives),
     )
     inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
+    # One curve of the analysed line serves the uncertainty ranges and the sensitivity.
+    range_km = [e + s for e in (*edges, MILITARY_ONLY_KM, RESTRICTED_KM) for s in (-t_km, 0.0, t_km)]
+    curve = analysed_curve(
+        union_pieces, fine, fitted["code"], territory.frontier, edges, buffers=territory.buffers, more_km=range_km
+    )
     summary["uncertainty"] = ranges(
-        lambda ds: result.within(ds)["total_km2"].tolist(), edges, frontier_tolerance_m, inside_km2
+        lambda ds: [float(curve.loc[round(d, 6), "total_km2"]) if d > 0 else 0.0 for d in ds],
+        edges,
+        frontier_tolerance_m,
+        inside_km2,
     )
     for band, r in zip(summary["bands"], summary["uncertainty"]["bands"]):
         r["band"] = band["band"]
@@ -285,6 +293,7 @@ def analyze(
         alternatives,
         buffers=territory.buffers,
         analysed=summary["inputs"]["frontier"],
+        curve=curve,
     )
     return result
 

@@ -96,6 +96,27 @@ def curve_for(
     return curve
 
 
+def _shifts_km(shifts_m: Sequence[float]) -> list[float]:
+    return sorted({0.0, *(s / 1000.0 for s in shifts_m), *(-s / 1000.0 for s in shifts_m)})
+
+
+def analysed_curve(
+    land_pieces: pd.DataFrame,
+    fine_zones: pd.DataFrame,
+    codes: pd.Series,
+    lines_wgs84: np.ndarray,
+    edges_km: Sequence[float],
+    *,
+    buffers: dict | None = None,
+    shifts_m: Sequence[float] = SHIFTS_M,
+    more_km: Sequence[float] = (),
+) -> pd.DataFrame:
+    """W(d) of the analysed line at every distance the shifts need, and at ``more_km`` - one pass, shared
+    by the sensitivity and the uncertainty ranges."""
+    wanted = sorted(set(_distances(edges_km, _shifts_km(shifts_m))) | {round(d, 6) for d in more_km if d > 0})
+    return curve_for(land_pieces, fine_zones, codes, lines_wgs84, wanted, same_line=True, buffers=buffers)
+
+
 def frontier_sensitivity(
     land_pieces: pd.DataFrame,
     fine_zones: pd.DataFrame,
@@ -107,6 +128,7 @@ def frontier_sensitivity(
     buffers: dict | None = None,
     shifts_m: Sequence[float] = SHIFTS_M,
     analysed: dict | None = None,
+    curve: pd.DataFrame | None = None,
 ) -> list[dict]:
     """Zone figures for the analysed line shifted by each of ``shifts_m`` (both ways), and for each
     alternative line.
@@ -125,6 +147,8 @@ def frontier_sensitivity(
         Buffers of the analysed line already built, by distance in m.
     analysed : dict, optional
         Source of the analysed line (``file``, ``attribution``).
+    curve : DataFrame, optional
+        W(d) of the analysed line at the distances the shifts need (:func:`analysed_curve`).
 
     Returns
     -------
@@ -133,16 +157,11 @@ def frontier_sensitivity(
         shifts, ``alternative``), ``source``, ``file``, ``shift_m`` (positive: moved inward)
         and the figures of :func:`line_figures`.
     """
-    shifts_km = sorted({0.0, *(s / 1000.0 for s in shifts_m), *(-s / 1000.0 for s in shifts_m)})
-    curve = curve_for(
-        land_pieces,
-        fine_zones,
-        codes,
-        lines_wgs84,
-        _distances(edges_km, shifts_km),
-        same_line=True,
-        buffers=buffers,
-    )
+    shifts_km = _shifts_km(shifts_m)
+    if curve is None:
+        curve = analysed_curve(
+            land_pieces, fine_zones, codes, lines_wgs84, edges_km, buffers=buffers, shifts_m=shifts_m
+        )
     out = []
     analysed = analysed or {}
     for s in shifts_km:
