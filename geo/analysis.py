@@ -99,6 +99,32 @@ class AnalysisResult:
         )
 
 
+#: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
+PIECE_COLUMNS = ("province", "code", "band", "inner_km", "outer_km", "area_m2", "area_km2", "share_of_hazard")
+
+
+def _keep_user_columns(columns: list) -> dict:
+    """New names for the user's columns that geo's piece table would overwrite: ``input_<name>``
+    (``input_<name>_2`` ... when that is taken too, e.g. geo's own output read back).
+
+    Examples
+    --------
+    >>> _keep_user_columns(["hazard_id", "code", "input_code", "_x"])
+    {'code': 'input_code_2', '_x': 'input_x'}
+    """
+    used, out = set(map(str, columns)), {}
+    for c in columns:
+        if c in PIECE_COLUMNS or str(c).startswith("_"):
+            base = f"input_{str(c).lstrip('_')}"
+            name, k = base, 1
+            while name in used:
+                k += 1
+                name = f"{base}_{k}"
+            used.add(name)
+            out[c] = name
+    return out
+
+
 def _user_band_of(fine: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
     """Index of the user band holding each fine band."""
     bounds = np.array(edges)
@@ -211,6 +237,8 @@ def analyze(
     zones = _user_zones(fine, owner, edges)
 
     hz = hazards.reset_index(drop=True)
+    # The user's columns named like geo's own piece columns are kept, renamed input_<name>.
+    hz = hz.rename(columns=_keep_user_columns(list(hz.columns)))
     if "hazard_id" not in hz.columns:
         hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
     geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()

@@ -397,6 +397,25 @@ def _console_safe() -> None:
             pass
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """Option values a user can mistype, checked before any work."""
+    for name in ("crs", "site_crs"):
+        value = getattr(args, name, None)
+        if value is None:
+            continue
+        from pyproj import CRS
+        from pyproj.exceptions import CRSError
+
+        try:
+            CRS.from_user_input(value)
+        except CRSError:
+            flag = "--" + name.replace("_", "-")
+            raise GeoInputError(
+                f"{flag} {value} is not a coordinate reference system geo knows; give an EPSG code, e.g. "
+                "EPSG:32648 (WGS 84 / UTM 48N), EPSG:3148 (Indian 1960 / UTM 48N) or EPSG:4326 (lat/lon)"
+            ) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     parser = build_parser()
@@ -410,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if hasattr(args, "bands"):
             args.bands = parse_bands(args.bands)
+        _check_options(args)
         return args.func(args)
     except (GeoInputError, GeoEnvironmentError) as exc:
         print(f"geo: error: {exc}", file=sys.stderr)

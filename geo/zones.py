@@ -58,14 +58,21 @@ def parse_bands(bands: str | Sequence[float]) -> tuple[float, ...]:
 
     Examples
     --------
-    >>> parse_bands("2,5,7")
-    (2.0, 5.0, 7.0)
+    >>> parse_bands("2,5,7"), parse_bands("2km, 5 km, 7000m"), parse_bands("500m,2")
+    ((2.0, 5.0, 7.0), (2.0, 5.0, 7.0), (0.5, 2.0))
     """
     if isinstance(bands, str):
-        try:
-            values = [float(v) for v in bands.replace(" ", "").split(",") if v]
-        except ValueError as exc:
-            raise GeoInputError(f"bands must be comma-separated numbers of km, got {bands!r}") from exc
+        values = []
+        for item in bands.replace(" ", "").lower().split(","):
+            if not item:
+                continue
+            unit = 0.001 if item.endswith("m") and not item.endswith("km") else 1.0
+            try:
+                values.append(float(item.removesuffix("km").removesuffix("m")) * unit)
+            except ValueError as exc:
+                raise GeoInputError(
+                    f"bands must be comma-separated distances (km unless written 500m), got {bands!r}"
+                ) from exc
     else:
         values = [float(v) for v in bands]
     if not values:

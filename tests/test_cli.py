@@ -184,3 +184,44 @@ def test_inputs_name_the_bundled_boundary_files(demo_run):
     assert s["inputs"]["provinces"]["file"] == "data/boundaries/amcharts/provinces.gpkg"
     assert s["inputs"]["frontier"]["file"] == "data/boundaries/osm/cambodia.gpkg"
     assert all(len(s["inputs"][k]["sha256"]) == 64 for k in ("outline", "provinces", "frontier"))
+
+
+def test_common_column_names_and_geo_own_pieces_read_back(tmp_path, capsys):
+    import geopandas as gpd
+
+    import geo
+
+    hz = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:60].drop(columns=["row"])
+    hz["code"] = "X-1"
+    hz["band"] = "my band"
+    hz["inner_km"] = 3.5
+    path = tmp_path / "cols.gpkg"
+    hz.to_file(path, engine="pyogrio")
+    out = tmp_path / "o"
+    assert main(["analyze", str(path), "--out", str(out), "-q"]) == 0, capsys.readouterr().err
+    table = pd.read_csv(out / "by_hazard.csv")
+    assert set(table["input_code"]) == {"X-1"} and set(table["input_band"]) == {"my band"}
+    assert table["code"].str.startswith("KH-").all() and table["inner_km"].notna().any()
+    # geo's own piece layer, read back as hazards.
+    pieces = gpd.read_file(out / "zones.gpkg", layer="hazard_pieces")
+    back = tmp_path / "pieces.gpkg"
+    pieces.to_file(back, engine="pyogrio")
+    assert main(["analyze", str(back), "--out", str(tmp_path / "o2"), "-q"]) == 0, capsys.readouterr().err
+    s = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
+    first = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["area_km2"] == pytest.approx(first["area_km2"], rel=1e-9)  # the same land, cut once more
+
+
+@pytest.mark.parametrize("crs", ["EPSG:9999", "utm48"])
+def test_unknown_crs_is_a_clear_error_before_any_work(tmp_path, capsys, crs):
+    assert main(["analyze", "--crs", crs, "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"--crs {crs} is not a coordinate reference system" in err and "EPSG:32648" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_band_edges_take_units(tmp_path):
+    out = tmp_path / "o"
+    assert main(["analyze", "--bands", "2km,5 km,7000m", "--out", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert s["bands_km"] == [2.0, 5.0, 7.0]
