@@ -202,15 +202,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
     who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else Path(args.frontier).name
-    print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
-    print(render_table(result))
+    if not args.quiet:  # -q: the headline figures only
+        print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
+        print(render_table(result))
     print(
         f"within 2 km (military only): {_fmt(s['within_2km_km2'])} km2; "
         f"within 7 km (restricted zone): {_fmt(s['within_7km_km2'])} km2 "
         f"({s['share_within_7km']:.1%} of {_fmt(s['area_km2'])} km2)"
     )
     ref = s.get("reference_table1")
-    if ref:
+    if ref and (s.get("synthetic") or args.verbose):  # the demo is calibrated to Table 1; others only when asked
         same = [r for r in ref if r["table1_shas"] == r["input_hazards"] and abs(r["difference_m2"]) < 0.5]
         print(
             f"Table 1 (Mine Action Review 2024, end 2023) check: {len(same)} of {len(ref)} provinces match in count "
@@ -247,6 +248,7 @@ def _print_checks(v: dict, verbose: bool = False) -> None:
         ("province_mismatch", "recorded provinces differing from the map"),
         ("reader_warnings", "warnings from the file reader (values may have been altered)"),
         ("swapped_lat_lon_suspected", "hazards that look like lat/lon swapped"),
+        ("ids_numbered", "hazards without a recognised id column, numbered row-N (name it with --id-field)"),
     )
     notes = [f"{v[k]['count']} {label}" for k, label in labels if v.get(k, {}).get("count")]
     if notes:

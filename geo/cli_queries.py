@@ -121,6 +121,7 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
     from geo.queries import parse_distance_m, where
 
     radius = parse_distance_m(args.radius)
+    fmt = answer_format(args, ("table", "json", "csv", "geojson"))
     sites = _sites(args)
     result, _ = analysis(args)
     answers = []
@@ -128,11 +129,11 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
         ans = where(geom, result, radius_m=radius)
         ans["site"] = label if label != "wkt" else ans["site"]
         answers.append(ans)
-    if args.format == "json":
+    if fmt == "json":
         _emit(json.dumps(answers[0] if len(answers) == 1 else answers, indent=2, ensure_ascii=False), args.out)
-    elif args.format == "csv":
+    elif fmt == "csv":
         _emit(csv_text(_where_rows(answers)), args.out)
-    elif args.format == "geojson":
+    elif fmt == "geojson":
         feats = [
             {
                 "type": "Feature",
@@ -170,11 +171,12 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
 def cmd_query(args: argparse.Namespace, analysis) -> int:
     from geo.queries import query
 
+    fmt = answer_format(args, ("table", "json", "csv"))
     result, _ = analysis(args)
     ans = query(result, province=args.province, band=args.band_filter, status=args.status, type=args.type)
-    if args.format == "json":
+    if fmt == "json":
         _emit(json.dumps(ans, indent=2, ensure_ascii=False), args.out)
-    elif args.format == "csv":
+    elif fmt == "csv":
         row = {**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}
         if ans.get("notice"):
             row["data_notice"] = ans["notice"]
@@ -208,8 +210,33 @@ def cmd_curve(args: argparse.Namespace, analysis) -> int:
 
 
 def _answer_options(p: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
-    p.add_argument("--format", default="table", choices=formats, help="table (default) or a machine format")
-    p.add_argument("--out", help="write the answer to this file instead of the screen")
+    p.add_argument("--format", choices=formats, help="table (default) or a machine format")
+    p.add_argument(
+        "--out",
+        help="write the answer to this file instead of the screen; its extension picks the format "
+        f"({', '.join('.txt' if f == 'table' else '.' + f for f in formats)})",
+    )
+
+
+#: Output file extension -> answer format.
+EXTENSIONS = {".csv": "csv", ".json": "json", ".geojson": "geojson", ".txt": "table", ".text": "table"}
+
+
+def answer_format(args: argparse.Namespace, formats: tuple[str, ...]) -> str:
+    """The format of an answer: ``--format``, else the extension of ``--out`` (as ogr2ogr does), else a table.
+
+    A file name whose extension names no format, or names another one than ``--format``, is an error.
+    """
+    if not args.out:
+        return args.format or "table"
+    suffix = Path(args.out).suffix.lower()
+    by_name = EXTENSIONS.get(suffix)
+    if by_name is None or by_name not in formats:
+        known = ", ".join(e for e, f in EXTENSIONS.items() if f in formats and e != ".text")
+        raise GeoInputError(f"--out {args.out}: geo writes this answer as {known}; give one of those extensions")
+    if args.format and args.format != by_name:
+        raise GeoInputError(f"--format {args.format} does not match --out {args.out} ({by_name}); drop one of them")
+    return by_name
 
 
 def register(sub, add_inputs, run) -> None:

@@ -60,6 +60,16 @@ MAX_COLUMNS = 1_950
 CIRCLE_VERTICES = 64
 
 
+def _column_named(name: str, columns, path: Path) -> str:
+    """The column called ``name``, matched without regard to case; an error listing the columns otherwise."""
+    exact = [c for c in columns if str(c) == name]
+    loose = [c for c in columns if str(c).casefold() == name.casefold()]
+    if exact or len(loose) == 1:
+        return (exact or loose)[0]
+    listed = ", ".join(str(c) for c in columns)
+    raise GeoInputError(f"no column {name!r} for hazard ids; the layer has: {listed}", str(path))
+
+
 def _find(columns, aliases) -> str | None:
     lookup = {normalize_name(c): c for c in columns}
     for alias in aliases:
@@ -207,11 +217,12 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
         else:
-            if layer is None and suffix == ".gpkg":
-                layers = pyogrio.list_layers(path)
-                if len(layers) > 1:
-                    names = ", ".join(str(n) for n in layers[:, 0])
-                    raise GeoInputError(f"several layers ({names}); pick one with layer=/--layer", str(path))
+            if suffix == ".gpkg" or layer is not None:
+                names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+                if layer is None and len(names) > 1:
+                    raise GeoInputError(f"several layers ({', '.join(names)}); pick one with layer=/--layer", str(path))
+                if layer is not None and layer not in names:
+                    raise GeoInputError(f"no layer {layer!r}; the file has: {', '.join(names)}", str(path))
             info = pyogrio.read_info(path, layer=layer)
             meta = info.get("layer_metadata") or {}
             synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
@@ -325,9 +336,7 @@ def read_hazards(
     mapped: dict[str, str] = {}
     for field, aliases in FIELD_ALIASES.items():
         if field == "hazard_id" and id_field is not None:
-            if id_field not in attrs.columns:
-                raise GeoInputError(f"no column {id_field!r} for hazard ids", str(path))
-            mapped[field] = id_field
+            mapped[field] = _column_named(id_field, attrs.columns, path)
             continue
         col = _find([c for c in attrs.columns if c not in mapped.values()], aliases)
         if col is not None:
@@ -353,6 +362,13 @@ def read_hazards(
         "notes": notes,
         "reader_warnings": {"count": len(reader_warnings), "messages": reader_warnings},
     }
+    if "hazard_id" not in mapped:
+        report["ids_numbered"] = {
+            "count": len(out),
+            "columns": [str(c) for c in attrs.columns],
+            "note": "no hazard id column recognised; hazards are numbered row-1, row-2 ...; "
+            "name the id column with --id-field",
+        }
     ids = out["hazard_id"].astype(object)
     null_ids = ids.isna() | (ids.astype(str).str.strip() == "")
     rows = np.arange(1, len(out) + 1)

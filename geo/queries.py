@@ -283,9 +283,14 @@ def query(
             continue
         want = normalize_name(value)
         hit = np.zeros(len(pieces), dtype=bool)
+        present: set[str] = set()
         for col in columns:
             if col in pieces.columns:
                 hit |= pieces[col].map(lambda v, w=want: v is not None and v == v and normalize_name(v) == w).to_numpy()
+                present |= {str(v) for v in pieces[col].dropna().unique() if str(v).strip()}
+        if not hit.any():  # a misspelt value would otherwise answer 0 with no word
+            listed = ", ".join(sorted(present)[:30]) or "none (the layer has no such column)"
+            raise GeoInputError(f"no hazard has {name} {value!r}; the values present are: {listed}")
         keep &= hit
         filters[name] = value
     sel = pieces[keep]

@@ -225,3 +225,17 @@ def test_band_edges_take_units(tmp_path):
     assert main(["analyze", "--bands", "2km,5 km,7000m", "--out", str(out), "-q"]) == 0
     s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert s["bands_km"] == [2.0, 5.0, 7.0]
+
+
+def test_quiet_prints_the_headline_and_table1_only_for_the_demo(tmp_path, capsys):
+    import geo
+
+    assert main(["analyze", "--out", str(tmp_path / "demo"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "within 2 km (military only)" in out and "Table 1" in out
+    assert "TOTAL" not in out  # -q: no table
+    user = tmp_path / "mine.gpkg"
+    geo.read_hazards(geo.DEMO_HAZARDS).iloc[:50].drop(columns=["row", "synthetic"]).to_file(user, engine="pyogrio")
+    assert main(["analyze", str(user), "--out", str(tmp_path / "mine")]) == 0
+    out = capsys.readouterr().out
+    assert "TOTAL" in out and "Table 1" not in out  # a user's layer is not a Table 1 calibration

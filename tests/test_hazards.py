@@ -222,3 +222,26 @@ def test_memory_budget_is_reproducible_and_named(monkeypatch):
     monkeypatch.setenv("GEO_MAX_MEMORY", "lots")
     with pytest.raises(GeoInputError, match="not a size"):
         memory_budget()
+
+
+def test_guesses_are_said_and_names_are_listed(tmp_path):
+    gdf = gpd.GeoDataFrame(
+        {"លេខ": ["a", "b"], "SHA_Ref_No": ["S1", "S2"]},
+        geometry=[
+            shapely.box(250_000, 1_420_000, 250_100, 1_420_100),
+            shapely.box(250_200, 1_420_000, 250_300, 1_420_100),
+        ],
+        crs=UTM48N,
+    )
+    path = tmp_path / "khmer.gpkg"
+    gdf.to_file(path, layer="hazards", engine="pyogrio")
+    gdf.to_file(path, layer="other", engine="pyogrio")
+    with pytest.raises(GeoInputError, match="no layer 'hazard'; the file has: hazards, other"):
+        read_hazards(path, layer="hazard")
+    got = read_hazards(path, layer="hazards")
+    v = got.attrs["validation"]["ids_numbered"]
+    assert v["count"] == 2 and "SHA_Ref_No" in v["columns"]  # said, with the columns to choose from
+    got = read_hazards(path, layer="hazards", id_field="sha_ref_no")  # case does not matter
+    assert got["hazard_id"].tolist() == ["S1", "S2"]
+    with pytest.raises(GeoInputError, match="the layer has: លេខ, SHA_Ref_No"):
+        read_hazards(path, layer="hazards", id_field="ref")

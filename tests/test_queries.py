@@ -6,6 +6,7 @@ import itertools
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from pyproj import Geod
@@ -188,3 +189,28 @@ def test_top_level_api():
     assert callable(geo.make_map) and callable(geo.where) and callable(geo.distance_curve)
     zones = geo.border_zones(bands_km=(2, 7))  # bundled Thai frontier and outline by default
     assert list(zones["band"]) == ["0-2 km", "2-7 km", "beyond 7 km"]
+
+
+def test_out_extension_picks_the_format(tmp_path, capsys):
+    sites = tmp_path / "sites.csv"
+    sites.write_text("name,lat,lon\nA,14.35953,103.47433\nB,12.5,104.9\n", encoding="utf-8")
+    assert main(["where", "--file", str(sites), "--out", str(tmp_path / "w.csv")]) == 0
+    table = pd.read_csv(tmp_path / "w.csv")
+    assert len(table) == 2 and {"province", "distance_to_frontier_m", "band"} <= set(table.columns)
+    assert main(["where", "--file", str(sites), "--out", str(tmp_path / "w.geojson")]) == 0
+    assert json.loads((tmp_path / "w.geojson").read_text(encoding="utf-8"))["type"] == "FeatureCollection"
+    assert main(["query", "--province", "pailin", "--out", str(tmp_path / "q.json")]) == 0
+    assert json.loads((tmp_path / "q.json").read_text(encoding="utf-8"))["filters"]["province"] == "Pailin"
+    capsys.readouterr()
+    assert main(["query", "--province", "pailin", "--out", str(tmp_path / "q.docx")]) == 2
+    assert ".csv, .json, .txt" in capsys.readouterr().err and not (tmp_path / "q.docx").exists()
+    assert main(["query", "--province", "pailin", "--format", "csv", "--out", str(tmp_path / "q.json")]) == 2
+    assert "does not match" in capsys.readouterr().err
+
+
+def test_unknown_filter_values_are_named_with_the_values_present(capsys):
+    assert main(["query", "--type", "XX"]) == 2
+    err = capsys.readouterr().err
+    assert "no hazard has type 'XX'" in err and "AP" in err
+    assert main(["query", "--status", "SHAA"]) == 2
+    assert "SHA" in capsys.readouterr().err
