@@ -8,6 +8,7 @@ once where hazards overlap.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,10 +31,13 @@ from geo.constants import (
 )
 from geo.crs import to_crs_dense
 from geo.distance import metres, ranges, within_curve
+from geo.hazards import FIELD_ALIASES, find_column
 from geo.overlay import Territory, build_territory, split, union_overlapping
 from geo.sensitivity import SHIFTS_M, analysed_curve, frontier_sensitivity, neighbor_figures
 from geo.summary import province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
+
+log = logging.getLogger("geo")
 
 
 @dataclass(frozen=True)
@@ -240,7 +244,15 @@ def analyze(
     # The user's columns named like geo's own piece columns are kept, renamed input_<name>.
     hz = hz.rename(columns=_keep_user_columns(list(hz.columns)))
     if "hazard_id" not in hz.columns:
-        hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
+        id_col = find_column(hz.columns.drop(hz.geometry.name), FIELD_ALIASES["hazard_id"])
+        if id_col is not None:  # e.g. SHA_ID, as read_hazards would map it
+            hz = hz.assign(hazard_id=hz[id_col].astype(str).to_numpy())
+        else:
+            log.warning(
+                "no hazard id column recognised (columns: %s); hazards numbered row-1, row-2 ...",
+                ", ".join(map(str, hz.columns.drop(hz.geometry.name))),
+            )
+            hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
     geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
     bad = ~shapely.is_valid(geoms)
     geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)

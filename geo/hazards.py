@@ -70,7 +70,8 @@ def _column_named(name: str, columns, path: Path) -> str:
     raise GeoInputError(f"no column {name!r} for hazard ids; the layer has: {listed}", str(path))
 
 
-def _find(columns, aliases) -> str | None:
+def find_column(columns, aliases) -> str | None:
+    """The first column whose normalised name is one of ``aliases`` (normalised), or None."""
     lookup = {normalize_name(c): c for c in columns}
     for alias in aliases:
         if alias in lookup:
@@ -133,7 +134,7 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
         break
     if df is None:  # Latin-1 decodes any byte, so this only guards the types
         raise GeoInputError("cannot decode the text of the CSV", str(path))
-    wkt_col = _find(df.columns, WKT_FIELDS)
+    wkt_col = find_column(df.columns, WKT_FIELDS)
     if wkt_col is not None:
         if crs is None:
             raise GeoInputError("CSV with a WKT column has no CRS; pass crs=/--crs (e.g. EPSG:32648)", str(path))
@@ -145,12 +146,12 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
                 raise GeoInputError(f"bad WKT in column {wkt_col!r}: {exc}", str(path), f"line {i + 2}") from exc
         gdf = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms, crs=crs)
         return gdf, notes, False
-    lat_col, lon_col = _find(df.columns, LAT_FIELDS), _find(df.columns, LON_FIELDS)
-    area_col = _find(df.columns, FIELD_ALIASES["area_recorded_m2"])
+    lat_col, lon_col = find_column(df.columns, LAT_FIELDS), find_column(df.columns, LON_FIELDS)
+    area_col = find_column(df.columns, FIELD_ALIASES["area_recorded_m2"])
     unit = 1.0
     if area_col is None:
         for alias, factor in AREA_UNITS.items():
-            area_col = _find(df.columns, (alias,))
+            area_col = find_column(df.columns, (alias,))
             if area_col:
                 unit = factor
                 break
@@ -338,13 +339,13 @@ def read_hazards(
         if field == "hazard_id" and id_field is not None:
             mapped[field] = _column_named(id_field, attrs.columns, path)
             continue
-        col = _find([c for c in attrs.columns if c not in mapped.values()], aliases)
+        col = find_column([c for c in attrs.columns if c not in mapped.values()], aliases)
         if col is not None:
             mapped[field] = col
     data: dict = {field: attrs[mapped[field]].values if field in mapped else None for field in FIELD_ALIASES}
     if "area_recorded_m2" not in mapped:
         for alias, factor in AREA_UNITS.items():
-            col = _find(attrs.columns, (alias,))
+            col = find_column(attrs.columns, (alias,))
             if col is not None:
                 data["area_recorded_m2"] = pd.to_numeric(attrs[col], errors="coerce").to_numpy() * factor
                 mapped["area_recorded_m2"] = col

@@ -235,3 +235,17 @@ def test_long_utm_segments_keep_their_course(tmp_path):
     bands = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))["bands"]
     for b in bands:
         assert b["area_km2"] == pytest.approx(want[b["key"]], rel=5e-4), b["key"]
+
+
+def test_api_maps_a_common_id_column_and_says_when_it_numbers(demo_hazards, boundaries, caplog):
+    import geopandas as gpd
+
+    part = demo_hazards.iloc[:20]
+    frame = gpd.GeoDataFrame({"SHA_ID": part["hazard_id"].to_numpy()}, geometry=part.geometry.to_numpy(), crs=4326)
+    res = geo.analyze(frame, boundaries=boundaries)
+    assert set(res.by_hazard["hazard_id"]) <= set(part["hazard_id"])
+    bare = gpd.GeoDataFrame({"ស្ថានភាព": ["x"] * 20}, geometry=part.geometry.to_numpy(), crs=4326)
+    with caplog.at_level("WARNING", logger="geo"):
+        res = geo.analyze(bare, boundaries=boundaries)
+    assert "no hazard id column recognised" in caplog.text and "ស្ថានភាព" in caplog.text
+    assert res.by_hazard["hazard_id"].str.startswith("row-").all()
