@@ -62,7 +62,11 @@ def render_table(result) -> str:
     s = result.summary
     bp = result.by_province
     band_cols = [f"band_{k}_km2" for k in result.zones["key"]]
-    head = ["province", "hazards", "area km2", *[b["band"] for b in s["bands"]], "within 7 km", "share"]
+    outside = s.get("outside_cambodia_km2", 0.0) > 0  # shown whenever a hazard reaches beyond the outline
+    if outside:
+        band_cols.append("outside_cambodia_km2")
+    head = ["province", "hazards", "area km2", *[b["band"] for b in s["bands"]]]
+    head += ["outside Cambodia"] * outside + ["within 7 km", "share"]
     rows = []
     for _, r in bp[(bp["hazards"] > 0) | (bp["area_km2"] > 0)].sort_values("area_km2", ascending=False).iterrows():
         rows.append(
@@ -81,6 +85,7 @@ def render_table(result) -> str:
             f"{s['hazards']:,}",
             _fmt(s["area_km2"]),
             *[_fmt(b["area_km2"]) for b in s["bands"]],
+            *[_fmt(s["outside_cambodia_km2"])] * outside,
             _fmt(s["within_7km_km2"]),
             f"{s['share_within_7km']:.0%}",
         ]
@@ -202,13 +207,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
     who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else Path(args.frontier).name
+    outside_any = s["outside_cambodia_km2"] > 0
     if not args.quiet:  # -q: the headline figures only
         print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
         print(render_table(result))
     print(
         f"within 2 km (military only): {_fmt(s['within_2km_km2'])} km2; "
         f"within 7 km (restricted zone): {_fmt(s['within_7km_km2'])} km2 "
-        f"({s['share_within_7km']:.1%} of {_fmt(s['area_km2'])} km2)"
+        f"({s['share_within_7km']:.1%} of the {_fmt(s['inside_cambodia_km2'])} km2 in Cambodia"
+        + (f"; {_fmt(s['outside_cambodia_km2'])} km2 more lie outside it)" if outside_any else ")")
     )
     ref = s.get("reference_table1")
     if ref and (s.get("synthetic") or args.verbose):  # the demo is calibrated to Table 1; others only when asked

@@ -111,6 +111,7 @@ def _where_rows(answers: list[dict]) -> pd.DataFrame:
                 "nearest_hazard_m": near.get("distance_m", ""),
                 "area_m2": a.get("area_m2", ""),
                 "hazard_area_m2": a.get("hazard_area_m2", ""),
+                "outside_cambodia_m2": a.get("outside_cambodia_m2", ""),
                 **({"data_notice": a["notice"]} if a.get("notice") else {}),
             }
         )
@@ -150,6 +151,11 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
             where_txt = a["province"] + ("" if a["inside_cambodia"] else " (nearest; the site is outside Cambodia)")
             lines.append(f"  province: {where_txt} [{a['code']}]")
             lines.append(f"  distance to the frontier: {a['distance_to_frontier_m']:,.1f} m -> band {a['band']}")
+            if a.get("outside_cambodia_m2"):
+                lines.append(
+                    f"  outside Cambodia: {a['outside_cambodia_m2'] / 1e4:,.2f} ha of the site, "
+                    f"{a['hazard_outside_cambodia_m2'] / 1e4:,.2f} ha of it contaminated"
+                )
             if "bands" in a:
                 for b in a["bands"]:
                     if b["area_m2"] > 0:

@@ -140,8 +140,10 @@ def where(
         ``province``, ``code``, ``inside_cambodia``, ``distance_to_frontier_m``
         (geodesic, m; 0 for a polygon touching it), ``band``, ``radius_m``,
         ``hazards`` (list of ``hazard_id``, ``distance_m``, ``area_m2``, nearest
-        first).  For a polygon also ``area_m2``, ``hazard_area_m2`` and
-        ``bands`` (``band``, ``area_m2``, ``hazard_area_m2``).
+        first).  For a polygon also ``area_m2``, ``hazard_area_m2``,
+        ``outside_cambodia_m2`` (the part of it beyond the outline),
+        ``hazard_outside_cambodia_m2`` and ``bands`` (``band``, ``area_m2``,
+        ``hazard_area_m2``).  ``inside_cambodia`` is true when any of the site is inside.
 
     Examples
     --------
@@ -229,6 +231,8 @@ def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
     return {
         "area_m2": round(float(geom_a.area), 2),
         "hazard_area_m2": round(float(hz_area.sum()), 2),
+        "outside_cambodia_m2": round(float(site.loc[site["cell"] < 0, "area_m2"].sum()), 2),
+        "hazard_outside_cambodia_m2": round(float(hz_area[hz_band < 0].sum()), 2),
         "bands": bands,
     }
 

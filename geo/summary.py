@@ -66,12 +66,18 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.D
     out["overlap_km2"] = np.maximum(out["area_sum_km2"] - out["area_km2"], 0.0)
     out["within_2km_km2"] = km2(_within(union_pieces, fine, MILITARY_ONLY_KM))
     out["within_7km_km2"] = km2(_within(union_pieces, fine, RESTRICTED_KM))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["share_within_7km"] = np.where(out["area_km2"] > 0, out["within_7km_km2"] / out["area_km2"], 0.0)
     for k, key in enumerate(zones["key"]):
         sel = union_pieces[union_pieces["band_idx"] == k]
         out[f"band_{key}_km2"] = km2(sel.groupby("code")["area_m2"].sum())
     out["outside_cambodia_km2"] = km2(union_pieces[union_pieces["band_idx"] < 0].groupby("code")["area_m2"].sum())
+    # The bands tile Cambodia: their sum is the area inside it, the share's denominator.
+    out["inside_cambodia_km2"] = np.maximum(out["area_km2"] - out["outside_cambodia_km2"], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = out["inside_cambodia_km2"]
+        out["share_within_7km"] = np.where(inside > 0, out["within_7km_km2"] / inside, 0.0)
+    order = [c for c in out.columns if c not in ("share_within_7km", "inside_cambodia_km2")]
+    at = order.index("within_7km_km2") + 1
+    out = out[[*order[:at], "share_within_7km", *order[at:], "inside_cambodia_km2"]]
     out["land_km2"] = fitted.geometry.area.to_numpy() / 1e6
     out["sliver_land_km2"] = fitted["sliver_m2"].to_numpy() / 1e6
     return out.reset_index(drop=True)
@@ -211,6 +217,7 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
         )
     area = float(union_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
+    outside = float(by_province["outside_cambodia_km2"].sum())
     synthetic = is_synthetic(hz)
     summary = {
         "synthetic": synthetic,
@@ -221,8 +228,9 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
         "overlap_km2": max(float(hz_area.sum() / 1e6) - area, 0.0),
         "within_2km_km2": float(by_province["within_2km_km2"].sum()),
         "within_7km_km2": within7,
-        "share_within_7km": within7 / area if area > 0 else 0.0,
-        "outside_cambodia_km2": float(by_province["outside_cambodia_km2"].sum()),
+        "share_within_7km": within7 / inside if (inside := area - outside) > 0 else 0.0,
+        "outside_cambodia_km2": outside,
+        "inside_cambodia_km2": max(inside, 0.0),
         "bands": bands,
         "provinces_with_hazards": int((by_province["hazards"] > 0).sum()),
         "crs": {"analysis": ANALYSIS_CRS, "outputs": "EPSG:4326"},

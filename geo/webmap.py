@@ -181,7 +181,8 @@ def _title_html(result: AnalysisResult, title: str, when: str) -> str:
     s = result.summary
     lead = (
         f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
-        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier."
+        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%} of the land in Cambodia) within 7 km "
+        "of the frontier."
     )
     u = s.get("uncertainty")
     if u and u.get("tolerance_m", 0) > 0:
@@ -190,6 +191,8 @@ def _title_html(result: AnalysisResult, title: str, when: str) -> str:
             f" Frontier uncertain by ±{u['tolerance_m']:g} m: within 2 km {r2['low']:,.2f}–{r2['high']:,.2f} km², "
             f"within 7 km {r7['low']:,.2f}–{r7['high']:,.2f} km²."
         )
+    if s.get("outside_cambodia_km2", 0) > 0:
+        lead += f" {s['outside_cambodia_km2']:,.2f} km² of the hazards lie outside Cambodia's outline."
     others = [e for e in s.get("frontier_sensitivity", []) if e["kind"] == "alternative"]
     if others:
         values = [e["within_2km_km2"] for e in others] + [s["within_2km_km2"]]

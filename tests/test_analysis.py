@@ -249,3 +249,30 @@ def test_api_maps_a_common_id_column_and_says_when_it_numbers(demo_hazards, boun
         res = geo.analyze(bare, boundaries=boundaries)
     assert "no hazard id column recognised" in caplog.text and "ស្ថានភាព" in caplog.text
     assert res.by_hazard["hazard_id"].str.startswith("row-").all()
+
+
+def test_contamination_outside_cambodia_is_shown_with_the_totals(straight_world):
+    from geo.cli import render_table
+    from geo.queries import where
+    from tests.conftest import TM, hazards_tm
+
+    provinces, frontier = straight_world
+    # 5 km2 of a 6 km2 hazard inside (x 0-5 km), 1 km2 across the frontier (x -1-0 km).
+    res = geo.analyze(hazards_tm([(-1, 0, 5, 1)]), provinces=provinces, frontier=frontier, frontier_tolerance_m=0)
+    s, row = res.summary, res.by_province.set_index("code").loc["A"]
+    assert s["outside_cambodia_km2"] == pytest.approx(1.0, rel=1e-3)
+    assert s["inside_cambodia_km2"] == pytest.approx(5.0, rel=1e-3)
+    assert sum(b["area_km2"] for b in s["bands"]) == pytest.approx(s["inside_cambodia_km2"], rel=1e-9)
+    assert row["outside_cambodia_km2"] + row["inside_cambodia_km2"] == pytest.approx(row["area_km2"], rel=1e-12)
+    assert s["share_within_7km"] == pytest.approx(1.0, rel=1e-9)  # all the land in Cambodia is within 7 km
+    table = render_table(res)
+    assert "outside Cambodia" in table.splitlines()[0] and "1.00" in table.splitlines()[-1]
+    import shapely
+
+    from geo.crs import transform_geoms
+
+    site = transform_geoms(shapely.box(-2000, 0, 2000, 2000), TM, "EPSG:4326")
+    ans = where(site, res)
+    assert ans["inside_cambodia"] is True
+    assert ans["outside_cambodia_m2"] == pytest.approx(4e6, rel=1e-3)
+    assert ans["hazard_outside_cambodia_m2"] == pytest.approx(1e6, rel=1e-3)
