@@ -357,7 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_inputs(p)
     p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
-    p.add_argument("--xlsx", action="store_true", help="also write tables.xlsx (summary, bands, provinces, pieces)")
+    p.add_argument(
+        "--xlsx",
+        action="store_true",
+        help="also write tables.xlsx (sheets summary, bands, by_province, by_hazard, reference_table1)",
+    )
     p.add_argument("--map", action="store_true", help="also write map.html (interactive, opens offline)")
     p.add_argument("--png", action="store_true", help="also write map.png and map.pdf (static, for reports)")
     p.add_argument("--raster", action="store_true", help="also write density.tif: contaminated m2 per grid cell")

@@ -88,3 +88,25 @@ def test_every_polygon_written_is_valid_in_the_file_crs(tmp_path, demo_result):
     # Repaired, not changed: the area of each band is kept.
     assert zones.to_crs(demo_result.zones.crs).area.to_numpy() == pytest.approx(demo_result.zones.area, rel=1e-7)
     assert shapely.union_all(zones.geometry.values).is_valid  # a GIS user's union works
+
+
+def test_xlsx_is_formatted_and_long_tables_continue(tmp_path, demo_result):
+    from geo.export import write_xlsx
+
+    path = tmp_path / "t.xlsx"
+    write_xlsx(demo_result, path, max_rows=2000)
+    wb = openpyxl.load_workbook(path)
+    n = len(demo_result.by_hazard)
+    pieces = [ws for ws in wb.worksheets if ws.title.startswith("by_hazard")]
+    assert [ws.title for ws in pieces] == ["by_hazard", "by_hazard (2)", "by_hazard (3)"]
+    assert sum(ws.max_row - 1 for ws in pieces) == n  # every row, once
+    summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}
+    assert "continued on sheets by_hazard (2), by_hazard (3)" in summary["note"]
+    ws = wb["by_province"]
+    assert ws.freeze_panes == "A2"
+    head = [c.value for c in ws[1]]
+    col = head.index("within_7km_km2") + 1
+    cell = ws.cell(row=2, column=col)
+    assert isinstance(cell.value, float) and cell.number_format == "#,##0.0000"
+    assert ws.cell(row=2, column=head.index("share_within_7km") + 1).number_format == "0.0%"
+    assert ws.column_dimensions["A"].width >= len("Banteay Meanchey")
