@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -45,7 +46,12 @@ def _emit(text: str, out: str | None) -> None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _sites(args: argparse.Namespace) -> list[tuple[str, shapely.Geometry]]:
+#: Sites farther than this from Cambodia's outline are not answered (a typo, or lat/lon swapped), km.
+MAX_SITE_KM = 50.0
+
+
+def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
+    """The sites asked about: (label, WGS 84 geometry), each site's own attributes, and notes on skipped rows."""
     from geo.queries import sites_from_file
 
     given = [x is not None for x in (args.lat, args.wkt, args.file)]
@@ -58,7 +64,7 @@ def _sites(args: argparse.Namespace) -> list[tuple[str, shapely.Geometry]]:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             hint = " (did you swap lat and lon?)" if -90 <= lon <= 90 and abs(lat) <= 180 else ""
             raise GeoInputError(f"latitude {lat} / longitude {lon} out of range{hint}")
-        return [(f"{lat}, {lon}", shapely.Point(lon, lat))]
+        return [(f"{lat}, {lon}", shapely.Point(lon, lat))], [{}], []
     if args.wkt is not None:
         try:
             geom = shapely.from_wkt(args.wkt)
@@ -67,39 +73,95 @@ def _sites(args: argparse.Namespace) -> list[tuple[str, shapely.Geometry]]:
         from geo.crs import transform_geoms
 
         geom = transform_geoms(geom, args.site_crs, "EPSG:4326") if args.site_crs else geom
-        return [("wkt", geom)]
+        return [("wkt", geom)], [{}], []
     path = Path(args.file)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
     if path.suffix.lower() == ".csv":
-        df = pd.read_csv(path)
-        cols = {c.lower(): c for c in df.columns}
-        lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
-        lon = next((cols[c] for c in ("lon", "lng", "long", "longitude", "x") if c in cols), None)
-        if lat is None or lon is None:
-            raise GeoInputError("sites CSV needs lat and lon columns", str(path))
-        for i, (a, b) in enumerate(zip(df[lat], df[lon])):
-            if not (-90 <= a <= 90 and -180 <= b <= 180):
-                raise GeoInputError(f"latitude {a} / longitude {b} out of range", str(path), f"line {i + 2}")
-        gdf = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df[lon], df[lat]), crs="EPSG:4326")
-    else:
-        try:
-            gdf = gpd.read_file(path, engine="pyogrio")
-        except Exception as exc:
-            raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
-        if gdf.crs is None:
-            if not args.site_crs:
-                raise GeoInputError("sites layer has no CRS; pass --site-crs", str(path))
-            gdf = gdf.set_crs(args.site_crs)
-    return sites_from_file(gdf)
+        return _csv_sites(path)
+    try:
+        import pyogrio
+
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception as exc:
+        raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
+    if args.site_layer is None and len(names) > 1:
+        raise GeoInputError(f"several layers ({', '.join(names)}); pick the sites with --site-layer", str(path))
+    if args.site_layer is not None and args.site_layer not in names:
+        raise GeoInputError(f"no layer {args.site_layer!r}; the file has: {', '.join(names)}", str(path))
+    try:
+        gdf = gpd.read_file(path, layer=args.site_layer, engine="pyogrio")
+    except Exception as exc:
+        raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
+    if gdf.crs is None:
+        if not args.site_crs:
+            raise GeoInputError("sites layer has no CRS; pass --site-crs", str(path))
+        gdf = gdf.set_crs(args.site_crs)
+    empty = gdf.geometry.isna() | gdf.geometry.is_empty
+    notes = [f"feature {i + 1}: no geometry, skipped" for i in range(len(gdf)) if empty.iloc[i]]
+    gdf = gdf[~empty]
+    attrs = gdf.drop(columns=gdf.geometry.name).to_dict("records")
+    return sites_from_file(gdf), attrs, notes
 
 
-def _where_rows(answers: list[dict]) -> pd.DataFrame:
+def _csv_sites(path: Path) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
+    """Sites from a CSV with lat/lon columns; rows without usable coordinates are skipped and reported."""
+    notes: list[str] = []
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+        sep = ";" if header.count(";") > header.count(",") else ","  # European-style exports use ';'
+        if sep == ";":
+            notes.append("read as semicolon-separated (decimal commas accepted)")
+        df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise GeoInputError(f"not a readable CSV table: {exc}", str(path)) from exc
+    cols = {c.strip().lower(): c for c in df.columns}
+    lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
+    lon = next((cols[c] for c in ("lon", "lng", "long", "longitude", "x") if c in cols), None)
+    if lat is None or lon is None:
+        raise GeoInputError(f"sites CSV needs lat and lon columns; found {', '.join(map(str, df.columns))}", str(path))
+    ys = pd.to_numeric(df[lat].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+    xs = pd.to_numeric(df[lon].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+    keep = []
+    for i, (y, x) in enumerate(zip(ys, xs)):
+        if np.isnan(y) or np.isnan(x):
+            notes.append(f"line {i + 2}: no lat/lon, skipped")
+        elif not (-90 <= y <= 90 and -180 <= x <= 180):
+            notes.append(f"line {i + 2}: latitude {y} / longitude {x} out of range, skipped")
+        else:
+            keep.append(i)
+    rows = df.iloc[keep]
+    sites = [(_label(r, i), shapely.Point(xs[i], ys[i])) for i, r in zip(keep, rows.to_dict("records"))]
+    return sites, rows.to_dict("records"), notes
+
+
+def _label(row: dict, i: int) -> str:
+    for key in row:
+        if str(key).strip().lower() in ("name", "site", "id", "site_id"):
+            return str(row[key])
+    return f"site {i + 1}"
+
+
+def _far_sites(sites, result) -> list[tuple[int, float]]:
+    """(index, km) of the sites farther than :data:`MAX_SITE_KM` from the territory."""
+    from geo.constants import ANALYSIS_CRS
+    from geo.crs import transform_geoms
+
+    geoms = transform_geoms(np.array([g for _, g in sites], dtype=object), "EPSG:4326", ANALYSIS_CRS)
+    shapely.prepare(result.territory.land)
+    far = ~shapely.dwithin(result.territory.land, geoms, MAX_SITE_KM * 1000.0)
+    return [(int(i), float(shapely.distance(result.territory.land, geoms[i])) / 1000.0) for i in np.flatnonzero(far)]
+
+
+def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.DataFrame:
     rows = []
-    for a in answers:
+    for k, a in enumerate(answers):
         near = a["hazards"][0] if a["hazards"] else {}
+        own = (attrs or [{}] * len(answers))[k]
         rows.append(
             {
+                **{(f"site_{c}" if c in ANSWER_COLUMNS else c): v for c, v in own.items()},
                 "site": a["site"],
                 "province": a["province"],
                 "code": a["code"],
@@ -118,22 +180,56 @@ def _where_rows(answers: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: Columns of the where table; a site's own column of the same name is kept as site_<name>.
+ANSWER_COLUMNS = {
+    "site",
+    "province",
+    "code",
+    "inside_cambodia",
+    "distance_to_frontier_m",
+    "band",
+    "hazards_within_radius",
+    "nearest_hazard_id",
+    "nearest_hazard_m",
+    "area_m2",
+    "hazard_area_m2",
+    "outside_cambodia_m2",
+    "data_notice",
+}
+
+
 def cmd_where(args: argparse.Namespace, analysis) -> int:
     from geo.queries import parse_distance_m, where
 
     radius = parse_distance_m(args.radius)
     fmt = answer_format(args, ("table", "json", "csv", "geojson"))
-    sites = _sites(args)
+    sites, attrs, notes = _sites(args)
     result, _ = analysis(args)
+    far = _far_sites(sites, result)
+    if far and args.file is None:
+        raise GeoInputError(
+            f"the site is {far[0][1]:,.0f} km from Cambodia; geo answers for sites in or near it "
+            "(check the coordinates: latitude first, then longitude)"
+        )
+    if far:
+        skip = {i for i, _ in far}
+        notes += [f"{sites[i][0]}: {km:,.0f} km from Cambodia, skipped" for i, km in far]
+        sites = [x for i, x in enumerate(sites) if i not in skip]
+        attrs = [x for i, x in enumerate(attrs) if i not in skip]
+    for note in notes:
+        print(f"geo: note: {note}", file=sys.stderr)
     answers = []
-    for label, geom in sites:
+    for (label, geom), own in zip(sites, attrs):
         ans = where(geom, result, radius_m=radius)
         ans["site"] = label if label != "wkt" else ans["site"]
+        if own:
+            ans["site_attributes"] = own
         answers.append(ans)
     if fmt == "json":
-        _emit(json.dumps(answers[0] if len(answers) == 1 else answers, indent=2, ensure_ascii=False), args.out)
+        text = json.dumps(answers[0] if len(answers) == 1 else answers, indent=2, ensure_ascii=False, default=str)
+        _emit(text, args.out)
     elif fmt == "csv":
-        _emit(csv_text(_where_rows(answers)), args.out)
+        _emit(csv_text(_where_rows(answers, attrs)), args.out)
     elif fmt == "geojson":
         feats = [
             {
@@ -143,7 +239,7 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
             }
             for (_, g), a in zip(sites, answers)
         ]
-        _emit(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False), args.out)
+        _emit(json.dumps({"type": "FeatureCollection", "features": feats}, ensure_ascii=False, default=str), args.out)
     else:
         lines = []
         for a in answers:
@@ -259,6 +355,7 @@ def register(sub, add_inputs, run) -> None:
     p.add_argument("--wkt", help="a site geometry in WKT (lon/lat unless --site-crs)")
     p.add_argument("--file", help="sites: CSV with lat/lon columns, or a vector layer")
     p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")
+    p.add_argument("--site-layer", help="layer of a multi-layer sites file (--layer picks the hazards' layer)")
     p.add_argument("--radius", default="1km", help="list hazards within this distance (default 1km)")
     _answer_options(p, ("table", "json", "csv", "geojson"))
     add_inputs(p, positional=False)

@@ -214,3 +214,31 @@ def test_unknown_filter_values_are_named_with_the_values_present(capsys):
     assert "no hazard has type 'XX'" in err and "AP" in err
     assert main(["query", "--status", "SHAA"]) == 2
     assert "SHA" in capsys.readouterr().err
+
+
+def test_sites_files_as_planners_make_them(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    sites = tmp_path / "villages.csv"
+    sites.write_text(
+        "name;lat;lon;households\nA;14.35953;103.47433;120\n;;;\nB;12,5;104,9;40\nC;0;0;1\n", encoding="utf-8"
+    )
+    assert main(["where", "--file", str(sites), "--out", str(tmp_path / "w.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "semicolon" in err and "line 3: no lat/lon, skipped" in err and "km from Cambodia, skipped" in err
+    table = pd.read_csv(tmp_path / "w.csv")
+    assert table["name"].tolist() == ["A", "B"] and table["households"].tolist() == [120, 40]
+    assert {"lat", "lon", "province", "band"} <= set(table.columns)  # the sites' own columns, then the answer
+    assert main(["where", "0", "0"]) == 2
+    assert "km from Cambodia" in capsys.readouterr().err
+    # A multi-layer file: the sites' layer has its own option.
+    gpkg = tmp_path / "sites.gpkg"
+    pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.Point(103.47433, 14.35953)], crs=4326)
+    pts.to_file(gpkg, layer="villages", engine="pyogrio")
+    pts.to_file(gpkg, layer="schools", engine="pyogrio")
+    assert main(["where", "--file", str(gpkg)]) == 2
+    assert "--site-layer" in capsys.readouterr().err
+    assert main(["where", "--file", str(gpkg), "--site-layer", "schools", "--format", "json"]) == 0
+    ans = json.loads(capsys.readouterr().out)
+    assert ans["site"] == "A" and ans["province"] == "Oddar Meanchey" and ans["site_attributes"] == {"name": "A"}
