@@ -41,6 +41,7 @@ OUTPUT_NAMES = (
     "map.png",
     "map.pdf",
     "density.tif",
+    "zones.kml",
 )
 #: Free space, bytes, asked for beyond the estimate (GeoPackage journals, temporaries).
 SPACE_MARGIN = 20_000_000

@@ -108,6 +108,24 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
     atomic_write(path, _write)
 
 
+def write_kml(result: AnalysisResult, path: Path) -> None:
+    """Write the bands, the frontier and the hazard pieces as KML (WGS 84) for Google Earth / OsmAnd,
+    atomically; attribute values go into the file's ExtendedData as text."""
+    notice = result.summary.get("notice")
+    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
+    pieces = _flat(result.by_hazard).assign(geometry=result.by_hazard.geometry.values)
+    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=result.by_hazard.crs).to_crs(WGS84)
+    layers = {"zones": zones, "frontier": result.frontier.to_crs(WGS84), "hazard_pieces": pieces}
+    if notice:
+        layers = {k: v.assign(data_notice=notice) for k, v in layers.items()}
+
+    def _write(tmp: Path) -> None:
+        for name, gdf in layers.items():
+            valid_polygons(gdf).to_file(tmp, layer=name, driver="KML", engine="pyogrio")
+
+    atomic_write(path, _write)
+
+
 def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Polygons valid in the layer's own CRS: reprojection can pinch a ring valid in the analysis CRS
     (a self-touching band edge at a coast), so invalid ones are repaired, keeping their polygonal parts."""
@@ -209,14 +227,14 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     atomic_write(path, _write)
 
 
-def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> list[Path]:
+def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml: bool = False) -> list[Path]:
     """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
     into the staging directory of :class:`geo._outdir.OutputSet`).
 
     Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
     ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
-    ``hazard_pieces``; EPSG:4326), ``validation.json``, and with ``xlsx``
-    ``tables.xlsx``.
+    ``hazard_pieces``; EPSG:4326), ``validation.json``, with ``xlsx``
+    ``tables.xlsx`` and with ``kml`` ``zones.kml`` (bands, frontier, pieces).
 
     Returns
     -------
@@ -258,4 +276,7 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False) -> 
     if xlsx:
         written.append(out_dir / "tables.xlsx")
         write_xlsx(result, written[-1])
+    if kml:
+        written.append(out_dir / "zones.kml")
+        write_kml(result, written[-1])
     return written

@@ -52,7 +52,10 @@ AREA_UNITS: dict[str, float] = {"areaha": 1e4, "areahectare": 1e4, "areakm2": 1e
 WKT_FIELDS = ("wkt", "geometry", "geom", "wktgeom", "shape")
 LAT_FIELDS = ("lat", "latitude", "y", "ycoord")
 LON_FIELDS = ("lon", "long", "lng", "longitude", "x", "xcoord")
-VECTOR_SUFFIXES = {".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv"}
+VECTOR_SUFFIXES = {
+    ".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv",
+    ".kml", ".kmz", ".gml", ".tab", ".mif",
+}  # fmt: skip
 #: Most attribute columns a hazard layer may have: a GeoPackage table holds at most 2,000 columns
 #: (SQLite's default limit), and geo adds about 20 of its own to the piece table.
 MAX_COLUMNS = 1_950
@@ -211,6 +214,29 @@ def _convertible(values: pd.Series) -> bool:
     return True
 
 
+def _read_cut_names(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """A Shapefile whose column names were cut mid-character by the format's 10-byte limit
+    (Khmer names): read the bytes as Latin-1, then decode names and text as UTF-8, dropping
+    the cut character of a name."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="latin1")
+
+    def utf8(text, errors: str) -> str:
+        return text.encode("latin1").decode("utf-8", errors=errors) if isinstance(text, str) else text
+
+    names = {
+        c: utf8(c, "ignore").strip() or f"field_{i + 1}" for i, c in enumerate(raw.columns) if c != raw.geometry.name
+    }
+    text = [
+        c
+        for c in raw.columns
+        if c != raw.geometry.name and (raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c].dtype))
+    ]
+    fixed = raw.assign(**{c: [utf8(v, "replace") for v in raw[c].tolist()] for c in text})
+    return fixed.rename(columns=names)
+
+
 def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]:
     suffix = path.suffix.lower()
     synthetic = False
@@ -218,18 +244,22 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
         else:
-            if suffix == ".gpkg" or layer is not None:
+            if suffix not in (".shp", ".zip", ".csv") or layer is not None:
                 names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
                 if layer is None and len(names) > 1:
                     raise GeoInputError(f"several layers ({', '.join(names)}); pick one with layer=/--layer", str(path))
                 if layer is not None and layer not in names:
                     raise GeoInputError(f"no layer {layer!r}; the file has: {', '.join(names)}", str(path))
-            info = pyogrio.read_info(path, layer=layer)
-            meta = info.get("layer_metadata") or {}
-            synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
             # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in
             # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            try:
+                meta = pyogrio.read_info(path, layer=layer).get("layer_metadata") or {}
+                gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+            except UnicodeDecodeError:
+                if suffix not in (".shp", ".zip"):
+                    raise
+                meta, gdf = {}, _read_cut_names(path, layer)
+            synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
     except GeoInputError:
         raise
     except Exception as exc:  # the readers raise many types for broken files

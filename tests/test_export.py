@@ -110,3 +110,16 @@ def test_xlsx_is_formatted_and_long_tables_continue(tmp_path, demo_result):
     assert isinstance(cell.value, float) and cell.number_format == "#,##0.0000"
     assert ws.cell(row=2, column=head.index("share_within_7km") + 1).number_format == "0.0%"
     assert ws.column_dimensions["A"].width >= len("Banteay Meanchey")
+
+
+def test_kml_for_field_teams(tmp_path, hostile_result):
+    import geopandas as gpd
+    import pyogrio
+
+    write_outputs(hostile_result, tmp_path / "out", kml=True)
+    path = tmp_path / "out" / "zones.kml"
+    assert set(pyogrio.list_layers(path)[:, 0]) == {"zones", "frontier", "hazard_pieces"}
+    pieces = gpd.read_file(path, layer="hazard_pieces")
+    assert set(pieces["hazard_id"]) == set(FORMULAS)  # user text kept verbatim, as XML text
+    back = pieces.to_crs(hostile_result.by_hazard.crs).area.sum()
+    assert back == pytest.approx(hostile_result.by_hazard["area_m2"].sum(), rel=1e-6)

@@ -245,3 +245,31 @@ def test_guesses_are_said_and_names_are_listed(tmp_path):
     assert got["hazard_id"].tolist() == ["S1", "S2"]
     with pytest.raises(GeoInputError, match="the layer has: លេខ, SHA_Ref_No"):
         read_hazards(path, layer="hazards", id_field="ref")
+
+
+@pytest.mark.parametrize(
+    "suffix,driver", [(".kml", "KML"), (".kmz", "LIBKML"), (".gml", "GML"), (".tab", "MapInfo File")]
+)
+def test_formats_gdal_reads_are_read(tmp_path, sample, suffix, driver):
+    path = tmp_path / f"sha{suffix}"
+    sample.to_file(path, driver=driver, engine="pyogrio")
+    got = read_hazards(path)
+    assert len(got) == len(sample)
+    assert _areas(got).sum() == pytest.approx(_areas(sample).sum(), rel=1e-4)
+
+
+def test_shapefile_with_khmer_names_cut_by_the_format(tmp_path):
+    import warnings
+
+    gdf = gpd.GeoDataFrame(
+        {"hazard_id": ["H1"], "ឈ្មោះតំបន់": ["ភូមិ"]},
+        geometry=[shapely.box(250_000, 1_420_000, 250_100, 1_420_100)],
+        crs=UTM48N,
+    )
+    path = tmp_path / "khmer.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # GDAL warns that it shortens the name
+        gdf.to_file(path, engine="pyogrio")
+    got = read_hazards(path)
+    khmer = [c for c in got.columns if c.startswith("ឈ")]
+    assert khmer and got[khmer[0]].iloc[0] == "ភូមិ"  # the value intact, the name cut at a whole character
