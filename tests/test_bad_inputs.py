@@ -94,7 +94,8 @@ ERRORS = {
     "truncated_zip": (lambda p: _truncated_zip(p), "cannot read"),
     "directory": (lambda p: (p / "d").mkdir() or p / "d", "is a directory"),
     "missing": (lambda p: p / "nope.gpkg", "does not exist"),
-    "unsupported": (lambda p: (p / "x.kml").write_text("<kml/>") and p / "x.kml", "unsupported file type"),
+    "unsupported": (lambda p: (p / "x.docx").write_text("not a map") and p / "x.docx", "unsupported file type"),
+    "broken_kml": (lambda p: (p / "x.kml").write_text("<kml/>") and p / "x.kml", "cannot read file"),
     "csv_bad_wkt": (
         lambda p: (
             (p / "w.csv").write_text('id,wkt\nA,"POLYGON((0 0,1 0,1 1,0 0))"\nB,"POLYGON((0 0, 1 0"\n') and p / "w.csv"
