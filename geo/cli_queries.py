@@ -27,6 +27,8 @@ examples:
 """
 QUERY_EXAMPLES = """\
 examples:
+  geo query --within 7 --by province,band                  # 0-7 km, per province and band
+  geo query --province "Pailin,Koh Kong" --by status --format csv
   geo query --province "Banteay Meanchey" --band 0-2
   geo query --province otdar --type AP --format json      # spelling variants and case are fine
 """
@@ -271,24 +273,39 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
 
 
 def cmd_query(args: argparse.Namespace, analysis) -> int:
-    from geo.queries import query
+    from geo.queries import parse_km, query
 
     fmt = answer_format(args, ("table", "json", "csv"))
+    within = parse_km(args.within) if args.within is not None else None
     result, _ = analysis(args)
-    ans = query(result, province=args.province, band=args.band_filter, status=args.status, type=args.type)
+    ans = query(
+        result,
+        province=args.province,
+        band=args.band_filter,
+        within_km=within,
+        status=args.status,
+        type=args.type,
+        by=args.by,
+    )
+    figures = ("hazards", "pieces", "area_km2", "area_sum_km2")
     if fmt == "json":
         _emit(json.dumps(ans, indent=2, ensure_ascii=False), args.out)
     elif fmt == "csv":
-        row = {**ans["filters"], **{k: v for k, v in ans.items() if k not in ("filters", "notice")}}
+        rows = ans.get("groups") or [{k: ans[k] for k in figures}]
+        table = pd.DataFrame([{**ans["filters"], **r} for r in rows])
         if ans.get("notice"):
-            row["data_notice"] = ans["notice"]
-        _emit(csv_text(pd.DataFrame([row])), args.out)
+            table["data_notice"] = ans["notice"]
+        _emit(csv_text(table), args.out)
     else:
         what = ", ".join(f"{k} {v}" for k, v in ans["filters"].items()) or "all hazards"
         text = (
             f"{what}: {ans['hazards']:,} hazards ({ans['pieces']:,} pieces), "
             f"{ans['area_km2']:,.3f} km2 of land ({ans['area_sum_km2']:,.3f} km2 summed over polygons)"
         )
+        if "groups" in ans:
+            fields = [f for f in ans["groups"][0] if f not in figures] if ans["groups"] else []
+            table = pd.DataFrame(ans["groups"], columns=[*fields, *figures])
+            text += "\n" + table.to_string(index=False, float_format=lambda v: f"{v:,.3f}")
         if ans.get("notice"):
             text += f"\n*** {ans['notice']} ***"
         _emit(text, args.out)
@@ -298,10 +315,10 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
 def cmd_curve(args: argparse.Namespace, analysis) -> int:
     from geo.export import write_csv
     from geo.plot import write_curve_plot
-    from geo.queries import distance_curve
+    from geo.queries import distance_curve, parse_km
 
     result, _ = analysis(args)
-    curve = distance_curve(result, max_km=args.max, step_km=args.step, top=args.top)
+    curve = distance_curve(result, max_km=parse_km(args.max), step_km=parse_km(args.step), top=args.top)
     out = Path(args.out)
     notice = result.summary.get("notice")
     write_csv(curve.assign(data_notice=notice) if notice else curve, out.with_suffix(".csv"))
@@ -368,8 +385,10 @@ def register(sub, add_inputs, run) -> None:
         epilog=QUERY_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--province", help="name, spelling variant or ISO code (KH-1 ...)")
+    p.add_argument("--province", help="name, spelling variant or ISO code (KH-1 ...); several with commas")
     p.add_argument("--band", dest="band_filter", help="band, e.g. 0-2, 5-7 or 'beyond 7'")
+    p.add_argument("--within", help="cumulative distance from the frontier, km: 7 means 0-7 km (a band edge)")
+    p.add_argument("--by", help="group by province, band, status and/or type, e.g. --by province,band")
     p.add_argument("--status", help="hazard status")
     p.add_argument("--type", help="device or hazard type, e.g. AP or AV")
     _answer_options(p, ("table", "json", "csv"))
@@ -383,8 +402,8 @@ def register(sub, add_inputs, run) -> None:
         epilog=CURVE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--max", type=float, default=15.0, help="largest distance, km (default 15)")
-    p.add_argument("--step", type=float, default=0.5, help="step, km (default 0.5)")
+    p.add_argument("--max", default="15", help="largest distance, km, or with a unit: 15km, 12000m (default 15)")
+    p.add_argument("--step", default="0.5", help="step, km, or with a unit: 500m (default 0.5)")
     p.add_argument("--top", type=int, default=5, help="per-province curves for the top N provinces (default 5)")
     p.add_argument("--out", default="curve.csv", help="CSV to write; the PNG plot goes beside it (default curve.csv)")
     add_inputs(p, positional=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,23 @@ def parse_distance_m(text: str | float) -> float:
     if not math.isfinite(value) or value < 0:
         raise GeoInputError(f"distance must be finite and >= 0, got {text!r}")
     return value
+
+
+def parse_km(text: str | float) -> float:
+    """A distance in km: a bare number is km (``7``), or with a unit (``7km``, ``500m``).
+
+    Examples
+    --------
+    >>> parse_km("7"), parse_km("2 km"), parse_km("500m"), parse_km(1.5)
+    (7.0, 2.0, 0.5, 1.5)
+    """
+    if isinstance(text, (int, float)):
+        return float(text)
+    bare = str(text).strip().lower()
+    try:
+        return float(bare)
+    except ValueError:
+        return parse_distance_m(bare) / 1000.0
 
 
 def _demo_result() -> AnalysisResult:
@@ -237,51 +255,103 @@ def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
     }
 
 
+#: Fields ``query`` can group by, and the piece columns they read (the first present).
+GROUP_FIELDS: dict[str, tuple[str, ...]] = {
+    "province": ("province",),
+    "band": ("band",),
+    "status": ("status",),
+    "type": ("device_type", "hazard_type"),
+}
+
+
+def _areas(sel: pd.DataFrame) -> dict:
+    """Counts and areas of a selection of pieces, land counted once."""
+    geoms = sel.geometry.values
+    land_once = 0.0
+    if len(sel):
+        shared, unions = union_overlapping(geoms)
+        land_once = float(shapely.area(geoms[~shared]).sum() + shapely.area(unions).sum())
+    return {
+        "hazards": int(sel["hazard_id"].nunique()),
+        "pieces": len(sel),
+        "area_km2": land_once / 1e6,
+        "area_sum_km2": float(sel["area_m2"].sum() / 1e6),
+    }
+
+
 def query(
     result: AnalysisResult | None = None,
     *,
-    province: str | None = None,
+    province: str | Sequence[str] | None = None,
     band: str | None = None,
+    within_km: float | None = None,
     status: str | None = None,
     type: str | None = None,
+    by: str | Sequence[str] | None = None,
 ) -> dict:
-    """Counts and areas of the hazard pieces matching every filter given.
+    """Counts and areas of the hazard pieces matching every filter given, in total or by group.
 
     Parameters
     ----------
     result : AnalysisResult, optional
         Default the bundled demo.
-    province : str, optional
-        Name, spelling variant or ISO code (case and accents ignored).
+    province : str or list of str, optional
+        Name, spelling variant or ISO code (case and accents ignored); several as a list
+        or separated by commas.
     band : str, optional
         ``0-2``, ``0-2 km``, ``beyond 7 km`` ...
+    within_km : float, optional
+        Cumulative distance: the pieces within this many km of the frontier (``7`` means
+        0-7 km); must be a band edge of the analysis.
     status, type : str, optional
-        Hazard status; device or hazard type (``AP``, ``AV`` ...), case ignored.
+        Hazard status; device or hazard type (``AP``, ``AV`` ...), case ignored.  A value
+        no hazard has is an error listing the values present.
+    by : str or list of str, optional
+        Group by ``province``, ``band``, ``status`` and/or ``type`` (comma-separated or a list).
 
     Returns
     -------
     dict
         ``hazards`` (distinct hazards with a matching piece), ``pieces``,
-        ``area_km2`` (land counted once), ``area_sum_km2`` (sum of pieces), ``filters``.
+        ``area_km2`` (land counted once), ``area_sum_km2`` (sum of pieces), ``filters``;
+        with ``by``, also ``groups``: one dict per group with its field values and the
+        same four figures.
 
     Examples
     --------
     >>> q = query(province="Otdar Meanchey", band="0-2")
     >>> q["filters"]["province"], q["hazards"] > 0, round(q["area_km2"], 2)
     ('Oddar Meanchey', True, 19.65)
+    >>> g = query(province="pailin, koh kong", within_km=7, by="province")
+    >>> [(x["province"], round(x["area_km2"], 2)) for x in g["groups"]]
+    [('Koh Kong', 10.82), ('Pailin', 7.72)]
     """
     result = result or _demo_result()
     pieces = result.by_hazard
     keep = np.ones(len(pieces), dtype=bool)
     filters: dict = {}
     if province is not None:
-        code = resolve_province(province, result)
-        keep &= (pieces["code"] == code).to_numpy()
-        filters["province"] = result.provinces.set_index("code").loc[code, "province"]
+        names = province.split(",") if isinstance(province, str) else list(province)
+        codes = [resolve_province(n.strip(), result) for n in names if n.strip()]
+        keep &= pieces["code"].isin(codes).to_numpy()
+        table = result.provinces.set_index("code")["province"]
+        filters["province"] = ", ".join(table[c] for c in dict.fromkeys(codes))
     if band is not None:
         idx = resolve_band(band, result)
         keep &= (pieces["_band_idx"] == idx).to_numpy()
         filters["band"] = result.zones["band"].iloc[idx]
+    if within_km is not None:
+        edges = [float(e) for e in result.zones["outer_km"] if math.isfinite(e)]
+        if not any(abs(float(within_km) - e) < 1e-9 for e in edges):
+            listed = ", ".join(f"{e:g}" for e in edges)
+            raise GeoInputError(
+                f"within {within_km:g} km is not a band edge of this analysis ({listed}); "
+                f"add it with --bands (e.g. --bands {listed},{within_km:g})"
+            )
+        outer = result.zones["outer_km"].to_numpy()
+        b = pieces["_band_idx"].to_numpy()
+        keep &= (b >= 0) & (outer[np.clip(b, 0, None)] <= float(within_km) + 1e-9)
+        filters["within_km"] = float(within_km)
     for name, value, columns in (("status", status, ("status",)), ("type", type, ("device_type", "hazard_type"))):
         if value is None:
             continue
@@ -298,18 +368,22 @@ def query(
         keep &= hit
         filters[name] = value
     sel = pieces[keep]
-    geoms = sel.geometry.values
-    land_once = 0.0
-    if len(sel):
-        shared, unions = union_overlapping(geoms)
-        land_once = float(shapely.area(geoms[~shared]).sum() + shapely.area(unions).sum())
-    out = {
-        "filters": filters,
-        "hazards": int(sel["hazard_id"].nunique()),
-        "pieces": len(sel),
-        "area_km2": land_once / 1e6,
-        "area_sum_km2": float(sel["area_m2"].sum() / 1e6),
-    }
+    out: dict = {"filters": filters, **_areas(sel)}
+    if by:
+        fields = [f.strip().lower() for f in (by.split(",") if isinstance(by, str) else by) if f.strip()]
+        unknown = [f for f in fields if f not in GROUP_FIELDS]
+        if unknown:
+            raise GeoInputError(f"cannot group by {', '.join(unknown)}; choose from {', '.join(GROUP_FIELDS)}")
+        keys = []
+        for f in fields:
+            source = next((c for c in GROUP_FIELDS[f] if c in sel.columns), None)
+            keys.append(sel[source].fillna("").astype(str) if source else pd.Series("", index=sel.index))
+        groups = []
+        if len(sel):
+            for values, part in sel.groupby(keys, sort=True):
+                values = values if isinstance(values, tuple) else (values,)
+                groups.append({**dict(zip(fields, values)), **_areas(part)})
+        out["groups"] = groups
     if result.summary.get("notice"):
         out["notice"] = result.summary["notice"]
     return out

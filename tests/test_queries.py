@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 
@@ -242,3 +243,26 @@ def test_sites_files_as_planners_make_them(tmp_path, capsys):
     assert main(["where", "--file", str(gpkg), "--site-layer", "schools", "--format", "json"]) == 0
     ans = json.loads(capsys.readouterr().out)
     assert ans["site"] == "A" and ans["province"] == "Oddar Meanchey" and ans["site_attributes"] == {"name": "A"}
+
+
+def test_planners_questions_grouped_and_cumulative(demo_result, capsys):
+    seven = query(demo_result, within_km=7)
+    assert seven["area_km2"] == pytest.approx(demo_result.summary["within_7km_km2"], rel=1e-9)
+    grouped = query(demo_result, within_km=7, by="province,band")
+    assert sum(g["area_km2"] for g in grouped["groups"]) == pytest.approx(seven["area_km2"], rel=1e-9)
+    bp = demo_result.by_province.set_index("province")
+    for g in grouped["groups"]:
+        key = "band_" + g["band"].replace(" km", "") + "_km2"
+        assert g["area_km2"] == pytest.approx(bp.loc[g["province"], key], rel=1e-9)
+    two = query(demo_result, province=["Pailin", "koh kong"], within_km=2)
+    assert two["area_km2"] == pytest.approx(bp.loc[["Pailin", "Koh Kong"], "within_2km_km2"].sum(), rel=1e-9)
+    with pytest.raises(geo.GeoInputError, match="not a band edge"):
+        query(demo_result, within_km=6)
+    assert main(["query", "--within", "7", "--by", "province", "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert table["area_km2"].sum() == pytest.approx(demo_result.summary["within_7km_km2"], rel=1e-6)
+
+
+def test_curve_distances_take_units(tmp_path):
+    assert main(["curve", "--max", "8km", "--step", "2000m", "--out", str(tmp_path / "c.csv")]) == 0
+    assert pd.read_csv(tmp_path / "c.csv")["distance_km"].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
