@@ -102,6 +102,49 @@ class AnalysisResult:
             self.territory.buffers,
         )
 
+    def where(self, *site, radius_m: float = 1000.0, crs: str = WGS84) -> dict:
+        """Province, distance to the frontier, band and nearby hazards of a site (see :func:`geo.queries.where`).
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> res.where(14.35953, 103.47433)["band"]
+        '0-2 km'
+        """
+        from geo.queries import where
+
+        return where(*site, result=self, radius_m=radius_m, crs=crs)
+
+    def query(self, **filters) -> dict:
+        """Counts and areas of the pieces matching the filters, in total or by group (see :func:`geo.queries.query`).
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> round(res.query(within_km=7)["area_km2"], 2) == round(res.summary["within_7km_km2"], 2)
+        True
+        """
+        from geo.queries import query
+
+        return query(self, **filters)
+
+    def curve(self, *, max_km: float = 15.0, step_km: float = 0.5, top: int = 5) -> pd.DataFrame:
+        """Contaminated area within d of the frontier, d = 0 .. ``max_km`` (see :func:`geo.queries.distance_curve`).
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> c = res.curve(max_km=7, step_km=1, top=0)
+        >>> bool(c["total_km2"].iloc[-1] == res.summary["within_7km_km2"])
+        True
+        """
+        from geo.queries import distance_curve
+
+        return distance_curve(self, max_km=max_km, step_km=step_km, top=top)
+
 
 #: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
 PIECE_COLUMNS = ("province", "code", "band", "inner_km", "outer_km", "area_m2", "area_km2", "share_of_hazard")

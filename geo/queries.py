@@ -7,9 +7,11 @@ bands and provinces), so the numbers cannot disagree with the analysis.
 from __future__ import annotations
 
 import difflib
+import logging
 import math
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -24,6 +26,8 @@ from geo.crs import geodesic_distance_m, to_crs_dense, transform_geoms
 from geo.overlay import split, union_overlapping
 
 _UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
+
+log = logging.getLogger("geo")
 
 
 def parse_distance_m(text: str | float) -> float:
@@ -63,10 +67,13 @@ def parse_km(text: str | float) -> float:
         return parse_distance_m(bare) / 1000.0
 
 
+@lru_cache(maxsize=1)
 def _demo_result() -> AnalysisResult:
+    """The bundled SYNTHETIC demo, analysed once per process for the functions called without a result."""
     from geo._data import DEMO_HAZARDS
     from geo.hazards import read_hazards
 
+    log.warning("no analysis given: answering from the bundled SYNTHETIC demo (pass a result to use your data)")
     return analyze(read_hazards(DEMO_HAZARDS))
 
 

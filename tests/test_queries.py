@@ -266,3 +266,17 @@ def test_planners_questions_grouped_and_cumulative(demo_result, capsys):
 def test_curve_distances_take_units(tmp_path):
     assert main(["curve", "--max", "8km", "--step", "2000m", "--out", str(tmp_path / "c.csv")]) == 0
     assert pd.read_csv(tmp_path / "c.csv")["distance_km"].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+
+
+def test_result_answers_questions_itself_and_the_demo_is_said(demo_result, caplog):
+    import geo.queries as q
+
+    assert demo_result.where(14.35953, 103.47433) == where(14.35953, 103.47433, demo_result)
+    assert demo_result.query(province="Pailin") == query(demo_result, province="Pailin")
+    assert demo_result.curve(max_km=7, step_km=1, top=0)["total_km2"].iloc[-1] == demo_result.summary["within_7km_km2"]
+    q._demo_result.cache_clear()
+    with caplog.at_level("WARNING", logger="geo"):
+        query(province="Pailin")
+        query(province="Pailin")
+    # Without a result, the synthetic demo is analysed once and the user is told.
+    assert caplog.text.count("answering from the bundled SYNTHETIC demo") == 1
