@@ -17,7 +17,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
+from geo._data import sha256_file
 from geo._errors import GeoEnvironmentError, GeoInputError
 
 MARKER = ".geo-output"
@@ -108,14 +108,6 @@ def _renameat2_exchange(a: Path, b: Path) -> bool:
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
         return False
     raise OSError(err, os.strerror(err), str(b))
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class OutputSet:
@@ -277,7 +269,7 @@ class OutputSet:
         if staging is None:
             raise RuntimeError("commit() outside the with block")
         files = sorted(p.name for p in staging.iterdir() if p.is_file() and not p.name.startswith("."))
-        manifest = {"written_by": "geo", "files": {n: sha256(staging / n) for n in files}}
+        manifest = {"written_by": "geo", "files": {n: sha256_file(staging / n) for n in files}}
         (staging / MARKER).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         out = self.out
         if out.is_dir():

@@ -16,7 +16,6 @@ the two to the nearest province, so no land falls out of the totals.
 
 from __future__ import annotations
 
-import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._data import GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE
+from geo._data import GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
 from geo._errors import GeoInputError
 from geo.constants import WGS84
 from geo.crs import to_crs_dense
@@ -63,15 +62,6 @@ PROVINCE_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "KH-24": ("Pailin", "ប៉ៃលិន", ("Krong Pailin", "Pailin City")),
     "KH-25": ("Tboung Khmum", "ត្បូងឃ្មុំ", ("Tbong Khmum", "Tbaung Khmum")),
 }
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def normalize_name(name: str) -> str:

@@ -20,9 +20,10 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
+from geo._data import sha256_file
 from geo._errors import GeoInputError
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
-from geo.boundaries import load_boundaries, normalize_name, sha256_file
+from geo.boundaries import load_boundaries, normalize_name
 from geo.constants import WGS84
 from geo.crs import GEOD, to_crs_dense
 from geo.summary import is_synthetic

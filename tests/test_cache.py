@@ -45,6 +45,13 @@ def _entry(where: Path) -> Path:
     return entry
 
 
+def _poison(entry: Path) -> None:
+    """Rewrite an entry, intact and well-formed, with every band replaced by a wrong square."""
+    value = _cache.loads(entry.read_bytes())
+    value["zones"] = value["zones"].assign(geometry=[shapely.box(0, 0, 1, 1)] * len(value["zones"]))
+    entry.write_bytes(_cache.dumps(value))
+
+
 def _bands(result) -> list[float]:
     return [b["area_km2"] for b in result.summary["bands"]]
 
@@ -111,10 +118,7 @@ def test_a_flipped_byte_is_detected_and_rebuilt(cache, straight_world, caplog):
 def test_entries_others_can_write_are_ignored(cache, straight_world, caplog):
     first = _run(straight_world)
     entry = _entry(cache)
-    # An intact entry with poisoned content, writable by the group: never used.
-    value = _cache.loads(entry.read_bytes())
-    value["zones"] = value["zones"].assign(geometry=[shapely.box(0, 0, 1, 1)] * len(value["zones"]))
-    entry.write_bytes(_cache.dumps(value))
+    _poison(entry)  # an intact entry with poisoned content, writable by the group: never used
     os.chmod(entry, 0o664)
     with caplog.at_level("WARNING", logger="geo"):
         again = _run(straight_world)
@@ -126,9 +130,7 @@ def test_entries_others_can_write_are_ignored(cache, straight_world, caplog):
 def test_entries_of_another_user_are_ignored(cache, straight_world, caplog):
     first = _run(straight_world)
     entry = _entry(cache)
-    value = _cache.loads(entry.read_bytes())
-    value["zones"] = value["zones"].assign(geometry=[shapely.box(0, 0, 1, 1)] * len(value["zones"]))
-    entry.write_bytes(_cache.dumps(value))
+    _poison(entry)
     os.chown(entry, 65534, 65534)
     with caplog.at_level("WARNING", logger="geo"):
         again = _run(straight_world)
