@@ -75,6 +75,13 @@ def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]]
         from geo.crs import transform_geoms
 
         geom = transform_geoms(geom, args.site_crs, "EPSG:4326") if args.site_crs else geom
+        x0, y0, x1, y1 = geom.bounds
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            hint = " - did you swap them? WKT gives longitude first" if -90 <= x0 <= x1 <= 90 else ""
+            raise GeoInputError(
+                f"the WKT's coordinates (x {x0:g} to {x1:g}, y {y0:g} to {y1:g}) are not longitude/latitude{hint}; "
+                "for projected coordinates pass --site-crs (e.g. EPSG:32648)"
+            )
         return [("wkt", geom)], [{}], []
     path = Path(args.file)
     if not path.exists():

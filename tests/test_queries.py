@@ -280,3 +280,9 @@ def test_result_answers_questions_itself_and_the_demo_is_said(demo_result, caplo
         query(province="Pailin")
     # Without a result, the synthetic demo is analysed once and the user is told.
     assert caplog.text.count("answering from the bundled SYNTHETIC demo") == 1
+
+
+def test_where_wkt_with_swapped_coordinates_is_named(capsys):
+    assert main(["where", "--wkt", "POINT (13.35 102.55)"]) == 2
+    err = capsys.readouterr().err
+    assert "did you swap them? WKT gives longitude first" in err and "Traceback" not in err
