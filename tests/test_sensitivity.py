@@ -74,3 +74,24 @@ def test_an_alternative_line_agrees_with_a_full_analysis_on_it(demo_hazards, bou
     assert entry["within_7km_km2"] == pytest.approx(full.summary["within_7km_km2"], rel=1e-6)
     # And the line matters: 15 % less within 2 km than on the OpenStreetMap line.
     assert entry["within_2km_km2"] < 0.9 * demo_result.summary["within_2km_km2"]
+
+
+@pytest.mark.slow
+def test_a_users_line_is_compared_with_the_bundled_ones(tmp_path):
+    import json
+
+    from geo._data import NATURAL_EARTH_FILE
+    from geo.cli import main
+
+    out = tmp_path / "o"
+    # Any line layer as "the official line": here the Natural Earth file, Thai frontier picked by --neighbor.
+    assert main(["analyze", "--frontier", str(NATURAL_EARTH_FILE), "--neighbor", "THA", "--out", str(out), "-q"]) == 0
+    s = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    lines = {e["line"]: e for e in s["frontier_sensitivity"]}
+    assert {"analysed line", "OpenStreetMap 2017 (bundled)", "GSHHG/WDBII full resolution"} <= set(lines)
+    assert lines["analysed line"]["file"] == "frontier.gpkg"
+    # Measured from the Natural Earth line, the analysis is what the sensitivity said of that line.
+    assert lines["analysed line"]["within_2km_km2"] == pytest.approx(
+        lines["Natural Earth 10 m"]["within_2km_km2"], rel=1e-6
+    )
+    assert lines["OpenStreetMap 2017 (bundled)"]["within_2km_km2"] == pytest.approx(112.64, abs=0.01)
