@@ -172,6 +172,12 @@ def pick_neighbors(frontier: gpd.GeoDataFrame, neighbor: str | Sequence[str] | N
     return frontier[have.isin(codes)]
 
 
+@lru_cache(maxsize=1)
+def bundled_land() -> shapely.Geometry:
+    """Cambodia's bundled national outline as one WGS 84 geometry (read once per process)."""
+    return shapely.union_all(_read_layer(OSM_FILE, "outline").geometry.values)
+
+
 def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.exists():

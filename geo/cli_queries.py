@@ -115,6 +115,8 @@ def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]]
 
 def _csv_sites(path: Path) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
     """Sites from a CSV with lat/lon columns; rows without usable coordinates are skipped and reported."""
+    from geo.queries import sites_from_file
+
     notes: list[str] = []
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as fh:
@@ -141,15 +143,8 @@ def _csv_sites(path: Path) -> tuple[list[tuple[str, shapely.Geometry]], list[dic
         else:
             keep.append(i)
     rows = df.iloc[keep]
-    sites = [(_label(r, i), shapely.Point(xs[i], ys[i])) for i, r in zip(keep, rows.to_dict("records"))]
-    return sites, rows.to_dict("records"), notes
-
-
-def _label(row: dict, i: int) -> str:
-    for key in row:
-        if str(key).strip().lower() in ("name", "site", "id", "site_id"):
-            return str(row[key])
-    return f"site {i + 1}"
+    points = gpd.GeoDataFrame(rows, geometry=shapely.points(xs[keep], ys[keep]), crs="EPSG:4326")
+    return sites_from_file(points), rows.to_dict("records"), notes
 
 
 def _far_sites(sites, result) -> list[tuple[int, float]]:

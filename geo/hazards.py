@@ -23,7 +23,7 @@ from pyproj.exceptions import CRSError, ProjError
 from geo._data import sha256_file
 from geo._errors import GeoInputError
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
-from geo.boundaries import load_boundaries, normalize_name
+from geo.boundaries import bundled_land, normalize_name
 from geo.constants import WGS84
 from geo.crs import GEOD, to_crs_dense
 from geo.summary import is_synthetic
@@ -361,7 +361,7 @@ def read_hazards(
             f"the file's CRS cannot be used ({exc}); is its .prj damaged? pass --crs", str(path)
         ) from exc
 
-    check_territory(gdf, shapely.union_all(load_boundaries().outline.to_crs(WGS84).geometry.values), path)
+    check_territory(gdf, bundled_land(), path)
     gdf = gdf.rename(columns={gdf.geometry.name: "geometry"}).set_geometry("geometry")
     attrs = gdf.drop(columns="geometry")
     _check_width(attrs.shape[1], path)
