@@ -20,7 +20,7 @@ import shapely
 
 from geo._errors import GeoInputError
 from geo._pieces import alternative_lines, attribute, hazard_table, keep_user_columns
-from geo.boundaries import Boundaries, load_boundaries, pick_neighbors
+from geo.boundaries import Boundaries, load_boundaries, neighbor_codes
 from geo.constants import (
     ANALYSIS_CRS,
     DEFAULT_BANDS_KM,
@@ -161,13 +161,10 @@ def _user_zones(fine: gpd.GeoDataFrame, owner: np.ndarray, edges: tuple[float, .
 
 def analyze(
     hazards: gpd.GeoDataFrame,
-    provinces: gpd.GeoDataFrame | None = None,
-    frontier: gpd.GeoDataFrame | None = None,
-    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
-    *,
-    outline: gpd.GeoDataFrame | None = None,
-    neighbor: str | Sequence[str] | None = None,
     boundaries: Boundaries | None = None,
+    *,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    neighbor: str | Sequence[str] | None = None,
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
 ) -> AnalysisResult:
     """Split hazards by province and border band and total them.
@@ -177,25 +174,19 @@ def analyze(
     hazards : GeoDataFrame
         Hazard polygons (any CRS), e.g. from :func:`geo.read_hazards`; a
         ``hazard_id`` column is used when present.
-    provinces : GeoDataFrame, optional
-        Columns ``code`` and ``province``; default the bundled 25 provinces.
-        When given, Cambodia is the union of these polygons.
-    frontier : GeoDataFrame, optional
-        Frontier lines; default the bundled frontier with ``neighbor``.
+    boundaries : Boundaries, optional
+        Provinces, national outline and frontier lines with their provenance:
+        :meth:`Boundaries.bundled` (the default), :meth:`Boundaries.from_files`
+        or :meth:`Boundaries.from_frames`.
     bands_km : sequence of float
         Band edges, km.  ``within_2km_km2`` and ``within_7km_km2`` are
         computed whatever the edges.
-    outline : GeoDataFrame, optional
-        National territory; default the bundled OpenStreetMap outline, or
-        the union of ``provinces`` when those are given.
     neighbor : str, list of str or None
         Neighbours whose frontier is used: an ISO3 code (``"THA"``), several
         (``"THA,LAO"`` or a list) or ``"all"``.  Default: ``THA`` when the frontier
         layer has a Thai line (the bundled one does), else every line of the layer.
         With more than one, ``by_province`` and ``summary["by_neighbor"]`` add
         each frontier's own figures.
-    boundaries : Boundaries, optional
-        Pre-loaded bundled boundaries.
     frontier_tolerance_m : float
         Positional uncertainty of the frontier, m; every zone figure gets a
         low/central/high range (``summary["uncertainty"]``).  Default 500 m, the
@@ -218,27 +209,18 @@ def analyze(
     edges = parse_bands(bands_km)
     if hazards.crs is None:
         raise GeoInputError("hazard layer has no CRS")
-    outline_given = outline is not None
-    bundled = boundaries
-    if bundled is None and (provinces is None or frontier is None or outline is None):
-        bundled = load_boundaries()
-    prov_src = provinces if provinces is not None else bundled.provinces  # type: ignore[union-attr]
-    if outline is None:
-        if provinces is not None:
-            outline = gpd.GeoDataFrame(
-                geometry=[shapely.union_all(to_crs_dense(provinces, WGS84).geometry.values)], crs=WGS84
-            )
-        else:
-            outline = bundled.outline  # type: ignore[union-attr]
-    if frontier is not None:  # the user's layer whole, unless neighbours are named
-        front = pick_neighbors(frontier, neighbor)
-        alternatives: dict = {}
-    else:
-        if neighbor is None:  # the Thai frontier when the layer has one (the bundled layer), else all of it
-            has = bundled.frontier.get("neighbor", gpd.GeoSeries(dtype=object))  # type: ignore[union-attr]
-            neighbor = "THA" if (has.astype(str).str.upper() == "THA").any() else "all"
-        front = bundled.frontier_with(neighbor)  # type: ignore[union-attr]
-        alternatives = bundled.alternatives_with(neighbor)  # type: ignore[union-attr]
+    if boundaries is None:
+        boundaries = load_boundaries()
+    elif not isinstance(boundaries, Boundaries):
+        raise TypeError(
+            "boundaries must be a geo.Boundaries (Boundaries.bundled(), .from_files(...) or .from_frames(...)),"
+            f" not {type(boundaries).__name__}"
+        )
+    if neighbor is None:
+        neighbor = boundaries.default_neighbor()
+    front = boundaries.frontier_with(neighbor)
+    alternatives = boundaries.alternatives_with(neighbor)
+    prov_src, outline = boundaries.provinces, boundaries.outline
 
     fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
     if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
@@ -295,15 +277,11 @@ def analyze(
             by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
     validation = validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers)
     summary = summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation)
-    given = "in-memory layer passed to geo.analyze"
-    sources = bundled.sources if bundled is not None else {}
     summary["inputs"] = {
-        "hazards": hazards.attrs.get("source") or {"file": None, "note": given},
-        "provinces": sources.get("provinces") if provinces is None else {"file": None, "note": given},
-        "outline": sources.get("outline") if provinces is None and not outline_given else {"file": None, "note": given},
-        "frontier": sources.get("frontier") if frontier is None else {"file": None, "note": given},
+        "hazards": hazards.attrs.get("source") or {"file": None, "note": "in-memory layer passed to geo.analyze"},
+        **{k: boundaries.sources.get(k) for k in ("provinces", "outline", "frontier")},
     }
-    summary["neighbor"] = neighbor if frontier is None else None
+    summary["neighbor"] = ",".join(neighbor_codes(neighbor) or ["all"])
     if summary.get("notice"):
         validation["notice"] = summary["notice"]
     summary["bands_km"] = list(edges)

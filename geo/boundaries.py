@@ -126,6 +126,111 @@ class Boundaries:
     sources: dict = field(default_factory=dict)
     alternatives: dict = field(default_factory=dict)
 
+    @classmethod
+    def bundled(cls) -> Boundaries:
+        """The bundled provinces, OpenStreetMap outline and frontiers, with the other mappings of the frontier.
+
+        Examples
+        --------
+        >>> b = Boundaries.bundled()
+        >>> len(b.provinces), sorted(b.frontier["neighbor"].unique())
+        (25, ['LAO', 'THA', 'VNM'])
+        """
+        return load_boundaries()
+
+    @classmethod
+    def from_files(
+        cls,
+        provinces: str | Path | None = None,
+        frontier: str | Path | None = None,
+        *,
+        province_field: str = "province",
+        code_field: str | None = "code",
+    ) -> Boundaries:
+        """The user's province and/or frontier layers from files, the bundled ones for what is not given.
+
+        Each layer's file name and sha256 go into ``sources`` and from there into every output.
+        See :func:`load_boundaries` for the parameters.
+
+        Examples
+        --------
+        >>> Boundaries.from_files().sources["frontier"]["file"]
+        'data/boundaries/osm/cambodia.gpkg'
+        """
+        return load_boundaries(provinces, frontier, province_field=province_field, code_field=code_field)
+
+    @classmethod
+    def from_frames(
+        cls,
+        provinces: gpd.GeoDataFrame,
+        frontier: gpd.GeoDataFrame,
+        outline: gpd.GeoDataFrame | None = None,
+        *,
+        sources: dict | None = None,
+        alternatives: dict | None = None,
+    ) -> Boundaries:
+        """Boundaries from layers already in memory (any CRS; reprojected to WGS 84).
+
+        Parameters
+        ----------
+        provinces : GeoDataFrame
+            Polygons with columns ``code`` and ``province`` (``name_km`` optional).
+        frontier : GeoDataFrame
+            Frontier lines; a ``neighbor`` column (ISO3) is optional.
+        outline : GeoDataFrame, optional
+            National territory; default the union of ``provinces``.
+        sources : dict, optional
+            Provenance per layer (``provinces``, ``outline``, ``frontier``), each a dict such as
+            ``{"file": ..., "attribution": ...}``; default says the layers were passed in memory.
+        alternatives : dict, optional
+            Other mappings of the frontier: name -> (lines, source dict), compared in
+            ``summary["frontier_sensitivity"]``.
+
+        Examples
+        --------
+        >>> b = Boundaries.bundled()
+        >>> mine = Boundaries.from_frames(b.provinces, b.frontier)
+        >>> mine.sources["frontier"]["note"]
+        'in-memory layer passed to geo.Boundaries.from_frames'
+        """
+        for name, frame in (("provinces", provinces), ("frontier", frontier), ("outline", outline)):
+            if frame is not None and frame.crs is None:
+                raise GeoInputError(f"the {name} layer has no coordinate reference system")
+        missing = [c for c in ("code", "province") if c not in provinces.columns]
+        if missing:
+            raise GeoInputError(
+                f"the provinces layer needs columns code and province; missing {', '.join(missing)}"
+                f" (columns: {', '.join(map(str, provinces.columns.drop(provinces.geometry.name)))})"
+            )
+        kinds = set(frontier.geometry.geom_type.dropna())
+        if not kinds or not kinds <= {"LineString", "MultiLineString"}:
+            raise GeoInputError(f"the frontier layer must hold lines, found {sorted(kinds) or 'nothing'}")
+        prov = to_crs_dense(provinces, WGS84)
+        if "name_km" not in prov.columns:
+            prov = prov.assign(name_km="")
+        prov = prov[["code", "province", "name_km", prov.geometry.name]].reset_index(drop=True)
+        if outline is None:
+            outline = gpd.GeoDataFrame(
+                {"iso3": ["KHM"], "name": ["union of provinces"]},
+                geometry=[shapely.union_all(prov.geometry.values)],
+                crs=WGS84,
+            )
+        else:
+            outline = to_crs_dense(outline, WGS84)
+        given = {"file": None, "note": "in-memory layer passed to geo.Boundaries.from_frames"}
+        return cls(
+            provinces=prov,
+            outline=outline,
+            frontier=to_crs_dense(frontier, WGS84),
+            sources={k: dict((sources or {}).get(k) or given) for k in ("provinces", "outline", "frontier")},
+            alternatives=dict(alternatives or {}),
+        )
+
+    def default_neighbor(self) -> str:
+        """``"THA"`` when the frontier layer has a Thai line (the bundled one does), else ``"all"``."""
+        has = self.frontier.get("neighbor", gpd.GeoSeries(dtype=object))
+        return "THA" if (has.astype(str).str.upper() == "THA").any() else "all"
+
     def frontier_with(self, neighbor: str | Sequence[str] | None = "THA") -> gpd.GeoDataFrame:
         """The frontier lines with some neighbours: one ISO3 code, a list or ``"THA,LAO"``, or
         ``"all"``/``None`` for every line in the layer."""

@@ -10,10 +10,7 @@ import math
 from datetime import date
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display needed
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 
@@ -74,7 +71,7 @@ def make_plot(result: AnalysisResult, title: str | None = None, when: str | None
     """
     when = when or date.today().isoformat()
     s = result.summary
-    fig = plt.figure(figsize=(11.69, 8.27), dpi=100)
+    fig = Figure(figsize=(11.69, 8.27), dpi=100)  # no pyplot: no global figure state, no backend chosen
     ax = fig.add_axes((0.02, 0.05, 0.66, 0.82))
     prov = result.provinces.merge(result.by_province[["code", "area_km2"]], on="code")
     prov.plot(ax=ax, color=[AREA_COLORS[area_class(a)] for a in prov["area_km2"]], edgecolor="#555", linewidth=0.4)
@@ -145,7 +142,6 @@ def write_plot(fig, path: str | Path) -> list[Path]:
     png, pdf = path.with_suffix(".png"), path.with_suffix(".pdf")
     atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=200, format="png"))
     atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
-    plt.close(fig)
     return [png, pdf]
 
 
@@ -154,7 +150,8 @@ __all__ = ["make_plot", "write_plot"]
 
 def write_curve_plot(curve, path: str | Path, summary: dict | None = None) -> Path:
     """Plot contaminated area within distance d of the frontier (total and per province), 2 and 7 km marked."""
-    fig, ax = plt.subplots(figsize=(9, 5.5), dpi=100)
+    fig = Figure(figsize=(9, 5.5), dpi=100)
+    ax = fig.subplots()
     d = curve["distance_km"]
     ax.plot(d, curve["total_km2"], color="k", lw=2.2, label="all provinces")
     for col in [c for c in curve.columns if c not in ("distance_km", "total_km2")]:
@@ -172,5 +169,4 @@ def write_curve_plot(curve, path: str | Path, summary: dict | None = None) -> Pa
         fig.text(0.5, 0.005, summary["notice"], ha="center", fontsize=6.5, color="#b00020")
     path = Path(path)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
-    plt.close(fig)
     return path

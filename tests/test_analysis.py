@@ -20,7 +20,7 @@ def bands_of(result) -> dict[str, float]:
 def test_rectangle_straddling_band_edges(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(1, 10, 6, 11)])  # x 1-6 km, 1 km tall
-    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
     got = bands_of(res)
     assert got["0-2 km"] == pytest.approx(1.0, rel=REL)
     assert got["2-5 km"] == pytest.approx(3.0, rel=REL)
@@ -35,7 +35,7 @@ def test_rectangle_straddling_band_edges(straight_world):
 def test_rectangle_across_the_frontier_keeps_the_outside_part(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(-2, 0, 3, 2)])  # 2 km into the neighbour, 3 km on the home side
-    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
     s = res.summary
     assert s["area_km2"] == pytest.approx(10.0, rel=REL)
     assert s["outside_cambodia_km2"] == pytest.approx(4.0, rel=REL)
@@ -47,7 +47,7 @@ def test_rectangle_across_the_frontier_keeps_the_outside_part(straight_world):
 def test_rectangle_straddling_a_province_line_is_split_exactly(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(18, 0, 23, 1)])
-    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
     bp = res.by_province.set_index("code")
     assert bp.loc["A", "area_km2"] == pytest.approx(2.0, rel=REL)
     assert bp.loc["B", "area_km2"] == pytest.approx(3.0, rel=REL)
@@ -60,7 +60,7 @@ def test_overlaps_are_counted_once_in_zone_figures(straight_world):
     provinces, frontier = straight_world
     # Two 4 km2 squares overlapping by 1 km x 2 km, both across the 2 km line; a third apart.
     hz = hazards_tm([(0, 0, 2, 2), (1, 0, 3, 2), (10, 10, 11, 11)])
-    res = geo.analyze(hz, provinces=provinces, frontier=frontier)
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
     s = res.summary
     assert s["area_sum_km2"] == pytest.approx(9.0, rel=REL)
     assert s["area_km2"] == pytest.approx(7.0, rel=REL)
@@ -76,7 +76,7 @@ def test_overlaps_are_counted_once_in_zone_figures(straight_world):
 def test_within_figures_exist_whatever_the_bands(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(1, 0, 9, 1)])
-    res = geo.analyze(hz, provinces=provinces, frontier=frontier, bands_km=(3, 10))
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier), bands_km=(3, 10))
     assert [b["band"] for b in res.summary["bands"]] == ["0-3 km", "3-10 km", "beyond 10 km"]
     assert res.summary["within_2km_km2"] == pytest.approx(1.0, rel=REL)
     assert res.summary["within_7km_km2"] == pytest.approx(6.0, rel=REL)
@@ -210,7 +210,7 @@ def test_long_utm_segments_keep_their_course(tmp_path):
 
     front, prov, hz = _utm_world()
     want = _utm_hand_answer()
-    res = geo.analyze(hz, provinces=prov, frontier=front, frontier_tolerance_m=0)
+    res = geo.analyze(hz, geo.Boundaries.from_frames(prov, front), frontier_tolerance_m=0)
     got = {b["key"]: b["area_km2"] for b in res.summary["bands"]}
     for key, area in want.items():
         assert got[key] == pytest.approx(area, rel=5e-4), key
@@ -258,7 +258,9 @@ def test_contamination_outside_cambodia_is_shown_with_the_totals(straight_world)
 
     provinces, frontier = straight_world
     # 5 km2 of a 6 km2 hazard inside (x 0-5 km), 1 km2 across the frontier (x -1-0 km).
-    res = geo.analyze(hazards_tm([(-1, 0, 5, 1)]), provinces=provinces, frontier=frontier, frontier_tolerance_m=0)
+    res = geo.analyze(
+        hazards_tm([(-1, 0, 5, 1)]), geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0
+    )
     s, row = res.summary, res.by_province.set_index("code").loc["A"]
     assert s["outside_cambodia_km2"] == pytest.approx(1.0, rel=1e-3)
     assert s["inside_cambodia_km2"] == pytest.approx(5.0, rel=1e-3)

@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 import shapely
 
+import geo
 from geo.boundaries import PROVINCE_NAMES, fit_provinces, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, CAMBODIA_OFFICIAL_AREA_KM2
 from geo.crs import GEOD, geodesic_area_m2
 from geo.zones import frontier_buffers
-from tests.conftest import NAME_VARIANTS
+from tests.conftest import NAME_VARIANTS, hazards_tm
 
 THAI_BORDER_PROVINCES = {
     "Koh Kong",
@@ -86,3 +87,29 @@ def test_every_english_name_maps_to_its_code():
         assert province_code(khmer) == code
         assert all(province_code(v) == code for v in variants)
     assert normalize_name("Kâmpóng Cham") == "kampongcham"
+
+
+def test_boundaries_from_frames_carry_their_provenance_into_the_summary(straight_world):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(1, 0, 3, 1)])
+    mine = geo.Boundaries.from_frames(
+        provinces, frontier, sources={"frontier": {"file": "survey_2024.gpkg", "attribution": "my survey"}}
+    )
+    res = geo.analyze(hz, mine, frontier_tolerance_m=0)
+    assert res.summary["inputs"]["frontier"] == {"file": "survey_2024.gpkg", "attribution": "my survey"}
+    assert "from_frames" in res.summary["inputs"]["provinces"]["note"]
+    assert res.summary["within_2km_km2"] == pytest.approx(1.0, rel=1e-4)
+
+
+def test_analyze_refuses_anything_but_a_boundaries_value(straight_world):
+    provinces, _ = straight_world
+    with pytest.raises(TypeError, match=r"\.from_frames"):
+        geo.analyze(hazards_tm([(1, 0, 3, 1)]), provinces)
+
+
+def test_from_frames_names_missing_columns(straight_world):
+    provinces, frontier = straight_world
+    with pytest.raises(geo.GeoInputError, match="missing province"):
+        geo.Boundaries.from_frames(provinces.drop(columns="province"), frontier)
+    with pytest.raises(geo.GeoInputError, match="must hold lines"):
+        geo.Boundaries.from_frames(provinces, provinces)

@@ -37,7 +37,7 @@ def cache(tmp_path, monkeypatch):
 def _run(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(-1, 0, 1, 1), (1.5, 0, 3, 2), (6, 5, 8, 6)])
-    return geo.analyze(hz, provinces=provinces, frontier=frontier, frontier_tolerance_m=0)
+    return geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0)
 
 
 def _entry(where: Path) -> Path:

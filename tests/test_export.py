@@ -23,7 +23,7 @@ def hostile_result(straight_world):
     hz["remarks"] = FORMULAS[0]
     hz["=evil_column"] = "x"
     hz["count"] = -5  # a number stays a number
-    return geo.analyze(hz, provinces=provinces, frontier=frontier)
+    return geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
 
 
 def _starts_like_formula(text: str) -> bool:

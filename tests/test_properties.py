@@ -46,7 +46,7 @@ def world(straight_world):
 
 def run(world, gdf, **kw):
     provinces, frontier = world
-    return geo.analyze(gdf, provinces=provinces, frontier=frontier, frontier_tolerance_m=0, **kw)
+    return geo.analyze(gdf, geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0, **kw)
 
 
 @SETTINGS

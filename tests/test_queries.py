@@ -31,7 +31,7 @@ def straight(straight_world):
     hz = hazards_tm([(1, 0, 6, 1), (20, 0, 21, 1)], ids=["NEAR", "FAR"])
     hz["status"] = ["SHA", "CHA"]
     hz["device_type"] = ["AP", "AV"]
-    return geo.analyze(hz, provinces=provinces, frontier=frontier, frontier_tolerance_m=250.0)
+    return geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=250.0)
 
 
 def test_curve_is_analytic_on_a_straight_frontier(straight):

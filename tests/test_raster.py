@@ -22,7 +22,9 @@ def test_density_cells_follow_the_hazards(straight_world):
     from tests.conftest import hazards_tm
 
     provinces, frontier = straight_world
-    res = geo.analyze(hazards_tm([(1, 0, 6, 1)]), provinces=provinces, frontier=frontier, frontier_tolerance_m=0)
+    res = geo.analyze(
+        hazards_tm([(1, 0, 6, 1)]), geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0
+    )
     grid, _ = density_grid(res, 500.0)
     assert grid.sum() == pytest.approx(5e6, rel=2e-5)
     assert (grid > 0).sum() >= 20  # 5 km x 1 km over 500 m cells: at least 20 cells touched

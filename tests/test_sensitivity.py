@@ -64,9 +64,7 @@ def test_an_alternative_line_agrees_with_a_full_analysis_on_it(demo_hazards, bou
     thai = frame[frame["neighbor"] == "THA"]
     full = geo.analyze(
         demo_hazards,
-        provinces=boundaries.provinces,
-        outline=boundaries.outline,
-        frontier=thai,
+        geo.Boundaries.from_frames(boundaries.provinces, thai, boundaries.outline),
         frontier_tolerance_m=0,
     )
     entry = next(e for e in demo_result.summary["frontier_sensitivity"] if e["line"] == "GSHHG/WDBII full resolution")

@@ -49,7 +49,7 @@ def xss_result(straight_world):
     hz = hazards_tm([(1, 0, 2, 1), (3, 0, 4, 1), (8, 0, 9, 1)], ids=XSS)
     hz["status"] = XSS[2]
     hz["remarks"] = XSS[1]
-    return geo.analyze(hz, provinces=provinces, frontier=frontier)
+    return geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
 
 
 def test_attribute_values_never_reach_the_page_as_markup(tmp_path, xss_result):
