@@ -12,7 +12,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
 #: What a wheel ships of data/: the layers and tables geo reads, with their sources and licences.
-DATA_PATTERNS = ("*.gpkg", "*.csv", "*.md", "LICENSE*", "COPYING*")
+DATA_PATTERNS = ("*.gpkg", "*.csv", "*.toml", "*.md", "LICENSE*", "COPYING*")
 
 
 class BuildWithData(build_py):

@@ -13,6 +13,9 @@ from geo.analysis import AnalysisResult, analyze
 from geo.boundaries import Boundaries, load_boundaries, province_code
 from geo.hazards import read_hazards
 from geo.queries import distance_curve, query, where
+from geo.release import read_release, release_by_band
+from geo.rules import load_capacity, load_rules
+from geo.scenario import scenario
 from geo.summary import geo_version
 from geo.zones import border_zones
 
@@ -39,10 +42,15 @@ __all__ = [
     "border_zones",
     "distance_curve",
     "load_boundaries",
+    "load_capacity",
+    "load_rules",
     "make_map",
     "province_code",
     "query",
     "read_hazards",
+    "read_release",
+    "release_by_band",
+    "scenario",
     "where",
     "write_map",
 ]

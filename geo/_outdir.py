@@ -43,6 +43,17 @@ OUTPUT_NAMES = (
     "density.tif",
     "zones.kml",
 )
+#: The files of ``geo release`` and ``geo scenario``: each run replaces its own family of files
+#: and keeps the others, so an analysis, a release and a scenario can share one directory.
+RELEASE_NAMES = ("release_by_band.csv", "release_summary.json", "release_pieces.gpkg", "README_release.txt")
+SCENARIO_NAMES = (
+    "scenario_completion.csv",
+    "scenario_burndown.csv",
+    "scenario_summary.json",
+    "burndown.png",
+    "README_scenario.txt",
+)
+ALL_NAMES = (*OUTPUT_NAMES, *RELEASE_NAMES, *SCENARIO_NAMES)
 #: Free space, bytes, asked for beyond the estimate (GeoPackage journals, temporaries).
 SPACE_MARGIN = 20_000_000
 #: Bytes of output per byte of input, measured on the demo (all outputs: about 3x); with a margin.
@@ -130,9 +141,19 @@ class OutputSet:
         Write into a non-empty directory geo did not create.
     input_bytes : int
         Size of the inputs, for the free-space check.
+    owns : tuple of str
+        The file names this run replaces (default: the analysis's); geo's other files stay.
     """
 
-    def __init__(self, out_dir: Path, inputs: list[Path] = (), force: bool = False, input_bytes: int = 0):  # type: ignore[assignment]
+    def __init__(
+        self,
+        out_dir: Path,
+        inputs: list[Path] = (),  # type: ignore[assignment]
+        force: bool = False,
+        input_bytes: int = 0,
+        owns: tuple[str, ...] = OUTPUT_NAMES,
+    ):
+        self.owns = tuple(owns)
         self.out = Path(out_dir)
         self.inputs = [Path(p) for p in inputs]
         self.force = force
@@ -186,7 +207,7 @@ class OutputSet:
                 str(out),
             )
         for src in self.inputs:
-            for name in OUTPUT_NAMES:
+            for name in ALL_NAMES:
                 if (out / name).resolve() == src.resolve():
                     raise GeoInputError(f"output would overwrite the input {src.name}", str(out))
         if not out.is_dir():
@@ -195,7 +216,7 @@ class OutputSet:
             raise GeoEnvironmentError("cannot write: the output directory is read-only for this user", str(out))
         entries = list(out.iterdir())
         for p in entries:
-            if p.name in (*OUTPUT_NAMES, MARKER) and p.is_symlink():
+            if p.name in (*ALL_NAMES, MARKER) and p.is_symlink():
                 raise GeoInputError(f"{p.name} is a symbolic link; geo does not write through links", str(out))
         ours = (out / MARKER).is_file()
         if entries and not ours and not self.force:
@@ -295,10 +316,11 @@ class OutputSet:
         return [out / n for n in files]
 
     def _carry_foreign(self, out: Path, staging: Path, new: set[str]) -> None:
-        """Files in the directory that are not geo's (kept with --force) go into the new set as hard links."""
-        temporaries = tuple(f".{Path(n).stem}." for n in OUTPUT_NAMES)  # of single-file writes killed midway
+        """Files in the directory this run does not replace (other geo runs' files, a user's files kept with
+        --force) go into the new set as hard links."""
+        temporaries = tuple(f".{Path(n).stem}." for n in ALL_NAMES)  # of single-file writes killed midway
         for p in out.iterdir():
-            if p.name in OUTPUT_NAMES or p.name == MARKER or p.name in new or p.name.startswith(temporaries):
+            if p.name in self.owns or p.name == MARKER or p.name in new or p.name.startswith(temporaries):
                 continue
             target = staging / p.name
             try:

@@ -131,6 +131,16 @@ class AnalysisResult:
 
         return query(self, **filters)
 
+    def access(self, rules=None, capacity=None) -> pd.DataFrame:
+        """Remaining land per province x band and who may clear it (see :func:`geo.rules.access_table`).
+
+        ``rules`` is a TOML file, a bundled set (``"access_2024"``, ``"open_2_7km"``) or
+        :class:`geo.rules.AccessRules`; default the 2024 rules.
+        """
+        from geo.rules import access_table
+
+        return access_table(self, rules, capacity)
+
     def curve(self, *, max_km: float = 15.0, step_km: float = 0.5, top: int = 5) -> pd.DataFrame:
         """Contaminated area within d of the frontier, d = 0 .. ``max_km`` (see :func:`geo.queries.distance_curve`).
 

@@ -300,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     from geo.cli_queries import register
 
     register(sub, _add_inputs, lambda a: _analysis(a, _Progress(True)))
+    from geo.cli_release import register as register_release
+
+    register_release(sub, _add_inputs, lambda a: _analysis(a, _Progress(a.quiet)))
     return parser
 
 

@@ -53,6 +53,19 @@ def band_label(inner_km: float, outer_km: float) -> str:
     return f"{inner_km:g}-{outer_km:g} km"
 
 
+def band_labels(edges_km: Sequence[float]) -> list[str]:
+    """Labels of the bands that edges make, the last one open.
+
+    Examples
+    --------
+    >>> band_labels((2, 5, 7))
+    ['0-2 km', '2-5 km', '5-7 km', 'beyond 7 km']
+    """
+    inner = (0.0, *edges_km)
+    outer = (*edges_km, math.inf)
+    return [band_label(a, b) for a, b in zip(inner, outer)]
+
+
 def parse_bands(bands: str | Sequence[float]) -> tuple[float, ...]:
     """Validate band edges (km): positive, finite, strictly increasing.
 

@@ -160,24 +160,29 @@ def make(seed: int) -> gpd.GeoDataFrame:
     return gdf.to_crs(WGS84)
 
 
+def write_synthetic(gdf: gpd.GeoDataFrame, out: Path, layer: str, notice: str, seed: int) -> None:
+    """Write a synthetic layer to a GeoPackage, atomically, saying it is synthetic in the layer's metadata."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp.gpkg")
+    if tmp.exists():
+        tmp.unlink()
+    gdf.to_file(
+        tmp,
+        layer=layer,
+        driver="GPKG",
+        engine="pyogrio",
+        layer_metadata={"SYNTHETIC": "yes", "NOTICE": notice, "SEED": str(seed)},
+    )
+    tmp.replace(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=2023)
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     gdf = make(args.seed)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp.gpkg")
-    if tmp.exists():
-        tmp.unlink()
-    gdf.to_file(
-        tmp,
-        layer="demo_sha_2023",
-        driver="GPKG",
-        engine="pyogrio",
-        layer_metadata={"SYNTHETIC": "yes", "NOTICE": SYNTHETIC_NOTICE, "SEED": str(args.seed)},
-    )
-    tmp.replace(args.out)
+    write_synthetic(gdf, args.out, "demo_sha_2023", SYNTHETIC_NOTICE, args.seed)
     print(f"wrote {len(gdf)} synthetic hazards to {args.out}")
     return 0
 
