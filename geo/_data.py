@@ -24,6 +24,18 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def sha256_path(path: Path) -> str:
+    """Hex sha256 of a file, or of a folder's files (relative names and contents, in name order),
+    e.g. an Esri File Geodatabase."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        digest.update(str(p.relative_to(path)).encode() + b"\0" + sha256_file(p).encode())
+    return digest.hexdigest()
+
+
 def data_dir() -> Path:
     """The directory of the bundled data (``boundaries/``, ``hazards/``, ``reference/``).
 

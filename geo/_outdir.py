@@ -25,7 +25,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from geo._data import sha256_file
+from geo._data import sha256_path
 from geo._errors import GeoEnvironmentError, GeoInputError
 
 MARKER = ".geo-output"
@@ -42,6 +42,7 @@ OUTPUT_NAMES = (
     "map.pdf",
     "density.tif",
     "zones.kml",
+    "zones.gdb",
 )
 #: The files of ``geo release`` and ``geo scenario``: each run replaces its own family of files
 #: and keeps the others, so an analysis, a release and a scenario can share one directory.
@@ -75,6 +76,34 @@ def environment_error(exc: OSError, path: Path | str) -> GeoEnvironmentError | N
         errno.EIO: "input/output error on the device",
     }[exc.errno]
     return GeoEnvironmentError(f"cannot write: {why}", str(path))
+
+
+def library_write_error(path: Path, written: Path) -> GeoEnvironmentError | None:
+    """After a writer library (GDAL) failed without an OS error: a clear error if the machine is the
+    cause (no space left, or the file at the size this process may write), else None.
+
+    ``written`` is the partial file (or folder) the library was writing.
+    """
+    import resource
+
+    try:
+        size = (
+            sum(p.stat().st_size for p in written.rglob("*") if p.is_file())
+            if written.is_dir()
+            else written.stat().st_size
+        )
+    except OSError:
+        size = 0
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    if soft != resource.RLIM_INFINITY and size + (1 << 20) >= soft:
+        return environment_error(OSError(errno.EFBIG, "file too large"), path)
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if free < (4 << 20):
+        return environment_error(OSError(errno.ENOSPC, "no space"), path)
+    return None
 
 
 def check_path_text(path: Path) -> None:
@@ -223,7 +252,8 @@ class OutputSet:
             raise GeoInputError(
                 "directory is not empty and was not written by geo; use --force to write into it", str(out)
             )
-        foreign_dirs = [p.name for p in entries if p.is_dir() and not p.is_symlink()]
+        # geo's own File Geodatabase (a folder) belongs to the set; any other folder is the user's.
+        foreign_dirs = [p.name for p in entries if p.is_dir() and not p.is_symlink() and p.name not in ALL_NAMES]
         if foreign_dirs:
             raise GeoInputError(
                 f"the output directory holds subdirectories ({', '.join(sorted(foreign_dirs)[:3])}); geo replaces "
@@ -289,14 +319,14 @@ class OutputSet:
         staging = self._staging
         if staging is None:
             raise RuntimeError("commit() outside the with block")
-        files = sorted(p.name for p in staging.iterdir() if p.is_file() and not p.name.startswith("."))
-        manifest = {"written_by": "geo", "files": {n: sha256_file(staging / n) for n in files}}
+        files = sorted(p.name for p in staging.iterdir() if not p.name.startswith(".") and not p.is_symlink())
+        manifest = {"written_by": "geo", "files": {n: sha256_path(staging / n) for n in files}}
         (staging / MARKER).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         out = self.out
         if out.is_dir():
             self._carry_foreign(out, staging, set(files))
             os.chmod(staging, stat.S_IMODE(os.stat(out).st_mode))
-            for p in (staging, *staging.iterdir()):
+            for p in (staging, *staging.rglob("*")):
                 _fsync(p)
             if not _renameat2_exchange(staging, out):
                 aside = staging.parent / f".{out.name}.old-{os.getpid()}"
@@ -304,7 +334,7 @@ class OutputSet:
                 os.rename(staging, out)
                 staging = aside
         else:
-            for p in (staging, *staging.iterdir()):
+            for p in (staging, *staging.rglob("*")):
                 _fsync(p)
             os.rename(staging, out)
             staging = None
@@ -323,6 +353,9 @@ class OutputSet:
             if p.name in self.owns or p.name == MARKER or p.name in new or p.name.startswith(temporaries):
                 continue
             target = staging / p.name
+            if p.is_dir() and not p.is_symlink():  # geo's File Geodatabase from another verb's run
+                shutil.copytree(p, target, copy_function=_link_or_copy)
+                continue
             try:
                 os.link(p, target, follow_symlinks=False)
             except OSError:
@@ -341,6 +374,13 @@ class OutputSet:
             os.close(self._lock_fd)  # releases the lock
             self._lock_fd = None
         self.path = self.out
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _fsync(path: Path) -> None:

@@ -264,8 +264,8 @@ def memory_budget() -> tuple[int | None, str]:
 
 def check_memory(path: Path) -> None:
     """Refuse, with a clear message, a file that would not fit in geo's memory budget (:func:`memory_budget`)."""
-    size = path.stat().st_size
-    if zipfile.is_zipfile(path):
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
+    if not path.is_dir() and zipfile.is_zipfile(path):
         try:
             with zipfile.ZipFile(path) as z:
                 size = sum(i.file_size for i in z.infolist())

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import geopandas as gpd
 import numpy as np
@@ -86,6 +87,42 @@ class AnalysisResult:
     alternative_lines: gpd.GeoDataFrame = field(
         default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
     )
+
+    # Indexes the site queries use, built once per result on first use (not per site).
+    @cached_property
+    def frontier_union(self) -> shapely.Geometry:
+        """The analysed frontier lines as one geometry (WGS 84)."""
+        return shapely.union_all(self.territory.frontier)
+
+    @cached_property
+    def frontier_analysis(self) -> shapely.Geometry:
+        """The analysed frontier lines as one geometry in the analysis CRS (prepared for distances)."""
+        line = to_crs_dense(gpd.GeoDataFrame(geometry=[self.frontier_union], crs=WGS84), ANALYSIS_CRS).geometry.iloc[0]
+        shapely.prepare(line)
+        return line
+
+    @cached_property
+    def frontier_segments(self) -> tuple[np.ndarray, shapely.STRtree]:
+        """The analysed frontier cut into <= 50 m segments (analysis CRS) and their spatial index."""
+        line = shapely.segmentize(self.frontier_analysis, 50.0)
+        coords = [shapely.get_coordinates(part) for part in shapely.get_parts(shapely.line_merge(line))]
+        segs = np.concatenate([shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)) for c in coords if len(c) > 1])
+        return segs, shapely.STRtree(segs)
+
+    @cached_property
+    def hazard_index(self) -> shapely.STRtree:
+        """Spatial index of ``hazards`` (analysis CRS)."""
+        return shapely.STRtree(self.hazards.geometry.values)
+
+    @cached_property
+    def land_index(self) -> shapely.STRtree:
+        """Spatial index of ``land_pieces`` (analysis CRS)."""
+        return shapely.STRtree(self.land_pieces["geometry"].to_numpy())
+
+    @cached_property
+    def province_index(self) -> shapely.STRtree:
+        """Spatial index of ``provinces`` (analysis CRS)."""
+        return shapely.STRtree(self.provinces.geometry.values)
 
     def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
         """Contaminated area (land counted once) within each distance of the frontier, km2.

@@ -117,7 +117,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with OutputSet(out_dir, inputs, force=args.force, input_bytes=size) as target:
         result, neighbor = _analysis(args, say)
         say(f"writing outputs to {out_dir}")
-        write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml)
+        write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb)
         if args.map:
             _write_map(result, target.path / "map.html", args, say)
         if args.png:
@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--kml", action="store_true", help="also write zones.kml (bands, frontier, hazard pieces) for Google Earth"
+    )
+    p.add_argument(
+        "--gdb", action="store_true", help="also write zones.gdb, an Esri File Geodatabase (same layers as zones.gpkg)"
     )
     p.add_argument("--map", action="store_true", help="also write map.html (interactive, opens offline)")
     p.add_argument("--png", action="store_true", help="also write map.png and map.pdf (static, for reports)")

@@ -11,7 +11,9 @@ import io
 import json
 import math
 import os
+import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._outdir import library_write_error
 from geo.analysis import AnalysisResult
 from geo.constants import WGS84
 
@@ -102,8 +105,14 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
     """Write several layers into one GeoPackage, atomically."""
 
     def _write(tmp: Path) -> None:
-        for name, gdf in layers.items():
-            valid_polygons(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
+        try:
+            for name, gdf in layers.items():
+                valid_polygons(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
+        except Exception as exc:  # GDAL reports a full disk as a failed commit, not an OS error
+            env = library_write_error(path, tmp)
+            if env is not None:
+                raise env from exc
+            raise
 
     atomic_write(path, _write)
 
@@ -227,7 +236,37 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     atomic_write(path, _write)
 
 
-def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml: bool = False) -> list[Path]:
+def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    """Write layers into an Esri File Geodatabase folder (GDAL's OpenFileGDB), as a whole.
+
+    The folder is built beside ``path`` and renamed into place.  Field names are
+    laundered by GDAL where the format forbids characters (``band_0-2_km2`` becomes
+    ``band_0_2_km2``); polygons and lines are written as multi-part types.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gdb")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(laundered|will be written as a Float64).*")
+            for name, layer in layers.items():
+                try:
+                    layer.to_file(tmp, layer=name, driver="OpenFileGDB", engine="pyogrio", promote_to_multi=True)
+                except Exception as exc:
+                    env = library_write_error(path, tmp)
+                    if env is not None:
+                        raise env from exc
+                    raise
+        if path.exists():
+            shutil.rmtree(path)
+        os.rename(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_outputs(
+    result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml: bool = False, gdb: bool = False
+) -> list[Path]:
     """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
     into the staging directory of :class:`geo._outdir.OutputSet`).
 
@@ -248,8 +287,10 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml
     by_hazard = _flat(result.by_hazard)
     meta = None
     if notice:
+        # Said in full once per file: in each of the 25 province rows, and in the pieces' table as a
+        # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
         by_province["data_notice"] = notice
-        by_hazard["data_notice"] = notice
+        by_hazard["synthetic"] = True
         meta = {"SYNTHETIC": "yes", "NOTICE": notice}
     written = [out_dir / n for n in OUTPUT_FILES]
     write_json(result.summary, written[0])
@@ -260,8 +301,8 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml
     ).to_crs(WGS84)
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
     pieces = result.by_hazard.drop(columns=[c for c in result.by_hazard.columns if c.startswith("_")])
-    if notice:
-        pieces = pieces.assign(data_notice=notice)
+    if notice:  # the layer's metadata carries the notice (SYNTHETIC, NOTICE)
+        pieces = pieces.assign(synthetic=True)
     write_gpkg(
         {
             "provinces": provinces,
@@ -273,6 +314,17 @@ def write_outputs(result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml
         meta,
     )
     write_json(result.validation, written[4])
+    if gdb:
+        written.append(out_dir / "zones.gdb")
+        write_gdb(
+            {
+                "provinces": valid_polygons(provinces),
+                "frontier": result.frontier.to_crs(WGS84),
+                "zones": valid_polygons(zones),
+                "hazard_pieces": valid_polygons(pieces.to_crs(WGS84)),
+            },
+            written[-1],
+        )
     if xlsx:
         written.append(out_dir / "tables.xlsx")
         write_xlsx(result, written[-1])

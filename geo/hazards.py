@@ -20,7 +20,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError, ProjError
 
-from geo._data import sha256_file
+from geo._data import sha256_path
 from geo._errors import GeoInputError
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
 from geo.boundaries import bundled_land, normalize_name
@@ -55,7 +55,7 @@ LAT_FIELDS = ("lat", "latitude", "y", "ycoord")
 LON_FIELDS = ("lon", "long", "lng", "longitude", "x", "xcoord")
 VECTOR_SUFFIXES = {
     ".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv",
-    ".kml", ".kmz", ".gml", ".tab", ".mif",
+    ".kml", ".kmz", ".gml", ".tab", ".mif", ".gdb",
 }  # fmt: skip
 #: Most attribute columns a hazard layer may have: a GeoPackage table holds at most 2,000 columns
 #: (SQLite's default limit), and geo adds about 20 of its own to the piece table.
@@ -324,7 +324,7 @@ def read_hazards(
     path = Path(path)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
-    if path.is_dir():
+    if path.is_dir() and path.suffix.lower() != ".gdb":  # an Esri File Geodatabase is a folder
         raise GeoInputError("is a directory, not a file", str(path))
     suffix = path.suffix.lower()
     if suffix not in VECTOR_SUFFIXES:
@@ -425,6 +425,6 @@ def read_hazards(
     report["features_kept"] = len(out)
     out = out.reset_index(drop=True)
     out.attrs["validation"] = report
-    out.attrs["source"] = {"file": path.name, "sha256": sha256_file(path), "layer": layer}
+    out.attrs["source"] = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
     out.attrs["synthetic"] = bool(synthetic)
     return out

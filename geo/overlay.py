@@ -245,8 +245,20 @@ def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     geoms = np.asarray(geoms, dtype=object)
     labels = overlap_components(geoms)
-    shared = np.bincount(labels, minlength=len(geoms))[labels] > 1
-    unions = np.array([shapely.union_all(geoms[labels == c]) for c in np.unique(labels[shared])], dtype=object)
+    sizes = np.bincount(labels, minlength=len(geoms))
+    shared = sizes[labels] > 1
+    # Members grouped by one sort of the labels (not a full-length mask per component).
+    members = np.flatnonzero(shared)
+    members = members[np.argsort(labels[members], kind="stable")]
+    starts = np.flatnonzero(np.r_[True, np.diff(labels[members]) != 0])
+    counts = np.diff(np.r_[starts, len(members)])
+    unions = np.empty(len(starts), dtype=object)
+    pairs = counts == 2  # most components are two polygons: one vectorised union for all of them
+    if pairs.any():
+        first = members[starts[pairs]]
+        unions[pairs] = shapely.union(geoms[first], geoms[members[starts[pairs] + 1]])
+    for k in np.flatnonzero(~pairs):
+        unions[k] = shapely.union_all(geoms[members[starts[k] : starts[k] + counts[k]]])
     return shared, unions
 
 
@@ -280,4 +292,8 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
         ri, rj = root(i), root(j)
         if ri != rj:
             parent[max(ri, rj)] = min(ri, rj)
-    return np.array([root(i) for i in range(len(geoms))])
+    while True:  # point every polygon at its root, all at once
+        up = parent[parent]
+        if np.array_equal(up, parent):
+            return parent
+        parent = up

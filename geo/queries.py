@@ -17,12 +17,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 
 from geo._errors import GeoInputError
 from geo.analysis import OUTSIDE, AnalysisResult, analyze
 from geo.boundaries import PROVINCE_NAMES, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, WGS84
-from geo.crs import geodesic_distance_m, to_crs_dense, transform_geoms
+from geo.crs import GEOD, aeqd_transformers, apply_transformer, to_crs_dense, transform_geoms
 from geo.overlay import split, union_overlapping
 
 _UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
@@ -185,21 +186,21 @@ def where(
         raise GeoInputError("give one site: lat, lon; a (lat, lon) tuple; WKT; or a shapely geometry")
     result = result or _demo_result()
     geom = _site_geometry(args[0], crs)
-    front = shapely.union_all(result.territory.frontier)
+    front = result.frontier_union
     centre = geom.centroid
-    aeqd = f"+proj=aeqd +lat_0={centre.y!r} +lon_0={centre.x!r} +datum=WGS84 +units=m +no_defs +type=crs"
+    to_local, _ = aeqd_transformers(centre.x, centre.y)
     geom_a = transform_geoms(geom, WGS84, ANALYSIS_CRS)
     land = result.territory.land
     inside = bool(shapely.intersects(land, geom_a))
     prov = result.provinces
     if geom.geom_type == "Point":
         hit = np.flatnonzero(shapely.contains(prov.geometry.values, geom_a))
-        dist = geodesic_distance_m((geom.x, geom.y), front)
+        dist = _frontier_distance_m(geom, geom_a, result)
     else:
         hit = np.argsort(-shapely.area(shapely.intersection(prov.geometry.values, geom_a)))[:1]
-        local = transform_geoms(geom, WGS84, aeqd)
-        dist = float(shapely.distance(local, transform_geoms(shapely.segmentize(front, 0.0005), WGS84, aeqd)))
-    k = int(hit[0]) if len(hit) else int(shapely.STRtree(prov.geometry.values).query_nearest(geom_a)[0])
+        local = apply_transformer(geom, to_local)
+        dist = float(shapely.distance(local, apply_transformer(shapely.segmentize(front, 0.0005), to_local)))
+    k = int(hit[0]) if len(hit) else int(result.province_index.query_nearest(geom_a)[0])
     answer = {
         "site": geom.wkt if geom.geom_type != "Point" else f"{geom.y:.6f}, {geom.x:.6f}",
         "province": prov["province"].iloc[k],
@@ -210,13 +211,12 @@ def where(
         "radius_m": float(radius_m),
     }
     hz = result.hazards
-    near = shapely.STRtree(hz.geometry.values).query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
+    near = result.hazard_index.query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
     found = []
     if len(near):
-        local_site = transform_geoms(geom, WGS84, aeqd)
-        local_hz = transform_geoms(
-            gpd.GeoSeries(hz.geometry.values[near], crs=ANALYSIS_CRS).to_crs(WGS84).values, WGS84, aeqd
-        )
+        local_site = apply_transformer(geom, to_local)
+        from_analysis, _ = aeqd_transformers(centre.x, centre.y, src=ANALYSIS_CRS)
+        local_hz = apply_transformer(shapely.segmentize(hz.geometry.values[near], 250.0), from_analysis)
         d = shapely.distance(local_hz, local_site)
         for i, dm in sorted(zip(near, d), key=lambda t: t[1]):
             if dm <= radius_m:
@@ -235,13 +235,31 @@ def where(
     return answer
 
 
+def _frontier_distance_m(point: shapely.Point, point_a: shapely.Point, result: AnalysisResult) -> float:
+    """Geodesic distance from a point to the analysed frontier, m (to millimetres).
+
+    The distance in the equal-area analysis CRS (scale errors < 0.2 % over Cambodia) bounds
+    the answer; only the frontier segments within 2 % + 100 m of it are projected to an
+    azimuthal equidistant projection centred on the point, where distances from the centre
+    are geodesic, and the nearest point found there is measured with :meth:`pyproj.Geod.inv`.
+    """
+    segs, tree = result.frontier_segments
+    _, d_a = tree.query_nearest(point_a, return_distance=True)
+    cand = tree.query(shapely.buffer(point_a, float(d_a[0]) * 1.02 + 100.0, quad_segs=4), predicate="intersects")
+    to_local, to_lonlat = aeqd_transformers(point.x, point.y, src=ANALYSIS_CRS)
+    local = apply_transformer(shapely.multilinestrings(segs[cand]), to_local)
+    near = shapely.ops.nearest_points(shapely.segmentize(local, 5.0), shapely.Point(0.0, 0.0))[0]
+    ll = apply_transformer(near, to_lonlat)
+    return float(GEOD.inv(point.x, point.y, ll.x, ll.y)[2])
+
+
 def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
     """Area of a polygon site in each band, and the hazard area (land counted once) in it."""
     zones = result.zones
     land = result.territory.land
     site = split(np.array([geom_a], dtype=object), zones.geometry.values, land)
     lp = result.land_pieces
-    cand = shapely.STRtree(lp["geometry"].to_numpy()).query(geom_a, predicate="intersects")
+    cand = result.land_index.query(geom_a, predicate="intersects")
     hz_area = shapely.area(shapely.intersection(lp["geometry"].to_numpy()[cand], geom_a))
     hz_band = lp["band_idx"].to_numpy()[cand]
     bands = []

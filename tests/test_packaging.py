@@ -33,6 +33,9 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
         "geo/data/boundaries/gshhg/COPYING.LESSER",
         "geo/data/boundaries/naturalearth/LICENSE",
         "geo/data/reference/table1_ap_mined_area_2023.csv",
+        "geo/data/release/demo_release_2023.gpkg",
+        "geo/data/rules/access_2024.toml",
+        "geo/data/rules/capacity_2023.csv",
         "geo/static/geo_map.js",
     ):
         assert needed in names, needed
@@ -56,3 +59,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
     summary = json.loads((elsewhere / "geo-output" / "summary.json").read_text(encoding="utf-8"))
     assert summary["hazards"] == 4330 and summary["synthetic"] is True
     assert round(summary["area_sum_km2"], 6) == 435.064085
+    # The release and scenario verbs find their bundled layer, rules and capacities in the wheel too.
+    run = subprocess.run([str(geo_exe), "scenario", "-q"], cwd=elsewhere, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert (elsewhere / "geo-output" / "scenario_completion.csv").is_file()

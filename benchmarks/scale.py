@@ -1,0 +1,156 @@
+"""Scale: ``geo analyze`` end to end on growing synthetic layers, and site checks by the thousand.
+
+Run from the repository root::
+
+    python benchmarks/scale.py                               # 43,300 hazards, 1,000 sites (~2 min)
+    python benchmarks/scale.py --sizes 43300,433000 --sites 10000
+
+Every measurement runs in a child process of its own (so its peak memory is its own):
+
+* ``geo``: ``geo analyze FILE -q`` on a GeoPackage of seeded synthetic hazards (the
+  generator of ``benchmarks/run.py``: irregular polygons near the Thai frontier, some
+  overlapping), wall time and peak RSS;
+* ``plain``: what a GeoPandas user would write - read, ``to_crs``, ``geopandas.overlay``
+  with the province x band cells, then ``union_all`` per cell for land counted once -
+  on the same file, up to ``--plain-max`` hazards (it grows much faster than geo);
+* ``sites``: ``geo.where`` for N random sites in Cambodia against one analysis of the
+  demo, per site, against the exact method geo used before (``geo.crs.geodesic_distance_m``
+  on the whole frontier line for each site), measured on the first 200 sites.
+
+The table prints times, peak memory and the ratio plain / geo, all from this run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def child_geo(path: str, out: str) -> dict:
+    from geo.cli import main
+
+    t0 = time.perf_counter()
+    code = main(["analyze", path, "-q", "--out", out])
+    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "exit": code}
+
+
+def child_plain(path: str) -> dict:
+    import geopandas as gpd
+    import shapely
+
+    import geo
+    from geo.boundaries import fit_provinces
+    from geo.constants import ANALYSIS_CRS
+    from geo.overlay import make_cells
+    from geo.zones import border_zones
+
+    b = geo.load_boundaries()
+    zones = border_zones(b.frontier_with("THA"), b.outline, (2, 5, 7))
+    fitted, _ = fit_provinces(b.provinces.to_crs(ANALYSIS_CRS), b.outline.to_crs(ANALYSIS_CRS))
+    cells = make_cells(fitted, zones)
+    t0 = time.perf_counter()
+    hz = gpd.read_file(path, engine="pyogrio").to_crs(ANALYSIS_CRS)
+    hz["geometry"] = shapely.make_valid(hz.geometry.values)
+    pieces = gpd.overlay(hz, cells, how="intersection", keep_geom_type=True)
+    area = {key: shapely.union_all(g.geometry.values).area for key, g in pieces.groupby(["code", "zone"])}
+    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "area_km2": sum(area.values()) / 1e6}
+
+
+def child_sites(n: int) -> dict:
+    import numpy as np
+    import shapely
+
+    import geo
+    from geo.crs import geodesic_distance_m
+    from geo.queries import where
+
+    result = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+    land = result.territory.land
+    rng = np.random.default_rng(2024)
+    from geo.constants import ANALYSIS_CRS, WGS84
+    from geo.crs import transform_geoms
+
+    x0, y0, x1, y1 = land.bounds
+    pts = np.empty((0, 2))
+    while len(pts) < n:
+        xy = rng.uniform((x0, y0), (x1, y1), size=(4 * n, 2))
+        pts = np.vstack([pts, xy[shapely.contains_xy(land, xy[:, 0], xy[:, 1])]])
+    sites = transform_geoms(shapely.points(pts[:n]), ANALYSIS_CRS, WGS84)
+    where(sites[0].y, sites[0].x, result=result)  # indexes built once, as the CLI does
+    t0 = time.perf_counter()
+    answers = [where(p.y, p.x, result=result) for p in sites]
+    per_site = (time.perf_counter() - t0) / n
+    k = min(n, 200)
+    front = result.frontier_union
+    t0 = time.perf_counter()
+    old = [geodesic_distance_m((p.x, p.y), front) for p in sites[:k]]
+    per_site_old = (time.perf_counter() - t0) / k
+    diff = max(abs(a["distance_to_frontier_m"] - d) for a, d in zip(answers[:k], old))
+    return {"per_site_ms": per_site * 1e3, "per_site_old_ms": per_site_old * 1e3, "max_diff_m": diff}
+
+
+def spawn(*args: str) -> dict:
+    run = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{run.stderr[-2000:]}")
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="43300", help="hazard counts, comma-separated")
+    parser.add_argument("--sites", type=int, default=1000)
+    parser.add_argument("--plain-max", type=int, default=50_000, help="largest layer the plain route is run on")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        out = {
+            "geo": lambda: child_geo(*rest),
+            "plain": lambda: child_plain(*rest),
+            "sites": lambda: child_sites(int(rest[0])),
+        }
+        print(json.dumps(out[kind]()))
+        return
+
+    sys.path.insert(0, str(HERE))
+    from run import synthetic_hazards
+
+    import geo
+
+    b = geo.load_boundaries()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in [int(s) for s in args.sizes.split(",")]:
+            path = Path(tmp) / f"hazards_{n}.gpkg"
+            synthetic_hazards(n, b, seed=7).to_file(path, engine="pyogrio")
+            spawn("geo", str(path), str(Path(tmp) / "warm"))  # fills the territory cache
+            g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"))
+            p = spawn("plain", str(path)) if n <= args.plain_max else None
+            rows.append((n, g, p))
+        s = spawn("sites", str(args.sites))
+    print(f"{'hazards':>10} {'geo s':>8} {'geo MB':>8} {'plain s':>8} {'plain MB':>9} {'ratio':>7}")
+    for n, g, p in rows:
+        plain = f"{p['seconds']:8.1f} {p['peak_mb']:9.0f} {p['seconds'] / g['seconds']:6.1f}x" if p else "     not run"
+        print(f"{n:>10,} {g['seconds']:8.1f} {g['peak_mb']:8.0f} {plain}")
+    print(
+        f"sites: {args.sites:,} x geo.where {s['per_site_ms']:.2f} ms per site; whole-line geodesic method "
+        f"{s['per_site_old_ms']:.2f} ms per site ({s['per_site_old_ms'] / s['per_site_ms']:.1f}x); "
+        f"largest distance difference {s['max_diff_m']:.4f} m"
+    )
+
+
+if __name__ == "__main__":
+    main()
