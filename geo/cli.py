@@ -94,8 +94,12 @@ def _write_map(result, path: Path, args: argparse.Namespace, say: _Progress) -> 
 def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) -> list[Path]:
     from geo.plot import make_plot, write_plot
 
-    say(f"drawing the static map {path.with_suffix('.png').name} and .pdf")
-    return write_plot(make_plot(result, title=args.title), path)
+    also_pdf = path.suffix.lower() == ".png"
+    say(f"drawing the static map {path.name}" + (" and .pdf" if also_pdf else ""))
+    fig = make_plot(
+        result, title=args.title, lang=getattr(args, "lang", "en"), bounds=getattr(args, "aoi_bounds", None)
+    )
+    return write_plot(fig, path, also_pdf=also_pdf)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -191,7 +195,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     say = _Progress(args.quiet)
     out = Path(args.out)
-    for path in (out.with_suffix(".png"), out.with_suffix(".pdf")):
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise GeoInputError(f"--out {args.out}: a static map is written as .png (with a .pdf beside it), .pdf or .svg")
+    for path in (out, out.with_suffix(".pdf")) if out.suffix.lower() == ".png" else (out,):
         check_out_file(path, _input_paths(args))
     result, _ = _analysis(args, say)
     written = _write_plot(result, out, args, say)
@@ -296,8 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _add_inputs(p)
-    p.add_argument("--out", default="map.png", help="PNG file to write; the PDF goes beside it (default: ./map.png)")
+    p.add_argument(
+        "--out",
+        default="map.png",
+        help="file to write, format by extension: .png (200 dpi, with a .pdf beside it), .pdf or .svg "
+        "(default: ./map.png)",
+    )
     p.add_argument("--title", help="map title")
+    p.add_argument("--lang", default="en", choices=("en", "km"), help="language of the province labels")
     p.set_defaults(func=cmd_plot)
 
     from geo.cli_queries import register

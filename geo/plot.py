@@ -1,4 +1,4 @@
-"""Print-quality static maps (matplotlib): PNG and PDF for reports.
+"""Print-quality static maps (matplotlib): PNG, PDF or SVG for reports.
 
 Drawn in the equal-area analysis CRS, so the scale bar is true to within
 ~0.1 % over Cambodia.
@@ -10,14 +10,16 @@ import math
 from datetime import date
 from pathlib import Path
 
+import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, Patch, Rectangle
+from matplotlib.patches import Patch, Rectangle
 
 from geo.analysis import AnalysisResult
-from geo.constants import ANALYSIS_CRS
+from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.crs import transform_geoms
 from geo.export import atomic_write
-from geo.mapdata import AREA_COLORS, area_class, area_legend, band_colors, band_meaning
+from geo.mapdata import band_colors, band_meaning
 
 
 def _scale_bar(ax, length_m: float) -> None:
@@ -41,72 +43,163 @@ def _scale_bar(ax, length_m: float) -> None:
     ax.text(x + length_m, y + 2.2 * h, f"{length_m / 1000:g} km", ha="center", va="bottom", fontsize=7, zorder=10)
 
 
-def _north_arrow(ax) -> None:
-    x0, x1 = ax.get_xlim()
-    y0, y1 = ax.get_ylim()
-    x, y, dy = x1 - 0.06 * (x1 - x0), y1 - 0.16 * (y1 - y0), 0.08 * (y1 - y0)
-    ax.add_patch(
-        FancyArrow(
-            x,
-            y,
-            0,
-            dy,
-            width=0.012 * (x1 - x0),
-            head_length=0.03 * (y1 - y0),
-            length_includes_head=True,
-            color="k",
-            zorder=10,
-        )
+def _north_arrow(ax, x: float, y: float) -> None:
+    """A north arrow with its foot at ``(x, y)`` (axes fractions)."""
+    ax.annotate(
+        "",
+        xy=(x, y + 0.075),
+        xytext=(x, y),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.6, "mutation_scale": 14},
+        zorder=10,
     )
-    ax.text(x, y + dy + 0.01 * (y1 - y0), "N", ha="center", va="bottom", fontsize=11, fontweight="bold", zorder=10)
+    ax.text(x, y + 0.08, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
 
 
-def make_plot(result: AnalysisResult, title: str | None = None, when: str | None = None):
-    """A static map of an analysis: provinces, bands, hazards, frontier, north arrow, scale bar, legend.
+#: Neighbours and sea named on the static map, with a point in each (lon, lat; outside Cambodia).
+SURROUNDINGS = (
+    ("THAILAND", 102.75, 14.62),
+    ("LAOS", 105.75, 14.78),
+    ("VIET NAM", 106.95, 10.95),
+    ("Gulf of Thailand", 103.05, 10.55),
+)
+#: Static map colours: land outside Cambodia and sea, Cambodia, province edges.
+PAPER, LAND, EDGE = "#d9d9d9", "#fbfbf7", "#8a8a8a"
+#: Opacity of the bands' fill (the legend's swatches are drawn with the same).
+BAND_ALPHA = 0.30
+
+
+def khmer_font() -> str | None:
+    """Path of a Khmer font installed on this machine (fontconfig's list, as matplotlib sees it), or None."""
+    from matplotlib import font_manager
+
+    for path in sorted(font_manager.findSystemFonts()):
+        try:
+            name = font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if "khmer" in name.lower() and "muol" not in name.lower():  # a text face, not the display ones
+            return path
+    return None
+
+
+def _text_font(lang: str, texts: list[str]):
+    """Font properties that can draw ``texts`` (a Khmer font when any holds Khmer or ``lang`` is km)."""
+    from matplotlib import font_manager
+
+    needs_khmer = lang == "km" or any(any("\u1780" <= ch <= "\u17ff" for ch in t) for t in texts if t)
+    if not needs_khmer:
+        return None
+    path = khmer_font()
+    if path is None:
+        from geo._errors import GeoInputError
+
+        raise GeoInputError(
+            "Khmer text needs a Khmer font and none is installed; install one (Debian: fonts-khmeros) "
+            "or leave out --lang km / the Khmer title"
+        )
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+
+
+def make_plot(
+    result: AnalysisResult,
+    title: str | None = None,
+    when: str | None = None,
+    *,
+    lang: str = "en",
+    bounds: tuple[float, float, float, float] | None = None,
+):
+    """A static map of an analysis for reports: bands above the provinces, hazards coloured by band,
+    province labels, neighbours named, north arrow and scale bar in the sea, and a bar chart of the
+    contaminated area per province by band.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+    title : str, optional
+        Drawn as text (never as mathtext); Khmer is drawn with a Khmer font.
+    when : str, optional
+        Date in the footer (default today).
+    lang : {"en", "km"}
+        Language of the province labels.
+    bounds : (west, south, east, north), optional
+        Extent to show, WGS 84 degrees (an area of interest); default the whole country.
 
     Returns
     -------
     matplotlib.figure.Figure
         A4 landscape.
     """
+    if lang not in ("en", "km"):
+        raise ValueError(f"lang must be 'en' or 'km', not {lang!r}")
     when = when or date.today().isoformat()
     s = result.summary
-    fig = Figure(figsize=(11.69, 8.27), dpi=100)  # no pyplot: no global figure state, no backend chosen
-    ax = fig.add_axes((0.02, 0.05, 0.66, 0.82))
-    prov = result.provinces.merge(result.by_province[["code", "area_km2"]], on="code")
-    prov.plot(ax=ax, color=[AREA_COLORS[area_class(a)] for a in prov["area_km2"]], edgecolor="#555", linewidth=0.4)
+    head = title or "Mine contamination in Cambodia's border zones"
+    names = result.provinces
+    labels = list(names["name_km"].fillna("")) if lang == "km" else list(names["province"])
+    font = _text_font(lang, [head])
+    fig = Figure(figsize=(11.69, 8.27), dpi=100)
+    ax = fig.add_axes((0.01, 0.07, 0.60, 0.80))
+    ax.set_facecolor(PAPER)
+    result.provinces.plot(ax=ax, color=LAND, edgecolor=EDGE, linewidth=0.45, zorder=1)
     colors = band_colors(result.zones)
     finite = result.zones[result.zones["outer_km"].map(math.isfinite)]
-    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=0.45, linewidth=0)
+    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
     pieces = result.by_hazard
     if len(pieces):
-        pieces.plot(ax=ax, color=[colors.get(b, "k") for b in pieces["band"]], edgecolor="#222", linewidth=0.1)
-    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.0, linestyle=(0, (4, 2)))
+        hz_colors = [colors.get(b, "k") for b in pieces["band"]]
+        # An edge in the same colour keeps the smallest hazards visible at national scale.
+        pieces.plot(ax=ax, color=hz_colors, edgecolor=hz_colors, linewidth=0.35, zorder=3)
+    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.1, linestyle=(0, (4, 2)), zorder=4)
     ax.set_aspect("equal")
-    ax.set_axis_off()
-    xmin, ymin, xmax, ymax = result.provinces.total_bounds
-    pad = 0.03 * (xmax - xmin)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    if bounds is not None:
+        box = transform_geoms(shapely.segmentize(shapely.box(*bounds), 0.01), WGS84, ANALYSIS_CRS)
+        xmin, ymin, xmax, ymax = box.bounds
+    else:
+        xmin, ymin, xmax, ymax = result.provinces.total_bounds
+    pad = 0.04 * max(xmax - xmin, ymax - ymin)
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad, ymax + pad)
-    _scale_bar(ax, 100_000.0)
-    _north_arrow(ax)
-    handles = [Patch(facecolor=c, edgecolor="#555", label=t) for c, t in area_legend()]
-    handles += [
-        Patch(facecolor=colors[b], alpha=0.6, label=f"{b}: {band_meaning(i, o)}")
-        for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
-    ]
-    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier"))
-    ax.legend(
-        handles=handles,
-        loc="center left",
-        bbox_to_anchor=(1.02, 0.5),
-        fontsize=8,
-        frameon=True,
-        title="Contaminated area per province (km²)\nand border bands (Cambodian side)",
-        title_fontsize=8,
-    )
-    head = title or "Mine contamination in Cambodia's border zones"
-    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False)  # user text, not mathtext
+    label_font = _text_font(lang, labels) if lang == "km" else None
+    for geom, text in zip(result.provinces.geometry, labels):
+        p = geom.representative_point()
+        if text and xmin - pad < p.x < xmax + pad and ymin - pad < p.y < ymax + pad:
+            ax.text(
+                p.x,
+                p.y,
+                text,
+                fontsize=6.5,
+                ha="center",
+                va="center",
+                color="#333",
+                zorder=6,
+                fontproperties=label_font,
+                clip_on=True,
+            )
+    if bounds is None:
+        for text, lon, lat in SURROUNDINGS:
+            q = transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS)
+            ax.text(
+                q.x,
+                q.y,
+                text,
+                fontsize=8 if text.isupper() else 7,
+                color="#6b6b6b",
+                ha="center",
+                va="center",
+                style="normal" if text.isupper() else "italic",
+                zorder=5,
+            )
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    _scale_bar(ax, _nice_length(span / 5))
+    _north_arrow(ax, 0.05, 0.12)
+    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
     sub = (
         f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
@@ -118,11 +211,32 @@ def make_plot(result: AnalysisResult, title: str | None = None, when: str | None
             0.895,
             s["notice"],
             ha="center",
-            fontsize=8,
+            fontsize=7.5,
             color="white",
             fontweight="bold",
             bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
         )
+    _bar_chart(fig, result, colors)
+    handles = [
+        Patch(facecolor=colors[b], alpha=BAND_ALPHA, edgecolor="none", label=f"band {b}: {band_meaning(i, o)}")
+        for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
+    ]
+    handles += [Patch(facecolor=colors[b], edgecolor=colors[b], label=f"hazards {b}") for b in result.zones["band"]]
+    if (pieces["band"] == OUTSIDE).any() if len(pieces) else False:
+        handles.append(Patch(facecolor="k", label="hazards outside Cambodia"))
+    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier analysed"))
+    handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label="neighbouring countries and sea"))
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.625, 0.43),
+        fontsize=7,
+        ncol=1,
+        frameon=False,
+        title="Border bands (Cambodian side) and hazards",
+        title_fontsize=7.5,
+        alignment="left",
+    )
     inputs = [v for v in s.get("inputs", {}).values() if isinstance(v, dict)]
     sources = list(dict.fromkeys(v["attribution"] for v in inputs if v.get("attribution")))
     foot = " | ".join(
@@ -136,13 +250,53 @@ def make_plot(result: AnalysisResult, title: str | None = None, when: str | None
     return fig
 
 
-def write_plot(fig, path: str | Path) -> list[Path]:
-    """Write ``fig`` as PNG (200 dpi) and PDF beside it (same stem), atomically."""
+def _nice_length(target_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 x 10^k m) not above ``target_m``."""
+    k = 10 ** math.floor(math.log10(max(target_m, 1.0)))
+    return max(m * k for m in (1, 2, 5) if m * k <= target_m) if target_m >= 1 else 1.0
+
+
+def _bar_chart(fig, result: AnalysisResult, colors: dict) -> None:
+    """Contaminated area (land counted once) per province, stacked by band, beside the map."""
+    from geo.zones import band_key
+
+    bp = result.by_province
+    bp = bp[bp["area_km2"] > 0].sort_values("area_km2")
+    ax = fig.add_axes((0.755, 0.50, 0.225, 0.36))
+    left = [0.0] * len(bp)
+    for band, inner, outer in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"]):
+        col = f"band_{band_key(inner, outer)}_km2"
+        if col not in bp.columns:
+            continue
+        vals = bp[col].to_numpy()
+        ax.barh(bp["province"], vals, left=left, color=colors[band], label=band, height=0.7)
+        left = [a + b for a, b in zip(left, vals)]
+    if "outside_cambodia_km2" in bp.columns and (bp["outside_cambodia_km2"] > 0).any():
+        ax.barh(bp["province"], bp["outside_cambodia_km2"], left=left, color="k", height=0.7)
+    ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
+    ax.set_title("By province and band", fontsize=9, loc="left")
+    ax.tick_params(labelsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def write_plot(fig, path: str | Path, also_pdf: bool = False) -> list[Path]:
+    """Write ``fig`` in the format of ``path``'s extension (.png at 200 dpi, .pdf, .svg), atomically;
+    with ``also_pdf`` a PDF beside a PNG (same stem)."""
     path = Path(path)
-    png, pdf = path.with_suffix(".png"), path.with_suffix(".pdf")
-    atomic_write(png, lambda tmp: fig.savefig(tmp, dpi=200, format="png"))
-    atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
-    return [png, pdf]
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "pdf", "svg"):
+        from geo._errors import GeoInputError
+
+        raise GeoInputError(f"{path.name}: a static map is written as .png, .pdf or .svg")
+    written = [path]
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=200, format=fmt))
+    if also_pdf and fmt == "png":
+        pdf = path.with_suffix(".pdf")
+        atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
+        written.append(pdf)
+    return written
 
 
 __all__ = ["make_plot", "write_plot"]

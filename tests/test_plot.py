@@ -1,8 +1,19 @@
-"""The static map for reports."""
+"""The static map for reports: content, formats by extension, colours where they should be, Khmer."""
 
 from __future__ import annotations
 
-from geo.plot import make_plot, write_plot
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+
+import geo
+from geo.mapdata import band_colors
+from geo.plot import khmer_font, make_plot, write_plot
+from tests.conftest import hazards_tm
 
 
 def test_static_map_png_and_pdf(tmp_path, demo_result):
@@ -12,11 +23,63 @@ def test_static_map_png_and_pdf(tmp_path, demo_result):
     assert any(f"{s['within_7km_km2']:,.2f} km²" in t for t in texts)
     assert any("SYNTHETIC" in t for t in texts)
     assert any("OpenStreetMap" in t for t in texts)
-    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert "0-2 km: military only" in legend and "frontier" in legend
-    png, pdf = write_plot(fig, tmp_path / "zones.png")
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "band 0-2 km: military only" in legend and "frontier analysed" in legend
+    assert "hazards 0-2 km" in legend and "hazards beyond 7 km" in legend
+    # Province labels on the map and a bar chart of the provinces with contamination.
+    map_texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"Battambang", "Pailin", "THAILAND"} <= map_texts
+    bars = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert set(bars) == set(demo_result.by_province.loc[demo_result.by_province["area_km2"] > 0, "province"])
+    png, pdf = write_plot(fig, tmp_path / "zones.png", also_pdf=True)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf.read_bytes()[:5] == b"%PDF-"
     from PIL import Image
 
     with Image.open(png) as im:
         assert im.size == (2338, 1654)  # A4 landscape at 200 dpi
+
+
+def test_hazards_are_drawn_in_their_band_colour_above_the_bands(straight_world):
+    provinces, frontier = straight_world
+    # A 1 x 20 km hazard in the 0-2 km band and one in 5-7 km.
+    res = geo.analyze(
+        hazards_tm([(0.5, -10, 1.5, 10), (5.5, -10, 6.5, 10)]),
+        geo.Boundaries.from_frames(provinces, frontier),
+        frontier_tolerance_m=0,
+    )
+    fig = make_plot(res)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    ax = fig.axes[0]
+    colors = band_colors(res.zones)
+    for band in ("0-2 km", "5-7 km"):
+        piece = res.by_hazard[res.by_hazard["band"] == band].geometry.iloc[0]
+        x, y = ax.transData.transform((piece.centroid.x, piece.centroid.y))
+        pixel = rgba[round(rgba.shape[0] - y), round(x), :3] / 255.0
+        assert np.allclose(pixel, to_rgb(colors[band]), atol=0.02), (band, pixel)
+
+
+@pytest.mark.parametrize(("name", "magic"), [("map.svg", b"<?xml"), ("map.pdf", b"%PDF-")])
+def test_geo_plot_writes_the_format_of_the_extension(tmp_path, name, magic):
+    run = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "plot", "-q", "--out", str(tmp_path / name)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / name).read_bytes()[:5] == magic
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # that file only
+    bad = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "plot", "--out", str(tmp_path / "map.jpg")], capture_output=True, text=True
+    )
+    assert bad.returncode == 2 and ".png" in bad.stderr and ".svg" in bad.stderr
+
+
+def test_khmer_labels_use_a_khmer_font(demo_result):
+    if khmer_font() is None:
+        pytest.skip("NO KHMER FONT INSTALLED (Debian: fonts-khmeros): Khmer labels cannot be checked")
+    fig = make_plot(demo_result, lang="km", title="ផែនទីមីន")
+    labels = [t for t in fig.axes[0].texts if t.get_text() == "បាត់ដំបង"]  # Battambang
+    assert labels, "the Khmer name of Battambang is on the map"
+    assert "khmer" in labels[0].get_fontproperties().get_family()[0].lower()
+    assert "khmer" in fig._suptitle.get_fontproperties().get_family()[0].lower()
+    FigureCanvasAgg(fig).draw()  # renders without missing-glyph boxes raising
