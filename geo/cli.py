@@ -75,12 +75,24 @@ def _analysis(args: argparse.Namespace, say: _Progress):
     hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
+    aoi = None
+    if getattr(args, "aoi", None):
+        from geo.aoi import clip_hazards, parse_aoi
+
+        aoi = parse_aoi(args.aoi, boundaries)
+        hazards = clip_hazards(hazards, aoi)
+        say(f"area of interest {aoi.label}: {len(hazards):,} hazards reach into it")
+        args.aoi_bounds = aoi.bounds
     say(f"splitting {len(hazards):,} hazards by province and band {', '.join(f'{b:g}' for b in args.bands)} km")
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(
         hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries, frontier_tolerance_m=tolerance
     )
+    if aoi is not None:
+        from geo.aoi import scope_result
+
+        result = scope_result(result, aoi)
     return result, neighbor
 
 
@@ -88,7 +100,18 @@ def _write_map(result, path: Path, args: argparse.Namespace, say: _Progress) -> 
     from geo.webmap import make_map, write_map
 
     say(f"drawing the map {path.name}")
-    return write_map(make_map(result, title=args.title, basemap=args.basemap), path)
+    return write_map(make_map(result, title=args.title, basemap=args.basemap, bounds=_extent(result, args)), path)
+
+
+def _extent(result, args: argparse.Namespace) -> tuple[float, float, float, float] | None:
+    """What the maps open on: the area of interest, else the user's data (the whole country for the demo)."""
+    from geo.aoi import data_bounds
+
+    if getattr(args, "aoi_bounds", None):
+        return args.aoi_bounds
+    if not getattr(args, "hazards", None):
+        return None
+    return data_bounds(result)
 
 
 def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) -> list[Path]:
@@ -96,9 +119,7 @@ def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) ->
 
     also_pdf = path.suffix.lower() == ".png"
     say(f"drawing the static map {path.name}" + (" and .pdf" if also_pdf else ""))
-    fig = make_plot(
-        result, title=args.title, lang=getattr(args, "lang", "en"), bounds=getattr(args, "aoi_bounds", None)
-    )
+    fig = make_plot(result, title=args.title, lang=getattr(args, "lang", "en"), bounds=_extent(result, args))
     return write_plot(fig, path, also_pdf=also_pdf)
 
 
@@ -147,7 +168,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         + (f"; {fmt_number(s['outside_cambodia_km2'])} km2 more lie outside it)" if outside_any else ")")
     )
     ref = s.get("reference_table1")
-    if ref and (s.get("synthetic") or args.verbose):  # the demo is calibrated to Table 1; others only when asked
+    if (
+        ref and not s.get("aoi") and (s.get("synthetic") or args.verbose)
+    ):  # the demo is calibrated to Table 1; others only when asked
         same = [r for r in ref if r["table1_shas"] == r["input_hazards"] and abs(r["difference_m2"]) < 0.5]
         print(
             f"Table 1 (Mine Action Review 2024, end 2023) check: {len(same)} of {len(ref)} provinces match in count "
@@ -232,6 +255,11 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
         help=f"positional uncertainty of the frontier, e.g. 250m; zone figures get low/central/high ranges "
         f"(default {FRONTIER_TOLERANCE_M:g}m: the median distance between two independent mappings "
         "of the Thai frontier)",
+    )
+    p.add_argument(
+        "--aoi",
+        help="area of interest: a province (name or code), a box west,south,east,north in degrees, or a polygon "
+        "file; hazards are clipped to it and the maps open on it",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")

@@ -120,7 +120,8 @@ def province_features(result: AnalysisResult) -> dict:
     """Provinces as GeoJSON; tooltip strings are ``by_province`` values rounded for display."""
     bp = result.by_province.set_index("code")
     props = []
-    for code in result.provinces["code"]:
+    shown = result.provinces[result.provinces["code"].isin(bp.index)]  # an area of interest limits the table
+    for code in shown["code"]:
         r = bp.loc[code]
         km = _text(r.get("name_km"))
         props.append(
@@ -136,7 +137,7 @@ def province_features(result: AnalysisResult) -> dict:
                 "_fill": AREA_COLORS[area_class(float(r["area_km2"]))],
             }
         )
-    return _collection(_display(result.provinces, SIMPLIFY_M["provinces"]), props)
+    return _collection(_display(shown, SIMPLIFY_M["provinces"]), props)
 
 
 def zone_features(result: AnalysisResult) -> dict:

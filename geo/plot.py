@@ -182,26 +182,27 @@ def make_plot(
                 fontproperties=label_font,
                 clip_on=True,
             )
-    if bounds is None:
-        for text, lon, lat in SURROUNDINGS:
-            q = transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS)
-            ax.text(
-                q.x,
-                q.y,
-                text,
-                fontsize=8 if text.isupper() else 7,
-                color="#6b6b6b",
-                ha="center",
-                va="center",
-                style="normal" if text.isupper() else "italic",
-                zorder=5,
-            )
+    for text, lon, lat in SURROUNDINGS:  # named where they fall inside the extent shown
+        q = transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS)
+        ax.text(
+            q.x,
+            q.y,
+            text,
+            fontsize=8 if text.isupper() else 7,
+            color="#6b6b6b",
+            ha="center",
+            va="center",
+            style="normal" if text.isupper() else "italic",
+            zorder=5,
+            clip_on=True,
+        )
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
     _scale_bar(ax, _nice_length(span / 5))
     _north_arrow(ax, 0.05, 0.12)
     fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
+    where = f" in {s['aoi']['label']}" if s.get("aoi") else ""
     sub = (
-        f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
+        f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
     )
     fig.text(0.5, 0.925, sub, ha="center", fontsize=9)

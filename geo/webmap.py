@@ -229,6 +229,7 @@ def make_map(
     basemap: str = "none",
     hazard_limit: int = HAZARD_LIMIT,
     when: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> folium.Map:
     """An interactive map of an analysis.
 
@@ -244,6 +245,8 @@ def make_map(
         Above this many hazard pieces a density grid replaces the polygons.
     when : str, optional
         Analysis date shown in the footer (default today, ISO format).
+    bounds : (west, south, east, north), optional
+        What the map opens on, degrees (an area of interest, or the user's data); default the country.
 
     Returns
     -------
@@ -364,6 +367,8 @@ def make_map(
     root.html.add_child(_Markup(_title_html(result, title, when)))
     root.html.add_child(_Markup(_legend_html(result, as_grid)))
     root.html.add_child(_Markup(_footer_html(result, when, grid_note)))
+    if bounds is not None:
+        w, s_, e, n = bounds
     m.fit_bounds([[s_, w], [n, e]])
     return m
 
