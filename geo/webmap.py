@@ -32,7 +32,7 @@ from folium.template import Template
 from geo._errors import GeoError
 from geo._offline import inline_assets
 from geo.analysis import AnalysisResult
-from geo.constants import ANALYSIS_CRS, WGS84
+from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.export import atomic_write
 from geo.mapdata import (
     DECIMALS,
@@ -140,7 +140,7 @@ class _Controls(JSCSSMixin, MacroElement):
         new L.Control.MiniMap(
             L.geoJSON({{ this.outline | tojson }},
                       {style: {color: "#555", weight: 1, fillColor: "#c8d5c0", fillOpacity: 1}}),
-            {position: "bottomright", width: 140, height: 140, zoomLevelOffset: -4, toggleDisplay: false}
+            {position: "bottomleft", width: 120, height: 120, zoomLevelOffset: -4, toggleDisplay: false}
         ).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -155,6 +155,7 @@ class _Controls(JSCSSMixin, MacroElement):
 
 
 def _legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
+    """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band)."""
     rows = "".join(
         f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>' for c, t in area_legend()
     )
@@ -165,15 +166,26 @@ def _legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
         for b, i, o in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
         if math.isfinite(o)
     )
-    hz = "hazard density (share of each 2 km cell)" if hazards_as_grid else "hazards, coloured by band"
+    if hazards_as_grid:
+        hz = "<div>hazard density (share of each 2 km cell)</div>"
+    else:
+        drawn = set(result.by_hazard["band"])
+        hz = "".join(
+            f'<div class="row"><span class="sw" style="background:{colors[b]}"></span>hazards {_esc(b)}</div>'
+            for b in result.zones["band"]
+            if b in drawn
+        )
+        if OUTSIDE in drawn:
+            hz += '<div class="row"><span class="sw" style="background:#000"></span>hazards outside Cambodia</div>'
     return (
-        '<div class="geo-panel geo-legend" id="geo-legend">'
+        '<details class="geo-panel geo-legend geo-collapsible" id="geo-legend" open>'
+        "<summary>Legend</summary>"
         "<h2>Contaminated area per province (km²)</h2>"
         + rows
         + "<h2>Border bands (Cambodian side)</h2>"
         + bands
         + '<div class="row"><span class="ln"></span>frontier</div>'
-        f"<h2>Hazards</h2><div>{_esc(hz)}</div></div>"
+        f"<h2>Hazards, coloured by band</h2>{hz}</details>"
     )
 
 
@@ -200,10 +212,17 @@ def _title_html(result: AnalysisResult, title: str, when: str) -> str:
             f" Other mappings of the frontier ({', '.join(e['line'] for e in others)}) give "
             f"{min(values):,.2f}–{max(values):,.2f} km² within 2 km."
         )
-    banner = f'<div class="geo-synthetic" id="geo-synthetic">{_esc(s["notice"])}</div>' if s.get("notice") else ""
+    banner = ""
+    if s.get("notice"):
+        short = s["notice"].split(" - ")[0] + " - not real locations"
+        banner = (
+            f'<div class="geo-synthetic" id="geo-synthetic"><span class="long">{_esc(s["notice"])}</span>'
+            f'<span class="short">{_esc(short)}</span></div>'
+        )
     return (
-        f'<div class="geo-panel geo-title" id="geo-title"><h1>{_esc(title)}</h1><p>{_esc(lead)}</p>'
-        f'<p class="geo-note" id="geo-tile-note"></p>{banner}</div>'
+        f'<div class="geo-panel geo-title" id="geo-title">'
+        f'<details class="geo-collapsible" open><summary><h1>{_esc(title)}</h1></summary><p>{_esc(lead)}</p>'
+        f'</details><p class="geo-note" id="geo-tile-note"></p>{banner}</div>'
     )
 
 
@@ -353,7 +372,7 @@ def make_map(
         ).add_to(m)
         m.add_child(_Search(hz, "hazard_id", "Hazard id"))
     m.add_child(_Search(prov, "name", "Province"))
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     plugins.Fullscreen(position="topleft").add_to(m)
     plugins.MeasureControl(
         position="topleft",

@@ -166,12 +166,15 @@ def test_map_has_the_expected_layers_and_controls(demo_page):
         "Other mappings of the frontier",
         "Hazards (coloured by band)",
     ]
-    # The other lines can be switched on, and the headline gives the range they make.
-    page.locator(".leaflet-control-layers-overlays label", has_text="Other mappings").locator("input").check()
+    # The other lines can be switched on (the layer list opens from its button), and the headline gives
+    # the range they make.
+    box = page.locator(".leaflet-control-layers-toggle").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the list opens on hover
+    page.locator(".leaflet-control-layers-overlays label", has_text="Other mappings").click()
     assert page.evaluate("geoMap.hasLayer(geoLayers['Other mappings of the frontier'])")
     head = page.inner_text("#geo-title")
     assert "Other mappings of the frontier (GSHHG/WDBII full resolution, Natural Earth 10 m) give" in head
-    page.locator(".leaflet-control-layers-overlays label", has_text="Other mappings").locator("input").uncheck()
+    page.evaluate("() => { geoMap.removeLayer(geoLayers['Other mappings of the frontier']); }")  # as before
     for css in (
         ".leaflet-control-scale",
         ".leaflet-control-zoom-fullscreen",
@@ -286,3 +289,90 @@ def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_p
     assert any("<b>Alpha</b>" in t for t in seen)  # the hostile province name, as text
     assert page.inner_text("#geo-title h1") == "{{ 7*7 }} <script>alert(9)</script>"
     page.close()
+
+
+#: Viewports the map is checked at: a small laptop, a desktop, a phone.
+VIEWPORTS = [(1024, 640), (1400, 900), (390, 844)]
+
+_RECTS_JS = """() => {
+  const sel = ['#geo-title', '#geo-legend', '#geo-footer', '.leaflet-control'];
+  const out = [];
+  for (const s of sel) {
+    for (const el of document.querySelectorAll(s)) {
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width > 0 && r.height > 0 && style.display !== 'none' && style.visibility !== 'hidden') {
+        out.push({name: (el.id || el.className).toString().slice(0, 60), x: r.left, y: r.top, w: r.width, h: r.height});
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def _overlap(a, b) -> float:
+    dx = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
+    dy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
+    return max(dx, 0) * max(dy, 0)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS)
+def test_no_panel_covers_the_frontier_or_another_control(browser, tmp_path_factory, demo_result, width, height):
+    path = tmp_path_factory.mktemp("views") / "map.html"
+    if not path.exists():
+        write_map(make_map(demo_result), path)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.geoMap && window.geoMap._loaded")
+    page.wait_for_timeout(400)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"map_{width}x{height}.png"))
+    rects = page.evaluate(_RECTS_JS)
+    names = [r["name"] for r in rects]
+    assert "geo-title" in names and "geo-legend" in names and "geo-footer" in names
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert _overlap(a, b) < 1.0, f"{a['name']} overlaps {b['name']} at {width}x{height}"
+    # Every vertex of the analysed frontier that is on screen lies outside every panel and control.
+    coords = [xy for g in demo_result.frontier.geometry for part in getattr(g, "geoms", [g]) for xy in part.coords]
+    pts = page.evaluate(
+        "(ll) => ll.map(p => { const q = geoMap.latLngToContainerPoint([p[1], p[0]]); return [q.x, q.y]; })",
+        [list(c) for c in coords[::5]],
+    )
+    offset = page.evaluate("() => { const r = geoMap.getContainer().getBoundingClientRect(); return [r.left, r.top]; }")
+    on_screen = [(x + offset[0], y + offset[1]) for x, y in pts if 0 <= x <= width and 0 <= y <= height]
+    assert len(on_screen) > 100
+    for r in rects:
+        inside = [p for p in on_screen if r["x"] <= p[0] <= r["x"] + r["w"] and r["y"] <= p[1] <= r["y"] + r["h"]]
+        assert not inside, f"{r['name']} covers {len(inside)} frontier points at {width}x{height}"
+    page.close()
+
+
+@pytest.mark.browser
+def test_every_colour_drawn_has_a_legend_swatch_and_search_buttons_are_labelled(demo_page, demo_result):
+    page, _ = demo_page
+    swatches = set(
+        page.eval_on_selector_all("#geo-legend .sw", "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    )
+    colors = band_colors(demo_result.zones)
+
+    def rgb(hex_color: str) -> str:
+        h = hex_color.lstrip("#")
+        return f"rgb({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)})"
+
+    for band in set(demo_result.by_hazard["band"]):
+        assert rgb(colors[band]) in swatches, band
+    for fill in {AREA_COLORS[area_class(a)] for a in demo_result.by_province["area_km2"]}:
+        assert rgb(fill) in swatches
+    labels = page.eval_on_selector_all(".search-button", "els => els.map(e => e.getAttribute('data-label'))")
+    assert sorted(labels) == ["Hazard id", "Province"]
+    # Small screens start with the panels closed; a click opens them.
+    small = page.context.browser.new_page(viewport={"width": 390, "height": 844})
+    small.goto(page.url)
+    small.wait_for_function("() => window.geoMap && window.geoMap._loaded")
+    assert small.evaluate("() => document.getElementById('geo-legend').open") is False
+    small.click("#geo-legend summary")
+    assert small.evaluate("() => document.getElementById('geo-legend').open") is True
+    assert "SYNTHETIC" in small.inner_text("#geo-synthetic")
+    small.close()

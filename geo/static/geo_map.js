@@ -22,7 +22,11 @@
   window.geoUtm48n = utm48n;
 
   window.geoAddControls = function (map) {
-    L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomright" }).addTo(map);
+    L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(map);
+    // Panels start collapsed where they would cover the map (small screens); a click opens them.
+    if (window.innerWidth < 1200 || window.innerHeight < 760) {
+      document.querySelectorAll("details.geo-collapsible").forEach(function (d) { d.open = false; });
+    }
     var Coords = L.Control.extend({
       options: { position: "bottomright" },
       onAdd: function () {
@@ -101,9 +105,9 @@
     return layer;
   };
   window.geoSearch = function (map, layer, prop, placeholder) {
-    return new L.Control.Search({
+    var control = new L.Control.Search({
       layer: layer, propertyName: prop, marker: false, collapsed: true, initial: false,
-      textPlaceholder: placeholder, textErr: "Not found", position: "topright",
+      textPlaceholder: placeholder, textErr: "Not found", position: "topleft",
       // Suggestions are built as text nodes: the plugin's default tip parses the value as HTML.
       buildTip: function (text) {
         var li = document.createElement("li");
@@ -111,6 +115,15 @@
         return li;
       },
       moveToLocation: function (latlng, title, m) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
-    }).on("search:locationfound", function (e) { if (e.layer.openTooltip) { e.layer.openTooltip(); } }).addTo(map);
+    }).on("search:locationfound", function (e) { if (e.layer.openTooltip) { e.layer.openTooltip(); } });
+    control.addTo(map);
+    // A visible label on the button: two magnifier icons alone do not say what they search.
+    var button = control.getContainer().querySelector(".search-button");
+    if (button) {
+      button.setAttribute("data-label", placeholder);
+      button.setAttribute("aria-label", "Search by " + placeholder.toLowerCase());
+      button.title = "Search by " + placeholder.toLowerCase();
+    }
+    return control;
   };
 })();
