@@ -56,9 +56,10 @@ class _LogLines(logging.Handler):
 
 def _input_paths(args: argparse.Namespace) -> list[Path]:
     from geo._data import DEMO_HAZARDS
+    from geo.db import is_db_url
 
     hazards = getattr(args, "hazards", None)
-    return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p]
+    return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p and not is_db_url(p)]
 
 
 def _analysis(args: argparse.Namespace, say: _Progress):
@@ -70,9 +71,17 @@ def _analysis(args: argparse.Namespace, say: _Progress):
     from geo.queries import parse_distance_m
 
     tolerance = parse_distance_m(args.frontier_tolerance)
-    hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
-    say(f"reading hazards from {hazards_path.name}")
-    hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
+    from geo.db import is_db_url, read_postgis_hazards, redact
+
+    if is_db_url(args.hazards):
+        say(f"reading hazards from {redact(args.hazards)}")
+        hazards = read_postgis_hazards(
+            args.hazards, table=args.table, sql=args.sql, crs=args.crs, id_field=args.id_field
+        )
+    else:
+        hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
+        say(f"reading hazards from {hazards_path.name}")
+        hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     aoi = None
@@ -152,6 +161,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
             say("writing the density raster density.tif")
             write_density(result, target.path / "density.tif", cell_m)
+        if args.to_postgis:  # before the files are switched in: a failed database write keeps both as they were
+            from geo.db import redact, write_postgis
+
+            say(f"writing tables to {redact(args.to_postgis)}, schema {args.schema}, run {args.run_name}")
+            stored = write_postgis(result, args.to_postgis, schema=args.schema, run_name=args.run_name)
         written = target.commit()
     s = result.summary
     if s.get("notice"):
@@ -193,6 +207,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(render_sensitivity(s["frontier_sensitivity"]))
     print_checks(result.validation, args.verbose)
     print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
+    if args.to_postgis:
+        print(f"wrote tables {', '.join(stored['tables'])} and {args.schema}.runs in {stored['database']}")
     say("done")
     return 0
 
@@ -235,7 +251,9 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
         )
     else:
         p.add_argument("--hazards", help="hazard polygons (default: bundled SYNTHETIC demo)")
-    p.add_argument("--layer", help="layer of a multi-layer file")
+    p.add_argument("--layer", help="layer of a multi-layer file or File Geodatabase")
+    p.add_argument("--table", help="with a postgresql:// HAZARDS: the table (or schema.table) to read")
+    p.add_argument("--sql", help="with a postgresql:// HAZARDS: a query to read instead (read-only)")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
     p.add_argument("--id-field", help="column holding hazard ids (guessed otherwise)")
     p.add_argument("--provinces", help="province polygon layer replacing the bundled one")
@@ -301,6 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--gdb", action="store_true", help="also write zones.gdb, an Esri File Geodatabase (same layers as zones.gpkg)"
     )
+    p.add_argument("--to-postgis", metavar="URL", help="also write the tables to PostGIS (postgresql://user@host/db)")
+    p.add_argument("--schema", default="geo_results", help="schema of --to-postgis (default: geo_results)")
+    p.add_argument("--run-name", default="latest", help="prefix of this run's tables in --schema (default: latest)")
     p.add_argument("--map", action="store_true", help="also write map.html (interactive, opens offline)")
     p.add_argument("--png", action="store_true", help="also write map.png and map.pdf (static, for reports)")
     p.add_argument("--raster", action="store_true", help="also write density.tif: contaminated m2 per grid cell")
