@@ -13,7 +13,13 @@ import shapely
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 
 #: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
-PIECE_COLUMNS = ("province", "code", "band", "inner_km", "outer_km", "area_m2", "area_km2", "share_of_hazard")
+PIECE_COLUMNS = (
+    "province", "code", "band", "inner_km", "outer_km", "area_m2", "area_km2", "share_of_hazard",
+    "hazard_index", "band_index",
+)  # fmt: skip
+#: Columns of the piece table that index other tables of the result (``hazards`` rows and
+#: ``zones`` rows, -1 outside Cambodia): kept in Python, left out of the files written.
+INDEX_COLUMNS = ("hazard_index", "band_index")
 
 
 def keep_user_columns(columns: list) -> dict:
@@ -94,6 +100,6 @@ def hazard_table(pieces, hz, geoms, fitted, zones) -> gpd.GeoDataFrame:
     table["area_m2"] = rows["area_m2"].to_numpy()
     table["area_km2"] = table["area_m2"] / 1e6
     table["share_of_hazard"] = table["area_m2"] / shapely.area(geoms[src])
-    table["_src"] = src
-    table["_band_idx"] = b
+    table["hazard_index"] = src
+    table["band_index"] = b
     return gpd.GeoDataFrame(table, geometry=rows["geometry"].to_numpy(), crs=ANALYSIS_CRS)

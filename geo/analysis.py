@@ -49,7 +49,10 @@ class AnalysisResult:
     Attributes
     ----------
     by_hazard : GeoDataFrame
-        One row per piece (hazard x province x band), analysis CRS.
+        One row per piece (hazard x province x band), analysis CRS: the hazard's columns,
+        ``province``, ``code``, ``band``, ``inner_km``, ``outer_km``, ``area_m2``, ``area_km2``,
+        ``share_of_hazard``, and ``hazard_index`` (row of ``hazards``) and ``band_index`` (row of
+        ``zones``, -1 outside Cambodia), which the files written leave out.
     by_province : DataFrame
         One row per province, every province listed.
     zones : GeoDataFrame
@@ -62,7 +65,7 @@ class AnalysisResult:
         The hazards as analysed: ``hazard_id``, ``area_m2``, geometry (analysis CRS).
     land_pieces : DataFrame
         The union of the hazards (land counted once) cut by province and band:
-        ``code``, ``fine`` (band of ``territory.zones``), ``band_idx``, ``area_m2``, ``geometry``.
+        ``code``, ``fine`` (row of ``territory.fine_bands``), ``band_idx``, ``area_m2``, ``geometry``.
     territory : Territory
         Fitted provinces, bands, cells and frontier buffers (see :mod:`geo.overlay`).
     summary : dict
@@ -133,7 +136,7 @@ class AnalysisResult:
         """
         return within_curve(
             self.land_pieces,
-            self.territory.zones,
+            self.territory.fine_bands,
             self.provinces["code"],
             self.territory.frontier,
             distances_km,
@@ -278,7 +281,7 @@ def analyze(
     shifted = [metres(e + s) for e in fine_edges for s in sorted(moves_km)]
     territory = build_territory(prov_src, outline, front, fine_edges, shifted)
     fine, fitted, slivers, cells, land = (
-        territory.zones,
+        territory.fine_bands,
         territory.provinces,
         territory.slivers,
         territory.cells,
@@ -335,19 +338,6 @@ def analyze(
     hazard_layer = gpd.GeoDataFrame(
         {"hazard_id": hz["hazard_id"].astype(str).to_numpy(), "area_m2": hz_area}, geometry=geoms, crs=ANALYSIS_CRS
     )
-    result = AnalysisResult(
-        by_hazard=by_hazard,
-        by_province=by_province,
-        zones=zones,
-        provinces=fitted,
-        frontier=front.to_crs(WGS84),
-        summary=summary,
-        validation=validation,
-        hazards=hazard_layer,
-        land_pieces=union_pieces,
-        territory=territory,
-        alternative_lines=alternative_lines(alternatives),
-    )
     inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
     # One curve of the analysed line serves the uncertainty ranges and the sensitivity.
     range_km = [e + s for e in (*edges, MILITARY_ONLY_KM, RESTRICTED_KM) for s in (-t_km, 0.0, t_km)]
@@ -377,6 +367,20 @@ def analyze(
         buffers=territory.buffers,
         analysed=summary["inputs"]["frontier"],
         curve=curve,
+    )
+    # The result is built once, with every figure in place.
+    result = AnalysisResult(
+        by_hazard=by_hazard,
+        by_province=by_province,
+        zones=zones,
+        provinces=fitted,
+        frontier=front.to_crs(WGS84),
+        summary=summary,
+        validation=validation,
+        hazards=hazard_layer,
+        land_pieces=union_pieces,
+        territory=territory,
+        alternative_lines=alternative_lines(alternatives),
     )
     return result
 

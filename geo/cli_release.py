@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from geo._errors import GeoInputError
+from geo._pieces import INDEX_COLUMNS
 from geo._report import fmt_number
 
 RELEASE_EXAMPLES = """\
@@ -65,7 +66,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         write_csv(res.by_band, t.path / "release_by_band.csv")
         write_json(s, t.path / "release_summary.json")
         pieces = res.analysis.by_hazard
-        pieces = pieces.drop(columns=[c for c in pieces.columns if str(c).startswith("_")])
+        pieces = pieces.drop(columns=[c for c in pieces.columns if str(c).startswith("_") or c in INDEX_COLUMNS])
         meta = {"SYNTHETIC": "yes", "NOTICE": s["notice"]} if s.get("notice") else None
         write_gpkg({"release_pieces": valid_polygons(pieces.to_crs("EPSG:4326"))}, t.path / "release_pieces.gpkg", meta)
         text = _readme(

@@ -23,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo._errors import GeoInputError
+from geo._pieces import INDEX_COLUMNS
 from geo.constants import WGS84
 
 #: Connection-string schemes geo reads as PostGIS.
@@ -248,7 +249,9 @@ def _literal(value: str) -> str:
 
 def _result_layers(result) -> dict:
     notice = result.summary.get("notice")
-    pieces = result.by_hazard.drop(columns=[c for c in result.by_hazard.columns if str(c).startswith("_")])
+    pieces = result.by_hazard.drop(
+        columns=[c for c in result.by_hazard.columns if str(c).startswith("_") or c in INDEX_COLUMNS]
+    )
     zones = result.zones.assign(outer_km=result.zones["outer_km"].replace(float("inf"), None))
     bands = pd.DataFrame(result.summary.get("bands", []))
     if notice:

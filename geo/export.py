@@ -23,6 +23,7 @@ import pandas as pd
 import shapely
 
 from geo._outdir import library_write_error
+from geo._pieces import INDEX_COLUMNS
 from geo.analysis import AnalysisResult
 from geo.constants import WGS84
 
@@ -151,7 +152,7 @@ def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in df.columns if c.startswith("_") or c == "geometry"])
+    return df.drop(columns=[c for c in df.columns if c.startswith("_") or c in INDEX_COLUMNS or c == "geometry"])
 
 
 #: Data rows an Excel sheet holds (1,048,576 rows, less the header).
@@ -300,7 +301,9 @@ def write_outputs(
         result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
     ).to_crs(WGS84)
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
-    pieces = result.by_hazard.drop(columns=[c for c in result.by_hazard.columns if c.startswith("_")])
+    pieces = result.by_hazard.drop(
+        columns=[c for c in result.by_hazard.columns if c.startswith("_") or c in INDEX_COLUMNS]
+    )
     if notice:  # the layer's metadata carries the notice (SYNTHETIC, NOTICE)
         pieces = pieces.assign(synthetic=True)
     write_gpkg(

@@ -37,8 +37,10 @@ class Territory:
         Provinces fitted to the outline (:func:`geo.boundaries.fit_provinces`).
     slivers : DataFrame
         Land between the province layer and the outline, per province.
-    zones : GeoDataFrame
-        Bands at the requested edges (:func:`geo.zones.border_zones`).
+    fine_bands : GeoDataFrame
+        The bands the territory is cut by: the analysis's edges together with 2 and 7 km
+        (so ``within_2km_km2`` and ``within_7km_km2`` exist whatever the bands asked for);
+        the result's ``zones`` merge them back into the bands asked for.
     cells : GeoDataFrame
         Province x band cells (:func:`make_cells`).
     frontier : array of lines
@@ -51,7 +53,7 @@ class Territory:
     land: shapely.Geometry
     provinces: gpd.GeoDataFrame
     slivers: pd.DataFrame
-    zones: gpd.GeoDataFrame
+    fine_bands: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
     frontier: np.ndarray
     buffers: dict[float, np.ndarray]
@@ -115,7 +117,7 @@ def _territory_data(t: Territory) -> dict:
         "land": t.land,
         "provinces": t.provinces,
         "slivers": t.slivers,
-        "zones": t.zones,
+        "zones": t.fine_bands,
         "cells": t.cells,
         "frontier": np.asarray(t.frontier, dtype=object),
         "buffers": {float(d): np.asarray(b, dtype=object) for d, b in t.buffers.items()},
@@ -127,7 +129,7 @@ def _territory_from_data(d: dict) -> Territory:
         land=d["land"],
         provinces=d["provinces"],
         slivers=d["slivers"],
-        zones=d["zones"],
+        fine_bands=d["zones"],
         cells=d["cells"],
         frontier=d["frontier"],
         buffers={float(k): v for k, v in d["buffers"].items()},

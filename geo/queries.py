@@ -363,7 +363,7 @@ def query(
         filters["province"] = ", ".join(table[c] for c in dict.fromkeys(codes))
     if band is not None:
         idx = resolve_band(band, result)
-        keep &= (pieces["_band_idx"] == idx).to_numpy()
+        keep &= (pieces["band_index"] == idx).to_numpy()
         filters["band"] = result.zones["band"].iloc[idx]
     if within_km is not None:
         edges = [float(e) for e in result.zones["outer_km"] if math.isfinite(e)]
@@ -374,7 +374,7 @@ def query(
                 f"add it with --bands (e.g. --bands {listed},{within_km:g})"
             )
         outer = result.zones["outer_km"].to_numpy()
-        b = pieces["_band_idx"].to_numpy()
+        b = pieces["band_index"].to_numpy()
         keep &= (b >= 0) & (outer[np.clip(b, 0, None)] <= float(within_km) + 1e-9)
         filters["within_km"] = float(within_km)
     for name, value, columns in (("status", status, ("status",)), ("type", type, ("device_type", "hazard_type"))):

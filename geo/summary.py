@@ -45,7 +45,7 @@ def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Serie
 
 def primary_pieces(by_hazard: pd.DataFrame) -> pd.DataFrame:
     """Each hazard's largest piece: the province (and band) a hazard is counted in."""
-    return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("_src")
+    return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("hazard_index")
 
 
 def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.DataFrame:
@@ -89,9 +89,11 @@ def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
     ids = hz["hazard_id"].astype(str).to_numpy()
     outside = by_hazard[by_hazard["band"] == OUTSIDE]
     report["outside_cambodia"] = {
-        "count": int(outside["_src"].nunique()),
+        "count": int(outside["hazard_index"].nunique()),
         "area_km2": float(outside["area_m2"].sum() / 1e6),
-        "items": [{"hazard_id": ids[s], "outside_m2": float(a)} for s, a in zip(outside["_src"], outside["area_m2"])],
+        "items": [
+            {"hazard_id": ids[s], "outside_m2": float(a)} for s, a in zip(outside["hazard_index"], outside["area_m2"])
+        ],
     }
     mismatch = []
     if "area_recorded_m2" in hz.columns:
@@ -112,14 +114,14 @@ def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
     wrong = []
     if "province_recorded" in hz.columns:
         rec = hz["province_recorded"].to_numpy()
-        for s, code, name in zip(primary["_src"], primary["code"], primary["province"]):
+        for s, code, name in zip(primary["hazard_index"], primary["code"], primary["province"]):
             r = rec[s]
             if r is None or (isinstance(r, float) and math.isnan(r)) or str(r).strip() == "":
                 continue
             if not match_recorded_province(str(r), code, name):
                 wrong.append({"hazard_id": ids[s], "recorded": str(r), "spatial": name, "code": code})
     report["province_mismatch"] = {"count": len(wrong), "items": wrong}
-    straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("_src")["code"].nunique()
+    straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("hazard_index")["code"].nunique()
     report["straddling_provinces"] = {
         "count": int((straddle > 1).sum()),
         "ids": [ids[s] for s in straddle[straddle > 1].index],
@@ -148,7 +150,9 @@ def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Pat
     ref = pd.read_csv(path)
     primary = primary_pieces(by_hazard)
     count = primary.groupby("code").size()
-    area = pd.Series(hz_area[primary["_src"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
+    area = (
+        pd.Series(hz_area[primary["hazard_index"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
+    )
     rows = []
     codes = [province_code(p) for p in ref["province"]]
     for code, (_, r) in zip(codes, ref.iterrows()):
@@ -211,7 +215,7 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
                 "outer_km": None if math.isinf(z["outer_km"]) else float(z["outer_km"]),
                 "area_km2": float(union_pieces.loc[sel, "area_m2"].sum() / 1e6),
                 "area_sum_km2": float(pieces.loc[pieces["band_idx"] == k, "area_m2"].sum() / 1e6),
-                "hazards": int(by_hazard.loc[by_hazard["_band_idx"] == k, "_src"].nunique()),
+                "hazards": int(by_hazard.loc[by_hazard["band_index"] == k, "hazard_index"].nunique()),
                 "zone_area_km2": float(z["area_km2"]),
             }
         )
