@@ -7,9 +7,11 @@ Run from the repository root::
 
 Every measurement runs in a child process of its own (so its peak memory is its own):
 
-* ``geo``: ``geo analyze FILE -q`` on a GeoPackage of seeded synthetic hazards (the
-  generator of ``benchmarks/run.py``: irregular polygons near the Thai frontier, some
-  overlapping), wall time and peak RSS;
+* ``geo``: ``geo analyze FILE -q`` on a GeoPackage of seeded synthetic hazards, wall time
+  and peak RSS; ``--layout demo`` (default) spreads them like the demo (its polygons copied,
+  shrunk and scattered, so the overlap stays the demo's at any size), ``--layout frontier``
+  packs ``benchmarks/run.py``'s polygons within 25 km of the Thai frontier (at 433,000 they
+  merge into huge overlap components: a stress case, not a realistic one);
 * ``plain``: what a GeoPandas user would write - read, ``to_crs``, ``geopandas.overlay``
   with the province x band cells, then ``union_all`` per cell for land counted once -
   on the same file, up to ``--plain-max`` hazards (it grows much faster than geo);
@@ -101,6 +103,34 @@ def child_sites(n: int) -> dict:
     return {"per_site_ms": per_site * 1e3, "per_site_old_ms": per_site_old * 1e3, "max_diff_m": diff}
 
 
+def demo_like(n: int, seed: int = 7):
+    """``n`` hazards spread like the demo's: each demo polygon copied ``n / 4330`` times, shrunk so the
+    total area stays the demo's, and placed at random in the original's bounding box (few overlaps,
+    about as many as the demo has, whatever ``n``)."""
+    import numpy as np
+    import shapely
+
+    import geo
+    from geo.constants import ANALYSIS_CRS
+
+    demo = geo.read_hazards(geo.DEMO_HAZARDS).to_crs(ANALYSIS_CRS)
+    geoms = shapely.get_exterior_ring(demo.geometry.values)
+    k = max(1, round(n / len(demo)))
+    reps = np.resize(np.arange(len(demo)), n) if n < len(demo) * k else np.repeat(np.arange(len(demo)), k)[:n]
+    rng = np.random.default_rng(seed)
+    bounds = shapely.bounds(geoms)[reps]
+    centre = shapely.get_coordinates(shapely.centroid(geoms))[reps]
+    target = np.column_stack([rng.uniform(bounds[:, 0], bounds[:, 2]), rng.uniform(bounds[:, 1], bounds[:, 3])])
+    coords, index = shapely.get_coordinates(geoms[reps], return_index=True)
+    moved = (coords - centre[index]) / np.sqrt(k) + target[index]
+    rings = shapely.linearrings(moved, indices=index)
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"hazard_id": [f"H{i}" for i in range(n)]}, geometry=shapely.polygons(rings), crs=ANALYSIS_CRS
+    ).to_crs("EPSG:4326")
+
+
 def spawn(*args: str) -> dict:
     run = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
     if run.returncode != 0:
@@ -113,6 +143,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="43300", help="hazard counts, comma-separated")
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--plain-max", type=int, default=50_000, help="largest layer the plain route is run on")
+    parser.add_argument(
+        "--layout",
+        default="demo",
+        choices=("demo", "frontier"),
+        help="demo: spread like the demo (few overlaps, any size); frontier: benchmarks/run.py's layer packed "
+        "within 25 km of the Thai frontier (heavy overlaps at large sizes)",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -135,7 +172,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             path = Path(tmp) / f"hazards_{n}.gpkg"
-            synthetic_hazards(n, b, seed=7).to_file(path, engine="pyogrio")
+            (demo_like(n) if args.layout == "demo" else synthetic_hazards(n, b, seed=7)).to_file(path, engine="pyogrio")
             spawn("geo", str(path), str(Path(tmp) / "warm"))  # fills the territory cache
             g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"))
             p = spawn("plain", str(path)) if n <= args.plain_max else None

@@ -133,6 +133,14 @@ class AnalysisResult:
         One row per distance, one column per province code and ``total_km2``; see
         :func:`geo.distance.within_curve`.  At 2 and 7 km it equals
         ``within_2km_km2`` and ``within_7km_km2``.
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> w = res.within([2, 7])
+        >>> round(float(w.loc[7.0, "total_km2"]), 6) == round(res.summary["within_7km_km2"], 6)
+        True
         """
         return within_curve(
             self.land_pieces,
@@ -176,6 +184,13 @@ class AnalysisResult:
 
         ``rules`` is a TOML file, a bundled set (``"access_2024"``, ``"open_2_7km"``) or
         :class:`geo.rules.AccessRules`; default the 2024 rules.
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> res.access().loc[lambda t: t["band"] == "0-2 km", "may_clear"].unique().tolist()
+        ['military']
         """
         from geo.rules import access_table
 

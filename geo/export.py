@@ -96,10 +96,36 @@ def csv_text(df: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
+def rounded_for_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a reader of a CSV wants them: m2 and m to 0.01, km2 to 0.00000001 (the same
+    0.01 m2, so ``area_km2`` and ``area_m2`` agree), shares to 0.000001; other columns as they are.
+    Full precision stays in the GeoPackage and JSON outputs.
+
+    Examples
+    --------
+    >>> rounded_for_csv(pd.DataFrame({"area_km2": [1.23456789012], "area_m2": [1234567.891234]})).iloc[0].tolist()
+    [1.23456789, 1234567.89]
+    """
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        name = str(col)
+        if name.endswith("_km2"):
+            out[col] = out[col].round(8)
+        elif name.startswith("share"):
+            out[col] = out[col].round(6)
+        elif name.endswith(("_m2", "_m")):
+            out[col] = out[col].round(2)
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as UTF-8 CSV, atomically, safe to open in a spreadsheet."""
-    safe = spreadsheet_safe(df)
-    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8"))
+    """Write a table as CSV, atomically: UTF-8 with a byte-order mark (so a spreadsheet opened by
+    double-click reads Khmer names right), numbers rounded (:func:`rounded_for_csv`), safe to open
+    in a spreadsheet (:func:`spreadsheet_safe`)."""
+    safe = spreadsheet_safe(rounded_for_csv(df))
+    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
 def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None) -> None:

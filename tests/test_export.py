@@ -33,11 +33,11 @@ def _starts_like_formula(text: str) -> bool:
 def test_csv_cells_never_start_a_formula(tmp_path, hostile_result):
     write_outputs(hostile_result, tmp_path / "out")
     for name in ("by_hazard.csv", "by_province.csv"):
-        with open(tmp_path / "out" / name, encoding="utf-8", newline="") as fh:
+        with open(tmp_path / "out" / name, encoding="utf-8-sig", newline="") as fh:
             rows = list(csv.reader(fh))
         text_cells = [c for row in rows for c in row if c and not _is_number(c)]
         assert text_cells and not [c for c in text_cells if _starts_like_formula(c)], name
-    with open(tmp_path / "out" / "by_hazard.csv", encoding="utf-8", newline="") as fh:
+    with open(tmp_path / "out" / "by_hazard.csv", encoding="utf-8-sig", newline="") as fh:
         table = list(csv.DictReader(fh))
     assert {r["hazard_id"] for r in table} == {"'" + f for f in FORMULAS}  # the text is all there, defused
     assert {r["count"] for r in table} == {"-5"}  # numbers stay numbers
@@ -123,3 +123,22 @@ def test_kml_for_field_teams(tmp_path, hostile_result):
     assert set(pieces["hazard_id"]) == set(FORMULAS)  # user text kept verbatim, as XML text
     back = pieces.to_crs(hostile_result.by_hazard.crs).area.sum()
     assert back == pytest.approx(hostile_result.by_hazard["area_m2"].sum(), rel=1e-6)
+
+
+def test_csvs_open_right_in_a_spreadsheet(tmp_path, demo_result):
+    """A byte-order mark (Excel then reads UTF-8: Khmer names intact) and rounded numbers; JSON keeps full precision."""
+    import json
+
+    import pandas as pd
+
+    write_outputs(demo_result, tmp_path / "out")
+    raw = (tmp_path / "out" / "by_province.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert "បាត់ដំបង".encode() in raw  # Battambang in Khmer, as UTF-8
+    table = pd.read_csv(tmp_path / "out" / "by_province.csv")
+    assert table.columns[0] == "province"  # the mark is not part of the first name
+    for col in ("area_km2", "within_7km_km2"):
+        decimals = table[col].astype(str).str.split(".").str[-1].str.len()
+        assert decimals.max() <= 8, col
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert table["within_7km_km2"].sum() == pytest.approx(summary["within_7km_km2"], abs=25 * 5e-7)
