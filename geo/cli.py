@@ -126,6 +126,11 @@ def _extent(result, args: argparse.Namespace) -> tuple[float, float, float, floa
 def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) -> list[Path]:
     from geo.plot import make_plot, write_plot
 
+    if getattr(args, "pages", "map") == "provinces":
+        from geo.plot import write_atlas
+
+        say(f"drawing the atlas {path.name}: the country, then each border province")
+        return [write_atlas(result, path, title=args.title, lang=getattr(args, "lang", "en"))]
     also_pdf = path.suffix.lower() == ".png"
     say(f"drawing the static map {path.name}" + (" and .pdf" if also_pdf else ""))
     fig = make_plot(result, title=args.title, lang=getattr(args, "lang", "en"), bounds=_extent(result, args))
@@ -234,6 +239,8 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
     say = _Progress(args.quiet)
     out = Path(args.out)
+    if args.pages == "provinces" and out.suffix.lower() != ".pdf":
+        raise GeoInputError(f"--pages provinces writes a multi-page PDF: give --out {out.with_suffix('.pdf').name}")
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
         raise GeoInputError(f"--out {args.out}: a static map is written as .png (with a .pdf beside it), .pdf or .svg")
     for path in (out, out.with_suffix(".pdf")) if out.suffix.lower() == ".png" else (out,):
@@ -359,6 +366,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--title", help="map title")
     p.add_argument("--lang", default="en", choices=("en", "km"), help="language of the province labels")
+    p.add_argument(
+        "--pages",
+        default="map",
+        choices=("map", "provinces"),
+        help="map: one page (default); provinces: a PDF atlas, the country then each province with "
+        "contamination within 7 km",
+    )
     p.set_defaults(func=cmd_plot)
 
     from geo.cli_queries import register

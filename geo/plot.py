@@ -110,6 +110,7 @@ def make_plot(
     *,
     lang: str = "en",
     bounds: tuple[float, float, float, float] | None = None,
+    subtitle: str | None = None,
 ):
     """A static map of an analysis for reports: bands above the provinces, hazards coloured by band,
     province labels, neighbours named, north arrow and scale bar in the sea, and a bar chart of the
@@ -126,6 +127,8 @@ def make_plot(
         Language of the province labels.
     bounds : (west, south, east, north), optional
         Extent to show, WGS 84 degrees (an area of interest); default the whole country.
+    subtitle : str, optional
+        The line under the title; default the analysis's headline figures.
 
     Returns
     -------
@@ -143,27 +146,36 @@ def make_plot(
     fig = Figure(figsize=(11.69, 8.27), dpi=100)
     ax = fig.add_axes((0.01, 0.07, 0.60, 0.80))
     ax.set_facecolor(PAPER)
-    result.provinces.plot(ax=ax, color=LAND, edgecolor=EDGE, linewidth=0.45, zorder=1)
-    colors = band_colors(result.zones)
-    finite = result.zones[result.zones["outer_km"].map(math.isfinite)]
-    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
-    pieces = result.by_hazard
-    if len(pieces):
-        hz_colors = [colors.get(b, "k") for b in pieces["band"]]
-        # An edge in the same colour keeps the smallest hazards visible at national scale.
-        pieces.plot(ax=ax, color=hz_colors, edgecolor=hz_colors, linewidth=0.35, zorder=3)
-    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.1, linestyle=(0, (4, 2)), zorder=4)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
     if bounds is not None:
         box = transform_geoms(shapely.segmentize(shapely.box(*bounds), 0.01), WGS84, ANALYSIS_CRS)
         xmin, ymin, xmax, ymax = box.bounds
     else:
         xmin, ymin, xmax, ymax = result.provinces.total_bounds
     pad = 0.04 * max(xmax - xmin, ymax - ymin)
+    # Only what the page shows is drawn (a province page of an atlas does not carry the whole country).
+    view = (xmin - 2 * pad, ymin - 2 * pad, xmax + 2 * pad, ymax + 2 * pad)
+
+    def shown(frame):
+        clipped = shapely.clip_by_rect(frame.geometry.values, *view)
+        keep = ~shapely.is_empty(clipped)
+        return frame[keep].set_geometry(clipped[keep]) if bounds is not None else frame
+
+    shown(result.provinces).plot(ax=ax, color=LAND, edgecolor=EDGE, linewidth=0.45, zorder=1)
+    colors = band_colors(result.zones)
+    finite = shown(result.zones[result.zones["outer_km"].map(math.isfinite)])
+    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
+    pieces = result.by_hazard
+    drawn = pieces[shapely.intersects(pieces.geometry.values, shapely.box(*view))] if bounds is not None else pieces
+    if len(drawn):
+        hz_colors = [colors.get(b, "k") for b in drawn["band"]]
+        # An edge in the same colour keeps the smallest hazards visible at national scale.
+        drawn.plot(ax=ax, color=hz_colors, edgecolor=hz_colors, linewidth=0.35, zorder=3)
+    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.1, linestyle=(0, (4, 2)), zorder=4)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
     ax.set_xlim(xmin - pad, xmax + pad)
     ax.set_ylim(ymin - pad, ymax + pad)
     label_font = _text_font(lang, labels) if lang == "km" else None
@@ -205,7 +217,7 @@ def make_plot(
         f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
     )
-    fig.text(0.5, 0.925, sub, ha="center", fontsize=9)
+    fig.text(0.5, 0.925, subtitle or sub, ha="center", fontsize=9)
     if s.get("notice"):
         fig.text(
             0.5,
@@ -300,7 +312,40 @@ def write_plot(fig, path: str | Path, also_pdf: bool = False) -> list[Path]:
     return written
 
 
-__all__ = ["make_plot", "write_plot"]
+def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None = None, lang: str = "en") -> Path:
+    """A multi-page PDF atlas, atomically: the national map, then one page per province with contamination
+    within 7 km of the frontier (most first), each fitted to that province.
+
+    Returns
+    -------
+    Path
+        The PDF written.
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    path = Path(path)
+    bp = result.by_province
+    border = bp[bp["within_7km_km2"] > 0].sort_values("within_7km_km2", ascending=False)
+    shapes = result.provinces.set_index("code").geometry
+
+    def _write(tmp: Path) -> None:
+        with PdfPages(tmp) as pdf:
+            pdf.savefig(make_plot(result, title=title, lang=lang))
+            for code, name in zip(border["code"], border["province"]):
+                box = transform_geoms(shapely.segmentize(shapes[code].envelope, 1000.0), ANALYSIS_CRS, WGS84)
+                head = f"{title + ': ' if title else ''}{name} ({code})"
+                r = border.set_index("code").loc[code]
+                sub = (
+                    f"{name}: {r['area_km2']:,.2f} km² contaminated; {r['within_2km_km2']:,.2f} km² within 2 km "
+                    f"and {r['within_7km_km2']:,.2f} km² within 7 km of the frontier"
+                )
+                pdf.savefig(make_plot(result, title=head, lang=lang, bounds=tuple(box.bounds), subtitle=sub))
+
+    atomic_write(path, _write)
+    return path
+
+
+__all__ = ["make_plot", "write_atlas", "write_plot"]
 
 
 def write_curve_plot(curve, path: str | Path, summary: dict | None = None) -> Path:

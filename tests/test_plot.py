@@ -83,3 +83,22 @@ def test_khmer_labels_use_a_khmer_font(demo_result):
     assert "khmer" in labels[0].get_fontproperties().get_family()[0].lower()
     assert "khmer" in fig._suptitle.get_fontproperties().get_family()[0].lower()
     FigureCanvasAgg(fig).draw()  # renders without missing-glyph boxes raising
+
+
+def test_an_atlas_has_the_country_then_each_border_province(tmp_path, demo_result):
+    out = tmp_path / "atlas.pdf"
+    run = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "plot", "--pages", "provinces", "-q", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    data = out.read_bytes()
+    pages = data.count(b"/Type /Page") - data.count(b"/Type /Pages")
+    assert pages == 1 + int((demo_result.by_province["within_7km_km2"] > 0).sum())
+    bad = subprocess.run(
+        [sys.executable, "-m", "geo.cli", "plot", "--pages", "provinces", "--out", str(tmp_path / "a.png")],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "multi-page PDF" in bad.stderr
