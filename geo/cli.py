@@ -65,10 +65,10 @@ def _input_paths(args: argparse.Namespace) -> list[Path]:
 def _analysis(args: argparse.Namespace, say: _Progress):
     """Read the inputs named on the command line and run the analysis (shared by every verb)."""
     from geo._data import DEMO_HAZARDS
+    from geo._text import parse_distance_m
     from geo.analysis import analyze
     from geo.boundaries import load_boundaries
     from geo.hazards import read_hazards
-    from geo.queries import parse_distance_m
 
     tolerance = parse_distance_m(args.frontier_tolerance)
     from geo.db import is_db_url, read_postgis_hazards, redact
@@ -139,8 +139,8 @@ def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) ->
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from geo._outdir import OutputSet
+    from geo._text import parse_distance_m
     from geo.export import write_outputs
-    from geo.queries import parse_distance_m
 
     say = _Progress(args.quiet)
     out_dir = Path(args.out)

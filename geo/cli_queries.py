@@ -203,7 +203,8 @@ ANSWER_COLUMNS = {
 
 
 def cmd_where(args: argparse.Namespace, analysis) -> int:
-    from geo.queries import parse_distance_m, where
+    from geo._text import parse_distance_m
+    from geo.queries import where
 
     radius = parse_distance_m(args.radius)
     fmt = answer_format(args, ("table", "json", "csv", "geojson"))
@@ -275,7 +276,8 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
 
 
 def cmd_query(args: argparse.Namespace, analysis) -> int:
-    from geo.queries import parse_km, query
+    from geo._text import parse_km
+    from geo.queries import query
 
     fmt = answer_format(args, ("table", "json", "csv"))
     within = parse_km(args.within) if args.within is not None else None

@@ -22,8 +22,9 @@ from pyproj.exceptions import CRSError, ProjError
 
 from geo._data import sha256_path
 from geo._errors import GeoInputError
+from geo._text import normalize_name
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
-from geo.boundaries import bundled_land, normalize_name
+from geo.boundaries import bundled_land
 from geo.constants import WGS84
 from geo.crs import GEOD, to_crs_dense
 from geo.summary import is_synthetic

@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import logging
 import math
-import re
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -20,52 +19,13 @@ import shapely
 import shapely.ops
 
 from geo._errors import GeoInputError
+from geo._text import PROVINCE_NAMES, normalize_name, parse_distance_m, parse_km, province_code  # noqa: F401
 from geo.analysis import OUTSIDE, AnalysisResult, analyze
-from geo.boundaries import PROVINCE_NAMES, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import GEOD, aeqd_transformers, apply_transformer, to_crs_dense, transform_geoms
 from geo.overlay import split, union_overlapping
 
-_UNITS = {"m": 1.0, "km": 1000.0, "": 1.0}
-
 log = logging.getLogger("geo")
-
-
-def parse_distance_m(text: str | float) -> float:
-    """A distance such as ``500m``, ``1 km``, ``1.5km`` or ``250`` (metres), in metres.
-
-    Examples
-    --------
-    >>> parse_distance_m("500m"), parse_distance_m("1.5 km"), parse_distance_m(250)
-    (500.0, 1500.0, 250.0)
-    """
-    if isinstance(text, (int, float)):
-        value = float(text)
-    else:
-        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(m|km)?\s*", str(text).lower())
-        if not m:
-            raise GeoInputError(f"not a distance: {text!r} (write e.g. 500m or 1km)")
-        value = float(m.group(1)) * _UNITS[m.group(2) or ""]
-    if not math.isfinite(value) or value < 0:
-        raise GeoInputError(f"distance must be finite and >= 0, got {text!r}")
-    return value
-
-
-def parse_km(text: str | float) -> float:
-    """A distance in km: a bare number is km (``7``), or with a unit (``7km``, ``500m``).
-
-    Examples
-    --------
-    >>> parse_km("7"), parse_km("2 km"), parse_km("500m"), parse_km(1.5)
-    (7.0, 2.0, 0.5, 1.5)
-    """
-    if isinstance(text, (int, float)):
-        return float(text)
-    bare = str(text).strip().lower()
-    try:
-        return float(bare)
-    except ValueError:
-        return parse_distance_m(bare) / 1000.0
 
 
 @lru_cache(maxsize=1)
@@ -96,7 +56,7 @@ def resolve_province(name: str, result: AnalysisResult) -> str:
     if normalize_name(name) in own:
         return own[normalize_name(name)]
     # A unique beginning of a name or variant ("otdar", "banteay") is enough.
-    from geo.boundaries import _alias_table
+    from geo._text import _alias_table
 
     key = normalize_name(name)
     starts = {c for alias, c in {**_alias_table(), **own}.items() if key and alias.startswith(key) and c in codes}

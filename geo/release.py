@@ -21,8 +21,9 @@ import shapely
 
 from geo._data import REFERENCE_DIR
 from geo._errors import GeoInputError
+from geo._text import province_code
 from geo.analysis import AnalysisResult, analyze
-from geo.boundaries import Boundaries, province_code
+from geo.boundaries import Boundaries
 from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, RELEASE_SYNTHETIC_NOTICE
 from geo.crs import to_crs_dense
 from geo.hazards import find_column, read_hazards

@@ -21,7 +21,7 @@ import shapely
 
 from geo._data import DEFAULT_CAPACITY, DEFAULT_RULES, REFERENCE_DIR, RULES_DIR
 from geo._errors import GeoInputError
-from geo.boundaries import province_code
+from geo._text import province_code
 from geo.constants import ANALYSIS_CRS, WGS84
 
 if TYPE_CHECKING:

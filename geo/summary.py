@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from geo._data import TABLE1_FILE
-from geo.boundaries import normalize_name, province_code
+from geo._text import normalize_name, province_code
 from geo.constants import (
     ANALYSIS_CRS,
     AREA_MISMATCH_SHARE,
