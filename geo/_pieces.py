@@ -22,6 +22,17 @@ PIECE_COLUMNS = (
 INDEX_COLUMNS = ("hazard_index", "band_index")
 
 
+def public_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A piece table as written to files: without the index columns and any ``_``-prefixed ones.
+
+    Examples
+    --------
+    >>> public_columns(pd.DataFrame(columns=["hazard_id", "band_index", "_tmp", "area_m2"])).columns.tolist()
+    ['hazard_id', 'area_m2']
+    """
+    return table.drop(columns=[c for c in table.columns if str(c).startswith("_") or c in INDEX_COLUMNS])
+
+
 def keep_user_columns(columns: list) -> dict:
     """New names for the user's columns that geo's piece table would overwrite: ``input_<name>``
     (``input_<name>_2`` ... when that is taken too, e.g. geo's own output read back).

@@ -94,7 +94,8 @@ def clip_hazards(hazards: gpd.GeoDataFrame, aoi: Aoi) -> gpd.GeoDataFrame:
     GeoInputError
         If no hazard reaches into the AOI.
     """
-    geoms = hazards.to_crs(WGS84).geometry.values
+    lonlat = hazards.to_crs(WGS84)
+    geoms = lonlat.geometry.values
     area = aoi.geometry
     shapely.prepare(area)
     inside = shapely.intersects(area, geoms)
@@ -102,7 +103,7 @@ def clip_hazards(hazards: gpd.GeoDataFrame, aoi: Aoi) -> gpd.GeoDataFrame:
         raise GeoInputError(f"no hazard lies in the area of interest {aoi.label}")
     clipped = shapely.intersection(geoms[inside], area)
     keep = np.isin(shapely.get_type_id(clipped), (3, 6, 7)) & ~shapely.is_empty(clipped)
-    out = hazards.to_crs(WGS84).iloc[np.flatnonzero(inside)[keep]].copy()
+    out = lonlat.iloc[np.flatnonzero(inside)[keep]].copy()
     parts = [
         g
         if shapely.get_type_id(g) in (3, 6)

@@ -263,17 +263,7 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
     p.add_argument("--sql", help="with a postgresql:// HAZARDS: a query to read instead (read-only)")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
     p.add_argument("--id-field", help="column holding hazard ids (guessed otherwise)")
-    p.add_argument("--provinces", help="province polygon layer replacing the bundled one")
-    p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
-    p.add_argument("--frontier", help="frontier line layer replacing the bundled one")
-    p.add_argument(
-        "--neighbor",
-        help="frontier(s) to measure from: THA (default), LAO, VNM, a list (THA,LAO) or all; with --frontier, "
-        "picks lines by the layer's 'neighbor' column",
-    )
-    p.add_argument(
-        "--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (default: 2,5,7)"
-    )
+    _add_boundary_options(p)
     p.add_argument(
         "--frontier-tolerance",
         default=f"{FRONTIER_TOLERANCE_M:g}m",
@@ -286,6 +276,25 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
         help="area of interest: a province (name or code), a box west,south,east,north in degrees, or a polygon "
         "file; hazards are clipped to it and the maps open on it",
     )
+    _add_verbosity(p)
+
+
+def _add_boundary_options(p: argparse.ArgumentParser) -> None:
+    """The boundaries and bands of an analysis (every verb that analyses takes them)."""
+    p.add_argument("--provinces", help="province polygon layer replacing the bundled one")
+    p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
+    p.add_argument("--frontier", help="frontier line layer replacing the bundled one")
+    p.add_argument(
+        "--neighbor",
+        help="frontier(s) to measure from: THA (default), LAO, VNM, a list (THA,LAO) or all; with --frontier, "
+        "picks lines by the layer's 'neighbor' column",
+    )
+    p.add_argument(
+        "--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (default: 2,5,7)"
+    )
+
+
+def _add_verbosity(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
     p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from geo._errors import GeoInputError
-from geo._pieces import INDEX_COLUMNS
+from geo._pieces import public_columns
 from geo._report import fmt_number
 
 RELEASE_EXAMPLES = """\
@@ -65,8 +65,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         s = res.summary
         write_csv(res.by_band, t.path / "release_by_band.csv")
         write_json(s, t.path / "release_summary.json")
-        pieces = res.analysis.by_hazard
-        pieces = pieces.drop(columns=[c for c in pieces.columns if str(c).startswith("_") or c in INDEX_COLUMNS])
+        pieces = public_columns(res.analysis.by_hazard)
         meta = {"SYNTHETIC": "yes", "NOTICE": s["notice"]} if s.get("notice") else None
         write_gpkg({"release_pieces": valid_polygons(pieces.to_crs("EPSG:4326"))}, t.path / "release_pieces.gpkg", meta)
         text = _readme(
@@ -215,20 +214,10 @@ def _scenario_lines(sc) -> str:
     return "\n".join(lines)
 
 
-def _add_boundaries(p: argparse.ArgumentParser) -> None:
-    from geo.constants import DEFAULT_BANDS_KM
-
-    p.add_argument("--provinces", help="province polygon layer replacing the bundled one")
-    p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
-    p.add_argument("--frontier", help="frontier line layer replacing the bundled one")
-    p.add_argument("--neighbor", help="frontier(s) to measure from: THA (default), LAO, VNM, THA,LAO or all")
-    p.add_argument("--bands", default=",".join(f"{b:g}" for b in DEFAULT_BANDS_KM), help="band edges in km (2,5,7)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress messages")
-    p.add_argument("-v", "--verbose", action="store_true", help="tracebacks on internal errors")
-
-
 def register(sub, add_inputs, run) -> None:
     """Add ``release``, ``access`` and ``scenario`` to the ``geo`` parser."""
+    from geo.cli import _add_boundary_options, _add_verbosity
+
     p = sub.add_parser(
         "release",
         help="land released (cancelled, reduced, cleared) by year, operator, province and band",
@@ -243,7 +232,8 @@ def register(sub, add_inputs, run) -> None:
     p.add_argument("--date-field", help="column holding the release date or year (guessed otherwise)")
     p.add_argument("--method-field", help="column holding cancelled/reduced/cleared (guessed otherwise)")
     p.add_argument("--operator-field", help="column holding the operator (guessed otherwise)")
-    _add_boundaries(p)
+    _add_boundary_options(p)
+    _add_verbosity(p)
     p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
     p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.set_defaults(func=cmd_release)

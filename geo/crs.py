@@ -9,7 +9,6 @@ kilometres from the centre is below 1e-5.
 
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import geopandas as gpd
@@ -152,9 +151,7 @@ def geodesic_area_m2(geoms_wgs84) -> np.ndarray:
     return np.array([abs(GEOD.geometry_area_perimeter(g)[0]) for g in arr])
 
 
-def geodesic_distance_m(
-    point_lonlat: tuple[float, float], line_wgs84, densify_m: float = 5.0, within_m: float | None = None
-) -> float:
+def geodesic_distance_m(point_lonlat: tuple[float, float], line_wgs84, densify_m: float = 5.0) -> float:
     """Shortest geodesic distance from a point to a line, m.
 
     The line is projected to an azimuthal equidistant projection centred on
@@ -172,21 +169,11 @@ def geodesic_distance_m(
         Segment length, m, the line is cut to before the nearest point is
         searched, so that the straight chords of the projected line stay on
         the geodesic to millimetres.
-    within_m : float, optional
-        An upper bound of the answer (e.g. the distance in the analysis CRS
-        plus a margin): only the part of the line in a box of that size
-        around the point is projected.
     """
     lon, lat = point_lonlat
     fwd, inv = aeqd_transformers(lon, lat)
-    line = line_wgs84
-    if within_m is not None:
-        dlat = (within_m + 1000.0) / 110_000.0  # degrees of latitude are >= 110.5 km
-        dlon = dlat / max(math.cos(math.radians(lat)), 0.05)
-        part = shapely.clip_by_rect(line, lon - dlon, lat - dlat, lon + dlon, lat + dlat)
-        line = part if not part.is_empty else line
     # Densify in degrees first: a long lon/lat segment is not straight in AEQD.
-    local = apply_transformer(shapely.segmentize(line, 0.0005), fwd)
+    local = apply_transformer(shapely.segmentize(line_wgs84, 0.0005), fwd)
     origin = shapely.Point(0.0, 0.0)
     # The nearest chord is found first; only the line within 200 m of its nearest point is
     # cut finer (a 55 m chord strays from the geodesic by far less than a millimetre).

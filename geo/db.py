@@ -23,8 +23,6 @@ import geopandas as gpd
 import pandas as pd
 
 from geo._errors import GeoInputError
-from geo._pieces import INDEX_COLUMNS
-from geo.constants import WGS84
 
 #: Connection-string schemes geo reads as PostGIS.
 SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -248,19 +246,16 @@ def _literal(value: str) -> str:
 
 
 def _result_layers(result) -> dict:
-    notice = result.summary.get("notice")
-    pieces = result.by_hazard.drop(
-        columns=[c for c in result.by_hazard.columns if str(c).startswith("_") or c in INDEX_COLUMNS]
-    )
-    zones = result.zones.assign(outer_km=result.zones["outer_km"].replace(float("inf"), None))
+    """The tables written: the province table, the bands, and the pieces and zones of the files."""
+    from geo.export import gis_layers
+
+    gis = gis_layers(result)
     bands = pd.DataFrame(result.summary.get("bands", []))
-    if notice:
-        pieces = pieces.assign(synthetic=True)
     return {
         "by_province": result.by_province.reset_index(drop=True),
         "bands": bands.map(lambda v: v if not isinstance(v, (list, dict)) else str(v)),
-        "hazard_pieces": pieces.to_crs(WGS84).reset_index(drop=True),
-        "zones": zones.to_crs(WGS84).reset_index(drop=True),
+        "hazard_pieces": gis["hazard_pieces"].reset_index(drop=True),
+        "zones": gis["zones"].reset_index(drop=True),
     }
 
 

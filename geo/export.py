@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
@@ -23,7 +24,7 @@ import pandas as pd
 import shapely
 
 from geo._outdir import library_write_error
-from geo._pieces import INDEX_COLUMNS
+from geo._pieces import public_columns
 from geo.analysis import AnalysisResult
 from geo.constants import WGS84
 
@@ -132,16 +133,23 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict |
     """Write several layers into one GeoPackage, atomically."""
 
     def _write(tmp: Path) -> None:
-        try:
+        with _gdal_errors(path, tmp):
             for name, gdf in layers.items():
                 valid_polygons(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
-        except Exception as exc:  # GDAL reports a full disk as a failed commit, not an OS error
-            env = library_write_error(path, tmp)
-            if env is not None:
-                raise env from exc
-            raise
 
     atomic_write(path, _write)
+
+
+@contextmanager
+def _gdal_errors(path: Path, partial: Path):
+    """GDAL reports a full disk as a failed commit, not an OS error: say so when the machine is the cause."""
+    try:
+        yield
+    except Exception as exc:
+        env = library_write_error(path, partial)
+        if env is not None:
+            raise env from exc
+        raise
 
 
 def write_kml(result: AnalysisResult, path: Path) -> None:
@@ -178,7 +186,7 @@ def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _flat(df: pd.DataFrame) -> pd.DataFrame:
-    return df.drop(columns=[c for c in df.columns if c.startswith("_") or c in INDEX_COLUMNS or c == "geometry"])
+    return public_columns(df).drop(columns=[c for c in df.columns if c == "geometry"])
 
 
 #: Data rows an Excel sheet holds (1,048,576 rows, less the header).
@@ -276,19 +284,35 @@ def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*(laundered|will be written as a Float64).*")
-            for name, layer in layers.items():
-                try:
-                    layer.to_file(tmp, layer=name, driver="OpenFileGDB", engine="pyogrio", promote_to_multi=True)
-                except Exception as exc:
-                    env = library_write_error(path, tmp)
-                    if env is not None:
-                        raise env from exc
-                    raise
+            with _gdal_errors(path, tmp):
+                for name, layer in layers.items():
+                    valid_polygons(layer).to_file(
+                        tmp, layer=name, driver="OpenFileGDB", engine="pyogrio", promote_to_multi=True
+                    )
         if path.exists():
             shutil.rmtree(path)
         os.rename(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gis_layers(result: AnalysisResult) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``zones.gpkg``, ``zones.gdb`` and the PostGIS tables, in WGS 84: ``provinces`` (with
+    the ``by_province`` figures), ``frontier``, ``zones`` (open outer edge as null) and ``hazard_pieces``
+    (the public columns; a ``synthetic`` flag for synthetic input, whose notice the layer metadata carries)."""
+    provinces = result.provinces.merge(
+        result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
+    ).to_crs(WGS84)
+    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
+    pieces = public_columns(result.by_hazard)
+    if result.summary.get("notice"):
+        pieces = pieces.assign(synthetic=True)
+    return {
+        "provinces": provinces,
+        "frontier": result.frontier.to_crs(WGS84),
+        "zones": zones,
+        "hazard_pieces": pieces.to_crs(WGS84),
+    }
 
 
 def write_outputs(
@@ -323,37 +347,12 @@ def write_outputs(
     write_json(result.summary, written[0])
     write_csv(by_province, written[1])
     write_csv(by_hazard, written[2])
-    provinces = result.provinces.merge(
-        result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
-    ).to_crs(WGS84)
-    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
-    pieces = result.by_hazard.drop(
-        columns=[c for c in result.by_hazard.columns if c.startswith("_") or c in INDEX_COLUMNS]
-    )
-    if notice:  # the layer's metadata carries the notice (SYNTHETIC, NOTICE)
-        pieces = pieces.assign(synthetic=True)
-    write_gpkg(
-        {
-            "provinces": provinces,
-            "frontier": result.frontier.to_crs(WGS84),
-            "zones": zones,
-            "hazard_pieces": pieces.to_crs(WGS84),
-        },
-        written[3],
-        meta,
-    )
+    layers = gis_layers(result)
+    write_gpkg(layers, written[3], meta)
     write_json(result.validation, written[4])
     if gdb:
         written.append(out_dir / "zones.gdb")
-        write_gdb(
-            {
-                "provinces": valid_polygons(provinces),
-                "frontier": result.frontier.to_crs(WGS84),
-                "zones": valid_polygons(zones),
-                "hazard_pieces": valid_polygons(pieces.to_crs(WGS84)),
-            },
-            written[-1],
-        )
+        write_gdb(layers, written[-1])
     if xlsx:
         written.append(out_dir / "tables.xlsx")
         write_xlsx(result, written[-1])

@@ -65,14 +65,14 @@ MAX_COLUMNS = 1_950
 CIRCLE_VERTICES = 64
 
 
-def _column_named(name: str, columns, path: Path) -> str:
+def _column_named(name: str, columns, path: Path | str, what: str = "hazard ids") -> str:
     """The column called ``name``, matched without regard to case; an error listing the columns otherwise."""
     exact = [c for c in columns if str(c) == name]
     loose = [c for c in columns if str(c).casefold() == name.casefold()]
     if exact or len(loose) == 1:
         return (exact or loose)[0]
     listed = ", ".join(str(c) for c in columns)
-    raise GeoInputError(f"no column {name!r} for hazard ids; the layer has: {listed}", str(path))
+    raise GeoInputError(f"no column {name!r} for {what}; the layer has: {listed}", str(path))
 
 
 def find_column(columns, aliases) -> str | None:

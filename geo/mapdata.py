@@ -16,7 +16,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo._pieces import INDEX_COLUMNS
+from geo._pieces import public_columns
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, MILITARY_ONLY_KM, RESTRICTED_KM, WGS84
 
@@ -157,7 +157,7 @@ def hazard_features(result: AnalysisResult) -> dict:
     pieces = result.by_hazard
     colors = band_colors(result.zones)
     hidden = {"geometry", "inner_km", "outer_km", "share_of_hazard", "area_km2", "row", "synthetic", "data_notice"}
-    attrs = [c for c in pieces.columns if not c.startswith("_") and c not in hidden and c not in INDEX_COLUMNS]
+    attrs = [c for c in public_columns(pieces).columns if c not in hidden]
     props = []
     for rec in pieces[attrs].itertuples(index=False):
         row = dict(zip(attrs, rec))

@@ -192,6 +192,7 @@ def make_plot(
                 color="#333",
                 zorder=6,
                 fontproperties=label_font,
+                parse_math=False,  # province names are data, not mathtext
                 clip_on=True,
             )
     for text, lon, lat in SURROUNDINGS:  # named where they fall inside the extent shown
@@ -217,7 +218,7 @@ def make_plot(
         f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
     )
-    fig.text(0.5, 0.925, subtitle or sub, ha="center", fontsize=9)
+    fig.text(0.5, 0.925, subtitle or sub, ha="center", fontsize=9, parse_math=False)  # may name a user's file
     if s.get("notice"):
         fig.text(
             0.5,
@@ -288,6 +289,8 @@ def _bar_chart(fig, result: AnalysisResult, colors: dict) -> None:
         ax.barh(bp["province"], bp["outside_cambodia_km2"], left=left, color="k", height=0.7)
     ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
     ax.set_title("By province and band", fontsize=9, loc="left")
+    for label in ax.get_yticklabels():  # province names are data, not mathtext
+        label.set_parse_math(False)
     ax.tick_params(labelsize=7)
     ax.grid(axis="x", alpha=0.3)
     for side in ("top", "right"):

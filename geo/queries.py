@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
+from pyproj import Transformer
 
 from geo._errors import GeoInputError
 from geo._text import PROVINCE_NAMES, normalize_name, parse_distance_m, parse_km, province_code  # noqa: F401
@@ -148,18 +149,20 @@ def where(
     geom = _site_geometry(args[0], crs)
     front = result.frontier_union
     centre = geom.centroid
+    # One azimuthal equidistant projection centred on the site serves every distance below.
     to_local, _ = aeqd_transformers(centre.x, centre.y)
+    from_analysis, to_lonlat = aeqd_transformers(centre.x, centre.y, src=ANALYSIS_CRS)
+    local_site = apply_transformer(geom, to_local)
     geom_a = transform_geoms(geom, WGS84, ANALYSIS_CRS)
     land = result.territory.land
     inside = bool(shapely.intersects(land, geom_a))
     prov = result.provinces
     if geom.geom_type == "Point":
         hit = np.flatnonzero(shapely.contains(prov.geometry.values, geom_a))
-        dist = _frontier_distance_m(geom, geom_a, result)
+        dist = _frontier_distance_m(geom, geom_a, result, (from_analysis, to_lonlat))
     else:
         hit = np.argsort(-shapely.area(shapely.intersection(prov.geometry.values, geom_a)))[:1]
-        local = apply_transformer(geom, to_local)
-        dist = float(shapely.distance(local, apply_transformer(shapely.segmentize(front, 0.0005), to_local)))
+        dist = float(shapely.distance(local_site, apply_transformer(shapely.segmentize(front, 0.0005), to_local)))
     k = int(hit[0]) if len(hit) else int(result.province_index.query_nearest(geom_a)[0])
     answer = {
         "site": geom.wkt if geom.geom_type != "Point" else f"{geom.y:.6f}, {geom.x:.6f}",
@@ -174,8 +177,6 @@ def where(
     near = result.hazard_index.query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
     found = []
     if len(near):
-        local_site = apply_transformer(geom, to_local)
-        from_analysis, _ = aeqd_transformers(centre.x, centre.y, src=ANALYSIS_CRS)
         local_hz = apply_transformer(shapely.segmentize(hz.geometry.values[near], 250.0), from_analysis)
         d = shapely.distance(local_hz, local_site)
         for i, dm in sorted(zip(near, d), key=lambda t: t[1]):
@@ -195,18 +196,21 @@ def where(
     return answer
 
 
-def _frontier_distance_m(point: shapely.Point, point_a: shapely.Point, result: AnalysisResult) -> float:
+def _frontier_distance_m(
+    point: shapely.Point, point_a: shapely.Point, result: AnalysisResult, aeqd: tuple[Transformer, Transformer]
+) -> float:
     """Geodesic distance from a point to the analysed frontier, m (to millimetres).
 
     The distance in the equal-area analysis CRS (scale errors < 0.2 % over Cambodia) bounds
     the answer; only the frontier segments within 2 % + 100 m of it are projected to an
     azimuthal equidistant projection centred on the point, where distances from the centre
     are geodesic, and the nearest point found there is measured with :meth:`pyproj.Geod.inv`.
+    ``aeqd`` holds the transformers analysis CRS -> that projection -> WGS 84 (:func:`geo.crs.aeqd_transformers`).
     """
     segs, tree = result.frontier_segments
     _, d_a = tree.query_nearest(point_a, return_distance=True)
     cand = tree.query(shapely.buffer(point_a, float(d_a[0]) * 1.02 + 100.0, quad_segs=4), predicate="intersects")
-    to_local, to_lonlat = aeqd_transformers(point.x, point.y, src=ANALYSIS_CRS)
+    to_local, to_lonlat = aeqd
     local = apply_transformer(shapely.multilinestrings(segs[cand]), to_local)
     near = shapely.ops.nearest_points(shapely.segmentize(local, 5.0), shapely.Point(0.0, 0.0))[0]
     ll = apply_transformer(near, to_lonlat)

@@ -24,9 +24,10 @@ from geo._errors import GeoInputError
 from geo._text import province_code
 from geo.analysis import AnalysisResult, analyze
 from geo.boundaries import Boundaries
-from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, RELEASE_SYNTHETIC_NOTICE
+from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, OUTSIDE, RELEASE_SYNTHETIC_NOTICE
 from geo.crs import to_crs_dense
-from geo.hazards import find_column, read_hazards
+from geo.hazards import _column_named, find_column, read_hazards
+from geo.zones import sort_by_band
 
 #: Release methods of the land-release standard (IMAS 07.11), and spellings seen in exports.
 METHODS: dict[str, tuple[str, ...]] = {
@@ -145,10 +146,7 @@ def read_release(
     for name, aliases in RELEASE_FIELDS.items():
         wanted = given[name]
         if wanted is not None:
-            match = [c for c in columns if str(c).lower() == wanted.lower()]
-            if not match:
-                raise GeoInputError(f"no column {wanted!r}; columns: {', '.join(map(str, columns))}", where)
-            found[name] = match[0]
+            found[name] = _column_named(wanted, columns, where, what=f"the release {name}")
         else:
             found[name] = find_column([c for c in columns if c != "hazard_id"], aliases)
     for name in ("date", "method", "operator"):
@@ -242,9 +240,8 @@ def release_by_band(
     keys = ["release_year", "release_method", "release_operator", "province", "code", "band"]
     table = pieces.groupby(keys, sort=True, dropna=False)["area_m2"].sum().reset_index()
     table.columns = ["year", "method", "operator", "province", "code", "band", "area_m2"]
-    band_order = {b: i for i, b in enumerate([*analysis.zones["band"], "outside Cambodia"])}
-    table = table.sort_values(
-        ["year", "method", "operator", "province", "band"], key=lambda s: s.map(band_order) if s.name == "band" else s
+    table = sort_by_band(
+        table, ["year", "method", "operator", "province", "band"], [*analysis.zones["band"], OUTSIDE]
     ).reset_index(drop=True)
     table["area_km2"] = table["area_m2"] / 1e6
     table = table[BY_BAND_COLUMNS]

@@ -23,6 +23,7 @@ from geo._data import DEFAULT_CAPACITY, DEFAULT_RULES, REFERENCE_DIR, RULES_DIR
 from geo._errors import GeoInputError
 from geo._text import province_code
 from geo.constants import ANALYSIS_CRS, WGS84
+from geo.zones import sort_by_band
 
 if TYPE_CHECKING:
     from geo.analysis import AnalysisResult
@@ -325,12 +326,8 @@ def access_table(result: AnalysisResult, rules: AccessRules | str | Path | None 
                 "note": "" if ops or area <= 0 else "no operator of the capacity table may clear it",
             }
         )
-    order = {b: i for i, b in enumerate(result.zones["band"])}
     out = pd.DataFrame(rows)
-    out = out[out["remaining_km2"] > 0]
-    out = out.sort_values(
-        ["province", "band"], key=lambda s: s.map(lambda b: order.get(b.split(" (")[0], 99)) if s.name == "band" else s
-    )
+    out = sort_by_band(out[out["remaining_km2"] > 0], ["province", "band"], result.zones["band"])
     return out.reset_index(drop=True)
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 from geo._errors import GeoInputError
 from geo.analysis import AnalysisResult
 from geo.rules import AccessRules, access_matrix, land_cells, load_capacity, load_rules, method_shares
+from geo.zones import sort_by_band
 
 #: Years projected at most; land not released by then is reported as not finished.
 HORIZON_YEARS = 100
@@ -295,8 +296,7 @@ def _completion_rows(frame: pd.DataFrame, rules_name: str, names: dict, bands: l
             }
         )
     out = pd.DataFrame(rows)
-    order = {b: i for i, b in enumerate(bands)}
-    out = out.sort_values(["province", "band"], key=lambda s: s.map(order) if s.name == "band" else s)
+    out = sort_by_band(out, ["province", "band"], bands)
     for col in ("completion_year", "completion_year_low", "completion_year_high"):
         out[col] = out[col].astype("Int64")
     return out.reset_index(drop=True)
@@ -312,8 +312,7 @@ def _burndown_rows(left, cells, rules_name, names, start_year, bands) -> pd.Data
     long["rules"] = rules_name
     long["province"] = long["code"].map(names)
     long["remaining_km2"] = long["m2"] / 1e6
-    order = {b: i for i, b in enumerate(bands)}
-    long = long.sort_values(["year", "province", "band"], key=lambda s: s.map(order) if s.name == "band" else s)
+    long = sort_by_band(long, ["year", "province", "band"], bands)
     return long[["rules", "year", "province", "code", "band", "remaining_km2"]].reset_index(drop=True)
 
 

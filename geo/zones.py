@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
@@ -64,6 +65,25 @@ def band_labels(edges_km: Sequence[float]) -> list[str]:
     inner = (0.0, *edges_km)
     outer = (*edges_km, math.inf)
     return [band_label(a, b) for a, b in zip(inner, outer)]
+
+
+def sort_by_band(table: pd.DataFrame, columns: list[str], bands: Sequence[str]) -> pd.DataFrame:
+    """``table`` sorted by ``columns``, the ``band`` column in the order of ``bands`` (nearest first) rather
+    than alphabetically; a band label followed by `` (place)`` sorts with its band, unknown labels last.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"band": ["beyond 7 km", "0-2 km", "2-5 km (zone)"]})
+    >>> sort_by_band(t, ["band"], ["0-2 km", "2-5 km", "beyond 7 km"])["band"].tolist()
+    ['0-2 km', '2-5 km (zone)', 'beyond 7 km']
+    """
+    order = {b: i for i, b in enumerate(bands)}
+
+    def key(s):
+        return s.map(lambda b: order.get(str(b).split(" (")[0], len(order))) if s.name == "band" else s
+
+    return table.sort_values(columns, key=key, kind="stable")
 
 
 def parse_bands(bands: str | Sequence[float]) -> tuple[float, ...]:
