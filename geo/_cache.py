@@ -65,7 +65,7 @@ def cache_dir() -> Path | None:
 @lru_cache(maxsize=1)
 def code_key() -> bytes:
     """geo's version and the source of all its modules: any change of code is a cache miss."""
-    from geo.summary import geo_version
+    from geo._version import geo_version
 
     digest = hashlib.sha256(geo_version().encode())
     here = Path(__file__).resolve().parent
@@ -235,7 +235,8 @@ def lookup(name: str, key_parts: list[bytes]) -> Any:
                 entry = fh.read() if why is None else b""
             if why is None:
                 value = loads(entry)
-                log.info("using the cached %s (%s)", name, path)
+                # The territory is named on the progress line; the many small entries only in debug.
+                log.log(logging.INFO if name == "territory" else logging.DEBUG, "using the cached %s (%s)", name, path)
                 return value
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             why = f"damaged ({exc})"

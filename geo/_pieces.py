@@ -5,12 +5,19 @@ Helpers of :func:`geo.analysis.analyze`, kept apart so that the analysis reads a
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.crs import to_crs_dense
+from geo.hazards import FIELD_ALIASES, find_column
+
+log = logging.getLogger("geo")
 
 #: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
 PIECE_COLUMNS = (
@@ -55,6 +62,55 @@ def keep_user_columns(columns: list) -> dict:
     return out
 
 
+@dataclass(frozen=True)
+class AnalysedHazards:
+    """The hazards of one analysis, row for row: attributes, analysed geometry and area.
+
+    Attributes
+    ----------
+    table : GeoDataFrame
+        The user's layer with a ``hazard_id`` column (index reset; columns named like
+        geo's piece columns renamed ``input_<name>``).
+    geoms : ndarray of shapely geometry
+        The hazards in the equal-area analysis CRS, invalid ones repaired.
+    area_m2 : ndarray of float
+        Their areas, m2.
+    """
+
+    table: gpd.GeoDataFrame
+    geoms: np.ndarray
+    area_m2: np.ndarray
+
+    @classmethod
+    def prepare(cls, hazards: gpd.GeoDataFrame) -> AnalysedHazards:
+        """Number, reproject and repair a hazard layer for the overlay."""
+        hz = hazards.reset_index(drop=True)
+        hz = hz.rename(columns=keep_user_columns(list(hz.columns)))
+        if "hazard_id" not in hz.columns:
+            id_col = find_column(hz.columns.drop(hz.geometry.name), FIELD_ALIASES["hazard_id"])
+            if id_col is not None:  # e.g. SHA_ID, as read_hazards would map it
+                hz = hz.assign(hazard_id=hz[id_col].astype(str).to_numpy())
+            else:
+                log.warning(
+                    "no hazard id column recognised (columns: %s); hazards numbered row-1, row-2 ...",
+                    ", ".join(map(str, hz.columns.drop(hz.geometry.name))),
+                )
+                hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
+        geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
+        bad = ~shapely.is_valid(geoms)
+        geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
+        return cls(table=hz, geoms=geoms, area_m2=shapely.area(geoms))
+
+    @property
+    def ids(self) -> np.ndarray:
+        """``hazard_id`` as strings."""
+        return self.table["hazard_id"].astype(str).to_numpy()
+
+    def layer(self) -> gpd.GeoDataFrame:
+        """``hazard_id``, ``area_m2`` and the analysed geometry (analysis CRS)."""
+        return gpd.GeoDataFrame({"hazard_id": self.ids, "area_m2": self.area_m2}, geometry=self.geoms, crs=ANALYSIS_CRS)
+
+
 def alternative_lines(alternatives: dict) -> gpd.GeoDataFrame:
     frames = [
         gpd.GeoDataFrame(
@@ -81,14 +137,16 @@ def attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:
         )
         order = np.argsort(near[0])
         code[~inside] = fitted["code"].to_numpy()[near[1][order]]
-    out = pieces.assign(code=code, fine=zone)
-    out["band_idx"] = np.where(zone >= 0, owner[np.clip(zone, 0, None)], -1)
+    out = pieces.assign(code=code, fine_index=zone)
+    out["band_index"] = np.where(zone >= 0, owner[np.clip(zone, 0, None)], -1)
     return out
 
 
-def hazard_table(pieces, hz, geoms, fitted, zones) -> gpd.GeoDataFrame:
+def hazard_table(
+    pieces: pd.DataFrame, hazards: AnalysedHazards, fitted: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
     """One row per hazard x province x user band (fine pieces of a band merged)."""
-    key = ["src", "code", "band_idx"]
+    key = ["src", "code", "band_index"]
     multi = pieces.duplicated(key, keep=False)
     merged = (
         pieces[multi]
@@ -98,9 +156,10 @@ def hazard_table(pieces, hz, geoms, fitted, zones) -> gpd.GeoDataFrame:
     rows = pd.concat([pieces.loc[~multi, [*key, "area_m2", "geometry"]], merged.reset_index()], ignore_index=True)
     rows = rows.sort_values(key, kind="stable").reset_index(drop=True)
     src = rows["src"].to_numpy()
-    b = rows["band_idx"].to_numpy()
-    keep_cols = [c for c in hz.columns if c not in ("geometry",)]
-    table = hz.iloc[src][keep_cols].reset_index(drop=True)
+    b = rows["band_index"].to_numpy()
+    hz = hazards.table
+    keep_cols = [c for c in hz.columns if c != hz.geometry.name]
+    table = pd.DataFrame(hz.iloc[src][keep_cols]).reset_index(drop=True)
     names = dict(zip(fitted["code"], fitted["province"]))
     table.insert(1, "province", [names[c] for c in rows["code"]])
     table.insert(2, "code", rows["code"].to_numpy())
@@ -110,7 +169,7 @@ def hazard_table(pieces, hz, geoms, fitted, zones) -> gpd.GeoDataFrame:
     table.insert(5, "outer_km", np.where((b >= 0) & np.isfinite(outer), outer, np.nan))
     table["area_m2"] = rows["area_m2"].to_numpy()
     table["area_km2"] = table["area_m2"] / 1e6
-    table["share_of_hazard"] = table["area_m2"] / shapely.area(geoms[src])
+    table["share_of_hazard"] = table["area_m2"] / hazards.area_m2[src]
     table["hazard_index"] = src
     table["band_index"] = b
     return gpd.GeoDataFrame(table, geometry=rows["geometry"].to_numpy(), crs=ANALYSIS_CRS)

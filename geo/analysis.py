@@ -20,7 +20,7 @@ import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
-from geo._pieces import alternative_lines, attribute, hazard_table, keep_user_columns
+from geo._pieces import AnalysedHazards, alternative_lines, attribute, hazard_table
 from geo.boundaries import Boundaries, load_boundaries, neighbor_codes
 from geo.constants import (
     ANALYSIS_CRS,
@@ -32,11 +32,10 @@ from geo.constants import (
     WGS84,
 )
 from geo.crs import to_crs_dense
-from geo.distance import metres, ranges, within_curve
-from geo.hazards import FIELD_ALIASES, find_column
+from geo.curve import metres, ranges, within_curve
 from geo.overlay import Territory, build_territory, split, union_overlapping
 from geo.sensitivity import SHIFTS_M, analysed_curve, frontier_sensitivity, neighbor_figures
-from geo.summary import province_table, summarize, validate_spatial
+from geo.summary import is_synthetic, province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
 
 log = logging.getLogger("geo")
@@ -65,7 +64,8 @@ class AnalysisResult:
         The hazards as analysed: ``hazard_id``, ``area_m2``, geometry (analysis CRS).
     land_pieces : DataFrame
         The union of the hazards (land counted once) cut by province and band:
-        ``code``, ``fine`` (row of ``territory.fine_bands``), ``band_idx``, ``area_m2``, ``geometry``.
+        ``code``, ``fine_index`` (row of ``territory.fine_bands``), ``band_index`` (row of
+        ``zones``, -1 outside Cambodia), ``area_m2``, ``geometry``.
     territory : Territory
         Fitted provinces, bands, cells and frontier buffers (see :mod:`geo.overlay`).
     summary : dict
@@ -131,7 +131,7 @@ class AnalysisResult:
         """Contaminated area (land counted once) within each distance of the frontier, km2.
 
         One row per distance, one column per province code and ``total_km2``; see
-        :func:`geo.distance.within_curve`.  At 2 and 7 km it equals
+        :func:`geo.curve.within_curve`.  At 2 and 7 km it equals
         ``within_2km_km2`` and ``within_7km_km2``.
 
         Examples
@@ -305,34 +305,25 @@ def analyze(
     owner = _user_band_of(fine, edges)
     zones = _user_zones(fine, owner, edges)
 
-    hz = hazards.reset_index(drop=True)
-    # The user's columns named like geo's own piece columns are kept, renamed input_<name>.
-    hz = hz.rename(columns=keep_user_columns(list(hz.columns)))
-    if "hazard_id" not in hz.columns:
-        id_col = find_column(hz.columns.drop(hz.geometry.name), FIELD_ALIASES["hazard_id"])
-        if id_col is not None:  # e.g. SHA_ID, as read_hazards would map it
-            hz = hz.assign(hazard_id=hz[id_col].astype(str).to_numpy())
-        else:
-            log.warning(
-                "no hazard id column recognised (columns: %s); hazards numbered row-1, row-2 ...",
-                ", ".join(map(str, hz.columns.drop(hz.geometry.name))),
-            )
-            hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
-    geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
-    bad = ~shapely.is_valid(geoms)
-    geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-    hz_area = shapely.area(geoms)
+    log.info(
+        "splitting %s hazards by province and band (%s km)", f"{len(hazards):,}", ", ".join(f"{e:g}" for e in edges)
+    )
+    hz = AnalysedHazards.prepare(hazards)
+    geoms = hz.geoms
 
     pieces = attribute(split(geoms, cells.geometry.values, land), cells, fitted, fine, owner)
     shared, unions = union_overlapping(geoms)
     if shared.any():
+        log.info("counting land once where %s hazards overlap", f"{int(shared.sum()):,}")
         union_pieces = attribute(split(unions, cells.geometry.values, land), cells, fitted, fine, owner)
         union_pieces = pd.concat([pieces[~shared[pieces["src"]]], union_pieces], ignore_index=True)
     else:
         union_pieces = pieces
 
-    by_hazard = hazard_table(pieces, hz, geoms, fitted, zones)
-    by_province = province_table(fitted, zones, pieces, union_pieces, by_hazard, fine)
+    by_hazard = hazard_table(pieces, hz, fitted, zones)
+    by_province = province_table(
+        fitted, zones=zones, fine=fine, pieces=pieces, land_pieces=union_pieces, by_hazard=by_hazard
+    )
     neighbors = sorted(set(front["neighbor"].astype(str).str.upper())) if "neighbor" in front.columns else []
     per_neighbor = {}
     if len(neighbors) > 1:  # each frontier on its own, next to the combined figures (land counted once)
@@ -340,8 +331,17 @@ def analyze(
         for iso3, fig in per_neighbor.items():
             by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
             by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
-    validation = validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers)
-    summary = summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation)
+    validation = validate_spatial(hz, by_hazard, slivers, checks=hazards.attrs.get("validation"))
+    summary = summarize(
+        hz,
+        by_province=by_province,
+        zones=zones,
+        pieces=pieces,
+        land_pieces=union_pieces[["code", "fine_index", "band_index", "area_m2", "geometry"]].reset_index(drop=True),
+        by_hazard=by_hazard,
+        validation=validation,
+        synthetic=is_synthetic(hazards),
+    )
     summary["inputs"] = {
         "hazards": hazards.attrs.get("source") or {"file": None, "note": "in-memory layer passed to geo.analyze"},
         **{k: boundaries.sources.get(k) for k in ("provinces", "outline", "frontier")},
@@ -350,10 +350,8 @@ def analyze(
     if summary.get("notice"):
         validation["notice"] = summary["notice"]
     summary["bands_km"] = list(edges)
-    hazard_layer = gpd.GeoDataFrame(
-        {"hazard_id": hz["hazard_id"].astype(str).to_numpy(), "area_m2": hz_area}, geometry=geoms, crs=ANALYSIS_CRS
-    )
     inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
+    log.info("uncertainty ranges (frontier +/- %g m) and frontier sensitivity", frontier_tolerance_m)
     # One curve of the analysed line serves the uncertainty ranges and the sensitivity.
     range_km = [e + s for e in (*edges, MILITARY_ONLY_KM, RESTRICTED_KM) for s in (-t_km, 0.0, t_km)]
     curve = analysed_curve(
@@ -392,8 +390,8 @@ def analyze(
         frontier=front.to_crs(WGS84),
         summary=summary,
         validation=validation,
-        hazards=hazard_layer,
-        land_pieces=union_pieces,
+        hazards=hz.layer(),
+        land_pieces=union_pieces[["code", "fine_index", "band_index", "area_m2", "geometry"]].reset_index(drop=True),
         territory=territory,
         alternative_lines=alternative_lines(alternatives),
     )

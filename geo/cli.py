@@ -92,7 +92,6 @@ def _analysis(args: argparse.Namespace, say: _Progress):
         hazards = clip_hazards(hazards, aoi)
         say(f"area of interest {aoi.label}: {len(hazards):,} hazards reach into it")
         args.aoi_bounds = aoi.bounds
-    say(f"splitting {len(hazards):,} hazards by province and band {', '.join(f'{b:g}' for b in args.bands)} km")
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(
@@ -310,7 +309,7 @@ def _add_map_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from geo.summary import geo_version
+    from geo._version import geo_version
 
     parser = argparse.ArgumentParser(prog="geo", description="Mine-action GIS for Cambodia's border zones.")
     parser.add_argument("--version", action="version", version=f"geo {geo_version()}")

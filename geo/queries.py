@@ -225,7 +225,7 @@ def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
     lp = result.land_pieces
     cand = result.land_index.query(geom_a, predicate="intersects")
     hz_area = shapely.area(shapely.intersection(lp["geometry"].to_numpy()[cand], geom_a))
-    hz_band = lp["band_idx"].to_numpy()[cand]
+    hz_band = lp["band_index"].to_numpy()[cand]
     bands = []
     for i, band in enumerate(zones["band"]):
         bands.append(

@@ -41,7 +41,7 @@ def density_grid(result: AnalysisResult, cell_m: float = 1000.0) -> tuple[np.nda
     ncol, nrow = round((x1 - x0) / cell_m), round((y1 - y0) / cell_m)
     grid = np.zeros((nrow, ncol))
     pieces = result.land_pieces
-    geoms = pieces.loc[pieces["fine"] >= 0, "geometry"].to_numpy()
+    geoms = pieces.loc[pieces["fine_index"] >= 0, "geometry"].to_numpy()
     if len(geoms):
         b = shapely.bounds(geoms)
         c0 = np.clip(np.floor((b[:, 0] - x0) / cell_m).astype(int), 0, ncol - 1)

@@ -232,9 +232,9 @@ def method_shares(year: int = 2023) -> dict[str, float]:
 def land_cells(result: AnalysisResult, rules: AccessRules) -> pd.DataFrame:
     """Remaining land per province x band x place (``""`` or a zone name), m2, and the classes allowed there."""
     lp = result.land_pieces
-    lp = lp[lp["band_idx"] >= 0]
+    lp = lp[lp["band_index"] >= 0]
     bands = result.zones["band"].to_numpy()
-    base = lp.assign(band=bands[lp["band_idx"].to_numpy()]).groupby(["code", "band"], sort=False)["area_m2"].sum()
+    base = lp.assign(band=bands[lp["band_index"].to_numpy()]).groupby(["code", "band"], sort=False)["area_m2"].sum()
     rows = [{"code": c, "band": b, "place": "", "area_m2": a} for (c, b), a in base.items()]
     cells = pd.DataFrame(rows, columns=["code", "band", "place", "area_m2"])
     for zone in rules.zones:
@@ -243,7 +243,7 @@ def land_cells(result: AnalysisResult, rules: AccessRules) -> pd.DataFrame:
         geom = shapely.transform(zone["geometry"], _to_analysis(), include_z=False)
         inside = shapely.area(shapely.intersection(np.asarray(lp.geometry), geom))
         part = (
-            pd.DataFrame({"code": lp["code"].to_numpy(), "band": bands[lp["band_idx"].to_numpy()], "a": inside})
+            pd.DataFrame({"code": lp["code"].to_numpy(), "band": bands[lp["band_index"].to_numpy()], "a": inside})
             .groupby(["code", "band"])["a"]
             .sum()
         )

@@ -138,7 +138,7 @@ def _band_areas(result: AnalysisResult, shift_km: float) -> dict:
     dists = sorted({round(max(d + shift_km, 0.0), 6) for d in finite})
     curve = result.within(dists)
     lp = result.land_pieces
-    total = lp[lp["band_idx"] >= 0].groupby("code")["area_m2"].sum()
+    total = lp[lp["band_index"] >= 0].groupby("code")["area_m2"].sum()
     out = {}
     for code in result.provinces["code"]:
         prev = 0.0

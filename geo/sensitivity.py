@@ -3,7 +3,7 @@
 The figure users quote - contamination within 2 km of the border - moves far
 more with the line used than with any arithmetic: independent mappings of the
 Cambodia-Thailand frontier lie 0.5-1.5 km apart on average.  Every figure here
-comes from the same engine as the analysis (:func:`geo.distance.within_curve`
+comes from the same engine as the analysis (:func:`geo.curve.within_curve`
 on the analysis' land-once pieces), so a line's figures differ from the
 analysis' only because the line differs.
 
@@ -12,7 +12,7 @@ Conventions
 - A *shift* of ``+s`` m is the line moved ``s`` m inward, into Cambodia: a point ``d`` from
   the moved line lies ``d + s`` from the analysed one, so every band edge moves ``s`` m
   farther out; ``-s`` is the line moved outward.  The national outline stays as it is,
-  as in the uncertainty ranges of :func:`geo.distance.ranges`.
+  as in the uncertainty ranges of :func:`geo.curve.ranges`.
 - An *alternative line* is measured with the national outline kept: a piece of
   Cambodian land within 2 km of that line counts, whichever side of it it lies.
 """
@@ -25,7 +25,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.distance import within_curve
+from geo.curve import within_curve
 from geo.zones import frontier_lines
 
 #: Shifts of the analysed line, m, reported in ``frontier_sensitivity``.

@@ -7,8 +7,8 @@ the spatial validation checks and the comparison with published totals.
 from __future__ import annotations
 
 import math
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -17,6 +17,7 @@ import shapely
 
 from geo._data import TABLE1_FILE
 from geo._text import normalize_name, province_code
+from geo._version import geo_version
 from geo.constants import (
     ANALYSIS_CRS,
     AREA_MISMATCH_SHARE,
@@ -25,21 +26,16 @@ from geo.constants import (
     RESTRICTED_KM,
     SYNTHETIC_NOTICE,
 )
-from geo.distance import sum_by_code
+from geo.curve import sum_by_code
 
-
-def geo_version() -> str:
-    """Installed version of geo."""
-    try:
-        return version("geo")
-    except PackageNotFoundError:
-        return "0+unknown"
+if TYPE_CHECKING:
+    from geo._pieces import AnalysedHazards
 
 
 def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Series:
     """Area, m2, per province of the pieces whose fine band lies within ``km``."""
     outer = fine["outer_km"].to_numpy()
-    ok = (pieces["fine"] >= 0) & (outer[pieces["fine"].clip(lower=0)] <= km + 1e-12)
+    ok = (pieces["fine_index"] >= 0) & (outer[pieces["fine_index"].clip(lower=0)] <= km + 1e-12)
     return sum_by_code(pieces.loc[ok, "area_m2"].to_numpy(), pieces.loc[ok, "code"].to_numpy())
 
 
@@ -48,7 +44,15 @@ def primary_pieces(by_hazard: pd.DataFrame) -> pd.DataFrame:
     return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("hazard_index")
 
 
-def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.DataFrame:
+def province_table(
+    fitted: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    fine: gpd.GeoDataFrame,
+    pieces: pd.DataFrame,
+    land_pieces: pd.DataFrame,
+    by_hazard: pd.DataFrame,
+) -> pd.DataFrame:
     """One row per province (all listed), areas in km2.
 
     ``hazards`` counts each hazard once, in the province holding the largest
@@ -56,6 +60,7 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.D
     counted once), ``area_sum_km2`` the sum of polygon areas, and
     ``overlap_km2`` their difference.
     """
+    union_pieces = land_pieces
     codes = fitted["code"]
     out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
     primary = primary_pieces(by_hazard)
@@ -67,9 +72,9 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.D
     out["within_2km_km2"] = km2(_within(union_pieces, fine, MILITARY_ONLY_KM))
     out["within_7km_km2"] = km2(_within(union_pieces, fine, RESTRICTED_KM))
     for k, key in enumerate(zones["key"]):
-        sel = union_pieces[union_pieces["band_idx"] == k]
+        sel = union_pieces[union_pieces["band_index"] == k]
         out[f"band_{key}_km2"] = km2(sel.groupby("code")["area_m2"].sum())
-    out["outside_cambodia_km2"] = km2(union_pieces[union_pieces["band_idx"] < 0].groupby("code")["area_m2"].sum())
+    out["outside_cambodia_km2"] = km2(union_pieces[union_pieces["band_index"] < 0].groupby("code")["area_m2"].sum())
     # The bands tile Cambodia: their sum is the area inside it, the share's denominator.
     out["inside_cambodia_km2"] = np.maximum(out["area_km2"] - out["outside_cambodia_km2"], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -83,10 +88,16 @@ def province_table(fitted, zones, pieces, union_pieces, by_hazard, fine) -> pd.D
     return out.reset_index(drop=True)
 
 
-def validate_spatial(hz, hz_area, by_hazard, fitted, geoms, slivers) -> dict:
-    """Checks that need the boundaries: outside Cambodia, area and province mismatches."""
-    report = dict(hz.attrs.get("validation", {}))
-    ids = hz["hazard_id"].astype(str).to_numpy()
+def validate_spatial(
+    hazards: AnalysedHazards, by_hazard: pd.DataFrame, slivers: gpd.GeoDataFrame, *, checks: dict | None = None
+) -> dict:
+    """Checks that need the boundaries: outside Cambodia, area and province mismatches.
+
+    ``checks`` are the reading checks already made (``read_hazards``' report), kept in front.
+    """
+    hz, hz_area, geoms = hazards.table, hazards.area_m2, hazards.geoms
+    report = dict(checks or {})
+    ids = hazards.ids
     outside = by_hazard[by_hazard["band"] == OUTSIDE]
     report["outside_cambodia"] = {
         "count": int(outside["hazard_index"].nunique()),
@@ -202,11 +213,27 @@ def is_synthetic(hazards: pd.DataFrame) -> bool:
     return bool(hazards["synthetic"].astype(str).str.strip().str.lower().isin({"true", "1", "yes"}).any())
 
 
-def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_hazard, validation) -> dict:
-    """The ``summary.json`` dictionary (inputs are added by the caller that read the files)."""
+def summarize(
+    hazards: AnalysedHazards,
+    *,
+    by_province: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    pieces: pd.DataFrame,
+    land_pieces: pd.DataFrame,
+    by_hazard: pd.DataFrame,
+    validation: dict,
+    synthetic: bool,
+) -> dict:
+    """The ``summary.json`` dictionary (inputs are added by the caller that read the files).
+
+    ``pieces`` are the hazards cut by province and band, ``land_pieces`` their union
+    cut the same way (land counted once).
+    """
+    hz_area = hazards.area_m2
+    union_pieces = land_pieces
     bands = []
     for k, z in zones.reset_index(drop=True).iterrows():
-        sel = union_pieces["band_idx"] == k
+        sel = union_pieces["band_index"] == k
         bands.append(
             {
                 "band": z["band"],
@@ -214,7 +241,7 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
                 "inner_km": float(z["inner_km"]),
                 "outer_km": None if math.isinf(z["outer_km"]) else float(z["outer_km"]),
                 "area_km2": float(union_pieces.loc[sel, "area_m2"].sum() / 1e6),
-                "area_sum_km2": float(pieces.loc[pieces["band_idx"] == k, "area_m2"].sum() / 1e6),
+                "area_sum_km2": float(pieces.loc[pieces["band_index"] == k, "area_m2"].sum() / 1e6),
                 "hazards": int(by_hazard.loc[by_hazard["band_index"] == k, "hazard_index"].nunique()),
                 "zone_area_km2": float(z["area_km2"]),
             }
@@ -222,11 +249,10 @@ def summarize(hz, hz_area, by_province, zones, fine, union_pieces, pieces, by_ha
     area = float(union_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
     outside = float(by_province["outside_cambodia_km2"].sum())
-    synthetic = is_synthetic(hz)
     summary = {
         "synthetic": synthetic,
         "notice": SYNTHETIC_NOTICE if synthetic else None,
-        "hazards": len(hz),
+        "hazards": len(hz_area),
         "area_km2": area,
         "area_sum_km2": float(hz_area.sum() / 1e6),
         "overlap_km2": max(float(hz_area.sum() / 1e6) - area, 0.0),

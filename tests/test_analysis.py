@@ -73,6 +73,25 @@ def test_overlaps_are_counted_once_in_zone_figures(straight_world):
     assert own.to_numpy() == pytest.approx([4.0, 4.0, 1.0], rel=REL)
 
 
+def test_public_tables_carry_documented_columns_only_and_progress_goes_to_the_geo_logger(straight_world, caplog):
+    provinces, frontier = straight_world
+    hz = hazards_tm([(0, 0, 2, 2), (1, 0, 3, 2), (10, 10, 11, 11)])
+    with caplog.at_level("INFO", logger="geo"):
+        res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier), bands_km=(1, 3))
+    # The library says what it does through logging; nothing is printed.
+    steps = [r.getMessage() for r in caplog.records if r.name == "geo"]
+    assert any(m.startswith("splitting 3 hazards by province and band (1, 3 km)") for m in steps)
+    assert any("2 hazards overlap" in m for m in steps)
+    assert res.land_pieces.columns.tolist() == ["code", "fine_index", "band_index", "area_m2", "geometry"]
+    # The user's 3 bands index the zones; the territory's finer bands (1, 2, 3, 7 km edges) stay apart.
+    assert len(res.zones) == 3 and len(res.territory.fine_bands) == 5
+    assert set(res.land_pieces["band_index"]) <= {-1, 0, 1, 2}
+    for table in (res.by_hazard, res.by_province, res.land_pieces, res.hazards):
+        assert not [c for c in table.columns if str(c).startswith("_") or c in ("src", "cell", "fine", "band_idx")]
+    # land pieces tile the union: their total is the union's area (7 km2 of 9 drawn)
+    assert res.land_pieces["area_m2"].sum() / 1e6 == pytest.approx(7.0, rel=REL)
+
+
 def test_within_figures_exist_whatever_the_bands(straight_world):
     provinces, frontier = straight_world
     hz = hazards_tm([(1, 0, 9, 1)])

@@ -127,8 +127,8 @@ def within_curve(
     DataFrame
         Index ``distance_km``; one column per province code (km2) and ``total_km2``.
     """
-    inside = pieces[pieces["fine"] >= 0]
-    fine = inside["fine"].to_numpy()
+    inside = pieces[pieces["fine_index"] >= 0]
+    fine = inside["fine_index"].to_numpy()
     inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
     outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
     geoms = inside["geometry"].to_numpy()
