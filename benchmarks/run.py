@@ -65,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     b = geo.load_boundaries()
     land = shapely.union_all(b.outline.to_crs(ANALYSIS_CRS).geometry.values)
-    zones = border_zones(b.frontier_with("THA"), b.outline, (2, 5, 7))
+    zones = border_zones(b.frontier_with("THA"), b.outline, bands_km=(2, 5, 7))
     fitted, _ = fit_provinces(b.provinces.to_crs(ANALYSIS_CRS), b.outline.to_crs(ANALYSIS_CRS))
     cells = make_cells(fitted, zones)
     hz = synthetic_hazards(args.n, b)

@@ -228,6 +228,7 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
 def load_boundaries(
     provinces: str | Path | None = None,
     frontier: str | Path | None = None,
+    *,
     province_field: str = "province",
     code_field: str | None = "code",
 ) -> Boundaries:

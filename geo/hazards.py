@@ -278,6 +278,7 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
 
 def read_hazards(
     path: str | Path,
+    *,
     layer: str | None = None,
     crs: str | None = None,
     id_field: str | None = None,

@@ -244,6 +244,7 @@ def _footer_html(result: AnalysisResult, when: str, grid_note: str) -> str:
 
 def make_map(
     result: AnalysisResult,
+    *,
     title: str | None = None,
     basemap: str = "none",
     hazard_limit: int = HAZARD_LIMIT,

@@ -187,6 +187,7 @@ def frontier_buffers(frontier_wgs84, distances_m: Sequence[float], union: bool =
 def border_zones(
     frontier: gpd.GeoDataFrame | None = None,
     outline: gpd.GeoDataFrame | None = None,
+    *,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     neighbor: str = "THA",
 ) -> gpd.GeoDataFrame:
@@ -216,7 +217,7 @@ def border_zones(
     --------
     >>> from geo import load_boundaries
     >>> b = load_boundaries()
-    >>> zones = border_zones(b.frontier_with("THA"), b.outline, (2, 7))
+    >>> zones = border_zones(b.frontier_with("THA"), b.outline, bands_km=(2, 7))
     >>> list(zones["band"])
     ['0-2 km', '2-7 km', 'beyond 7 km']
     """

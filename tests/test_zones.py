@@ -38,7 +38,7 @@ def test_geodesic_distance_helper_matches_geod_on_a_meridian():
 
 
 def test_bands_tile_the_outline_on_the_home_side(boundaries):
-    zones = border_zones(boundaries.frontier_with("THA"), boundaries.outline, (2, 5, 7))
+    zones = border_zones(boundaries.frontier_with("THA"), boundaries.outline, bands_km=(2, 5, 7))
     assert list(zones["band"]) == ["0-2 km", "2-5 km", "5-7 km", "beyond 7 km"]
     land = shapely.union_all(boundaries.outline.to_crs(ANALYSIS_CRS).geometry.values)
     assert zones.area.sum() == pytest.approx(land.area, rel=1e-9)
@@ -50,7 +50,7 @@ def test_bands_tile_the_outline_on_the_home_side(boundaries):
 
 def test_band_areas_on_straight_frontier_are_analytic(straight_world):
     provinces, frontier = straight_world
-    zones = border_zones(frontier, provinces, (2, 5, 7))
+    zones = border_zones(frontier, provinces, bands_km=(2, 5, 7))
     # 60 km of straight frontier inside the provinces: band area = 60 km x width.
     expected = [120.0, 180.0, 120.0, 60 * 40 - 420.0]
     assert zones["area_km2"].to_numpy() == pytest.approx(expected, rel=2e-5)
