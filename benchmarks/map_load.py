@@ -6,11 +6,15 @@ Run from the repository root::
 
 Prints the median time from navigation to a usable map (Leaflet map loaded and every
 data layer drawn) for the demo map and, as the baseline measured in the same run, for
-the same page with no data layers; and the ratio between them.
+the same page with no data layers; and the ratio between them.  ``--compare OLD.html``
+also measures a map written earlier (e.g. by an older version of geo) in the same run::
+
+    python benchmarks/map_load.py --compare old_map.html
 """
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import statistics
 import tempfile
@@ -38,6 +42,9 @@ def load_times(browser, path: Path, runs: int = 5) -> list[float]:
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--compare", type=Path, help="an HTML map written earlier, measured in the same run")
+    args = parser.parse_args()
     result = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
     tmp = Path(tempfile.mkdtemp())
     demo = write_map(make_map(result), tmp / "demo.html")
@@ -48,9 +55,13 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
         t_demo = statistics.median(load_times(browser, demo))
         t_bare = statistics.median(load_times(browser, bare))
+        t_old = statistics.median(load_times(browser, args.compare.resolve())) if args.compare else None
         browser.close()
     print(f"demo map {demo.stat().st_size / 1e6:.2f} MB: interactive after {t_demo:.2f} s (median of 5)")
     print(f"same map without hazards {bare.stat().st_size / 1e6:.2f} MB: {t_bare:.2f} s; ratio {t_demo / t_bare:.2f}x")
+    if t_old is not None:
+        size = args.compare.stat().st_size / 1e6
+        print(f"{args.compare.name} {size:.2f} MB: {t_old:.2f} s; this version / that one {t_demo / t_old:.2f}x")
 
 
 if __name__ == "__main__":

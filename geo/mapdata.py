@@ -214,3 +214,50 @@ def alternative_features(result: AnalysisResult) -> dict:
     props = [{"_fill": colors[n], "line": _text(n), "neighbor": _text(c)} for n, c in zip(alt["line"], alt["neighbor"])]
     geoms = shapely.transform(shapely.simplify(alt.geometry.values, 0.0002), lambda xy: np.round(xy, DECIMALS))
     return _collection(geoms, props)
+
+
+def chart_data(result: AnalysisResult, curve=None) -> dict:
+    """What the map's chart panel draws, all figures taken from the analysis (none recomputed in the page).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+    curve : DataFrame, optional
+        ``distance_km`` and ``total_km2`` from :meth:`AnalysisResult.curve`; the slider reads
+        its values off this table.
+
+    Returns
+    -------
+    dict
+        ``bands`` (label, colour), ``provinces`` (code, name, km2 per band, total; the provinces
+        with contamination, largest first), ``curve`` (``d_km``, ``km2``, ``inside_km2``) and
+        ``marks_km`` (the band edges).
+    """
+    bp = result.by_province
+    zones = result.zones.reset_index(drop=True)
+    colors = band_colors(zones)
+    cols = [f"band_{k}_km2" for k in zones["key"]]
+    rows = bp[bp["area_km2"] > 0].sort_values("area_km2", ascending=False, kind="stable")
+    provinces = [
+        {
+            "code": _text(r["code"]),
+            "name": _text(r["province"]),
+            "km2": [round(float(r[c]), 4) for c in cols],
+            "outside_km2": round(float(r.get("outside_cambodia_km2", 0.0)), 4),
+            "total_km2": round(float(r["area_km2"]), 4),
+        }
+        for _, r in rows.iterrows()
+    ]
+    out = {
+        "bands": [{"label": _text(b), "color": colors[b]} for b in zones["band"]],
+        "provinces": provinces,
+        "marks_km": [float(e) for e in result.summary.get("bands_km", [])],
+        "inside_km2": round(float(result.summary["inside_cambodia_km2"]), 4),
+        "synthetic": bool(result.summary.get("synthetic")),
+    }
+    if curve is not None and len(curve):
+        out["curve"] = {
+            "d_km": [round(float(d), 6) for d in curve["distance_km"]],
+            "km2": [round(float(v), 4) for v in curve["total_km2"]],
+        }
+    return out

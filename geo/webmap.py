@@ -45,6 +45,7 @@ from geo.mapdata import (
     area_legend,
     band_colors,
     band_meaning,
+    chart_data,
     density_features,
     hazard_features,
     province_features,
@@ -137,6 +138,7 @@ class _Controls(JSCSSMixin, MacroElement):
         {% macro script(this, kwargs) %}
         window.geoMap = {{ this._parent.get_name() }};
         geoAddControls({{ this._parent.get_name() }});
+        geoCharts({{ this._parent.get_name() }});
         new L.Control.MiniMap(
             L.geoJSON({{ this.outline | tojson }},
                       {style: {color: "#555", weight: 1, fillColor: "#c8d5c0", fillOpacity: 1}}),
@@ -186,6 +188,29 @@ def _legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
         + bands
         + '<div class="row"><span class="ln"></span>frontier</div>'
         f"<h2>Hazards, coloured by band</h2>{hz}</details>"
+    )
+
+
+def _chart_html(data: dict) -> str:
+    """The chart panel (drawn by the page script from ``data``, a JSON block no markup can escape)."""
+    curve = ""
+    if data.get("curve"):
+        curve = (
+            '<h2>What if the belt were d km wide?</h2><div id="geo-curve"></div>'
+            '<input type="range" id="geo-curve-slider" aria-label="distance from the frontier, km">'
+            '<p class="geo-chart-note" id="geo-curve-readout" aria-live="polite"></p>'
+        )
+    note = "SYNTHETIC demo data: not real locations. " if data.get("synthetic") else ""
+    return (
+        '<details class="geo-panel geo-chart" id="geo-chart">'
+        '<summary>Charts<span id="geo-chart-label"></span></summary>'
+        "<h2>Contaminated km² per province, by band</h2>"
+        '<div id="geo-chart-bars"></div><div id="geo-chart-detail"></div>'
+        + curve
+        + f'<p class="geo-chart-note">{_esc(note)}Figures from the analysis (summary.json, curve at '
+        "the band edges equal to the table); land counted once where hazards overlap.</p>"
+        "</details>"
+        f'<script type="application/json" id="geo-chart-data">{_compact_json(data)}</script>'
     )
 
 
@@ -250,6 +275,7 @@ def make_map(
     hazard_limit: int = HAZARD_LIMIT,
     when: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    curve_km: float = 15.0,
 ) -> folium.Map:
     """An interactive map of an analysis.
 
@@ -267,6 +293,9 @@ def make_map(
         Analysis date shown in the footer (default today, ISO format).
     bounds : (west, south, east, north), optional
         What the map opens on, degrees (an area of interest, or the user's data); default the country.
+    curve_km : float
+        The chart panel's what-if curve runs from 0 to this distance, km, in 0.5 km steps
+        (:meth:`AnalysisResult.curve`); 0 leaves the curve out.
 
     Returns
     -------
@@ -385,7 +414,11 @@ def make_map(
     outline = _collection(_display(gpd.GeoDataFrame(geometry=land, crs=WGS84), 500.0), [{}])
     m.add_child(_Controls(outline))
     root.html.add_child(_Markup(_title_html(result, title, when)))
-    root.html.add_child(_Markup(_legend_html(result, as_grid)))
+    curve = result.curve(max_km=curve_km, step_km=0.5, top=0) if curve_km > 0 else None
+    charts = chart_data(result, curve) | {"province_layer": prov.layer_name}
+    root.html.add_child(
+        _Markup(f'<div class="geo-side" id="geo-side">{_chart_html(charts)}{_legend_html(result, as_grid)}</div>')
+    )
     root.html.add_child(_Markup(_footer_html(result, when, grid_note)))
     if bounds is not None:
         w, s_, e, n = bounds

@@ -13,6 +13,7 @@ import geo
 from geo._errors import GeoError
 from geo.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
 from geo.webmap import inline_assets, make_map, write_map
+from tests.conftest import hazards_tm
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -295,7 +296,7 @@ def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_p
 VIEWPORTS = [(1024, 640), (1400, 900), (390, 844)]
 
 _RECTS_JS = """() => {
-  const sel = ['#geo-title', '#geo-legend', '#geo-footer', '.leaflet-control'];
+  const sel = ['#geo-title', '#geo-legend', '#geo-chart', '#geo-footer', '.leaflet-control'];
   const out = [];
   for (const s of sel) {
     for (const el of document.querySelectorAll(s)) {
@@ -330,7 +331,7 @@ def test_no_panel_covers_the_frontier_or_another_control(browser, tmp_path_facto
     page.screenshot(path=str(ARTIFACTS / f"map_{width}x{height}.png"))
     rects = page.evaluate(_RECTS_JS)
     names = [r["name"] for r in rects]
-    assert "geo-title" in names and "geo-legend" in names and "geo-footer" in names
+    assert "geo-title" in names and "geo-legend" in names and "geo-chart" in names and "geo-footer" in names
     for i, a in enumerate(rects):
         for b in rects[i + 1 :]:
             assert _overlap(a, b) < 1.0, f"{a['name']} overlaps {b['name']} at {width}x{height}"
@@ -376,3 +377,68 @@ def test_every_colour_drawn_has_a_legend_swatch_and_search_buttons_are_labelled(
     assert small.evaluate("() => document.getElementById('geo-legend').open") is True
     assert "SYNTHETIC" in small.inner_text("#geo-synthetic")
     small.close()
+
+
+@pytest.mark.browser
+def test_chart_panel_shows_the_analysis_figures_per_province_and_the_curve_by_slider(demo_page, demo_result):
+    page, log = demo_page
+    page.click("#geo-chart summary")
+    assert page.evaluate("() => document.getElementById('geo-chart').open") is True
+    # one open at a time in the right-hand column
+    assert page.evaluate("() => document.getElementById('geo-legend').open") is False
+    bars = page.eval_on_selector_all(
+        "#geo-chart-bars g.geo-bar", "els => els.map(g => [...g.querySelectorAll('text')].map(t => t.textContent))"
+    )
+    table = demo_result.by_province[demo_result.by_province["area_km2"] > 0]
+    expected = table.sort_values("area_km2", ascending=False, kind="stable")
+    assert [b[0] for b in bars] == expected["province"].tolist()
+    assert [b[1] for b in bars] == [f"{v:,.2f}" for v in expected["area_km2"]]
+    # A click on a province of the map shows its figures by band, as in by_province.
+    bb = demo_result.by_province.set_index("code").loc["KH-2"]
+    # A real click on the map, at a point inside Battambang.
+    inside = demo_result.provinces.set_index("code").to_crs(4326).geometry.loc["KH-2"].representative_point()
+    to_screen = "(p) => { const q = geoMap.latLngToContainerPoint(p); return [q.x, q.y]; }"
+    xy = page.evaluate(to_screen, [inside.y, inside.x])
+    page.mouse.click(*xy)
+    detail = page.inner_text("#geo-chart-detail")
+    assert detail.startswith(f"Battambang: {bb['area_km2']:,.2f} km²")
+    for key in demo_result.zones["key"]:
+        assert f"{bb[f'band_{key}_km2']:,.2f} km²" in detail
+    assert page.inner_text("#geo-chart-label") == ": Battambang"
+    # The slider reads the analysis' curve: at the band edges it equals the summary's figures.
+    s = demo_result.summary
+    for d, value in ((2.0, s["within_2km_km2"]), (7.0, s["within_7km_km2"])):
+        page.evaluate(
+            """(d) => { const sl = document.getElementById('geo-curve-slider');
+                 const data = JSON.parse(document.getElementById('geo-chart-data').textContent);
+                 sl.value = data.curve.d_km.indexOf(d); sl.dispatchEvent(new Event('input')); }""",
+            d,
+        )
+        assert page.inner_text("#geo-curve-readout").startswith(f"Within {d:g} km of the frontier: {value:,.2f} km²")
+    # The panel lies between the title and the bottom controls, clear of both.
+    rects = {r["name"]: r for r in page.evaluate(_RECTS_JS)}
+    assert _overlap(rects["geo-chart"], rects["geo-title"]) == 0
+    assert all(_overlap(rects["geo-chart"], r) == 0 for n, r in rects.items() if n != "geo-chart")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "map_charts_1400x900.png"))
+    page.click("#geo-chart summary")
+    assert log["errors"] == []
+
+
+@pytest.mark.browser
+def test_hostile_province_names_reach_the_chart_as_text(browser, tmp_path, straight_world):
+    provinces, frontier = straight_world
+    provinces = provinces.assign(province=[XSS[0], XSS[1]])
+    hz = hazards_tm([(1, -5, 3, -3), (25, 0, 27, 2)])
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier))
+    path = write_map(make_map(res, curve_km=8), tmp_path / "names.html")
+    assert "<script>alert(1)" not in path.read_text(encoding="utf-8").split('id="geo-chart-data">')[1]
+    page, log = open_offline(browser, path)
+    page.click("#geo-chart summary")
+    labels = page.eval_on_selector_all(
+        "#geo-chart-bars g.geo-bar text:first-of-type", "els => els.map(e => e.textContent)"
+    )
+    assert sorted(labels) == sorted(XSS[:2])
+    assert page.evaluate("document.querySelectorAll('#geo-chart img, #geo-chart script').length") == 0
+    assert log["dialogs"] == [] and log["errors"] == []
+    page.close()

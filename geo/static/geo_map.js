@@ -127,3 +127,158 @@
     return control;
   };
 })();
+
+/* The chart panel: contaminated km2 per province by band, one province's figures on click, and the
+   what-if curve with a slider.  Every figure is read from the analysis' JSON (never recomputed here);
+   every label is set with textContent. */
+(function () {
+  var SVG = "http://www.w3.org/2000/svg";
+  function el(name, attrs, text) {
+    var e = document.createElementNS(SVG, name);
+    Object.keys(attrs || {}).forEach(function (k) { e.setAttribute(k, String(attrs[k])); });
+    if (text != null) { e.textContent = String(text); }
+    return e;
+  }
+  function html(name, cls, text) {
+    var e = document.createElement(name);
+    if (cls) { e.className = cls; }
+    if (text != null) { e.textContent = String(text); }
+    return e;
+  }
+  function fmt(v) { return Number(v).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }); }
+  function pct(v) { return (100 * v).toFixed(1) + " %"; }
+
+  function drawBars(box, data, selected, pick) {
+    box.textContent = "";
+    var W = 300, rowH = 18, labelW = 116, valueW = 52, rows = data.provinces;
+    if (!rows.length) { box.appendChild(html("p", "geo-chart-note", "No contamination in the analysed area.")); return; }
+    var max = Math.max.apply(null, rows.map(function (p) { return p.total_km2; }));
+    var svg = el("svg", { width: W, height: rows.length * rowH + 4, viewBox: "0 0 " + W + " " + (rows.length * rowH + 4),
+                          role: "img", "aria-label": "Contaminated km² per province, coloured by band" });
+    rows.forEach(function (p, i) {
+      var y = i * rowH + 2, x = labelW;
+      var g = el("g", { "class": "geo-bar" + (p.code === selected ? " sel" : ""), "data-code": p.code });
+      g.appendChild(el("rect", { x: 0, y: y, width: W, height: rowH, "class": "geo-bar-bg" }));
+      g.appendChild(el("text", { x: labelW - 4, y: y + 13, "text-anchor": "end" }, p.name));
+      var parts = p.km2.map(function (v, k) { return [v, data.bands[k].color, data.bands[k].label]; });
+      if (p.outside_km2 > 0) { parts.push([p.outside_km2, "#000000", "outside Cambodia"]); }
+      parts.forEach(function (s) {
+        var w = max > 0 ? s[0] / max * (W - labelW - valueW) : 0;
+        if (w > 0) {
+          var r = el("rect", { x: x, y: y + 3, width: w, height: rowH - 6, fill: s[1] });
+          r.appendChild(el("title", {}, p.name + ", " + s[2] + ": " + fmt(s[0]) + " km²"));
+          g.appendChild(r);
+        }
+        x += w;
+      });
+      g.appendChild(el("text", { x: x + 4, y: y + 13 }, fmt(p.total_km2)));
+      g.addEventListener("click", function () { pick(p.code); });
+      svg.appendChild(g);
+    });
+    box.appendChild(svg);
+  }
+
+  function drawDetail(box, data, code) {
+    box.textContent = "";
+    var p = data.provinces.filter(function (q) { return q.code === code; })[0];
+    if (!code) { box.appendChild(html("p", "geo-chart-note", "Click a province on the map or a bar for its figures.")); return; }
+    if (!p) { box.appendChild(html("p", "geo-chart-note", "No contamination recorded in this province.")); return; }
+    box.appendChild(html("b", null, p.name + ": " + fmt(p.total_km2) + " km² contaminated"));
+    var t = html("table", "geo-chart-table");
+    var rows = p.km2.map(function (v, k) { return [data.bands[k].color, data.bands[k].label, v]; });
+    if (p.outside_km2 > 0) { rows.push(["#000000", "outside Cambodia", p.outside_km2]); }
+    rows.forEach(function (r) {
+      var tr = t.insertRow(), a = tr.insertCell(), b = tr.insertCell(), c = tr.insertCell(), d = tr.insertCell();
+      var sw = html("span", "sw"); sw.style.background = r[0]; a.appendChild(sw);
+      b.textContent = r[1]; c.textContent = fmt(r[2]) + " km²";
+      d.textContent = p.total_km2 > 0 ? pct(r[2] / p.total_km2) : "";
+    });
+    box.appendChild(t);
+  }
+
+  function drawCurve(box, readout, slider, data) {
+    var c = data.curve;
+    if (!c || !c.d_km.length) { box.parentNode.style.display = "none"; return; }
+    var W = 300, H = 130, L = 44, R = 8, T = 8, B = 26;
+    var dMax = c.d_km[c.d_km.length - 1] || 1, vMax = Math.max.apply(null, c.km2.concat([1e-9]));
+    function sx(d) { return L + d / dMax * (W - L - R); }
+    function sy(v) { return T + (1 - v / vMax) * (H - T - B); }
+    var svg = el("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img",
+                          "aria-label": "Contaminated km² within d km of the frontier" });
+    svg.appendChild(el("line", { x1: L, y1: H - B, x2: W - R, y2: H - B, "class": "geo-axis" }));
+    svg.appendChild(el("line", { x1: L, y1: T, x2: L, y2: H - B, "class": "geo-axis" }));
+    [0, vMax / 2, vMax].forEach(function (v) {
+      svg.appendChild(el("text", { x: L - 4, y: sy(v) + 4, "text-anchor": "end", "class": "geo-tick" }, Math.round(v)));
+    });
+    for (var d = 0; d <= dMax + 1e-9; d += dMax > 10 ? 5 : 1) {
+      svg.appendChild(el("text", { x: sx(d), y: H - B + 13, "text-anchor": "middle", "class": "geo-tick" }, d));
+    }
+    svg.appendChild(el("text", { x: (L + W - R) / 2, y: H - 2, "text-anchor": "middle", "class": "geo-tick" },
+                       "km from the frontier"));
+    (data.marks_km || []).forEach(function (m) {
+      if (m <= dMax) { svg.appendChild(el("line", { x1: sx(m), y1: T, x2: sx(m), y2: H - B, "class": "geo-mark" })); }
+    });
+    svg.appendChild(el("polyline", { points: c.d_km.map(function (d, i) { return sx(d) + "," + sy(c.km2[i]); }).join(" "),
+                                     "class": "geo-curve" }));
+    var cursor = el("line", { y1: T, y2: H - B, "class": "geo-cursor" }), dot = el("circle", { r: 4, "class": "geo-dot" });
+    svg.appendChild(cursor); svg.appendChild(dot);
+    box.textContent = ""; box.appendChild(svg);
+    slider.min = 0; slider.max = c.d_km.length - 1; slider.step = 1;
+    var seven = c.d_km.indexOf(7);
+    slider.value = seven >= 0 ? seven : c.d_km.length - 1;
+    function show() {
+      var i = Number(slider.value), d = c.d_km[i], v = c.km2[i];
+      cursor.setAttribute("x1", sx(d)); cursor.setAttribute("x2", sx(d));
+      dot.setAttribute("cx", sx(d)); dot.setAttribute("cy", sy(v));
+      readout.textContent = "Within " + d + " km of the frontier: " + fmt(v) + " km²"
+        + (data.inside_km2 > 0 ? " (" + pct(v / data.inside_km2) + " of the contaminated land in Cambodia)" : "");
+      slider.setAttribute("aria-valuetext", readout.textContent);
+    }
+    slider.addEventListener("input", show);
+    show();
+  }
+
+  // The right-hand column (charts, legend) starts below the title panel, so the two never overlap.
+  function placeSide() {
+    var side = document.getElementById("geo-side"), title = document.getElementById("geo-title");
+    if (!side || !title) { return; }
+    side.style.top = window.innerWidth <= 600 ? "" : (title.getBoundingClientRect().bottom + 8) + "px";
+  }
+
+  window.geoCharts = function (map) {
+    var src = document.getElementById("geo-chart-data"), panel = document.getElementById("geo-chart");
+    placeSide();
+    window.addEventListener("resize", placeSide);
+    document.querySelectorAll("#geo-title details").forEach(function (d) { d.addEventListener("toggle", placeSide); });
+    if (!src || !panel) { return; }
+    var data = JSON.parse(src.textContent), selected = null;
+    var bars = document.getElementById("geo-chart-bars"), detail = document.getElementById("geo-chart-detail");
+    var label = document.getElementById("geo-chart-label");
+    function pick(code) {
+      selected = code;
+      drawBars(bars, data, selected, pick);
+      drawDetail(detail, data, selected);
+      var p = data.provinces.filter(function (q) { return q.code === code; })[0];
+      label.textContent = p ? ": " + p.name : "";
+    }
+    pick(null);
+    drawCurve(document.getElementById("geo-curve"), document.getElementById("geo-curve-readout"),
+              document.getElementById("geo-curve-slider"), data);
+    var provinces = (window.geoLayers || {})[data.province_layer];
+    if (provinces) {
+      provinces.on("click", function (e) {
+        pick(e.layer.feature.properties.code);
+        // Opened by a click only where it leaves the map in view; on small screens the heading says it is ready.
+        if (window.innerWidth >= 1200 && window.innerHeight >= 760) { panel.open = true; }
+      });
+    }
+    // The charts and the legend share one column: one open at a time, so neither is squeezed.
+    var legend = document.getElementById("geo-legend");
+    [[panel, legend], [legend, panel]].forEach(function (pair) {
+      if (!pair[0] || !pair[1]) { return; }
+      pair[0].addEventListener("toggle", function () {
+        if (pair[0].open) { pair[1].open = false; }
+      });
+    });
+  };
+})();
