@@ -42,6 +42,7 @@ from geo.mapdata import (
     _esc,
     _text,
     alternative_features,
+    area_class,
     area_legend,
     band_colors,
     band_meaning,
@@ -158,8 +159,12 @@ class _Controls(JSCSSMixin, MacroElement):
 
 def _legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
     """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band)."""
+    # Only the classes some province is drawn in: every swatch is a colour on the map.
+    drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
-        f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>' for c, t in area_legend()
+        f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>'
+        for k, (c, t) in enumerate(area_legend())
+        if k in drawn_classes
     )
     colors = band_colors(result.zones)
     bands = "".join(

@@ -366,6 +366,17 @@ def test_every_colour_drawn_has_a_legend_swatch_and_search_buttons_are_labelled(
         assert rgb(colors[band]) in swatches, band
     for fill in {AREA_COLORS[area_class(a)] for a in demo_result.by_province["area_km2"]}:
         assert rgb(fill) in swatches
+    # ... and every swatch of the legend is a colour some feature of the map is drawn in.
+    drawn = page.evaluate(
+        """() => { const out = new Set();
+             for (const layer of Object.values(geoLayers)) {
+               layer.eachLayer(l => { if (l.feature.properties._fill) out.add(l.feature.properties._fill); }); }
+             const probe = document.createElement('span'); document.body.appendChild(probe);
+             const rgb = [...out].map(c => {
+               probe.style.background = c; return getComputedStyle(probe).backgroundColor; });
+             probe.remove(); return rgb; }"""
+    )
+    assert swatches <= set(drawn), swatches - set(drawn)
     labels = page.eval_on_selector_all(".search-button", "els => els.map(e => e.getAttribute('data-label'))")
     assert sorted(labels) == ["Hazard id", "Province"]
     # Small screens start with the panels closed; a click opens them.
