@@ -213,6 +213,11 @@ def bundled_land() -> shapely.Geometry:
 
 
 def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
+    from geo.db import is_db_url, read_layer
+
+    if is_db_url(path):
+        gdf, _ = read_layer(str(path), table=layer)
+        return to_crs_dense(gdf, WGS84)
     path = Path(path)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
@@ -223,6 +228,22 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
     if gdf.crs is None:
         raise GeoInputError("layer has no coordinate reference system", str(path))
     return to_crs_dense(gdf, WGS84)
+
+
+def _label(source: str | Path) -> str:
+    """How a user layer is named in outputs: the file name, or the connection string without password."""
+    from geo.db import is_db_url, redact
+
+    return redact(str(source)) if is_db_url(source) else Path(source).name
+
+
+def _digest(source: str | Path) -> str:
+    """sha256 of a layer file, or of the rows of a PostGIS table."""
+    from geo.db import is_db_url, read_layer
+
+    if is_db_url(source):
+        return read_layer(str(source))[1]["sha256"]
+    return sha256_file(Path(source))
 
 
 def load_boundaries(
@@ -275,7 +296,7 @@ def load_boundaries(
             raise GeoInputError(
                 f"no column {province_field!r} (columns: {', '.join(map(str, raw.columns.drop('geometry')))});"
                 " pass --province-field",
-                str(provinces),
+                _label(provinces),
             )
         names = raw[province_field].astype(str)
         if code_field and code_field in raw.columns:
@@ -288,7 +309,7 @@ def load_boundaries(
             crs=WGS84,
         )
         prov = prov.dissolve(by=["code", "province"], as_index=False)[["code", "province", "name_km", "geometry"]]
-        sources["provinces"] = {"file": Path(provinces).name, "attribution": "user-supplied province layer"}
+        sources["provinces"] = {"file": _label(provinces), "attribution": "user-supplied province layer"}
 
     if provinces is None:
         outline = _read_layer(OSM_FILE, "outline")
@@ -302,7 +323,7 @@ def load_boundaries(
             geometry=[shapely.union_all(prov.geometry.values)],
             crs=WGS84,
         )
-        sources["outline"] = {"file": Path(provinces).name, "attribution": "union of the province layer"}
+        sources["outline"] = {"file": _label(provinces), "attribution": "union of the province layer"}
 
     if frontier is None:
         front = _read_layer(OSM_FILE, "frontier")
@@ -314,15 +335,15 @@ def load_boundaries(
         front = _read_layer(frontier)
         kinds = set(front.geometry.geom_type.dropna())
         if not kinds or not kinds <= {"LineString", "MultiLineString"}:
-            raise GeoInputError(f"frontier layer must hold lines, found {sorted(kinds) or 'nothing'}", str(frontier))
-        sources["frontier"] = {"file": Path(frontier).name, "attribution": "user-supplied frontier layer"}
+            raise GeoInputError(f"frontier layer must hold lines, found {sorted(kinds) or 'nothing'}", _label(frontier))
+        sources["frontier"] = {"file": _label(frontier), "attribution": "user-supplied frontier layer"}
     paths = {
-        "provinces": Path(provinces) if provinces is not None else PROVINCES_FILE,
-        "outline": Path(provinces) if provinces is not None else OSM_FILE,
-        "frontier": Path(frontier) if frontier is not None else OSM_FILE,
+        "provinces": provinces if provinces is not None else PROVINCES_FILE,
+        "outline": provinces if provinces is not None else OSM_FILE,
+        "frontier": frontier if frontier is not None else OSM_FILE,
     }
     for key, src in paths.items():
-        sources[key]["sha256"] = sha256_file(src)
+        sources[key]["sha256"] = _digest(src)
     alternatives = {}
     if frontier is not None:  # the bundled line becomes one of the lines compared
         alternatives["OpenStreetMap 2017 (bundled)"] = (

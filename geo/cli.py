@@ -174,7 +174,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")
-    who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else Path(args.frontier).name
+    from geo.boundaries import _label
+
+    who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else _label(args.frontier)
     outside_any = s["outside_cambodia_km2"] > 0
     if not args.quiet:  # -q: the headline figures only
         print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
@@ -280,9 +282,14 @@ def _add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
 
 def _add_boundary_options(p: argparse.ArgumentParser) -> None:
     """The boundaries and bands of an analysis (every verb that analyses takes them)."""
-    p.add_argument("--provinces", help="province polygon layer replacing the bundled one")
+    p.add_argument(
+        "--provinces",
+        help="province polygon layer replacing the bundled one (a file, or postgresql://.../db?table=NAME)",
+    )
     p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
-    p.add_argument("--frontier", help="frontier line layer replacing the bundled one")
+    p.add_argument(
+        "--frontier", help="frontier line layer replacing the bundled one (a file, or postgresql://.../db?table=NAME)"
+    )
     p.add_argument(
         "--neighbor",
         help="frontier(s) to measure from: THA (default), LAO, VNM, a list (THA,LAO) or all; with --frontier, "

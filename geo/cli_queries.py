@@ -54,7 +54,6 @@ MAX_SITE_KM = 50.0
 
 def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
     """The sites asked about: (label, WGS 84 geometry), each site's own attributes, and notes on skipped rows."""
-    from geo.queries import sites_from_file
 
     given = [x is not None for x in (args.lat, args.wkt, args.file)]
     if sum(given) != 1:
@@ -83,6 +82,11 @@ def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]]
                 "for projected coordinates pass --site-crs (e.g. EPSG:32648)"
             )
         return [("wkt", geom)], [{}], []
+    from geo.db import is_db_url, read_layer, redact
+
+    if is_db_url(args.file):  # postgresql://.../db?table=NAME, or the table as --site-layer
+        gdf, _ = read_layer(args.file, table=args.site_layer)
+        return _layer_sites(gdf, args, redact(args.file))
     path = Path(args.file)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
@@ -102,9 +106,16 @@ def _sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]]
         gdf = gpd.read_file(path, layer=args.site_layer, engine="pyogrio")
     except Exception as exc:
         raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
+    return _layer_sites(gdf, args, str(path))
+
+
+def _layer_sites(gdf: gpd.GeoDataFrame, args: argparse.Namespace, where: str):
+    """Sites of a vector layer (file or table): WGS 84 geometries, attributes, notes on skipped rows."""
+    from geo.queries import sites_from_file
+
     if gdf.crs is None:
         if not args.site_crs:
-            raise GeoInputError("sites layer has no CRS; pass --site-crs", str(path))
+            raise GeoInputError("sites layer has no CRS; pass --site-crs", where)
         gdf = gdf.set_crs(args.site_crs)
     empty = gdf.geometry.isna() | gdf.geometry.is_empty
     notes = [f"feature {i + 1}: no geometry, skipped" for i in range(len(gdf)) if empty.iloc[i]]
@@ -374,7 +385,7 @@ def register(sub, add_inputs, run) -> None:
     p.add_argument("lat", nargs="?", type=float, metavar="LAT", help="latitude, degrees (WGS 84)")
     p.add_argument("lon", nargs="?", type=float, metavar="LON", help="longitude, degrees (WGS 84)")
     p.add_argument("--wkt", help="a site geometry in WKT (lon/lat unless --site-crs)")
-    p.add_argument("--file", help="sites: CSV with lat/lon columns, or a vector layer")
+    p.add_argument("--file", help="sites: CSV with lat/lon columns, a vector layer, or postgresql://.../db?table=NAME")
     p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")
     p.add_argument("--site-layer", help="layer of a multi-layer sites file (--layer picks the hazards' layer)")
     p.add_argument("--radius", default="1km", help="list hazards within this distance (default 1km)")

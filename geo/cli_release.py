@@ -40,11 +40,12 @@ def cmd_release(args: argparse.Namespace) -> int:
     from geo._data import DEMO_RELEASE
     from geo._outdir import RELEASE_NAMES, OutputSet
     from geo.boundaries import load_boundaries
+    from geo.db import is_db_url
     from geo.export import atomic_write, valid_polygons, write_csv, write_gpkg, write_json
     from geo.release import read_release, release_by_band
 
-    path = Path(args.released) if args.released else DEMO_RELEASE
-    inputs = [p for p in (path, args.provinces, args.frontier) if p]
+    path = args.released if is_db_url(args.released) else Path(args.released) if args.released else DEMO_RELEASE
+    inputs = [p for p in (path, args.provinces, args.frontier) if p and not is_db_url(p)]
     size = sum(Path(p).stat().st_size for p in inputs if Path(p).is_file())
     with OutputSet(
         Path(args.out), [Path(p) for p in inputs], force=args.force, input_bytes=size, owns=RELEASE_NAMES
@@ -225,7 +226,12 @@ def register(sub, add_inputs, run) -> None:
         epilog=RELEASE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("released", nargs="?", metavar="RELEASED", help="released polygons (default: SYNTHETIC demo)")
+    p.add_argument(
+        "released",
+        nargs="?",
+        metavar="RELEASED",
+        help="released polygons: a file or postgresql://.../db?table=NAME (default: SYNTHETIC demo)",
+    )
     p.add_argument("--layer", help="layer of a multi-layer file")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
     p.add_argument("--id-field", help="column holding release ids (guessed otherwise)")

@@ -53,6 +53,47 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@?]*):[^@/]*@", r"\1:***@", url)
 
 
+def split_table(url: str) -> tuple[str, str | None]:
+    """A connection string and the layer it names with ``table=`` (removed, as libpq would refuse it).
+
+    Every option that takes a layer file also takes ``postgresql://.../db?table=schema.name``.
+
+    Examples
+    --------
+    >>> split_table("postgresql://me@host/ima?table=admin.provinces&sslmode=require")
+    ('postgresql://me@host/ima?sslmode=require', 'admin.provinces')
+    >>> split_table("postgresql://me@host/ima")
+    ('postgresql://me@host/ima', None)
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tables = [v for k, v in query if k == "table"]
+    rest = urlencode([(k, v) for k, v in query if k != "table"])
+    return urlunsplit(parts._replace(query=rest)), (tables[-1] if tables else None)
+
+
+def read_layer(source: str, *, table: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Any layer (provinces, frontier, sites) from ``postgresql://.../db?table=name``, with its provenance.
+
+    ``table`` names the table when the connection string does not.  The provenance record
+    holds the redacted connection string, the table and a sha256 of the rows read.
+    """
+    import hashlib
+
+    url, named = split_table(source)
+    table = table or named
+    if table is None:
+        raise GeoInputError("name the table: postgresql://.../db?table=NAME (or schema.NAME)", redact(url))
+    gdf, prov = read_postgis_layer(url, table=table)
+    digest = hashlib.sha256()
+    for geom in gdf.geometry.to_wkb():
+        digest.update(geom or b"")
+    digest.update(gdf.drop(columns=gdf.geometry.name).to_csv(index=False).encode())
+    return gdf, {**prov, "sha256": digest.hexdigest()}
+
+
 def _engine(url: str):
     from sqlalchemy import create_engine
 
@@ -146,7 +187,8 @@ def read_postgis_hazards(url: str, *, table: str | None = None, sql: str | None 
     """Hazards from PostGIS, read and validated exactly as a file would be (:func:`geo.read_hazards`)."""
     from geo.hazards import read_hazards
 
-    gdf, source = read_postgis_layer(url, table=table, sql=sql)
+    url, named = split_table(url)
+    gdf, source = read_postgis_layer(url, table=table or (None if sql else named), sql=sql)
     with tempfile.TemporaryDirectory(prefix="geo-db-") as tmp:
         path = Path(tmp) / "layer.parquet"
         gdf.to_parquet(path)
@@ -161,7 +203,9 @@ def write_postgis(result, url: str, *, schema: str = "geo_results", run_name: st
     ``<run>_hazard_pieces`` and ``<run>_zones`` (WGS 84) of ``schema``, in one transaction.
 
     Each table has a primary key, geometry tables a GiST index, and every table a comment with the
-    source, date, geo version and the SYNTHETIC flag.  The ``runs`` table lists the runs.  A re-run
+    source, date, geo version and the SYNTHETIC flag.  The view ``<run>_hazards_by_band`` (id,
+    province, code, band, pieces, hazards, area_sum_km2, geometry: the pieces of each province and
+    band united, WGS 84) opens in QGIS as a layer.  The ``runs`` table lists the runs.  A re-run
     of ``run_name`` replaces its tables; a failure anywhere leaves every table as it was.
 
     Returns
@@ -208,6 +252,17 @@ def write_postgis(result, url: str, *, schema: str = "geo_results", run_name: st
                 conn.exec_driver_sql(f"ALTER TABLE {q} ADD PRIMARY KEY (id)")
                 conn.exec_driver_sql(f"COMMENT ON TABLE {q} IS {_literal(comment)}")
                 tables.append(f"{schema}.{table}")
+            # A view QGIS opens as a layer: the hazard pieces of each province and band as one
+            # multipolygon (land counted once within it), with their summed and united areas.
+            view = f"{sch}.{prep.quote(f'{run_name}_hazards_by_band')}"
+            pieces = f"{sch}.{prep.quote(f'{run_name}_hazard_pieces')}"
+            conn.exec_driver_sql(
+                f"CREATE VIEW {view} AS SELECT row_number() OVER (ORDER BY code, band) AS id, province, code, band, "
+                "count(*) AS pieces, count(DISTINCT hazard_id) AS hazards, sum(area_m2) / 1e6 AS area_sum_km2, "
+                "ST_Multi(ST_CollectionExtract(ST_Union(geometry), 3))::geometry(MultiPolygon, 4326) AS geometry "
+                f"FROM {pieces} GROUP BY province, code, band"
+            )
+            conn.exec_driver_sql(f"COMMENT ON VIEW {view} IS {_literal(comment)}")
             conn.execute(
                 text(
                     f"INSERT INTO {sch}.runs VALUES (:run, now(), :version, :synthetic, :hazards, :area, :w2, :w7, "
@@ -237,7 +292,13 @@ def write_postgis(result, url: str, *, schema: str = "geo_results", run_name: st
         raise
     except Exception as exc:
         raise GeoInputError(f"cannot write to the database, nothing was changed: {_clean(exc, url)}", where) from None
-    return {"database": where, "schema": schema, "run_name": run_name, "tables": tables}
+    return {
+        "database": where,
+        "schema": schema,
+        "run_name": run_name,
+        "tables": tables,
+        "views": [f"{schema}.{run_name}_hazards_by_band"],
+    }
 
 
 def _literal(value: str) -> str:
@@ -259,4 +320,13 @@ def _result_layers(result) -> dict:
     }
 
 
-__all__ = ["RESULT_TABLES", "is_db_url", "read_postgis_hazards", "read_postgis_layer", "redact", "write_postgis"]
+__all__ = [
+    "RESULT_TABLES",
+    "is_db_url",
+    "read_layer",
+    "read_postgis_hazards",
+    "read_postgis_layer",
+    "redact",
+    "split_table",
+    "write_postgis",
+]

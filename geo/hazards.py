@@ -292,9 +292,10 @@ def read_hazards(
         FlatGeobuf, GeoParquet or CSV.  A CSV holds either a WKT column or
         ``lat``/``lon`` columns with an area column (m2, or ``area_ha`` /
         ``area_km2``); points become circles of that area, flagged
-        ``approximate``.
+        ``approximate``.  An Esri File Geodatabase folder (``.gdb``), or a
+        PostGIS table: ``postgresql://user@host/db?table=schema.name``.
     layer : str, optional
-        Layer of a multi-layer file.
+        Layer of a multi-layer file (the table, for a PostGIS connection string).
     crs : str, optional
         CRS of a file that declares none (e.g. ``EPSG:32648``).  A file with
         no CRS and no ``crs`` is an error.
@@ -323,6 +324,12 @@ def read_hazards(
     >>> len(hz), hz.attrs["synthetic"]
     (4330, True)
     """
+    from geo.db import is_db_url
+
+    if is_db_url(path):  # postgresql://.../db?table=NAME, or the table as the layer
+        from geo.db import read_postgis_hazards
+
+        return read_postgis_hazards(str(path), table=layer, crs=crs, id_field=id_field)
     path = Path(path)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))

@@ -164,3 +164,130 @@ def test_results_are_written_as_tables_and_a_failure_changes_nothing(pg, tmp_pat
     assert sql(pg, "SELECT count(*) FROM geo_results.r1_hazard_pieces") == pieces
     assert sql(pg, "SELECT hazards FROM geo_results.runs WHERE run_name = 'r1'") == "233"
     assert not (tmp_path / "b").exists()  # and the file set was not switched in either
+
+
+def _load(pg, frame, name: str) -> None:
+    """Store a layer in the test database (as its owner) and let the analyst role read it."""
+    from sqlalchemy import create_engine
+
+    engine = create_engine(pg["admin"])
+    frame.to_postgis(name, engine, index=False, if_exists="replace")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"GRANT SELECT ON {name} TO ops")
+    engine.dispose()
+
+
+def test_boundaries_sites_and_released_land_read_from_tables_equal_the_files(pg, tmp_path):
+    import geopandas as gpd
+    import pandas as pd
+
+    from geo._data import DEMO_RELEASE, OSM_FILE, PROVINCES_FILE
+
+    provinces = gpd.read_file(PROVINCES_FILE)
+    frontier = gpd.read_file(OSM_FILE, layer="frontier")
+    frontier = frontier[frontier["neighbor"] == "THA"]
+    provinces.to_file(tmp_path / "prov.gpkg")
+    frontier.to_file(tmp_path / "front.gpkg")
+    _load(pg, provinces.to_crs(32648), "provinces")
+    _load(pg, frontier, "frontier")
+    url = pg["url"]
+    common = ["analyze", "-q", "--aoi", "Pailin"]
+    r_file = run(*common, "--provinces", str(tmp_path / "prov.gpkg"), "--frontier", str(tmp_path / "front.gpkg"),
+                 "--out", str(tmp_path / "f"))  # fmt: skip
+    r_db = run(*common, "--provinces", f"{url}?table=provinces", "--frontier", f"{url}?table=public.frontier",
+               "--out", str(tmp_path / "d"))  # fmt: skip
+    assert r_file.returncode == 0, r_file.stderr
+    assert r_db.returncode == 0, r_db.stderr
+    f = json.loads((tmp_path / "f" / "summary.json").read_text())
+    d = json.loads((tmp_path / "d" / "summary.json").read_text())
+    for key in ("area_km2", "within_2km_km2", "within_7km_km2"):
+        assert d[key] == pytest.approx(f[key], abs=1e-6), key
+    assert d["within_2km_km2"] > 0
+    assert (
+        d["inputs"]["frontier"]["file"].startswith("postgresql://ops:***@")
+        and "table=public.frontier" in (d["inputs"]["frontier"]["file"])
+    )
+    assert len(d["inputs"]["provinces"]["sha256"]) == 64
+    everything = r_db.stdout + r_db.stderr + "".join(p.read_text(errors="replace") for p in (tmp_path / "d").iterdir())
+    assert PASSWORD not in everything
+
+    # Sites: a table of points answers as the same points in a file.
+    sites = gpd.GeoDataFrame(
+        {"village": ["Pailin town", "Sala Krau"]},
+        geometry=gpd.points_from_xy([102.61, 102.45], [12.85, 12.93]),
+        crs=4326,
+    )
+    sites.to_file(tmp_path / "sites.gpkg")
+    _load(pg, sites, "villages")
+    a = run("where", "--file", str(tmp_path / "sites.gpkg"), "--format", "csv", "--out", str(tmp_path / "a.csv"))
+    b = run("where", "--file", f"{url}?table=villages", "--format", "csv", "--out", str(tmp_path / "b.csv"))
+    assert a.returncode == 0, a.stderr
+    assert b.returncode == 0, b.stderr
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+    assert PASSWORD not in b.stdout + b.stderr
+
+    # Released land: the demo layer from a table gives the file's release_by_band.csv.
+    _load(pg, gpd.read_file(DEMO_RELEASE), "released")
+    ra = run("release", str(DEMO_RELEASE), "--out", str(tmp_path / "ra"))
+    rb = run("release", f"{url}?table=released", "--out", str(tmp_path / "rb"))
+    assert ra.returncode == 0, ra.stderr
+    assert rb.returncode == 0, rb.stderr
+    fa = pd.read_csv(tmp_path / "ra" / "release_by_band.csv", comment="#")
+    fb = pd.read_csv(tmp_path / "rb" / "release_by_band.csv", comment="#")
+    pd.testing.assert_frame_equal(fa, fb)
+    # A missing table, and a connection string naming none, are clear errors without the secret.
+    for bad, says in ((f"{url}?table=nope", "no table 'nope'"), (url, "name the table")):
+        r = run("analyze", "-q", "--provinces", bad, "--out", str(tmp_path / "x"))
+        assert r.returncode == 2 and says in r.stderr and PASSWORD not in r.stderr, r.stderr
+
+
+def test_the_view_opens_as_a_layer_and_a_killed_write_leaves_the_last_run(pg, tmp_path):
+    import signal
+    import time
+
+    from sqlalchemy import create_engine
+
+    r = run(
+        "analyze", "-q", "--aoi", "Pailin", "--out", str(tmp_path / "a"), "--to-postgis", pg["url"], "--run-name", "k1"
+    )
+    assert r.returncode == 0, r.stderr
+    view = "geo_results.k1_hazards_by_band"
+    assert sql(pg, f"SELECT GeometryType(geometry), ST_SRID(geometry) FROM {view} LIMIT 1") == "MULTIPOLYGON|4326"
+    pairs = sql(pg, "SELECT count(DISTINCT (code, band)) FROM geo_results.k1_hazard_pieces")
+    assert sql(pg, f"SELECT count(*) FROM {view}") == pairs
+    assert sql(pg, f"SELECT sum(hazards) >= 233 FROM {view}") == "t"
+    before = sql(pg, "SELECT count(*), sum(area_m2) FROM geo_results.k1_hazard_pieces")
+    # Hold the runs table so the next write stops inside its transaction, then kill it there.
+    engine = create_engine(pg["admin"])
+    with engine.connect() as lock:
+        lock.exec_driver_sql("BEGIN")
+        lock.exec_driver_sql("LOCK TABLE geo_results.runs IN ACCESS EXCLUSIVE MODE")
+        proc = subprocess.Popen(
+            [*GEO, "analyze", "-q", "--out", str(tmp_path / "b"), "--to-postgis", pg["url"], "--run-name", "k1"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        waiting = "0"
+        for _ in range(600):  # until geo's session waits on the lock, having replaced k1's tables
+            waiting = sql(
+                pg, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ops' AND wait_event_type = 'Lock'"
+            )
+            if waiting != "0" or proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert waiting == "1", "the write never reached the locked table"
+        # It waits at its last statement: k1's tables have been dropped and written again inside it.
+        stuck = sql(pg, "SELECT query FROM pg_stat_activity WHERE usename = 'ops' AND wait_event_type = 'Lock'")
+        assert stuck.startswith("INSERT INTO"), stuck
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        lock.exec_driver_sql("ROLLBACK")
+    engine.dispose()
+    for _ in range(50):  # the server notices the dead client and rolls its transaction back
+        if sql(pg, "SELECT count(*) FROM pg_stat_activity WHERE usename = 'ops'") == "0":
+            break
+        time.sleep(0.2)
+    assert sql(pg, "SELECT count(*), sum(area_m2) FROM geo_results.k1_hazard_pieces") == before
+    assert sql(pg, "SELECT hazards FROM geo_results.runs WHERE run_name = 'k1'") == "233"
+    assert sql(pg, f"SELECT count(*) FROM {view}") == pairs
+    assert not (tmp_path / "b").exists()
