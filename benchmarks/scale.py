@@ -15,6 +15,7 @@ Every measurement runs in a child process of its own (so its peak memory is its 
 * ``plain``: what a GeoPandas user would write - read, ``to_crs``, ``geopandas.overlay``
   with the province x band cells, then ``union_all`` per cell for land counted once -
   on the same file, up to ``--plain-max`` hazards (it grows much faster than geo);
+* ``xlsx``: writing ``tables.xlsx`` (``--xlsx``) for that analysis, the analysis not timed;
 * ``sites``: ``geo.where`` for N random sites in Cambodia against one analysis of the
   demo, per site, against the exact method geo used before (``geo.crs.geodesic_distance_m``
   on the whole frontier line for each site), measured on the first 200 sites.
@@ -48,6 +49,17 @@ def child_geo(path: str, out: str) -> dict:
     return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "exit": code}
 
 
+def child_xlsx(path: str, out: str) -> dict:
+    """``tables.xlsx`` of an analysis of the file (the analysis itself not timed)."""
+    import geo
+    from geo.export import write_xlsx
+
+    result = geo.analyze(geo.read_hazards(path))
+    t0 = time.perf_counter()
+    write_xlsx(result, Path(out))
+    return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "rows": len(result.by_hazard)}
+
+
 def child_plain(path: str) -> dict:
     import geopandas as gpd
     import shapely
@@ -59,7 +71,7 @@ def child_plain(path: str) -> dict:
     from geo.zones import border_zones
 
     b = geo.load_boundaries()
-    zones = border_zones(b.frontier_with("THA"), b.outline, (2, 5, 7))
+    zones = border_zones(b.frontier_with("THA"), b.outline, bands_km=(2, 5, 7))
     fitted, _ = fit_provinces(b.provinces.to_crs(ANALYSIS_CRS), b.outline.to_crs(ANALYSIS_CRS))
     cells = make_cells(fitted, zones)
     t0 = time.perf_counter()
@@ -158,6 +170,7 @@ def main() -> None:
             "geo": lambda: child_geo(*rest),
             "plain": lambda: child_plain(*rest),
             "sites": lambda: child_sites(int(rest[0])),
+            "xlsx": lambda: child_xlsx(*rest),
         }
         print(json.dumps(out[kind]()))
         return
@@ -176,12 +189,13 @@ def main() -> None:
             spawn("geo", str(path), str(Path(tmp) / "warm"))  # fills the territory cache
             g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"))
             p = spawn("plain", str(path)) if n <= args.plain_max else None
-            rows.append((n, g, p))
+            x = spawn("xlsx", str(path), str(Path(tmp) / f"tables_{n}.xlsx"))
+            rows.append((n, g, p, x))
         s = spawn("sites", str(args.sites))
-    print(f"{'hazards':>10} {'geo s':>8} {'geo MB':>8} {'plain s':>8} {'plain MB':>9} {'ratio':>7}")
-    for n, g, p in rows:
+    print(f"{'hazards':>10} {'geo s':>8} {'geo MB':>8} {'plain s':>8} {'plain MB':>9} {'ratio':>7} {'xlsx s':>7}")
+    for n, g, p, x in rows:
         plain = f"{p['seconds']:8.1f} {p['peak_mb']:9.0f} {p['seconds'] / g['seconds']:6.1f}x" if p else "     not run"
-        print(f"{n:>10,} {g['seconds']:8.1f} {g['peak_mb']:8.0f} {plain}")
+        print(f"{n:>10,} {g['seconds']:8.1f} {g['peak_mb']:8.0f} {plain:>26} {x['seconds']:7.1f}")
     print(
         f"sites: {args.sites:,} x geo.where {s['per_site_ms']:.2f} ms per site; whole-line geodesic method "
         f"{s['per_site_old_ms']:.2f} ms per site ({s['per_site_old_ms'] / s['per_site_ms']:.1f}x); "

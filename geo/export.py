@@ -206,69 +206,34 @@ def _number_format(column: str) -> str | None:
     return None
 
 
-def _format_sheet(ws, df: pd.DataFrame) -> None:
-    """Frozen header, filters, widths to fit, number formats by unit."""
-    from openpyxl.utils import get_column_letter
-
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    for i, col in enumerate(df.columns, start=1):
-        letter = get_column_letter(i)
-        sample = max((len(str(v)) for v in df[col].head(200).tolist()), default=0)
-        ws.column_dimensions[letter].width = min(max(len(str(col)), sample) + 2, 60)
-        fmt = _number_format(str(col))
-        if fmt and pd.api.types.is_numeric_dtype(df[col].dtype):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i, max_row=len(df) + 1):
-                cell.number_format = fmt
-
-
-def _split_rows(name: str, df: pd.DataFrame, max_rows: int) -> dict[str, pd.DataFrame]:
-    """A table too long for one sheet, as ``name``, ``name (2)`` ... of at most ``max_rows`` rows."""
-    if len(df) <= max_rows:
-        return {name: df}
-    return {
-        (name if k == 0 else f"{name} ({k + 1})"): df.iloc[start : start + max_rows]
-        for k, start in enumerate(range(0, len(df), max_rows))
-    }
-
-
 def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_ROWS) -> None:
     """Write the tables into one workbook (sheets ``summary``, ``bands``, ``by_province``, ``by_hazard``,
     and ``reference_table1`` when there is one).
 
     Numbers are stored as numbers, formatted by unit (km2 to 0.0001, m2 to 1, shares as %), under a
-    frozen header with filters.  A table longer than an Excel sheet (``max_rows`` rows) continues
-    on sheets ``by_hazard (2)`` ..., and the summary sheet says so.
+    frozen header with filters; text is always text, never a formula.  A ``by_hazard`` table longer
+    than an Excel sheet (``max_rows`` rows) is left out of the workbook, and the summary sheet says
+    where the whole table is (``by_hazard.csv``, and ``hazard_pieces`` in ``zones.gpkg``).
     """
+    from geo._xlsx import write_workbook
+
     s = result.summary
     scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
-    sheets = {
-        "summary": pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)}),
-        "bands": pd.DataFrame(s["bands"]),
-        "by_province": result.by_province,
-        "by_hazard": _flat(result.by_hazard),
-    }
+    summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
+    sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
+    if len(result.by_hazard) <= max_rows:
+        sheets["by_hazard"] = _flat(result.by_hazard)
+    else:
+        note = (
+            f"by_hazard has {len(result.by_hazard):,} rows, more than an Excel sheet holds ({max_rows:,}): "
+            "it is not in this workbook; the whole table is in by_hazard.csv, and with geometry in zones.gpkg "
+            "(layer hazard_pieces)"
+        )
+        sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
     if s.get("reference_table1"):
         sheets["reference_table1"] = pd.DataFrame(s["reference_table1"])
-    parts = {k: v for name, df in sheets.items() for k, v in _split_rows(name, df, max_rows).items()}
-    if len(parts) > len(sheets):
-        split = sorted({name for name, df in sheets.items() if len(df) > max_rows})
-        note = (
-            f"{', '.join(split)} longer than an Excel sheet ({max_rows:,} rows): continued on sheets "
-            f"{', '.join(k for k in parts if k not in sheets)}; the whole table is in the CSV"
-        )
-        parts["summary"] = pd.concat(
-            [parts["summary"], pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True
-        )
-
-    def _write(tmp: Path) -> None:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as xl:
-            for name, df in parts.items():
-                safe = spreadsheet_safe(df)
-                safe.to_excel(xl, sheet_name=name, index=False)
-                _format_sheet(xl.sheets[name], safe)
-
-    atomic_write(path, _write)
+    safe = {name: spreadsheet_safe(df) for name, df in sheets.items()}
+    atomic_write(path, lambda tmp: write_workbook(tmp, safe, _number_format))
 
 
 def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:

@@ -6,6 +6,7 @@ import csv
 import zipfile
 
 import openpyxl
+import pandas as pd
 import pytest
 
 import geo
@@ -90,26 +91,43 @@ def test_every_polygon_written_is_valid_in_the_file_crs(tmp_path, demo_result):
     assert shapely.union_all(zones.geometry.values).is_valid  # a GIS user's union works
 
 
-def test_xlsx_is_formatted_and_long_tables_continue(tmp_path, demo_result):
-    from geo.export import write_xlsx
+def test_xlsx_is_formatted_and_holds_the_tables_of_the_csvs(tmp_path, demo_result):
+    from geo.export import rounded_for_csv, write_xlsx
 
     path = tmp_path / "t.xlsx"
-    write_xlsx(demo_result, path, max_rows=2000)
+    write_xlsx(demo_result, path)
     wb = openpyxl.load_workbook(path)
-    n = len(demo_result.by_hazard)
-    pieces = [ws for ws in wb.worksheets if ws.title.startswith("by_hazard")]
-    assert [ws.title for ws in pieces] == ["by_hazard", "by_hazard (2)", "by_hazard (3)"]
-    assert sum(ws.max_row - 1 for ws in pieces) == n  # every row, once
-    summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}
-    assert "continued on sheets by_hazard (2), by_hazard (3)" in summary["note"]
+    assert wb.sheetnames == ["summary", "bands", "by_province", "by_hazard", "reference_table1"]
     ws = wb["by_province"]
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref == f"A1:{ws.cell(1, ws.max_column).column_letter}26"
     head = [c.value for c in ws[1]]
+    assert head == demo_result.by_province.columns.tolist() and ws[1][0].font.b
     col = head.index("within_7km_km2") + 1
     cell = ws.cell(row=2, column=col)
     assert isinstance(cell.value, float) and cell.number_format == "#,##0.0000"
     assert ws.cell(row=2, column=head.index("share_within_7km") + 1).number_format == "0.0%"
     assert ws.column_dimensions["A"].width >= len("Banteay Meanchey")
+    # Every value read back equals the table's (numbers exactly, text as text, blanks as blanks).
+    book = pd.read_excel(path, sheet_name=None)
+    pd.testing.assert_frame_equal(book["by_province"], demo_result.by_province, check_dtype=False)
+    hz = book["by_hazard"]
+    assert len(hz) == len(demo_result.by_hazard)
+    assert hz["area_m2"].to_numpy() == pytest.approx(demo_result.by_hazard["area_m2"].to_numpy(), rel=1e-15)
+    assert (hz["hazard_id"] == demo_result.by_hazard["hazard_id"].to_numpy()).all()
+    csv = rounded_for_csv(demo_result.by_province)
+    assert book["by_province"]["area_km2"].round(8).tolist() == csv["area_km2"].tolist()
+
+
+def test_xlsx_leaves_out_a_piece_table_longer_than_a_sheet_and_says_where_it_is(tmp_path, demo_result):
+    from geo.export import write_xlsx
+
+    path = tmp_path / "t.xlsx"
+    write_xlsx(demo_result, path, max_rows=2000)
+    wb = openpyxl.load_workbook(path)
+    assert "by_hazard" not in wb.sheetnames and "by_province" in wb.sheetnames
+    summary = {r[0].value: r[1].value for r in wb["summary"].iter_rows(min_row=2)}
+    assert f"by_hazard has {len(demo_result.by_hazard):,} rows" in summary["note"]
+    assert "by_hazard.csv" in summary["note"] and "zones.gpkg" in summary["note"]
 
 
 def test_kml_for_field_teams(tmp_path, hostile_result):
