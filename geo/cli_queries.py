@@ -216,6 +216,7 @@ ANSWER_COLUMNS = {
 def cmd_where(args: argparse.Namespace, analysis) -> int:
     from geo._text import parse_distance_m
     from geo.queries import where
+    from geo.sites import where_points
 
     radius = parse_distance_m(args.radius)
     fmt = answer_format(args, ("table", "json", "csv", "geojson"))
@@ -234,9 +235,17 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
         attrs = [x for i, x in enumerate(attrs) if i not in skip]
     for note in notes:
         print(f"geo: note: {note}", file=sys.stderr)
+    # Points are answered all at once (geo.sites.where_points), other shapes one by one.
+    points = [i for i, (_, g) in enumerate(sites) if g.geom_type == "Point"]
+    batch = dict(
+        zip(
+            points,
+            where_points([sites[i][1].y for i in points], [sites[i][1].x for i in points], result, radius_m=radius),
+        )
+    )
     answers = []
-    for (label, geom), own in zip(sites, attrs):
-        ans = where(geom, result, radius_m=radius)
+    for i, ((label, geom), own) in enumerate(zip(sites, attrs)):
+        ans = batch[i] if i in batch else where(geom, result, radius_m=radius)
         ans["site"] = label if label != "wkt" else ans["site"]
         if own:
             ans["site_attributes"] = own

@@ -23,7 +23,8 @@ GEOD = Geod(ellps="WGS84")
 
 
 @lru_cache(maxsize=256)
-def _transformer(src: str, dst: str) -> Transformer:
+def transformer(src: str, dst: str) -> Transformer:
+    """A cached :class:`pyproj.Transformer` between two CRSs, lon/lat (x, y) order."""
     return Transformer.from_crs(CRS.from_user_input(src), CRS.from_user_input(dst), always_xy=True)
 
 
@@ -40,7 +41,7 @@ def transform_geoms(geoms: np.ndarray | shapely.Geometry, src: str, dst: str):
     -------
     The same shape of geometry or array, with coordinates in ``dst``.
     """
-    return apply_transformer(geoms, _transformer(src, dst))
+    return apply_transformer(geoms, transformer(src, dst))
 
 
 def local_tm(lon: float, lat: float) -> str:
@@ -98,11 +99,11 @@ def aeqd_transformers(lon: float, lat: float, src: str = WGS84) -> tuple[Transfo
     return fwd, inv
 
 
-def apply_transformer(geoms, transformer: Transformer):
+def apply_transformer(geoms, pipeline: Transformer):
     """Apply a :class:`pyproj.Transformer` (x, y order) to shapely geometries."""
 
     def _apply(xy: np.ndarray) -> np.ndarray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        x, y = pipeline.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
     return shapely.transform(geoms, _apply)

@@ -119,6 +119,34 @@ def test_site_distances_match_geod_on_the_real_frontier(boundaries):
         assert got == pytest.approx(best, abs=1.0)
 
 
+def test_sites_in_bulk_answer_as_one_by_one(demo_result, straight):
+    """geo.sites.where_points (used by where --file) against where() site by site, on the demo and on
+    the analytic world: random points, points near hazards and near the frontier, a point outside."""
+    from geo.constants import ANALYSIS_CRS
+    from geo.sites import where_points
+
+    rng = np.random.default_rng(11)
+    for res, spread in ((demo_result, 300.0), (straight, 2000.0)):
+        land = res.territory.land
+        x0, y0, x1, y1 = land.bounds
+        xy = rng.uniform((x0 - 5e3, y0), (x1, y1), size=(400, 2))  # some beyond the frontier
+        hz = shapely.get_coordinates(shapely.point_on_surface(res.hazards.geometry.values))
+        xy = np.vstack([xy, hz[rng.choice(len(hz), min(len(hz), 150))] + rng.normal(0, spread, (min(len(hz), 150), 2))])
+        pts = transform_geoms(shapely.points(xy), ANALYSIS_CRS, WGS84)
+        lat, lon = shapely.get_y(pts), shapely.get_x(pts)
+        bulk = where_points(lat, lon, res, radius_m=1500)
+        one = [where(a, b, result=res, radius_m=1500) for a, b in zip(lat, lon)]
+        assert not all(a["inside_cambodia"] for a in one) and any(a["hazards"] for a in one)
+        for a, b in zip(bulk, one):
+            for key in ("site", "province", "code", "inside_cambodia", "band", "radius_m"):
+                assert a[key] == b[key], (key, a, b)
+            assert a["distance_to_frontier_m"] == pytest.approx(b["distance_to_frontier_m"], abs=0.011)
+            assert [h["hazard_id"] for h in a["hazards"]] == [h["hazard_id"] for h in b["hazards"]]
+            for ha, hb in zip(a["hazards"], b["hazards"]):
+                assert ha["distance_m"] == pytest.approx(hb["distance_m"], abs=0.011)
+                assert ha["area_m2"] == hb["area_m2"]
+
+
 @pytest.mark.parametrize(("name", "expected"), [*NAME_VARIANTS, ("otdar", "KH-22"), ("banteay", "KH-1")])
 def test_province_names(demo_result, name, expected):
     assert resolve_province(name, demo_result) == expected
