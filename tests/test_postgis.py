@@ -291,3 +291,20 @@ def test_the_view_opens_as_a_layer_and_a_killed_write_leaves_the_last_run(pg, tm
     assert sql(pg, "SELECT hazards FROM geo_results.runs WHERE run_name = 'k1'") == "233"
     assert sql(pg, f"SELECT count(*) FROM {view}") == pairs
     assert not (tmp_path / "b").exists()
+
+
+def test_a_table_without_geometry_and_a_geometry_without_srid_are_named(pg, tmp_path):
+    sql(pg, "CREATE TABLE plain_list (id integer, name text); GRANT SELECT ON plain_list TO ops")
+    sql(
+        pg,
+        "CREATE TABLE no_srid AS SELECT hazard_id, ST_SetSRID(geometry, 0)::geometry(Polygon, 0) AS geom "
+        "FROM hazards LIMIT 5; GRANT SELECT ON no_srid TO ops",
+    )
+    for table, says in (
+        ("plain_list", "no table 'plain_list' with a geometry column"),
+        ("no_srid", "the geometry column has no SRID"),
+    ):
+        r = run("analyze", pg["url"], "--table", table, "--out", str(tmp_path / table), "-q")
+        assert r.returncode == 2, r.stderr
+        assert says in r.stderr and "ops:***@" in r.stderr and PASSWORD not in r.stderr, r.stderr
+        assert not (tmp_path / table).exists()
