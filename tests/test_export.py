@@ -160,3 +160,30 @@ def test_csvs_open_right_in_a_spreadsheet(tmp_path, demo_result):
         assert decimals.max() <= 8, col
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert table["within_7km_km2"].sum() == pytest.approx(summary["within_7km_km2"], abs=25 * 5e-7)
+
+
+def test_a_spreadsheet_application_reads_the_workbook_as_written(tmp_path, hostile_result):
+    """LibreOffice (when installed) opens tables.xlsx: every sheet, the numbers as numbers, hostile text as text."""
+    import shutil
+    import subprocess
+
+    soffice = shutil.which("soffice")
+    if soffice is None:
+        pytest.skip("NO LIBREOFFICE (Debian: libreoffice-calc-nogui): the workbook is checked with openpyxl only")
+    write_outputs(hostile_result, tmp_path / "out", xlsx=True)
+    # Each sheet to its own CSV: comma, UTF-8 (76), values as shown, all sheets (-1).
+    fmt = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+    run = subprocess.run(
+        [soffice, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", "--convert-to", fmt,
+         str(tmp_path / "out" / "tables.xlsx"), "--outdir", str(tmp_path / "csv")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    sheets = {p.stem.split("tables-")[1]: p for p in (tmp_path / "csv").glob("tables-*.csv")}
+    assert {"summary", "bands", "by_province", "by_hazard"} <= set(sheets)
+    pieces = pd.read_csv(sheets["by_hazard"], dtype=str, keep_default_na=False)
+    assert len(pieces) == len(hostile_result.by_hazard)
+    assert set(pieces["hazard_id"]) == {"'" + f if f[0] in "=+-@\t" else f for f in FORMULAS}  # text, not results
+    province = pd.read_csv(sheets["by_province"])
+    assert province["hazards"].sum() == hostile_result.by_province["hazards"].sum()
+    assert province["area_km2"].to_numpy() == pytest.approx(hostile_result.by_province["area_km2"].to_numpy())
