@@ -236,12 +236,24 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     atomic_write(path, lambda tmp: write_workbook(tmp, safe, _number_format))
 
 
+#: Layer aliases ArcGIS shows in place of the layer names of zones.gdb.
+GDB_ALIASES = {
+    "provinces": "Provinces: contaminated area by border band (km2)",
+    "frontier": "Frontier analysed",
+    "zones": "Border bands (Cambodian side)",
+    "hazard_pieces": "Hazard pieces by province and border band",
+}
+
+
 def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     """Write layers into an Esri File Geodatabase folder (GDAL's OpenFileGDB), as a whole.
 
     The folder is built beside ``path`` and renamed into place.  Field names are
     laundered by GDAL where the format forbids characters (``band_0-2_km2`` becomes
-    ``band_0_2_km2``); polygons and lines are written as multi-part types.
+    ``band_0_2_km2``); polygons and lines are written as multi-part types.  Each layer
+    carries an alias (:data:`GDB_ALIASES`), which ArcGIS shows as its name; field aliases
+    and coded-value domains are not written (pyogrio, which geo writes through, exposes
+    neither).
     """
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gdb")
@@ -251,8 +263,14 @@ def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
             warnings.filterwarnings("ignore", message=".*(laundered|will be written as a Float64).*")
             with _gdal_errors(path, tmp):
                 for name, layer in layers.items():
+                    options = {"LAYER_ALIAS": GDB_ALIASES[name]} if name in GDB_ALIASES else None
                     valid_polygons(layer).to_file(
-                        tmp, layer=name, driver="OpenFileGDB", engine="pyogrio", promote_to_multi=True
+                        tmp,
+                        layer=name,
+                        driver="OpenFileGDB",
+                        engine="pyogrio",
+                        promote_to_multi=True,
+                        layer_options=options,
                     )
         if path.exists():
             shutil.rmtree(path)

@@ -38,6 +38,11 @@ def test_analyze_writes_a_file_geodatabase_with_the_geopackage_layers(gdb_run):
     assert info["driver"] == "OpenFileGDB" and info["crs"] == "EPSG:4326"
     assert info["features"] == pyogrio.read_info(gdb_run / "zones.gpkg", layer="hazard_pieces")["features"]
     assert "synthetic" in list(info["fields"])  # the demo is marked in the geodatabase too
+    # Layer aliases, as ArcGIS shows them, read back through GDAL.
+    from geo.export import GDB_ALIASES
+
+    for name in layers:
+        assert pyogrio.read_info(gdb, layer=name)["layer_metadata"]["ALIAS_NAME"] == GDB_ALIASES[name]
     manifest = json.loads((gdb_run / ".geo-output").read_text())
     assert "zones.gdb" in manifest["files"]
 

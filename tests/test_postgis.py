@@ -148,6 +148,18 @@ def test_results_are_written_as_tables_and_a_failure_changes_nothing(pg, tmp_pat
     tables = sql(pg, "SELECT tablename FROM pg_tables WHERE schemaname = 'geo_results' ORDER BY 1").split()
     assert tables == ["r1_bands", "r1_by_province", "r1_hazard_pieces", "r1_zones", "runs"]
     pieces = sql(pg, "SELECT count(*) FROM geo_results.r1_hazard_pieces")
+    # The tables read back equal the CSV files of the same run.
+    import pandas as pd
+    from sqlalchemy import create_engine
+
+    engine = create_engine(pg["admin"])
+    table = pd.read_sql("SELECT * FROM geo_results.r1_by_province ORDER BY id", engine).drop(columns="id")
+    engine.dispose()
+    csv = pd.read_csv(tmp_path / "a" / "by_province.csv", comment="#", encoding="utf-8-sig")
+    assert table.columns.tolist() == [c for c in csv.columns if c != "data_notice"]  # the notice: in the comment
+    assert table["code"].tolist() == csv["code"].tolist()
+    for col in ("area_km2", "within_2km_km2", "within_7km_km2", "hazards"):
+        assert table[col].to_numpy() == pytest.approx(csv[col].to_numpy(), abs=1e-8), col
     by_hazard = len((tmp_path / "a" / "by_hazard.csv").read_text(encoding="utf-8").splitlines()) - 1
     assert int(pieces) == by_hazard
     assert sql(pg, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'geo_results' AND indexdef LIKE '%gist%'") == "2"
@@ -308,3 +320,21 @@ def test_a_table_without_geometry_and_a_geometry_without_srid_are_named(pg, tmp_
         assert r.returncode == 2, r.stderr
         assert says in r.stderr and "ops:***@" in r.stderr and PASSWORD not in r.stderr, r.stderr
         assert not (tmp_path / table).exists()
+
+
+def test_the_password_may_come_from_pgpassword_and_is_never_shown(pg, tmp_path):
+    bare = pg["url"].replace(f":{PASSWORD}@", "@")
+    env = {**os.environ, "PGPASSWORD": PASSWORD}
+    r = subprocess.run(
+        [*GEO, "analyze", bare, "--sql", "SELECT * FROM hazards WHERE province_recorded = 'Koh Kong'", "-q",
+         "--out", str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "o" / "summary.json").read_text())["hazards"] == 297  # Table 1: Koh Kong
+    env["PGPASSWORD"] = "not-it-9931"
+    r = subprocess.run(
+        [*GEO, "analyze", bare, "--table", "hazards", "-q", "--out", str(tmp_path / "w")],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert r.returncode == 2 and "password authentication failed" in r.stderr and "not-it-9931" not in r.stderr
