@@ -9,6 +9,7 @@ connected component of overlaps, never all at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -200,11 +201,11 @@ def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.Da
     shapely.prepare(cells)
     src, cell = shapely.STRtree(cells).query(geoms)
     # Prepared contains_properly settles most hazards without any geometry work.
-    whole = shapely.contains_properly(cells[cell], geoms[src])
+    whole = shapely.contains_properly(cells[cell], geoms[src])  # prepared cells: one thread
     done = np.zeros(len(geoms), dtype=bool)
     done[src[whole]] = True
     cut = ~done[src]
-    parts = shapely.intersection(geoms[src[cut]], cells[cell[cut]])
+    parts = in_threads(shapely.intersection, geoms[src[cut]], cells[cell[cut]])
     frames = [
         pd.DataFrame({"src": src[whole], "cell": cell[whole], "geometry": geoms[src[whole]]}),
         pd.DataFrame({"src": src[cut], "cell": cell[cut], "geometry": parts}),
@@ -235,6 +236,26 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
+def _workers() -> int:
+    """Threads for the geometry work: GEOS runs without Python's lock, so they share the cores."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
+    """``func(*arrays)`` for a row-wise vectorised shapely function, its rows split over the cores.
+
+    The result is the one a single call gives (each row is computed alone), in the same order.
+    """
+    n = len(arrays[0])
+    workers = _workers()
+    if workers == 1 or n < 2000:
+        return func(*arrays)
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as pool:
+        parts = list(pool.map(lambda k: func(*(a[bounds[k] : bounds[k + 1]] for a in arrays)), range(workers)))
+    return np.concatenate(parts)
+
+
 def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union polygons that overlap, component by component (land counted once).
 
@@ -258,22 +279,24 @@ def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     pairs = counts == 2  # most components are two polygons: one vectorised union for all of them
     if pairs.any():
         first = members[starts[pairs]]
-        unions[pairs] = shapely.union(geoms[first], geoms[members[starts[pairs] + 1]])
+        unions[pairs] = in_threads(shapely.union, geoms[first], geoms[members[starts[pairs] + 1]])
     # Larger components in batches of similar size: one union_all over the rows of a padded
     # 2-D array (missing members are None, which union_all skips) instead of a Python loop.
     rest = np.flatnonzero(~pairs)
     width = 2 ** np.ceil(np.log2(np.maximum(counts[rest], 1))).astype(int)
     for w in np.unique(width):
         batch = rest[width == w]
-        if w > 256:  # a few very large components: one at a time
-            for k in batch:
-                unions[k] = shapely.union_all(geoms[members[starts[k] : starts[k] + counts[k]]])
+        if w > 256:  # a few very large components: one union_all each, spread over the cores
+            with ThreadPoolExecutor(_workers()) as pool:
+                found = pool.map(lambda k: shapely.union_all(geoms[members[starts[k] : starts[k] + counts[k]]]), batch)
+                for k, u in zip(batch, found):
+                    unions[k] = u
             continue
         grid = np.full((len(batch), w), None, dtype=object)
         for j in range(w):
             has = counts[batch] > j
             grid[has, j] = geoms[members[starts[batch[has]] + j]]
-        unions[batch] = shapely.union_all(grid, axis=1)
+        unions[batch] = in_threads(lambda g: shapely.union_all(g, axis=1), grid)
     return shared, unions
 
 
@@ -296,7 +319,7 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
     if len(a):
         # Interiors that meet share area (the interior of a polygon is open): a DE-9IM test,
         # far cheaper than building every intersection.
-        real = shapely.relate_pattern(geoms[a], geoms[b], "T********")
+        real = in_threads(lambda x, y: shapely.relate_pattern(x, y, "T********"), geoms[a], geoms[b])
         a, b = a[real], b[real]
 
     def root(i: int) -> int:
