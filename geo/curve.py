@@ -18,6 +18,7 @@ import pandas as pd
 import shapely
 
 from geo._cache import lookup, store
+from geo._threads import in_threads
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
 from geo.zones import frontier_buffers
@@ -90,7 +91,7 @@ def distance_bounds(geoms: np.ndarray, frontier_wgs84: np.ndarray) -> tuple[np.n
     segs = shapely.linestrings(np.concatenate([np.stack([c[:-1], c[1:]], axis=1) for c in coords]))
     tree = shapely.STRtree(segs)
     centroid = shapely.centroid(geoms)
-    radius = shapely.hausdorff_distance(geoms, centroid)
+    radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
     near = _per_input(tree.query_nearest(centroid, return_distance=True, all_matches=False), len(geoms))
     lower, upper = near - radius, near + radius
     return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
@@ -109,7 +110,7 @@ def within_curve(
     Parameters
     ----------
     pieces : DataFrame
-        Land-once pieces of an analysis: ``code``, ``fine`` (index into
+        Land-once pieces of an analysis: ``code``, ``fine_index`` (index into
         ``fine_zones``, -1 outside the territory), ``area_m2``, ``geometry``.
     fine_zones : DataFrame
         ``inner_km``, ``outer_km`` of each band the pieces were cut by.
@@ -151,7 +152,7 @@ def within_curve(
             # Only the crossing pieces are cut, each by the few stretch buffers it touches.
             parts = zones[d]
             pi, si = shapely.STRtree(parts).query(geoms[idx], predicate="intersects")
-            cut = shapely.intersection(geoms[idx[pi]], parts[si])
+            cut = in_threads(shapely.intersection, geoms[idx[pi]], parts[si])
             several = np.bincount(pi, minlength=len(idx)) > 1
             one = ~several[pi]
             part[idx[pi[one]]] = shapely.area(cut[one])

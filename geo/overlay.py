@@ -9,7 +9,6 @@ connected component of overlaps, never all at once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import pandas as pd
 import shapely
 
 from geo._cache import cached
+from geo._threads import in_threads, workers
 from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
 from geo.crs import to_crs_dense
@@ -236,26 +236,6 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def _workers() -> int:
-    """Threads for the geometry work: GEOS runs without Python's lock, so they share the cores."""
-    return max(1, min(os.cpu_count() or 1, 8))
-
-
-def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
-    """``func(*arrays)`` for a row-wise vectorised shapely function, its rows split over the cores.
-
-    The result is the one a single call gives (each row is computed alone), in the same order.
-    """
-    n = len(arrays[0])
-    workers = _workers()
-    if workers == 1 or n < 2000:
-        return func(*arrays)
-    bounds = np.linspace(0, n, workers + 1).astype(int)
-    with ThreadPoolExecutor(workers) as pool:
-        parts = list(pool.map(lambda k: func(*(a[bounds[k] : bounds[k + 1]] for a in arrays)), range(workers)))
-    return np.concatenate(parts)
-
-
 def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Union polygons that overlap, component by component (land counted once).
 
@@ -287,7 +267,7 @@ def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for w in np.unique(width):
         batch = rest[width == w]
         if w > 256:  # a few very large components: one union_all each, spread over the cores
-            with ThreadPoolExecutor(_workers()) as pool:
+            with ThreadPoolExecutor(workers()) as pool:
                 found = pool.map(lambda k: shapely.union_all(geoms[members[starts[k] : starts[k] + counts[k]]]), batch)
                 for k, u in zip(batch, found):
                     unions[k] = u
