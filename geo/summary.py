@@ -124,13 +124,20 @@ def validate_spatial(
     primary = primary_pieces(by_hazard)
     wrong = []
     if "province_recorded" in hz.columns:
-        rec = hz["province_recorded"].to_numpy()
-        for s, code, name in zip(primary["hazard_index"], primary["code"], primary["province"]):
-            r = rec[s]
-            if r is None or (isinstance(r, float) and math.isnan(r)) or str(r).strip() == "":
-                continue
-            if not match_recorded_province(str(r), code, name):
-                wrong.append({"hazard_id": ids[s], "recorded": str(r), "spatial": name, "code": code})
+        rec = hz["province_recorded"].to_numpy()[primary["hazard_index"].to_numpy()]
+        given = pd.Series([None if _blank(r) else str(r) for r in rec], dtype=object)
+        triples = pd.DataFrame(
+            {"recorded": given, "code": primary["code"].to_numpy(), "name": primary["province"].to_numpy()}
+        )
+        # Each distinct (recorded, spatial) pair is matched once, not once per hazard.
+        pairs = triples.dropna().drop_duplicates()
+        ok = {
+            (r, c, n): match_recorded_province(r, c, n)
+            for r, c, n in zip(pairs["recorded"], pairs["code"], pairs["name"])
+        }
+        for s, r, code, name in zip(primary["hazard_index"], given, primary["code"], primary["province"]):
+            if r is not None and not ok[(r, code, name)]:
+                wrong.append({"hazard_id": ids[s], "recorded": r, "spatial": name, "code": code})
     report["province_mismatch"] = {"count": len(wrong), "items": wrong}
     straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("hazard_index")["code"].nunique()
     report["straddling_provinces"] = {
@@ -270,6 +277,10 @@ def summarize(
     if TABLE1_FILE.exists():
         summary["reference_table1"] = reference_comparison(by_hazard, hz_area)
     return summary
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
 
 
 def match_recorded_province(recorded, spatial_code: str, spatial_name: str) -> bool:
