@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -37,6 +38,9 @@ from geo.overlay import Territory, build_territory, split, union_overlapping
 from geo.sensitivity import SHIFTS_M, analysed_curve, frontier_sensitivity, neighbor_figures
 from geo.summary import is_synthetic, province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
+
+if TYPE_CHECKING:
+    from geo.queries import QueryAnswer, WhereAnswer
 
 log = logging.getLogger("geo")
 
@@ -151,7 +155,7 @@ class AnalysisResult:
             self.territory.buffers,
         )
 
-    def where(self, *site, radius_m: float = 1000.0, crs: str = WGS84) -> dict:
+    def where(self, *site, radius_m: float = 1000.0, crs: str = WGS84) -> WhereAnswer:
         """Province, distance to the frontier, band and nearby hazards of a site (see :func:`geo.queries.where`).
 
         Examples
@@ -165,7 +169,7 @@ class AnalysisResult:
 
         return where(*site, result=self, radius_m=radius_m, crs=crs)
 
-    def query(self, **filters) -> dict:
+    def query(self, **filters) -> QueryAnswer:
         """Counts and areas of the pieces matching the filters, in total or by group (see :func:`geo.queries.query`).
 
         Examples

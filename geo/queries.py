@@ -11,6 +11,7 @@ import logging
 import math
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import TypedDict
 
 import geopandas as gpd
 import numpy as np
@@ -27,6 +28,65 @@ from geo.crs import GEOD, aeqd_transformers, apply_transformer, to_crs_dense, tr
 from geo.overlay import split, union_overlapping
 
 log = logging.getLogger("geo")
+
+
+class NearbyHazard(TypedDict):
+    """A hazard near a site: its id, geodesic distance from the site (m, 0 inside it) and area (m2)."""
+
+    hazard_id: str
+    distance_m: float
+    area_m2: float
+
+
+class SiteBand(TypedDict):
+    """A polygon site's area in one band, and the contaminated part of it (land counted once), m2."""
+
+    band: str
+    area_m2: float
+    hazard_area_m2: float
+
+
+class WhereAnswer(TypedDict, total=False):
+    """The answer of :func:`where` (a ``dict`` at run time, with these keys).
+
+    Every site has ``site`` to ``hazards``; a polygon site adds ``area_m2``,
+    ``hazard_area_m2``, ``outside_cambodia_m2``, ``hazard_outside_cambodia_m2`` and
+    ``bands``; an analysis of synthetic data adds ``notice``.
+    """
+
+    site: str
+    province: str
+    code: str
+    inside_cambodia: bool
+    distance_to_frontier_m: float
+    band: str
+    radius_m: float
+    hazards: list[NearbyHazard]
+    area_m2: float
+    hazard_area_m2: float
+    outside_cambodia_m2: float
+    hazard_outside_cambodia_m2: float
+    bands: list[SiteBand]
+    notice: str
+    site_attributes: dict
+
+
+class QueryAnswer(TypedDict, total=False):
+    """The answer of :func:`query` (a ``dict`` at run time, with these keys).
+
+    ``hazards`` (distinct hazards with a matching piece), ``pieces``, ``area_km2`` (land
+    counted once), ``area_sum_km2`` (sum of pieces) and the ``filters`` applied; with
+    ``by``, ``groups`` (each group's field values and the same four figures); an analysis
+    of synthetic data adds ``notice``.
+    """
+
+    filters: dict
+    hazards: int
+    pieces: int
+    area_km2: float
+    area_sum_km2: float
+    groups: list[dict]
+    notice: str
 
 
 @lru_cache(maxsize=1)
@@ -105,7 +165,7 @@ def where(
     result: AnalysisResult | None = None,
     radius_m: float = 1000.0,
     crs: str = WGS84,
-) -> dict:
+) -> WhereAnswer:
     """Check one site: province, distance to the frontier, band, and hazards nearby.
 
     Parameters
@@ -123,8 +183,8 @@ def where(
 
     Returns
     -------
-    dict
-        ``province``, ``code``, ``inside_cambodia``, ``distance_to_frontier_m``
+    WhereAnswer
+        A dict: ``province``, ``code``, ``inside_cambodia``, ``distance_to_frontier_m``
         (geodesic, m; 0 for a polygon touching it), ``band``, ``radius_m``,
         ``hazards`` (list of ``hazard_id``, ``distance_m``, ``area_m2``, nearest
         first).  For a polygon also ``area_m2``, ``hazard_area_m2``,
@@ -164,7 +224,7 @@ def where(
         hit = np.argsort(-shapely.area(shapely.intersection(prov.geometry.values, geom_a)))[:1]
         dist = float(shapely.distance(local_site, apply_transformer(shapely.segmentize(front, 0.0005), to_local)))
     k = int(hit[0]) if len(hit) else int(result.province_index.query_nearest(geom_a)[0])
-    answer = {
+    answer: WhereAnswer = {
         "site": geom.wkt if geom.geom_type != "Point" else f"{geom.y:.6f}, {geom.x:.6f}",
         "province": prov["province"].iloc[k],
         "code": prov["code"].iloc[k],
@@ -175,7 +235,7 @@ def where(
     }
     hz = result.hazards
     near = result.hazard_index.query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
-    found = []
+    found: list[NearbyHazard] = []
     if len(near):
         local_hz = apply_transformer(shapely.segmentize(hz.geometry.values[near], 250.0), from_analysis)
         d = shapely.distance(local_hz, local_site)
@@ -217,7 +277,7 @@ def _frontier_distance_m(
     return float(GEOD.inv(point.x, point.y, ll.x, ll.y)[2])
 
 
-def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
+def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> WhereAnswer:
     """Area of a polygon site in each band, and the hazard area (land counted once) in it."""
     zones = result.zones
     land = result.territory.land
@@ -226,7 +286,7 @@ def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> dict:
     cand = result.land_index.query(geom_a, predicate="intersects")
     hz_area = shapely.area(shapely.intersection(lp["geometry"].to_numpy()[cand], geom_a))
     hz_band = lp["band_index"].to_numpy()[cand]
-    bands = []
+    bands: list[SiteBand] = []
     for i, band in enumerate(zones["band"]):
         bands.append(
             {
@@ -277,7 +337,7 @@ def query(
     status: str | None = None,
     type: str | None = None,
     by: str | Sequence[str] | None = None,
-) -> dict:
+) -> QueryAnswer:
     """Counts and areas of the hazard pieces matching every filter given, in total or by group.
 
     Parameters
@@ -300,8 +360,8 @@ def query(
 
     Returns
     -------
-    dict
-        ``hazards`` (distinct hazards with a matching piece), ``pieces``,
+    QueryAnswer
+        A dict: ``hazards`` (distinct hazards with a matching piece), ``pieces``,
         ``area_km2`` (land counted once), ``area_sum_km2`` (sum of pieces), ``filters``;
         with ``by``, also ``groups``: one dict per group with its field values and the
         same four figures.
@@ -357,7 +417,7 @@ def query(
         keep &= hit
         filters[name] = value
     sel = pieces[keep]
-    out: dict = {"filters": filters, **_areas(sel)}
+    out: QueryAnswer = {"filters": filters, **_areas(sel)}  # type: ignore[typeddict-item]
     if by:
         fields = [f.strip().lower() for f in (by.split(",") if isinstance(by, str) else by) if f.strip()]
         unknown = [f for f in fields if f not in GROUP_FIELDS]

@@ -16,12 +16,17 @@ with the per-site method to 0.01 m).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import shapely
 
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, transformer
+
+if TYPE_CHECKING:
+    from geo.queries import NearbyHazard, WhereAnswer
 
 
 def _foot_points(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +61,7 @@ def frontier_distances_m(lon: np.ndarray, lat: np.ndarray, x_a: np.ndarray, y_a:
     return out
 
 
-def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) -> list[list[dict]]:
+def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) -> list[list[NearbyHazard]]:
     """Hazards within ``radius_m`` of each site, nearest first (geodesic m)."""
     hz = result.hazards
     site, h = result.hazard_index.query(pts_a, predicate="dwithin", distance=radius_m * 1.01 + 50.0)
@@ -69,13 +74,13 @@ def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) ->
     site, h, d = site[keep], h[keep], d[keep]
     order = np.lexsort((d, site))
     ids, areas = hz["hazard_id"].to_numpy(), hz["area_m2"].to_numpy()
-    out: list[list[dict]] = [[] for _ in range(len(lon))]
+    out: list[list[NearbyHazard]] = [[] for _ in range(len(lon))]
     for s, i, dm in zip(site[order].tolist(), h[order].tolist(), d[order].tolist()):
         out[s].append({"hazard_id": ids[i], "distance_m": round(dm, 2), "area_m2": round(float(areas[i]), 2)})
     return out
 
 
-def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) -> list[dict]:
+def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) -> list[WhereAnswer]:
     """:func:`geo.queries.where` for many points at once.
 
     Parameters
@@ -88,9 +93,9 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
 
     Returns
     -------
-    list of dict
-        One answer per site, with the keys and values :func:`~geo.queries.where` gives
-        for a point.
+    list of WhereAnswer
+        One answer (a dict) per site, with the keys and values :func:`~geo.queries.where`
+        gives for a point.
 
     Examples
     --------
@@ -123,9 +128,9 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
     hazards = _nearby_hazards(lon, lat, pts_a, result, radius_m)
     names, codes = prov["province"].to_numpy(), prov["code"].to_numpy()
     notice = result.summary.get("notice")
-    answers = []
+    answers: list[WhereAnswer] = []
     for i in range(len(lat)):
-        a = {
+        a: WhereAnswer = {
             "site": f"{lat[i]:.6f}, {lon[i]:.6f}",
             "province": names[k[i]],
             "code": codes[k[i]],

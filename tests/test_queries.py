@@ -314,3 +314,28 @@ def test_where_wkt_with_swapped_coordinates_is_named(capsys):
     assert main(["where", "--wkt", "POINT (13.35 102.55)"]) == 2
     err = capsys.readouterr().err
     assert "did you swap them? WKT gives longitude first" in err and "Traceback" not in err
+
+
+def test_answers_carry_the_documented_keys_of_their_types(demo_result):
+    from geo.queries import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
+
+    point = demo_result.where(14.35953, 103.47433)
+    every_site = {
+        "site",
+        "province",
+        "code",
+        "inside_cambodia",
+        "distance_to_frontier_m",
+        "band",
+        "radius_m",
+        "hazards",
+    }
+    assert every_site <= set(point) <= set(WhereAnswer.__annotations__)
+    assert set(point["hazards"][0]) == set(NearbyHazard.__annotations__)
+    box = "POLYGON((103.4 14.3, 103.5 14.3, 103.5 14.4, 103.4 14.4, 103.4 14.3))"
+    poly = demo_result.where(box, radius_m=10)
+    assert every_site | {"area_m2", "hazard_area_m2", "bands"} <= set(poly) <= set(WhereAnswer.__annotations__)
+    assert all(set(b) == set(SiteBand.__annotations__) for b in poly["bands"])
+    q = demo_result.query(within_km=7, by="province")
+    assert {"filters", "hazards", "pieces", "area_km2", "area_sum_km2", "groups"} <= set(q)
+    assert set(q) <= set(QueryAnswer.__annotations__)
