@@ -216,8 +216,10 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
     from geo.db import is_db_url, read_layer
 
     if is_db_url(path):
-        gdf, _ = read_layer(str(path), table=layer)
-        return to_crs_dense(gdf, WGS84)
+        gdf, source = read_layer(str(path), table=layer)
+        out = to_crs_dense(gdf, WGS84)
+        out.attrs["sha256"] = source["sha256"]  # of the rows read: the table is not read again for it
+        return out
     path = Path(path)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
@@ -237,12 +239,10 @@ def _label(source: str | Path) -> str:
     return redact(str(source)) if is_db_url(source) else Path(source).name
 
 
-def _digest(source: str | Path) -> str:
-    """sha256 of a layer file, or of the rows of a PostGIS table."""
-    from geo.db import is_db_url, read_layer
-
-    if is_db_url(source):
-        return read_layer(str(source))[1]["sha256"]
+def _digest(source: str | Path, frame: gpd.GeoDataFrame | None) -> str:
+    """sha256 of a layer file, or of the rows of a PostGIS table as read into ``frame``."""
+    if frame is not None and "sha256" in frame.attrs:
+        return frame.attrs["sha256"]
     return sha256_file(Path(source))
 
 
@@ -342,8 +342,9 @@ def load_boundaries(
         "outline": provinces if provinces is not None else OSM_FILE,
         "frontier": frontier if frontier is not None else OSM_FILE,
     }
+    read = {"provinces": raw, "outline": raw, "frontier": front} if provinces is not None else {"frontier": front}
     for key, src in paths.items():
-        sources[key]["sha256"] = _digest(src)
+        sources[key]["sha256"] = _digest(src, read.get(key))
     alternatives = {}
     if frontier is not None:  # the bundled line becomes one of the lines compared
         alternatives["OpenStreetMap 2017 (bundled)"] = (

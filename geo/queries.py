@@ -140,12 +140,18 @@ def resolve_band(spec: str, result: AnalysisResult) -> int:
     raise GeoInputError(f"unknown band {spec!r}; bands are {', '.join(result.zones['band'])}")
 
 
-def _band_of(distance_m: float, zones: pd.DataFrame) -> str:
-    km = distance_m / 1000.0
-    for band, inner, outer in zip(zones["band"], zones["inner_km"], zones["outer_km"]):
-        if inner <= km < outer:
-            return band
-    return zones["band"].iloc[-1]
+def bands_at(distances_m, zones: pd.DataFrame) -> np.ndarray:
+    """The band each distance from the frontier (m) falls in: ``inner_km <= d < outer_km``.
+
+    Examples
+    --------
+    >>> zones = pd.DataFrame({"band": ["0-2 km", "2-7 km", "beyond 7 km"], "inner_km": [0.0, 2.0, 7.0]})
+    >>> bands_at([0.0, 1999.9, 2000.0, 9000.0], zones).tolist()
+    ['0-2 km', '0-2 km', '2-7 km', 'beyond 7 km']
+    """
+    km = np.asarray(distances_m, dtype=float) / 1000.0
+    k = np.searchsorted(zones["inner_km"].to_numpy(), km, side="right") - 1
+    return zones["band"].to_numpy()[np.clip(k, 0, len(zones) - 1)]
 
 
 def _site_geometry(site, crs: str) -> shapely.Geometry:
@@ -230,7 +236,7 @@ def where(
         "code": prov["code"].iloc[k],
         "inside_cambodia": inside,
         "distance_to_frontier_m": round(dist, 2),
-        "band": _band_of(dist, result.zones) if inside else OUTSIDE,
+        "band": str(bands_at([dist], result.zones)[0]) if inside else OUTSIDE,
         "radius_m": float(radius_m),
     }
     hz = result.hazards

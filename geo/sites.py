@@ -16,17 +16,13 @@ with the per-site method to 0.01 m).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import shapely
 
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, transformer
-
-if TYPE_CHECKING:
-    from geo.queries import NearbyHazard, WhereAnswer
+from geo.queries import NearbyHazard, WhereAnswer, bands_at
 
 
 def _foot_points(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -121,10 +117,7 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
         idx = result.province_index.query_nearest(pts_a[lost], all_matches=False)
         k[lost[idx[0]]] = idx[1]
     dist = frontier_distances_m(lon, lat, x_a, y_a, result)
-    zones = result.zones
-    inner = zones["inner_km"].to_numpy() * 1000.0
-    band_at = np.clip(np.searchsorted(inner, dist, side="right") - 1, 0, len(zones) - 1)
-    bands = np.where(inside, zones["band"].to_numpy()[band_at], OUTSIDE)
+    bands = np.where(inside, bands_at(dist, result.zones), OUTSIDE)
     hazards = _nearby_hazards(lon, lat, pts_a, result, radius_m)
     names, codes = prov["province"].to_numpy(), prov["code"].to_numpy()
     notice = result.summary.get("notice")

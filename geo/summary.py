@@ -60,21 +60,20 @@ def province_table(
     counted once), ``area_sum_km2`` the sum of polygon areas, and
     ``overlap_km2`` their difference.
     """
-    union_pieces = land_pieces
     codes = fitted["code"]
     out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
     primary = primary_pieces(by_hazard)
     out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
     km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
-    out["area_km2"] = km2(union_pieces.groupby("code")["area_m2"].sum())
+    out["area_km2"] = km2(land_pieces.groupby("code")["area_m2"].sum())
     out["area_sum_km2"] = km2(pieces.groupby("code")["area_m2"].sum())
     out["overlap_km2"] = np.maximum(out["area_sum_km2"] - out["area_km2"], 0.0)
-    out["within_2km_km2"] = km2(_within(union_pieces, fine, MILITARY_ONLY_KM))
-    out["within_7km_km2"] = km2(_within(union_pieces, fine, RESTRICTED_KM))
+    out["within_2km_km2"] = km2(_within(land_pieces, fine, MILITARY_ONLY_KM))
+    out["within_7km_km2"] = km2(_within(land_pieces, fine, RESTRICTED_KM))
     for k, key in enumerate(zones["key"]):
-        sel = union_pieces[union_pieces["band_index"] == k]
+        sel = land_pieces[land_pieces["band_index"] == k]
         out[f"band_{key}_km2"] = km2(sel.groupby("code")["area_m2"].sum())
-    out["outside_cambodia_km2"] = km2(union_pieces[union_pieces["band_index"] < 0].groupby("code")["area_m2"].sum())
+    out["outside_cambodia_km2"] = km2(land_pieces[land_pieces["band_index"] < 0].groupby("code")["area_m2"].sum())
     # The bands tile Cambodia: their sum is the area inside it, the share's denominator.
     out["inside_cambodia_km2"] = np.maximum(out["area_km2"] - out["outside_cambodia_km2"], 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -237,23 +236,22 @@ def summarize(
     cut the same way (land counted once).
     """
     hz_area = hazards.area_m2
-    union_pieces = land_pieces
     bands = []
     for k, z in zones.reset_index(drop=True).iterrows():
-        sel = union_pieces["band_index"] == k
+        sel = land_pieces["band_index"] == k
         bands.append(
             {
                 "band": z["band"],
                 "key": z["key"],
                 "inner_km": float(z["inner_km"]),
                 "outer_km": None if math.isinf(z["outer_km"]) else float(z["outer_km"]),
-                "area_km2": float(union_pieces.loc[sel, "area_m2"].sum() / 1e6),
+                "area_km2": float(land_pieces.loc[sel, "area_m2"].sum() / 1e6),
                 "area_sum_km2": float(pieces.loc[pieces["band_index"] == k, "area_m2"].sum() / 1e6),
                 "hazards": int(by_hazard.loc[by_hazard["band_index"] == k, "hazard_index"].nunique()),
                 "zone_area_km2": float(z["area_km2"]),
             }
         )
-    area = float(union_pieces["area_m2"].sum() / 1e6)
+    area = float(land_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
     outside = float(by_province["outside_cambodia_km2"].sum())
     summary = {
