@@ -117,10 +117,11 @@ def child_sites(n: int, path: str) -> dict:
     return {"seconds": seconds, "per_site_ms": per_site * 1e3, "max_diff_m": diff, "hazards": len(result.hazards)}
 
 
-def demo_like(n: int, seed: int = 7):
+def demo_like(n: int, seed: int = 7, part: tuple[int, int] | None = None):
     """``n`` hazards spread like the demo's: each demo polygon copied ``n / 4330`` times, shrunk so the
     total area stays the demo's, and placed at random in the original's bounding box (few overlaps,
-    about as many as the demo has, whatever ``n``)."""
+    about as many as the demo has, whatever ``n``).  ``part=(start, stop)``: only those rows, drawn
+    from a generator of their own (for layers made a part at a time, see :func:`write_layer`)."""
     import numpy as np
     import shapely
 
@@ -131,7 +132,9 @@ def demo_like(n: int, seed: int = 7):
     geoms = shapely.get_exterior_ring(demo.geometry.values)
     k = max(1, round(n / len(demo)))
     reps = np.resize(np.arange(len(demo)), n) if n < len(demo) * k else np.repeat(np.arange(len(demo)), k)[:n]
-    rng = np.random.default_rng(seed)
+    start, stop = part or (0, n)
+    reps = reps[start:stop]
+    rng = np.random.default_rng(seed if part is None else [seed, start])
     bounds = shapely.bounds(geoms)[reps]
     centre = shapely.get_coordinates(shapely.centroid(geoms))[reps]
     target = np.column_stack([rng.uniform(bounds[:, 0], bounds[:, 2]), rng.uniform(bounds[:, 1], bounds[:, 3])])
@@ -141,8 +144,23 @@ def demo_like(n: int, seed: int = 7):
     import geopandas as gpd
 
     return gpd.GeoDataFrame(
-        {"hazard_id": [f"H{i}" for i in range(n)]}, geometry=shapely.polygons(rings), crs=ANALYSIS_CRS
+        {"hazard_id": [f"H{i}" for i in range(start, stop)]}, geometry=shapely.polygons(rings), crs=ANALYSIS_CRS
     ).to_crs("EPSG:4326")
+
+
+#: Rows generated at a time for layers larger than this.
+PART_ROWS = 1_000_000
+
+
+def write_layer(path: Path, n: int, seed: int = 7) -> None:
+    """Write :func:`demo_like` hazards to a GeoPackage; above :data:`PART_ROWS` a part at a time
+    (bounded memory), each part from its own generator."""
+    if n <= PART_ROWS:
+        demo_like(n, seed).to_file(path, engine="pyogrio")
+        return
+    for start in range(0, n, PART_ROWS):
+        part = demo_like(n, seed, part=(start, min(start + PART_ROWS, n)))
+        part.to_file(path, engine="pyogrio", append=start > 0)
 
 
 def spawn(*args: str) -> dict:
@@ -187,7 +205,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in [int(s) for s in args.sizes.split(",")]:
             path = Path(tmp) / f"hazards_{n}.gpkg"
-            (demo_like(n) if args.layout == "demo" else synthetic_hazards(n, b, seed=7)).to_file(path, engine="pyogrio")
+            if args.layout == "demo":
+                write_layer(path, n)
+            else:
+                synthetic_hazards(n, b, seed=7).to_file(path, engine="pyogrio")
             spawn("geo", str(path), str(Path(tmp) / "warm"))  # fills the territory cache
             g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"))
             p = spawn("plain", str(path)) if n <= args.plain_max else None

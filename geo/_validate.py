@@ -277,6 +277,7 @@ def check_memory(path: Path) -> None:
         raise GeoInputError(
             f"a {size / 1e6:,.0f} MB file needs about {need / 1e9:,.1f} GB of memory to analyse "
             f"({MEMORY_FACTOR} x its size); geo's budget is {budget / 1e9:,.1f} GB ({source}). "
-            "Split it (e.g. by province), raise GEO_MAX_MEMORY, or use a larger machine",
+            "Analyse it in chunks (geo analyze --engine chunked), split it (e.g. by province), "
+            "raise GEO_MAX_MEMORY, or use a larger machine",
             str(path),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 import traceback
@@ -151,11 +152,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         )
     inputs = _input_paths(args)
     size = sum(p.stat().st_size for p in inputs if p.is_file())
+    chunked = _use_chunks(args)
     # Checked and locked before any work: a busy, read-only, full or unsafe --out stops the run at once.
     with OutputSet(out_dir, inputs, force=args.force, input_bytes=size) as target:
-        result, neighbor = _analysis(args, say)
-        say(f"writing outputs to {out_dir}")
-        write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb)
+        if chunked:
+            result, neighbor = _chunked_analysis(args, say, target.path)
+        else:
+            result, neighbor = _analysis(args, say)
+            say(f"writing outputs to {out_dir}")
+            write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb)
         if args.map:
             _write_map(result, target.path / "map.html", args, say)
         if args.png:
@@ -217,6 +222,75 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         print(f"wrote tables {', '.join(stored['tables'])} and {args.schema}.runs in {stored['database']}")
     say("done")
     return 0
+
+
+#: Options of ``geo analyze`` the chunked engine does not write (they need every piece's geometry at once).
+WHOLE_LAYER_OPTIONS = ("map", "png", "raster", "kml", "gdb", "to_postgis", "aoi")
+
+
+def _use_chunks(args: argparse.Namespace) -> bool:
+    """Whether ``geo analyze`` runs in chunks: asked for, or (``--engine auto``) a file too large for memory."""
+    from geo.chunked import CHUNKED_SUFFIXES
+    from geo.db import is_db_url
+
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise GeoInputError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
+    if args.workers is not None and args.workers < 1:
+        raise GeoInputError(f"--workers must be at least 1, got {args.workers}")
+    if args.engine == "memory":
+        return False
+    chunkable = bool(args.hazards) and not is_db_url(args.hazards)
+    chunkable = chunkable and Path(args.hazards).suffix.lower() in CHUNKED_SUFFIXES and Path(args.hazards).exists()
+    if args.engine == "auto":
+        if not chunkable or any(getattr(args, o, None) for o in WHOLE_LAYER_OPTIONS):
+            return False
+        from geo._validate import check_memory
+
+        try:
+            check_memory(Path(args.hazards))
+        except GeoInputError:
+            return True
+        return False
+    if not args.hazards or is_db_url(args.hazards):
+        raise GeoInputError("--engine chunked reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
+    used = [o for o in WHOLE_LAYER_OPTIONS if getattr(args, o, None)]
+    if used:
+        flags = ", ".join("--" + o.replace("_", "-") for o in used)
+        raise GeoInputError(
+            f"--engine chunked writes the tables, zones.gpkg and --xlsx; {flags} need the whole layer in memory: "
+            "run them on a part of it (e.g. --aoi with --engine memory), or on the chunked run's zones.gpkg"
+        )
+    return True
+
+
+def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
+    """``geo analyze --engine chunked``: the analysis and its files, written chunk by chunk into ``out``."""
+    from geo._text import parse_distance_m
+    from geo.boundaries import load_boundaries
+    from geo.chunked import CHUNK_ROWS, analyze_in_chunks
+    from geo.export import PieceWriter, write_outputs
+
+    rows = args.chunk_rows or CHUNK_ROWS
+    say(f"reading hazards from {Path(args.hazards).name} in chunks of {rows:,} rows")
+    boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
+    neighbor = args.neighbor or (None if args.frontier else "THA")
+    writer = PieceWriter(out)
+    result = analyze_in_chunks(
+        args.hazards,
+        writer,
+        layer=args.layer,
+        crs=args.crs,
+        id_field=args.id_field,
+        boundaries=boundaries,
+        bands_km=args.bands,
+        neighbor=neighbor,
+        frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
+        chunk_rows=rows,
+        workers=args.workers or min(os.cpu_count() or 1, 2),
+    )
+    say(f"writing outputs to {args.out}")
+    write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
+    return result, neighbor
 
 
 def cmd_map(args: argparse.Namespace) -> int:
@@ -349,6 +423,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--raster", action="store_true", help="also write density.tif: contaminated m2 per grid cell")
     p.add_argument("--cell", default="1km", help="cell size of density.tif (default 1km, equal-area grid)")
     _add_map_options(p)
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=("auto", "memory", "chunked"),
+        help="memory: the whole layer in memory; chunked: read, split and written in chunks of rows, for layers "
+        "larger than memory (tables, zones.gpkg and --xlsx); auto (default): chunked when the file is too large "
+        "for memory",
+    )
+    p.add_argument(
+        "--chunk-rows", type=int, default=None, help="hazards per chunk of --engine chunked (default 250000)"
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes analysing chunks side by side with --engine chunked (default: the machine's cores, at most 2)",
+    )
     p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
     p.set_defaults(func=cmd_analyze)
 

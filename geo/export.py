@@ -26,7 +26,7 @@ import shapely
 from geo._outdir import library_write_error
 from geo._pieces import public_columns
 from geo.analysis import AnalysisResult
-from geo.constants import WGS84
+from geo.constants import SYNTHETIC_NOTICE, WGS84
 
 OUTPUT_FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
 
@@ -221,7 +221,10 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
     summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
     sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
-    if len(result.by_hazard) <= max_rows:
+    if result.streamed:
+        note = "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg"
+        sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
+    elif len(result.by_hazard) <= max_rows:
         sheets["by_hazard"] = _flat(result.by_hazard)
     else:
         note = (
@@ -279,7 +282,7 @@ def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def gis_layers(result: AnalysisResult) -> dict[str, gpd.GeoDataFrame]:
+def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.GeoDataFrame]:
     """The layers of ``zones.gpkg``, ``zones.gdb`` and the PostGIS tables, in WGS 84: ``provinces`` (with
     the ``by_province`` figures), ``frontier``, ``zones`` (open outer edge as null) and ``hazard_pieces``
     (the public columns; a ``synthetic`` flag for synthetic input, whose notice the layer metadata carries)."""
@@ -287,19 +290,89 @@ def gis_layers(result: AnalysisResult) -> dict[str, gpd.GeoDataFrame]:
         result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
     ).to_crs(WGS84)
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
-    pieces = public_columns(result.by_hazard)
-    if result.summary.get("notice"):
-        pieces = pieces.assign(synthetic=True)
-    return {
-        "provinces": provinces,
-        "frontier": result.frontier.to_crs(WGS84),
-        "zones": zones,
-        "hazard_pieces": pieces.to_crs(WGS84),
-    }
+    layers = {"provinces": provinces, "frontier": result.frontier.to_crs(WGS84), "zones": zones}
+    if pieces:
+        table = public_columns(result.by_hazard)
+        if result.summary.get("notice"):
+            table = table.assign(synthetic=True)
+        layers["hazard_pieces"] = table.to_crs(WGS84)
+    return layers
+
+
+class PieceWriter:
+    """``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg``, written a chunk of pieces at a time.
+
+    Both grow under temporary names in ``out_dir`` and take their names in :meth:`close`, with the
+    other layers of ``zones.gpkg`` added; the rows are the ones :func:`write_outputs` writes for a
+    whole analysis, in the same order.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The directory written into (for a whole set, the staging directory of
+        :class:`geo._outdir.OutputSet`, which removes what a failed run leaves).
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.csv_part = self.out_dir / ".by_hazard.part.csv"
+        self.gpkg_part = self.out_dir / ".zones.part.gpkg"
+        self.rows = 0
+        self._columns: list[str] | None = None
+        self._meta: dict | None = None
+
+    def add(self, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> None:
+        """Append pieces (a ``by_hazard`` table, analysis CRS) to both files."""
+        flat = _flat(by_hazard)
+        layer = public_columns(by_hazard)
+        if synthetic:
+            flat["synthetic"] = True
+            layer = layer.assign(synthetic=True)
+        text = spreadsheet_safe(rounded_for_csv(flat))
+        first = self._columns is None
+        if first:
+            self._columns = list(text.columns)
+            self._meta = {"SYNTHETIC": "yes", "NOTICE": SYNTHETIC_NOTICE} if synthetic else None
+        elif list(text.columns) != self._columns:
+            raise ValueError(f"pieces with columns {list(text.columns)} after {self._columns}")
+        with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
+            text.to_csv(f, index=False, header=first)
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            valid_polygons(layer.to_crs(WGS84)).to_file(
+                self.gpkg_part,
+                layer="hazard_pieces",
+                driver="GPKG",
+                engine="pyogrio",
+                append=not first,
+                layer_metadata=self._meta if first else None,
+                promote_to_multi=True,
+            )
+        self.rows += len(by_hazard)
+
+    def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
+        """Add the other ``layers`` to the GeoPackage and give both files their names."""
+        if self._columns is None:
+            raise ValueError("no pieces were written")
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            for name, gdf in layers.items():
+                valid_polygons(gdf).to_file(
+                    self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
+                )
+        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg"]
+        os.replace(self.csv_part, done[0])
+        os.replace(self.gpkg_part, done[1])
+        return done
 
 
 def write_outputs(
-    result: AnalysisResult, out_dir: Path, xlsx: bool = False, kml: bool = False, gdb: bool = False
+    result: AnalysisResult,
+    out_dir: Path,
+    xlsx: bool = False,
+    kml: bool = False,
+    gdb: bool = False,
+    *,
+    pieces: PieceWriter | None = None,
 ) -> list[Path]:
     """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
     into the staging directory of :class:`geo._outdir.OutputSet`).
@@ -318,20 +391,24 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     notice = result.summary.get("notice")
     by_province = result.by_province.copy()
-    by_hazard = _flat(result.by_hazard)
+    by_hazard = _flat(result.by_hazard) if pieces is None else None
     meta = None
     if notice:
         # Said in full once per file: in each of the 25 province rows, and in the pieces' table as a
         # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
         by_province["data_notice"] = notice
-        by_hazard["synthetic"] = True
+        if by_hazard is not None:
+            by_hazard["synthetic"] = True
         meta = {"SYNTHETIC": "yes", "NOTICE": notice}
     written = [out_dir / n for n in OUTPUT_FILES]
     write_json(result.summary, written[0])
     write_csv(by_province, written[1])
-    write_csv(by_hazard, written[2])
-    layers = gis_layers(result)
-    write_gpkg(layers, written[3], meta)
+    if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
+        pieces.close(gis_layers(result, pieces=False))
+    else:
+        write_csv(by_hazard, written[2])
+        layers = gis_layers(result)
+        write_gpkg(layers, written[3], meta)
     write_json(result.validation, written[4])
     if gdb:
         written.append(out_dir / "zones.gdb")

@@ -239,7 +239,8 @@ def _read_cut_names(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return fixed.rename(columns=names)
 
 
-def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]:
+def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
+    """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
     suffix = path.suffix.lower()
     synthetic = False
     try:
@@ -256,9 +257,11 @@ def _read_vector(path: Path, layer: str | None) -> tuple[gpd.GeoDataFrame, bool]
             # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
             try:
                 meta = pyogrio.read_info(path, layer=layer).get("layer_metadata") or {}
-                gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+                gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **rows)
             except UnicodeDecodeError:
                 if suffix not in (".shp", ".zip"):
+                    raise
+                if rows:
                     raise
                 meta, gdf = {}, _read_cut_names(path, layer)
             synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
@@ -340,29 +343,67 @@ def read_hazards(
         raise GeoInputError(
             f"unsupported file type {suffix or '(none)'}; use one of {', '.join(sorted(VECTOR_SUFFIXES))}", str(path)
         )
-    notes: list[str] = []
     reader_warnings: list[str] = []
-    approximate = False
+    synthetic = False
     if suffix == ".csv":
         gdf, notes, approximate = _read_csv(path, crs)
-        synthetic = False
     else:
         check_memory(path)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            gdf, synthetic = _read_vector(path, layer)
-        # GDAL's warnings can mean silently altered values ("parsed incompletely"): keep them.
-        reader_warnings = list(dict.fromkeys(str(w.message).strip() for w in caught))[:20]
-        if gdf.crs is None:
-            if crs is None:
-                hint = check_coordinates(gdf, None, path, hint_only=True)
-                raise GeoInputError(f"file has no CRS (e.g. a missing .prj){hint}; pass crs=/--crs", str(path))
-            gdf = gdf.set_crs(crs)
-        elif crs is not None and CRS.from_user_input(crs) != gdf.crs:
-            notes.append(f"file declares {gdf.crs.to_string()}; overridden by --crs {crs}")
-            gdf = gdf.set_crs(crs, allow_override=True)
+        gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs)
+        approximate = False
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
+    out, report = hazard_rows(
+        gdf, path, id_field=id_field, notes=notes, reader_warnings=reader_warnings, approximate=approximate
+    )
+    if out.empty:
+        raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
+    out = out.reset_index(drop=True)
+    out.attrs["validation"] = report
+    out.attrs["source"] = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
+    out.attrs["synthetic"] = bool(synthetic)
+    return out
+
+
+def read_rows(
+    path: Path, *, layer: str | None, crs: str | None, **rows
+) -> tuple[gpd.GeoDataFrame, bool, list[str], list[str]]:
+    """Read a vector file's features (all, or the ``rows`` pyogrio selects) with their CRS settled.
+
+    Returns the frame, whether the file says it is synthetic, the reader's warnings and notes.
+    """
+    notes: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gdf, synthetic = _read_vector(path, layer, **rows)
+    # GDAL's warnings can mean silently altered values ("parsed incompletely"): keep them.
+    reader_warnings = list(dict.fromkeys(str(w.message).strip() for w in caught))[:20]
+    if gdf.crs is None:
+        if crs is None:
+            hint = check_coordinates(gdf, None, path, hint_only=True)
+            raise GeoInputError(f"file has no CRS (e.g. a missing .prj){hint}; pass crs=/--crs", str(path))
+        gdf = gdf.set_crs(crs)
+    elif crs is not None and CRS.from_user_input(crs) != gdf.crs:
+        notes.append(f"file declares {gdf.crs.to_string()}; overridden by --crs {crs}")
+        gdf = gdf.set_crs(crs, allow_override=True)
+    return gdf, synthetic, reader_warnings, notes
+
+
+def hazard_rows(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    id_field: str | None,
+    notes: list[str],
+    reader_warnings: list[str],
+    approximate: bool = False,
+    first_row: int = 1,
+) -> tuple[gpd.GeoDataFrame, dict]:
+    """Map the fields of features read, check and repair them, and reproject to WGS 84.
+
+    ``first_row`` is the file row of the first feature (rows are numbered from 1 in the report and
+    in ``row-N`` ids).  The frame keeps the index it was read with; the report is returned.
+    """
     try:
         check_coordinates(gdf, gdf.crs, path)
     except (ProjError, CRSError) as exc:
@@ -412,7 +453,7 @@ def read_hazards(
         }
     ids = out["hazard_id"].astype(object)
     null_ids = ids.isna() | (ids.astype(str).str.strip() == "")
-    rows = np.arange(1, len(out) + 1)
+    rows = np.arange(first_row, first_row + len(out))
     out["hazard_id"] = np.where(null_ids, [f"row-{r}" for r in rows], ids.astype(str))
     report["null_ids"] = {"count": int(null_ids.sum()), "rows": rows[null_ids.to_numpy()].tolist()}
     dup = out["hazard_id"].duplicated(keep=False)
@@ -424,7 +465,8 @@ def read_hazards(
 
     out = clean_geometries(out, report)
     if out.empty:
-        raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
+        report["features_kept"] = 0
+        return out, report
     out = to_crs_dense(out, WGS84)
     bad = ~shapely.is_valid(out.geometry.values)
     if bad.any():  # reprojection can pinch a ring; repair once more
@@ -432,8 +474,4 @@ def read_hazards(
             out.geometry.values[bad], method="structure", keep_collapsed=False
         )
     report["features_kept"] = len(out)
-    out = out.reset_index(drop=True)
-    out.attrs["validation"] = report
-    out.attrs["source"] = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
-    out.attrs["synthetic"] = bool(synthetic)
-    return out
+    return out, report

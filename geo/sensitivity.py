@@ -129,6 +129,7 @@ def frontier_sensitivity(
     shifts_m: Sequence[float] = SHIFTS_M,
     analysed: dict | None = None,
     curve: pd.DataFrame | None = None,
+    alternative_curves: dict[str, pd.DataFrame] | None = None,
 ) -> list[dict]:
     """Zone figures for the analysed line shifted by each of ``shifts_m`` (both ways), and for each
     alternative line.
@@ -149,6 +150,8 @@ def frontier_sensitivity(
         Source of the analysed line (``file``, ``attribution``).
     curve : DataFrame, optional
         W(d) of the analysed line at the distances the shifts need (:func:`analysed_curve`).
+    alternative_curves : dict, optional
+        W(d) of each alternative line (:func:`alternative_curves`), e.g. summed over chunks.
 
     Returns
     -------
@@ -178,9 +181,10 @@ def frontier_sensitivity(
                 **line_figures(curve, edges_km, codes, s),
             }
         )
-    for name, (frame, source) in alternatives.items():
-        lines = frontier_lines(frame)
-        alt = curve_for(land_pieces, fine_zones, codes, lines, _distances(edges_km, [0.0]), same_line=False)
+    if alternative_curves is None:
+        alternative_curves = alternative_curves_of(land_pieces, fine_zones, codes, edges_km, alternatives)
+    for name, (_, source) in alternatives.items():
+        alt = alternative_curves[name]
         out.append(
             {
                 "line": name,
@@ -194,20 +198,43 @@ def frontier_sensitivity(
     return out
 
 
-def neighbor_figures(
+def alternative_curves_of(
+    land_pieces: pd.DataFrame,
+    fine_zones: pd.DataFrame,
+    codes: pd.Series,
+    edges_km: Sequence[float],
+    alternatives: dict[str, tuple[gpd.GeoDataFrame, dict]],
+) -> dict[str, pd.DataFrame]:
+    """W(d) of each alternative line at the band edges (areas: additive over disjoint land)."""
+    distances = _distances(edges_km, [0.0])
+    return {
+        name: curve_for(land_pieces, fine_zones, codes, frontier_lines(frame), distances, same_line=False)
+        for name, (frame, _) in alternatives.items()
+    }
+
+
+def neighbor_curves(
     land_pieces: pd.DataFrame,
     fine_zones: pd.DataFrame,
     codes: pd.Series,
     frontier: gpd.GeoDataFrame,
-) -> dict[str, dict]:
-    """Within 2 km and 7 km of each neighbour's frontier on its own, total and per province.
+) -> dict[str, pd.DataFrame]:
+    """W(d) at 2 and 7 km of each neighbour's frontier on its own (areas: additive over disjoint land)."""
+    return {
+        iso3: curve_for(land_pieces, fine_zones, codes, frontier_lines(lines), [2.0, 7.0], same_line=False)
+        for iso3, lines in frontier.groupby(frontier["neighbor"].astype(str).str.upper(), sort=True)
+    }
+
+
+def neighbor_figures(curves: dict[str, pd.DataFrame], codes: pd.Series) -> dict[str, dict]:
+    """Within 2 km and 7 km of each neighbour's frontier on its own, total and per province
+    (from :func:`neighbor_curves`).
 
     The combined figures of the analysis count land near two frontiers once; these
     count, for each neighbour, the land near its frontier, whatever else is near.
     """
     out = {}
-    for iso3, lines in frontier.groupby(frontier["neighbor"].astype(str).str.upper(), sort=True):
-        curve = curve_for(land_pieces, fine_zones, codes, frontier_lines(lines), [2.0, 7.0], same_line=False)
+    for iso3, curve in curves.items():
         out[iso3] = {
             "within_2km_km2": float(curve.loc[2.0, "total_km2"]),
             "within_7km_km2": float(curve.loc[7.0, "total_km2"]),

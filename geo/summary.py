@@ -87,14 +87,29 @@ def province_table(
     return out.reset_index(drop=True)
 
 
+def sliver_overlap_m2(geoms: np.ndarray, slivers: gpd.GeoDataFrame) -> float:
+    """Area, m2, of the hazards (analysis CRS) that lies in the province layer's slivers."""
+    sliver_geoms = slivers["geometry"].to_numpy() if len(slivers) else np.array([], dtype=object)
+    if not len(sliver_geoms):
+        return 0.0
+    a, b = shapely.STRtree(sliver_geoms).query(geoms, predicate="intersects")
+    return float(shapely.area(shapely.intersection(geoms[a], sliver_geoms[b])).sum())
+
+
 def validate_spatial(
-    hazards: AnalysedHazards, by_hazard: pd.DataFrame, slivers: gpd.GeoDataFrame, *, checks: dict | None = None
+    hazards: AnalysedHazards,
+    by_hazard: pd.DataFrame,
+    slivers: gpd.GeoDataFrame,
+    *,
+    checks: dict | None = None,
+    in_sliver_m2: float | None = None,
 ) -> dict:
     """Checks that need the boundaries: outside Cambodia, area and province mismatches.
 
-    ``checks`` are the reading checks already made (``read_hazards``' report), kept in front.
+    ``checks`` are the reading checks already made (``read_hazards``' report), kept in front;
+    ``in_sliver_m2`` the hazards' area in slivers when already summed (:func:`sliver_overlap_m2`).
     """
-    hz, hz_area, geoms = hazards.table, hazards.area_m2, hazards.geoms
+    hz, hz_area = hazards.table, hazards.area_m2
     report = dict(checks or {})
     ids = hazards.ids
     outside = by_hazard[by_hazard["band"] == OUTSIDE]
@@ -143,11 +158,7 @@ def validate_spatial(
         "count": int((straddle > 1).sum()),
         "ids": [ids[s] for s in straddle[straddle > 1].index],
     }
-    sliver_geoms = slivers["geometry"].to_numpy() if len(slivers) else np.array([], dtype=object)
-    in_sliver = 0.0
-    if len(sliver_geoms):
-        a, b = shapely.STRtree(sliver_geoms).query(geoms, predicate="intersects")
-        in_sliver = float(shapely.area(shapely.intersection(geoms[a], sliver_geoms[b])).sum())
+    in_sliver = sliver_overlap_m2(hazards.geoms, slivers) if in_sliver_m2 is None else in_sliver_m2
     report["slivers"] = {
         "land_km2": float(slivers["area_m2"].sum() / 1e6) if len(slivers) else 0.0,
         "hazard_km2": in_sliver / 1e6,

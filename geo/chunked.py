@@ -1,0 +1,431 @@
+"""The analysis of a hazard layer larger than memory: read, split and written in chunks of rows.
+
+:func:`analyze_in_chunks` gives the figures :func:`geo.analyze` gives, for a file of any size,
+holding one chunk of hazards (``chunk_rows`` features) and the few columns the figures need at a
+time:
+
+1. The boundaries' side (provinces, bands, cells, buffers) is built once (:func:`geo.analysis.plan_run`).
+2. Each chunk of rows is read, checked and repaired as :func:`geo.read_hazards` does, and split by
+   province and band; its pieces go to disk at once (``by_hazard.csv`` and the ``hazard_pieces``
+   layer of ``zones.gpkg``, through :class:`geo.export.PieceWriter`).
+3. Land is counted once across chunks: a chunk's land leaves out what earlier chunks' hazards cover.
+   Those hazards are found first, from the bounding boxes of every feature (one pass over the file,
+   :func:`counted_before`), and read again by feature id with the chunk, so the land of all chunks
+   is disjoint and its areas add up exactly.  Chunks are then independent: ``workers`` processes
+   analyse them side by side, and their pieces are written in row order.
+4. What the figures need is additive over disjoint land: band areas per province, and the curves
+   W(d) behind the ranges, the shifted lines, the alternative lines and each neighbour
+   (:class:`geo.analysis.Curves`).  They are summed, and the tables, ranges and sensitivity are
+   derived once at the end (:meth:`geo.analysis.RunPlan.finish`).
+
+Peak memory is that of one chunk's analysis per worker plus about :data:`HELD_BYTES_PER_HAZARD` per
+hazard; :func:`plan_memory` estimates it before any work, and the run is refused when it does not fit.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections import deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo._data import sha256_path
+from geo._errors import GeoInputError
+from geo._pieces import AnalysedHazards, hazard_table
+from geo._validate import memory_budget
+from geo.analysis import AnalysisResult, Curves, RunPlan, plan_run
+from geo.boundaries import Boundaries
+from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
+from geo.summary import is_synthetic, sliver_overlap_m2
+
+if TYPE_CHECKING:
+    from geo.export import PieceWriter
+
+log = logging.getLogger("geo")
+
+#: Features read and analysed at a time.
+CHUNK_ROWS = 250_000
+#: Peak memory per hazard of a chunk's analysis, bytes (8.8 KB measured at 433,000 demo-like hazards,
+#: reading to writing, rounded up).
+CHUNK_BYTES_PER_HAZARD = 10_000
+#: Memory held per hazard until the end (the columns the figures need, and its bounding box), bytes.
+HELD_BYTES_PER_HAZARD = 1_200
+#: Memory per hazard of a chunk's pieces on their way from a worker to the files, bytes.
+PART_BYTES_PER_HAZARD = 2_000
+#: Widening of the bounding boxes that find overlaps between chunks: 0.0001 degree (about 11 m) in a
+#: geographic CRS, 10 units (m) in a projected one.
+BOX_MARGIN_DEG = 1e-4
+BOX_MARGIN_M = 10.0
+#: Suffixes read in chunks (formats OGR reads by feature id).
+CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif")
+#: Hazard columns the figures and checks use; the others only go to the files written.
+_KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
+#: Piece columns the figures use.
+_PIECE_KEEP = ("hazard_index", "province", "code", "band", "band_index", "area_m2")
+
+
+def feature_count(path: Path, layer: str | None = None) -> int:
+    """Number of features of a vector layer (read from its metadata where the format keeps it)."""
+    try:
+        n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
+    except Exception as exc:  # the readers raise many types for broken files
+        raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+    return n
+
+
+def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -> int:
+    """Peak memory, bytes, of a chunked analysis of ``features`` hazards: what is held per hazard, and
+    one chunk in each worker and two more on their way to the files.
+
+    Examples
+    --------
+    >>> round(plan_memory(4_330_000, 250_000, workers=2) / 1e9, 1)
+    15.2
+    """
+    chunk = min(features, chunk_rows)
+    return features * HELD_BYTES_PER_HAZARD + chunk * (workers * CHUNK_BYTES_PER_HAZARD + 2 * PART_BYTES_PER_HAZARD)
+
+
+def check_plan_memory(path: Path, features: int, chunk_rows: int, workers: int = 1) -> None:
+    """Refuse, saying why, a chunked plan that would not fit in geo's memory budget."""
+    need = plan_memory(features, chunk_rows, workers)
+    budget, source = memory_budget()
+    if budget is not None and need > budget:
+        raise GeoInputError(
+            f"{features:,} hazards in chunks of {chunk_rows:,} need about {need / 1e9:,.1f} GB of memory "
+            f"({HELD_BYTES_PER_HAZARD:,} bytes per hazard held, {CHUNK_BYTES_PER_HAZARD:,} per hazard of a chunk "
+            f"in each of {workers} worker(s)); "
+            f"geo's budget is {budget / 1e9:,.1f} GB ({source}). Use smaller chunks (--chunk-rows), "
+            "raise GEO_MAX_MEMORY, or use a larger machine",
+            str(path),
+        )
+
+
+def _merge_reports(reports: list[dict]) -> dict:
+    """One reading report from the reports of the chunks: counts summed, lists joined."""
+    out: dict = {}
+    for report in reports:
+        for key, value in report.items():
+            if key not in out:
+                out[key] = value if not isinstance(value, (dict, list)) else type(value)()
+                if isinstance(value, dict):
+                    out[key].update(value)
+                    continue
+                if isinstance(value, list):
+                    out[key].extend(value)
+                    continue
+                continue
+            have = out[key]
+            if isinstance(value, bool) or isinstance(value, str):
+                continue
+            if isinstance(value, (int, float)):
+                out[key] = have + value
+            elif isinstance(value, list):
+                have.extend(v for v in value if v not in have)
+            elif isinstance(value, dict) and key != "fields":
+                for k, v in value.items():
+                    if k == "count" and isinstance(v, int):
+                        have[k] = have.get(k, 0) + v
+                    elif isinstance(v, list):
+                        have[k] = [*have.get(k, []), *v]
+                    elif isinstance(v, dict):
+                        have[k] = {**have.get(k, {}), **v}
+    if "reader_warnings" in out:
+        msgs = list(dict.fromkeys(out["reader_warnings"].get("messages", [])))[:20]
+        out["reader_warnings"] = {"count": len(msgs), "messages": msgs}
+    return out
+
+
+def _synthetic(path: Path, layer: str | None) -> bool:
+    """Whether the file says it is synthetic: its metadata, or a ``synthetic`` column with a true value."""
+    info = pyogrio.read_info(path, layer=layer)
+    meta = info.get("layer_metadata") or {}
+    if str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}:
+        return True
+    if "synthetic" in [str(f) for f in info["fields"]]:
+        flags = pyogrio.read_dataframe(path, layer=layer, columns=["synthetic"], read_geometry=False)
+        return is_synthetic(flags)
+    return False
+
+
+def _read_chunk(path: Path, *, layer, crs, id_field, first_row: int = 1, **rows):
+    """Features of ``rows`` read, checked and repaired as :func:`geo.read_hazards` does, and the report."""
+    from geo.hazards import hazard_rows, read_rows
+
+    gdf, _, warned, notes = read_rows(path, layer=layer, crs=crs, **rows)
+    return hazard_rows(gdf, path, id_field=id_field, notes=notes, reader_warnings=warned, first_row=first_row)
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """One chunk of rows to analyse: where it is, and the earlier rows whose land it must leave out."""
+
+    path: Path
+    layer: str | None
+    crs: str | None
+    id_field: str | None
+    start: int
+    rows: int
+    counted_fids: np.ndarray
+
+
+@dataclass
+class ChunkPart:
+    """What one chunk gives: its pieces to write, and the columns and curves the figures need."""
+
+    table: gpd.GeoDataFrame
+    report: dict
+    by_hazard: pd.DataFrame
+    pieces: pd.DataFrame
+    land: pd.DataFrame
+    kept: pd.DataFrame
+    area_m2: np.ndarray
+    curves: Curves | None
+    in_sliver_m2: float
+
+
+def counted_before(path: Path, layer: str | None, crs: str | None, chunk_rows: int) -> tuple[int, list[np.ndarray]]:
+    """For each chunk of rows, the feature ids of earlier rows whose bounding boxes meet its own.
+
+    Boxes are the file's own, widened by :data:`BOX_MARGIN_DEG` (geographic CRS) or
+    :data:`BOX_MARGIN_M`, so that hazards meeting in the analysis CRS are always among them.
+    """
+    try:
+        fids, bounds = pyogrio.read_bounds(path, layer=layer)
+        info_crs = pyogrio.read_info(path, layer=layer).get("crs")
+    except Exception as exc:  # the readers raise many types for broken files
+        raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+    source = crs or info_crs
+    geographic = source is None or CRS.from_user_input(source).is_geographic
+    margin = BOX_MARGIN_DEG if geographic else BOX_MARGIN_M
+    ok = np.isfinite(bounds).all(axis=0)
+    pos = np.flatnonzero(ok)
+    b = bounds[:, ok]
+    boxes = shapely.box(b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin)
+    a, o = shapely.STRtree(boxes).query(boxes, predicate="intersects")
+    del boxes
+    chunk_a, chunk_o = pos[a] // chunk_rows, pos[o] // chunk_rows
+    earlier = chunk_o < chunk_a
+    chunk_a, other = chunk_a[earlier], fids[pos[o[earlier]]]
+    n_chunks = max(-(-len(fids) // chunk_rows), 1)
+    order = np.argsort(chunk_a, kind="stable")
+    cuts = np.searchsorted(chunk_a[order], np.arange(n_chunks + 1))
+    return len(fids), [np.unique(other[order[cuts[k] : cuts[k + 1]]]) for k in range(n_chunks)]
+
+
+def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
+    """Read, check, repair and split one chunk of rows; its land leaves out what earlier rows cover."""
+    chunk, report = _read_chunk(
+        job.path,
+        layer=job.layer,
+        crs=job.crs,
+        id_field=job.id_field,
+        first_row=job.start + 1,
+        skip_features=job.start,
+        max_features=job.rows,
+    )
+    t = plan.territory
+    hz = AnalysedHazards.prepare(chunk)
+    del chunk
+    counted = np.array([], dtype=object)
+    if len(job.counted_fids) and len(hz.table):
+        earlier, _ = _read_chunk(job.path, layer=job.layer, crs=job.crs, id_field=job.id_field, fids=job.counted_fids)
+        if len(earlier):
+            counted = AnalysedHazards.prepare(earlier).geoms
+    if not len(hz.table):
+        empty = pd.DataFrame()
+        return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
+    pieces, land = plan.pieces(hz, counted=counted)
+    table = hazard_table(pieces, hz, t.provinces, plan.zones)
+    return ChunkPart(
+        table=table,
+        report=report,
+        by_hazard=pd.DataFrame(table[list(_PIECE_KEEP)]),
+        pieces=pd.DataFrame(pieces[["code", "band_index", "area_m2"]]),
+        land=pd.DataFrame(land[["code", "fine_index", "band_index", "area_m2"]]),
+        kept=pd.DataFrame(hz.table[[c for c in _KEEP if c in hz.table.columns]]),
+        area_m2=hz.area_m2,
+        curves=plan.curves(land),
+        in_sliver_m2=sliver_overlap_m2(hz.geoms, t.slivers),
+    )
+
+
+#: The plan of a worker process, built once per process by :func:`_start_worker`.
+_WORKER_PLAN: dict[str, RunPlan] = {}
+
+
+def _start_worker(plan_args: dict) -> None:
+    _WORKER_PLAN["plan"] = plan_run(**plan_args)
+
+
+def _work(job: ChunkJob) -> ChunkPart:
+    return analyse_chunk(_WORKER_PLAN["plan"], job)
+
+
+def _parts(jobs: list[ChunkJob], plan: RunPlan, plan_args: dict, workers: int) -> Iterator[ChunkPart]:
+    """The chunks' parts in row order: here, or in ``workers`` processes (at most one chunk ahead each)."""
+    if workers <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            yield analyse_chunk(plan, job)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(plan_args,)) as pool:
+        queue = iter(jobs)
+        pending = deque(pool.submit(_work, first) for first in islice(queue, workers + 1))
+        while pending:
+            part = pending.popleft().result()
+            more = next(queue, None)
+            if more is not None:
+                pending.append(pool.submit(_work, more))
+            yield part
+
+
+def analyze_in_chunks(
+    path: str | Path,
+    writer: PieceWriter,
+    *,
+    layer: str | None = None,
+    crs: str | None = None,
+    id_field: str | None = None,
+    boundaries: Boundaries | None = None,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    neighbor: str | Sequence[str] | None = None,
+    frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+    chunk_rows: int = CHUNK_ROWS,
+    workers: int = 1,
+) -> AnalysisResult:
+    """Analyse a hazard file chunk by chunk, writing its pieces as they are made.
+
+    Parameters
+    ----------
+    path : str or Path
+        A vector file OGR reads by feature id (GeoPackage, Shapefile, FlatGeobuf, GeoJSON,
+        File Geodatabase ...).
+    writer : PieceWriter
+        Writes ``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg`` as chunks are
+        split (:class:`geo.export.PieceWriter`); :func:`geo.export.write_outputs` with ``pieces=writer``
+        finishes them.
+    layer, crs, id_field
+        As for :func:`geo.read_hazards`.
+    boundaries, bands_km, neighbor, frontier_tolerance_m
+        As for :func:`geo.analyze`.
+    chunk_rows : int
+        Features read and analysed at a time.
+    workers : int
+        Processes analysing chunks side by side (1: all in this process).
+
+    Returns
+    -------
+    AnalysisResult
+        The figures of :func:`geo.analyze` on the whole file.  ``streamed`` is true: ``by_hazard``
+        holds ``hazard_index``, ``province``, ``code``, ``band``, ``band_index`` and ``area_m2``
+        without geometry, ``land_pieces`` has no geometry and ``hazards`` none; the pieces with every
+        column and geometry are in the files written.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise GeoInputError("file does not exist", str(path))
+    if path.suffix.lower() not in CHUNKED_SUFFIXES:
+        raise GeoInputError(
+            f"the chunked engine reads {', '.join(CHUNKED_SUFFIXES)} files; convert this one "
+            "(e.g. ogr2ogr out.gpkg in) or use --engine memory",
+            str(path),
+        )
+    if chunk_rows < 1:
+        raise GeoInputError(f"chunk rows must be at least 1, got {chunk_rows}")
+    workers = max(int(workers), 1)
+    total = feature_count(path, layer)
+    check_plan_memory(path, total, chunk_rows, workers)
+    plan_args: dict[str, Any] = {
+        "boundaries": boundaries,
+        "bands_km": bands_km,
+        "neighbor": neighbor,
+        "frontier_tolerance_m": frontier_tolerance_m,
+    }
+    plan = plan_run(**plan_args)
+    plan_args["boundaries"] = plan.boundaries
+    synthetic = _synthetic(path, layer)
+    log.info("finding overlaps between chunks from the bounding boxes of %s hazards", f"{total:,}")
+    total, counted = counted_before(path, layer, crs, chunk_rows)
+    jobs = [ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids) for k, fids in enumerate(counted)]
+    reports, kept, by_hazard, pieces, land = [], [], [], [], []
+    areas: list[np.ndarray] = []
+    curves: Curves | None = None
+    in_sliver = 0.0
+    offset = 0
+    for k, part in enumerate(_parts(jobs, plan, plan_args, workers)):
+        reports.append(part.report)
+        log.info("chunk %s of %s: %s hazards", k + 1, len(jobs), f"{len(part.kept):,}")
+        if part.curves is None:
+            continue
+        writer.add(part.table, synthetic=synthetic)
+        curves = part.curves if curves is None else curves + part.curves
+        in_sliver += part.in_sliver_m2
+        by_hazard.append(part.by_hazard.assign(hazard_index=part.by_hazard["hazard_index"].to_numpy() + offset))
+        pieces.append(part.pieces)
+        land.append(part.land)
+        kept.append(part.kept)
+        areas.append(part.area_m2)
+        offset += len(part.kept)
+        del part
+    if not offset or curves is None:
+        raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
+    checks = _merge_reports(reports)
+    table_all = pd.concat(kept, ignore_index=True)
+    dup = table_all["hazard_id"].duplicated(keep=False)
+    checks["duplicate_ids"] = {
+        "count": int(table_all.loc[dup, "hazard_id"].nunique()),
+        "ids": sorted(set(table_all.loc[dup, "hazard_id"])),
+    }
+    checks["chunks"] = {
+        "count": len(jobs),
+        "rows_per_chunk": chunk_rows,
+        "workers": workers,
+        "note": "read and analysed in chunks of rows; land counted once across chunks",
+    }
+    none = np.full(offset, None, dtype=object)
+    hz_all = AnalysedHazards(
+        table=gpd.GeoDataFrame(table_all, geometry=none, crs=ANALYSIS_CRS),
+        geoms=none,
+        area_m2=np.concatenate(areas),
+    )
+    frame = lambda parts: gpd.GeoDataFrame(  # noqa: E731
+        pd.concat(parts, ignore_index=True), geometry=np.full(sum(map(len, parts)), None), crs=ANALYSIS_CRS
+    )
+    return plan.finish(
+        hz_all,
+        pieces=pd.concat(pieces, ignore_index=True),
+        land_pieces=frame(land),
+        by_hazard=frame(by_hazard),
+        curves=curves,
+        checks=checks,
+        source={"file": path.name, "sha256": sha256_path(path), "layer": layer},
+        synthetic=synthetic,
+        in_sliver_m2=in_sliver,
+        streamed=True,
+    )
+
+
+__all__ = [
+    "CHUNK_ROWS",
+    "ChunkJob",
+    "ChunkPart",
+    "analyse_chunk",
+    "analyze_in_chunks",
+    "check_plan_memory",
+    "counted_before",
+    "feature_count",
+    "plan_memory",
+]

@@ -1,0 +1,223 @@
+"""The chunked engine: the same figures and files as the whole-layer engine, land counted once across chunks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+
+import geo
+from geo import chunked
+from geo.chunked import analyze_in_chunks, plan_memory
+from geo.cli import main
+from geo.export import PieceWriter, write_outputs
+from tests.conftest import TM, hazards_tm
+
+REL = 2e-5  # as in test_analysis: TM scale effects at <= 40 km from the test meridian
+
+#: Rectangles (x0, y0, x1, y1 km east of / along a straight frontier) overlapping across rows: with one
+#: or two rows per chunk, land must be counted once across chunks (lone hazards and unions alike).
+BOXES = [
+    (1, 0, 6, 1),
+    (4, 0, 9, 1),
+    (5, 0.5, 8, 2),
+    (0.5, 0.5, 1.5, 1.5),
+    (0.5, 1.2, 1.5, 3),
+    (12, 0, 13, 1),
+    (12, 0, 13, 1),  # the same land twice
+]
+
+
+def _strip_area(geom: shapely.Geometry, x0_km: float, x1_km: float) -> float:
+    strip = shapely.box(x0_km * 1000, -1e6, x1_km * 1000, 1e6)
+    return shapely.intersection(geom, strip).area / 1e6
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 100])
+def test_overlaps_across_chunks_are_counted_once(tmp_path, straight_world, rows):
+    provinces, frontier = straight_world
+    path = tmp_path / "boxes.gpkg"
+    hazards_tm(BOXES).to_file(path, engine="pyogrio")
+    writer = PieceWriter(tmp_path / "out")
+    res = analyze_in_chunks(path, writer, boundaries=geo.Boundaries.from_frames(provinces, frontier), chunk_rows=rows)
+    # Independent answer: one union of the rectangles in the TM whose x is the distance to the frontier.
+    land = shapely.union_all([shapely.box(a * 1e3, b * 1e3, c * 1e3, d * 1e3) for a, b, c, d in BOXES])
+    s = res.summary
+    assert s["area_km2"] == pytest.approx(land.area / 1e6, rel=REL)
+    assert s["area_sum_km2"] == pytest.approx(sum((c - a) * (d - b) for a, b, c, d in BOXES), rel=REL)
+    bands = {b["band"]: b["area_km2"] for b in s["bands"]}
+    for band, (x0, x1) in {"0-2 km": (0, 2), "2-5 km": (2, 5), "5-7 km": (5, 7), "beyond 7 km": (7, 40)}.items():
+        assert bands[band] == pytest.approx(_strip_area(land, x0, x1), rel=REL, abs=1e-9)
+    assert s["within_7km_km2"] == pytest.approx(_strip_area(land, 0, 7), rel=REL)
+    # The ranges are read off the summed curves: +/- 500 m moves the 2 km edge to 1.5 and 2.5 km.
+    r2 = s["uncertainty"]["within_2km_km2"]
+    assert r2["low"] == pytest.approx(_strip_area(land, 0, 1.5), rel=1e-4)
+    assert r2["high"] == pytest.approx(_strip_area(land, 0, 2.5), rel=1e-4)
+    assert res.streamed and res.validation["chunks"]["count"] == -(-len(BOXES) // rows)
+    write_outputs(res, tmp_path / "out", pieces=writer)
+    pieces = gpd.read_file(tmp_path / "out" / "zones.gpkg", layer="hazard_pieces")
+    assert len(pieces) == len(res.by_hazard)
+    assert pieces["area_km2"].sum() == pytest.approx(s["area_sum_km2"], rel=1e-9)
+
+
+def _close(a, b, tol: float = 1e-9) -> bool:
+    """Equal structures, numbers to ``tol`` (km2)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= tol
+    return a == b
+
+
+def _run(*args: str) -> int:
+    return main([*args, "-q"])
+
+
+def test_demo_in_chunks_gives_the_whole_layer_figures_and_files(tmp_path):
+    """Chunks of 1,000 rows against the whole layer: every figure, the piece table byte for byte."""
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--engine", "memory", "--out", str(tmp_path / "m")) == 0
+    assert (
+        _run(
+            "analyze",
+            str(geo.DEMO_HAZARDS),
+            "--engine",
+            "chunked",
+            "--chunk-rows",
+            "1000",
+            "--out",
+            str(tmp_path / "c"),
+        )
+        == 0
+    )
+    m, c = tmp_path / "m", tmp_path / "c"
+    assert (m / "by_hazard.csv").read_bytes() == (c / "by_hazard.csv").read_bytes()
+    assert (m / "by_province.csv").read_bytes() == (c / "by_province.csv").read_bytes()
+    sm, sc = (json.loads((d / "summary.json").read_text()) for d in (m, c))
+    for key in ("hazards", "area_km2", "within_2km_km2", "within_7km_km2", "share_within_7km", "bands"):
+        assert sm[key] == sc[key], key
+    # The ranges come from curves summed over chunks: equal but for the order of the additions.
+    assert _close(sm["uncertainty"], sc["uncertainty"])
+    for a, b in zip(sm["frontier_sensitivity"], sc["frontier_sensitivity"]):
+        assert a["line"] == b["line"]
+        assert a["within_2km_km2"] == pytest.approx(b["within_2km_km2"], abs=1e-9)
+        assert a["within_7km_km2"] == pytest.approx(b["within_7km_km2"], abs=1e-9)
+    assert sm["reference_table1"] == sc["reference_table1"]
+    vm, vc = (json.loads((d / "validation.json").read_text()) for d in (m, c))
+    assert vc.pop("chunks")["count"] == 5
+    assert vm == vc
+    for layer in ("hazard_pieces", "provinces", "zones", "frontier"):
+        a, b = (pyogrio.read_dataframe(d / "zones.gpkg", layer=layer) for d in (m, c))
+        assert len(a) == len(b), layer
+    meta = pyogrio.read_info(c / "zones.gpkg", layer="hazard_pieces")["layer_metadata"]
+    assert meta["SYNTHETIC"] == "yes"
+
+
+def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
+    """Bad rows in different chunks: the report names the same rows and ids as the whole-layer read."""
+    layer = demo_hazards[["hazard_id", "province_recorded", "geometry"]].iloc[:60].copy()
+    geoms = layer.geometry.to_numpy().copy()
+    x0, y0, *_ = shapely.bounds(geoms[5])
+    geoms[5] = shapely.Polygon([(x0, y0), (x0 + 0.01, y0 + 0.01), (x0 + 0.01, y0), (x0, y0 + 0.01)])  # bow-tie
+    geoms[41] = shapely.Polygon([(x0, y0), (x0 + 0.02, y0 + 0.02), (x0 + 0.02, y0), (x0, y0 + 0.02)])
+    geoms[17] = None
+    layer["geometry"] = geoms
+    ids = layer["hazard_id"].to_numpy().copy()
+    ids[[3, 33]] = None
+    ids[50] = ids[10]  # a duplicate id, rows in different chunks
+    layer["hazard_id"] = ids
+    path = tmp_path / "bad.gpkg"
+    layer.to_file(path, engine="pyogrio")
+    assert _run("analyze", str(path), "--engine", "memory", "--out", str(tmp_path / "m")) == 0
+    assert _run("analyze", str(path), "--engine", "chunked", "--chunk-rows", "20", "--out", str(tmp_path / "c")) == 0
+    vm, vc = (json.loads((tmp_path / d / "validation.json").read_text()) for d in ("m", "c"))
+    assert vc.pop("chunks")["count"] == 3
+    assert vm["null_ids"]["rows"] == [4, 34] and vm["repaired"]["count"] == 2
+    assert vm["duplicate_ids"]["count"] == 1
+    assert vm == vc
+
+
+def test_auto_engine_chunks_a_file_too_large_for_memory(tmp_path, monkeypatch, capsys):
+    """With a memory budget the whole layer does not fit in, --engine auto (the default) runs in chunks;
+    with one the chunked plan does not fit in either, the run is refused, saying why and what to do."""
+    size = geo.DEMO_HAZARDS.stat().st_size
+    budget = 2 * size  # less than the whole-layer estimate (8 x the file), more than 4,330 hazards in chunks
+    assert plan_memory(4330, 100) < budget < 8 * size
+    monkeypatch.setenv("GEO_MAX_MEMORY", str(budget))
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--chunk-rows", "100", "--out", str(tmp_path / "a")) == 0
+    assert json.loads((tmp_path / "a" / "validation.json").read_text())["chunks"]["count"] == 44
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--engine", "memory", "--out", str(tmp_path / "b")) == 2
+    assert "--engine chunked" in capsys.readouterr().err
+    monkeypatch.setenv("GEO_MAX_MEMORY", str(plan_memory(4330, 100) // 2))
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--chunk-rows", "100", "--out", str(tmp_path / "d")) == 2
+    err = capsys.readouterr().err
+    assert "4,330 hazards in chunks of 100" in err and "--chunk-rows" in err
+    assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
+
+
+@pytest.mark.parametrize(
+    "extra", [["--map"], ["--raster"], ["--aoi", "Pailin"], ["--kml"], ["--gdb"], ["--chunk-rows", "0"]]
+)
+def test_chunked_engine_refuses_what_needs_the_whole_layer(tmp_path, capsys, extra):
+    out = tmp_path / "o"
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--out", str(out), *extra) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("geo: error:") and ("--engine chunked" in err or "--chunk-rows" in err)
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_a_failed_chunked_run_leaves_the_previous_outputs(tmp_path, monkeypatch):
+    """A chunk that fails half-way (here: the third, in this process) leaves the previous run's files as they were."""
+    out = tmp_path / "o"
+    assert _run("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--chunk-rows", "2000", "--out", str(out)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    real = chunked.hazard_table
+    calls = {"n": 0}
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("disk gone")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chunked, "hazard_table", failing)
+    args = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--chunk-rows", "2000", "--workers", "1")
+    assert _run(*args, "--out", str(out)) == 1 and calls["n"] == 3
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    shutil.rmtree(out)
+
+
+def test_two_worker_processes_give_the_figures_of_one(tmp_path, straight_world):
+    provinces, frontier = straight_world
+    path = tmp_path / "boxes.gpkg"
+    hazards_tm(BOXES * 3).to_file(path, engine="pyogrio")
+    b = geo.Boundaries.from_frames(provinces, frontier)
+    one = analyze_in_chunks(path, PieceWriter(tmp_path / "one"), boundaries=b, chunk_rows=4, workers=1)
+    two = analyze_in_chunks(path, PieceWriter(tmp_path / "two"), boundaries=b, chunk_rows=4, workers=2)
+    assert two.validation["chunks"]["workers"] == 2
+    assert _close(one.summary["bands"], two.summary["bands"]) and _close(
+        one.summary["uncertainty"], two.summary["uncertainty"]
+    )
+    assert (tmp_path / "one" / ".by_hazard.part.csv").read_bytes() == (
+        tmp_path / "two" / ".by_hazard.part.csv"
+    ).read_bytes()
+
+
+def test_tm_layer_is_read_in_chunks_in_its_own_crs(tmp_path, straight_world):
+    """A layer in a projected CRS of its own: the bounding boxes that find overlaps are taken after reprojection."""
+    provinces, frontier = straight_world
+    path = tmp_path / "tm.gpkg"
+    hz = hazards_tm(BOXES)
+    assert hz.crs == gpd.GeoSeries(crs=TM).crs
+    hz.to_file(path, engine="pyogrio")
+    b = geo.Boundaries.from_frames(provinces, frontier)
+    whole = geo.analyze(geo.read_hazards(path), boundaries=b)
+    res = analyze_in_chunks(path, PieceWriter(tmp_path / "w"), boundaries=b, chunk_rows=2)
+    assert res.summary["area_km2"] == pytest.approx(whole.summary["area_km2"], abs=1e-9)
+    assert np.allclose(res.by_province["area_km2"], whole.by_province["area_km2"], atol=1e-9)
