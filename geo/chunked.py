@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -48,10 +48,8 @@ from geo._validate import memory_budget
 from geo.analysis import AnalysisResult, Curves, RunPlan, plan_run
 from geo.boundaries import Boundaries
 from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
+from geo.export import PieceRows, PieceWriter
 from geo.summary import is_synthetic, sliver_overlap_m2
-
-if TYPE_CHECKING:
-    from geo.export import PieceWriter
 
 log = logging.getLogger("geo")
 
@@ -64,10 +62,11 @@ CHUNK_BYTES_PER_HAZARD = 10_000
 HELD_BYTES_PER_HAZARD = 1_200
 #: Memory per hazard of a chunk's pieces on their way from a worker to the files, bytes.
 PART_BYTES_PER_HAZARD = 2_000
-#: Widening of the bounding boxes that find overlaps between chunks: 0.0001 degree (about 11 m) in a
-#: geographic CRS, 10 units (m) in a projected one.
-BOX_MARGIN_DEG = 1e-4
-BOX_MARGIN_M = 10.0
+#: Widening of the bounding boxes that find overlaps between chunks: 0.00001 degree (about 1.1 m) in a
+#: geographic CRS, 1 unit (m) in a projected one.  Reprojection moves an edge off its source line by
+#: far less (hazard edges are short; projected layers are densified first, see geo.crs.to_crs_dense).
+BOX_MARGIN_DEG = 1e-5
+BOX_MARGIN_M = 1.0
 #: Suffixes read in chunks (formats OGR reads by feature id).
 CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif")
 #: Hazard columns the figures and checks use; the others only go to the files written.
@@ -179,13 +178,14 @@ class ChunkJob:
     start: int
     rows: int
     counted_fids: np.ndarray
+    synthetic: bool
 
 
 @dataclass
 class ChunkPart:
     """What one chunk gives: its pieces to write, and the columns and curves the figures need."""
 
-    table: gpd.GeoDataFrame
+    rows: PieceRows | None
     report: dict
     by_hazard: pd.DataFrame
     pieces: pd.DataFrame
@@ -196,33 +196,32 @@ class ChunkPart:
     in_sliver_m2: float
 
 
-def counted_before(path: Path, layer: str | None, crs: str | None, chunk_rows: int) -> tuple[int, list[np.ndarray]]:
-    """For each chunk of rows, the feature ids of earlier rows whose bounding boxes meet its own.
+def counted_before(path: Path, layer: str | None, crs: str | None, chunk_rows: int, total: int) -> Iterator[np.ndarray]:
+    """For each chunk of rows in turn (``total`` rows), the feature ids of earlier rows whose bounding boxes
+    meet its own.
 
-    Boxes are the file's own, widened by :data:`BOX_MARGIN_DEG` (geographic CRS) or
+    The bounds are read a chunk at a time (a chunk's ids are ready long before the chunk before it is
+    analysed).  Boxes are the file's own, widened by :data:`BOX_MARGIN_DEG` (geographic CRS) or
     :data:`BOX_MARGIN_M`, so that hazards meeting in the analysis CRS are always among them.
     """
     try:
-        fids, bounds = pyogrio.read_bounds(path, layer=layer)
-        info_crs = pyogrio.read_info(path, layer=layer).get("crs")
+        source = crs or pyogrio.read_info(path, layer=layer).get("crs")
+        geographic = source is None or CRS.from_user_input(source).is_geographic
     except Exception as exc:  # the readers raise many types for broken files
         raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
-    source = crs or info_crs
-    geographic = source is None or CRS.from_user_input(source).is_geographic
     margin = BOX_MARGIN_DEG if geographic else BOX_MARGIN_M
-    ok = np.isfinite(bounds).all(axis=0)
-    pos = np.flatnonzero(ok)
-    b = bounds[:, ok]
-    boxes = shapely.box(b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin)
-    a, o = shapely.STRtree(boxes).query(boxes, predicate="intersects")
-    del boxes
-    chunk_a, chunk_o = pos[a] // chunk_rows, pos[o] // chunk_rows
-    earlier = chunk_o < chunk_a
-    chunk_a, other = chunk_a[earlier], fids[pos[o[earlier]]]
-    n_chunks = max(-(-len(fids) // chunk_rows), 1)
-    order = np.argsort(chunk_a, kind="stable")
-    cuts = np.searchsorted(chunk_a[order], np.arange(n_chunks + 1))
-    return len(fids), [np.unique(other[order[cuts[k] : cuts[k + 1]]]) for k in range(n_chunks)]
+    seen: list[tuple[shapely.STRtree, np.ndarray]] = []
+    for start in range(0, max(total, 1), chunk_rows):
+        try:
+            fids, bounds = pyogrio.read_bounds(path, layer=layer, skip_features=start, max_features=chunk_rows)
+        except Exception as exc:  # the readers raise many types for broken files
+            raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+        ok = np.isfinite(bounds).all(axis=0)
+        b = bounds[:, ok]
+        boxes = shapely.box(b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin)
+        found = [ids[np.unique(tree.query(boxes, predicate="intersects")[1])] for tree, ids in seen]
+        yield np.unique(np.concatenate(found)) if found else np.array([], dtype=np.int64)
+        seen.append((shapely.STRtree(boxes), fids[ok]))
 
 
 def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
@@ -250,7 +249,7 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
     pieces, land = plan.pieces(hz, counted=counted)
     table = hazard_table(pieces, hz, t.provinces, plan.zones)
     return ChunkPart(
-        table=table,
+        rows=PieceRows.of(table, synthetic=job.synthetic),
         report=report,
         by_hazard=pd.DataFrame(table[list(_PIECE_KEEP)]),
         pieces=pd.DataFrame(pieces[["code", "band_index", "area_m2"]]),
@@ -274,15 +273,17 @@ def _work(job: ChunkJob) -> ChunkPart:
     return analyse_chunk(_WORKER_PLAN["plan"], job)
 
 
-def _parts(jobs: list[ChunkJob], plan: RunPlan, plan_args: dict, workers: int) -> Iterator[ChunkPart]:
+def _parts(
+    jobs: Iterator[ChunkJob], n_chunks: int, plan: RunPlan, plan_args: dict, workers: int
+) -> Iterator[ChunkPart]:
     """The chunks' parts in row order: here, or in ``workers`` processes (at most one chunk ahead each)."""
-    if workers <= 1 or len(jobs) <= 1:
+    if workers <= 1 or n_chunks <= 1:
         for job in jobs:
             yield analyse_chunk(plan, job)
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(plan_args,)) as pool:
-        queue = iter(jobs)
+        queue = jobs
         pending = deque(pool.submit(_work, first) for first in islice(queue, workers + 1))
         while pending:
             part = pending.popleft().result()
@@ -357,20 +358,22 @@ def analyze_in_chunks(
     plan = plan_run(**plan_args)
     plan_args["boundaries"] = plan.boundaries
     synthetic = _synthetic(path, layer)
-    log.info("finding overlaps between chunks from the bounding boxes of %s hazards", f"{total:,}")
-    total, counted = counted_before(path, layer, crs, chunk_rows)
-    jobs = [ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids) for k, fids in enumerate(counted)]
+    n_chunks = max(-(-total // chunk_rows), 1)
+    jobs = (
+        ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic)
+        for k, fids in enumerate(counted_before(path, layer, crs, chunk_rows, total))
+    )
     reports, kept, by_hazard, pieces, land = [], [], [], [], []
     areas: list[np.ndarray] = []
     curves: Curves | None = None
     in_sliver = 0.0
     offset = 0
-    for k, part in enumerate(_parts(jobs, plan, plan_args, workers)):
+    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers)):
         reports.append(part.report)
-        log.info("chunk %s of %s: %s hazards", k + 1, len(jobs), f"{len(part.kept):,}")
-        if part.curves is None:
+        log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
+        if part.curves is None or part.rows is None:
             continue
-        writer.add(part.table, synthetic=synthetic)
+        writer.add(part.rows)
         curves = part.curves if curves is None else curves + part.curves
         in_sliver += part.in_sliver_m2
         by_hazard.append(part.by_hazard.assign(hazard_index=part.by_hazard["hazard_index"].to_numpy() + offset))
@@ -390,7 +393,7 @@ def analyze_in_chunks(
         "ids": sorted(set(table_all.loc[dup, "hazard_id"])),
     }
     checks["chunks"] = {
-        "count": len(jobs),
+        "count": len(reports),
         "rows_per_chunk": chunk_rows,
         "workers": workers,
         "note": "read and analysed in chunks of rows; land counted once across chunks",

@@ -16,6 +16,7 @@ import tempfile
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -73,6 +74,20 @@ def _defuse(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
+def _defuse_column(values: pd.Series) -> pd.Series:
+    """:func:`_defuse` on a column, the test done column-wise (values that are not text stay as they are)."""
+    column = values.astype(object)
+    try:
+        risky = column.str.startswith(FORMULA_START).fillna(False).astype(bool).to_numpy()
+    except AttributeError:  # no text in the column
+        return column
+    if not risky.any():
+        return column
+    out = column.to_numpy(copy=True)
+    out[risky] = ["'" + v for v in out[risky]]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells and headers cannot run as spreadsheet formulas.
 
@@ -85,7 +100,7 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     {'id': ["'=1+1", 'A-1'], 'n': [-1.5, 2.0]}
     """
     text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
-    out = df.assign(**{str(c): [_defuse(v) for v in df[c].tolist()] for c in text}) if text else df.copy()
+    out = df.assign(**{str(c): _defuse_column(df[c]) for c in text}) if text else df.copy()
     out.columns = [_defuse(str(c)) for c in out.columns]
     return out
 
@@ -299,6 +314,44 @@ def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.
     return layers
 
 
+@dataclass(frozen=True)
+class PieceRows:
+    """Pieces made ready for the files (where they were made, e.g. in a worker process).
+
+    Attributes
+    ----------
+    header : str
+        The CSV header line.
+    csv : str
+        The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
+    layer : GeoDataFrame
+        The ``hazard_pieces`` rows in WGS 84, valid polygons.
+    synthetic : bool
+        Whether the rows carry the ``synthetic`` flag.
+    """
+
+    header: str
+    csv: str
+    layer: gpd.GeoDataFrame
+    synthetic: bool
+
+    @classmethod
+    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
+        """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
+        flat = _flat(by_hazard)
+        layer = public_columns(by_hazard)
+        if synthetic:
+            flat["synthetic"] = True
+            layer = layer.assign(synthetic=True)
+        text = spreadsheet_safe(rounded_for_csv(flat))
+        return cls(
+            header=text.iloc[:0].to_csv(index=False),
+            csv=text.to_csv(index=False, header=False),
+            layer=valid_polygons(layer.to_crs(WGS84)),
+            synthetic=synthetic,
+        )
+
+
 class PieceWriter:
     """``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg``, written a chunk of pieces at a time.
 
@@ -319,27 +372,21 @@ class PieceWriter:
         self.csv_part = self.out_dir / ".by_hazard.part.csv"
         self.gpkg_part = self.out_dir / ".zones.part.gpkg"
         self.rows = 0
-        self._columns: list[str] | None = None
+        self._header: str | None = None
         self._meta: dict | None = None
 
-    def add(self, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> None:
-        """Append pieces (a ``by_hazard`` table, analysis CRS) to both files."""
-        flat = _flat(by_hazard)
-        layer = public_columns(by_hazard)
-        if synthetic:
-            flat["synthetic"] = True
-            layer = layer.assign(synthetic=True)
-        text = spreadsheet_safe(rounded_for_csv(flat))
-        first = self._columns is None
+    def add(self, rows: PieceRows) -> None:
+        """Append pieces (see :meth:`PieceRows.of`) to both files."""
+        first = self._header is None
         if first:
-            self._columns = list(text.columns)
-            self._meta = {"SYNTHETIC": "yes", "NOTICE": SYNTHETIC_NOTICE} if synthetic else None
-        elif list(text.columns) != self._columns:
-            raise ValueError(f"pieces with columns {list(text.columns)} after {self._columns}")
+            self._header = rows.header
+            self._meta = {"SYNTHETIC": "yes", "NOTICE": SYNTHETIC_NOTICE} if rows.synthetic else None
+        elif rows.header != self._header:
+            raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
         with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
-            text.to_csv(f, index=False, header=first)
+            f.write((rows.header if first else "") + rows.csv)
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-            valid_polygons(layer.to_crs(WGS84)).to_file(
+            rows.layer.to_file(
                 self.gpkg_part,
                 layer="hazard_pieces",
                 driver="GPKG",
@@ -348,11 +395,11 @@ class PieceWriter:
                 layer_metadata=self._meta if first else None,
                 promote_to_multi=True,
             )
-        self.rows += len(by_hazard)
+        self.rows += len(rows.layer)
 
     def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
         """Add the other ``layers`` to the GeoPackage and give both files their names."""
-        if self._columns is None:
+        if self._header is None:
             raise ValueError("no pieces were written")
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
             for name, gdf in layers.items():
