@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -41,11 +42,11 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def child_geo(path: str, out: str) -> dict:
+def child_geo(path: str, out: str, engine: str = "auto") -> dict:
     from geo.cli import main
 
     t0 = time.perf_counter()
-    code = main(["analyze", path, "-q", "--out", out])
+    code = main(["analyze", path, "-q", "--out", out, "--engine", engine])
     return {"seconds": time.perf_counter() - t0, "peak_mb": _peak_mb(), "exit": code}
 
 
@@ -163,11 +164,56 @@ def write_layer(path: Path, n: int, seed: int = 7) -> None:
         part.to_file(path, engine="pyogrio", append=start > 0)
 
 
+def _tree_rss(root: int) -> int:
+    """Resident memory, bytes, of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
+            except OSError:
+                pass
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
+        except OSError:
+            pass
+        todo += children.get(pid, [])
+    return total
+
+
 def spawn(*args: str) -> dict:
-    run = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
-    if run.returncode != 0:
-        raise SystemExit(f"child {args} failed:\n{run.stderr[-2000:]}")
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    """Run a child measurement; its result, with the peak memory of its whole process tree (sampled)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=out, stderr=err, text=True)
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, _tree_rss(proc.pid))
+            time.sleep(0.2)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"child {args} failed:\n{err.read()[-2000:]}")
+        result = json.loads(out.read().strip().splitlines()[-1])
+    result["tree_mb"] = peak / 1e6
+    return result
+
+
+def _figures(out: str) -> dict:
+    """Band areas (m2) per province and in total, from an output directory."""
+    import pandas as pd
+
+    s = json.loads((Path(out) / "summary.json").read_text())
+    figures = {f"band {b['band']}": b["area_km2"] * 1e6 for b in s["bands"]}
+    figures.update({k: s[k] * 1e6 for k in ("area_km2", "within_2km_km2", "within_7km_km2")})
+    bp = pd.read_csv(Path(out) / "by_province.csv")
+    for col in [c for c in bp.columns if c.endswith("_km2")]:
+        figures.update({f"{code} {col}": v * 1e6 for code, v in zip(bp["code"], bp[col])})
+    return figures
 
 
 def main() -> None:
@@ -175,6 +221,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="43300", help="hazard counts, comma-separated")
     parser.add_argument("--sites", type=int, default=1000)
     parser.add_argument("--plain-max", type=int, default=50_000, help="largest layer the plain route is run on")
+    parser.add_argument(
+        "--memory-max",
+        type=int,
+        default=PART_ROWS,
+        help="largest layer analysed whole in memory (xlsx, sites and the chunked comparison); larger ones "
+        "are analysed in chunks only",
+    )
     parser.add_argument(
         "--layout",
         default="demo",
@@ -202,29 +255,48 @@ def main() -> None:
 
     b = geo.load_boundaries()
     rows = []
+    sizes = [int(v) for v in args.sizes.split(",")]
+    s = None
     with tempfile.TemporaryDirectory() as tmp:
-        for n in [int(s) for s in args.sizes.split(",")]:
+        for n in sizes:
             path = Path(tmp) / f"hazards_{n}.gpkg"
             if args.layout == "demo":
                 write_layer(path, n)
             else:
                 synthetic_hazards(n, b, seed=7).to_file(path, engine="pyogrio")
-            spawn("geo", str(path), str(Path(tmp) / "warm"))  # fills the territory cache
-            g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"))
+            whole = n <= args.memory_max
+            if n == sizes[0]:
+                spawn("geo", str(path), str(Path(tmp) / "warm"), "memory")  # fills the territory cache
+            g = spawn("geo", str(path), str(Path(tmp) / f"out_{n}"), "memory" if whole else "chunked")
+            c = spawn("geo", str(path), str(Path(tmp) / f"chunked_{n}"), "chunked") if whole else None
+            if c is not None:
+                a, z = _figures(str(Path(tmp) / f"out_{n}")), _figures(str(Path(tmp) / f"chunked_{n}"))
+                c["max_diff_m2"] = max(abs(a[k] - z[k]) for k in a)
             p = spawn("plain", str(path)) if n <= args.plain_max else None
-            x = spawn("xlsx", str(path), str(Path(tmp) / f"tables_{n}.xlsx"))
-            rows.append((n, g, p, x))
-            if n == max(int(v) for v in args.sizes.split(",")):
+            x = spawn("xlsx", str(path), str(Path(tmp) / f"tables_{n}.xlsx")) if whole else None
+            rows.append((n, g, c, p, x))
+            if n == max(v for v in sizes if v <= args.memory_max):
                 s = spawn("sites", str(args.sites), str(path))
-    print(f"{'hazards':>10} {'geo s':>8} {'geo MB':>8} {'plain s':>8} {'plain MB':>9} {'ratio':>7} {'xlsx s':>7}")
-    for n, g, p, x in rows:
-        plain = f"{p['seconds']:8.1f} {p['peak_mb']:9.0f} {p['seconds'] / g['seconds']:6.1f}x" if p else "     not run"
-        print(f"{n:>10,} {g['seconds']:8.1f} {g['peak_mb']:8.0f} {plain:>26} {x['seconds']:7.1f}")
+            path.unlink()
     print(
-        f"sites: {args.sites:,} sites against {s['hazards']:,} hazards: all at once {s['seconds']:.1f} s; "
-        f"site by site {s['per_site_ms']:.1f} ms per site ({s['per_site_ms'] * args.sites / 1e3:.0f} s for all); "
-        f"largest distance difference {s['max_diff_m']:.3f} m"
+        f"{'hazards':>10} {'engine':>8} {'geo s':>7} {'peak GB':>8} {'chunked s':>10} {'peak GB':>8} "
+        f"{'diff m2':>8} {'plain s':>8} {'peak GB':>8} {'ratio':>6} {'xlsx s':>7}"
     )
+    for n, g, c, p, x in rows:
+        chunked = f"{c['seconds']:10.1f} {c['tree_mb'] / 1e3:8.2f} {c['max_diff_m2']:8.3f}" if c else f"{'':>28}"
+        plain = (
+            f"{p['seconds']:8.1f} {p['tree_mb'] / 1e3:8.2f} {p['seconds'] / g['seconds']:5.1f}x" if p else f"{'-':>8}"
+        )
+        engine = "memory" if c else "chunked"
+        xs = f"{x['seconds']:7.1f}" if x else f"{'-':>7}"
+        print(f"{n:>10,} {engine:>8} {g['seconds']:7.1f} {g['tree_mb'] / 1e3:8.2f} {chunked} {plain:>24} {xs}")
+    if s is not None:
+        print(
+            f"sites: {args.sites:,} sites against {s['hazards']:,} hazards: all at once {s['seconds']:.1f} s; "
+            f"site by site {s['per_site_ms']:.1f} ms per site ({s['per_site_ms'] * args.sites / 1e3:.0f} s for "
+            f"all); largest distance difference {s['max_diff_m']:.3f} m"
+        )
+    print(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1e9:.1f} GB")
 
 
 if __name__ == "__main__":

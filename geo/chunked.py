@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -42,7 +44,7 @@ import shapely
 from pyproj import CRS
 
 from geo._data import sha256_path
-from geo._errors import GeoInputError
+from geo._errors import GeoEnvironmentError, GeoInputError
 from geo._pieces import AnalysedHazards, hazard_table
 from geo._validate import memory_budget
 from geo.analysis import AnalysisResult, Curves, RunPlan, plan_run
@@ -66,6 +68,8 @@ PART_BYTES_PER_HAZARD = 2_000
 #: geographic CRS, 1 unit (m) in a projected one.  Reprojection moves an edge off its source line by
 #: far less (hazard edges are short; projected layers are densified first, see geo.crs.to_crs_dense).
 BOX_MARGIN_DEG = 1e-5
+#: How long a dask scheduler may take to answer, s.
+DASK_CONNECT_S = 10
 BOX_MARGIN_M = 1.0
 #: Suffixes read in chunks (formats OGR reads by feature id).
 CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif")
@@ -261,36 +265,79 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
     )
 
 
-#: The plan of a worker process, built once per process by :func:`_start_worker`.
-_WORKER_PLAN: dict[str, RunPlan] = {}
+#: Plans built in this process for the run whose chunks it analyses (a worker process or a dask
+#: worker), by run: built on a run's first chunk, dropped when another run starts.
+_PLANS: dict[str, RunPlan] = {}
 
 
-def _start_worker(plan_args: dict) -> None:
-    _WORKER_PLAN["plan"] = plan_run(**plan_args)
+def _work(run: str, plan_args: dict, job: ChunkJob) -> ChunkPart:
+    """Analyse a chunk in a worker, with the run's plan (built here on first use)."""
+    if run not in _PLANS:
+        _PLANS.clear()
+        _PLANS[run] = plan_run(**plan_args)
+    return analyse_chunk(_PLANS[run], job)
 
 
-def _work(job: ChunkJob) -> ChunkPart:
-    return analyse_chunk(_WORKER_PLAN["plan"], job)
+def _in_order(jobs: Iterator[ChunkJob], submit, ahead: int) -> Iterator[ChunkPart]:
+    """Submit jobs at most ``ahead`` at a time and yield their results in job order."""
+    pending = deque(submit(job) for job in islice(jobs, ahead))
+    while pending:
+        part = pending.popleft().result()
+        more = next(jobs, None)
+        if more is not None:
+            pending.append(submit(more))
+        yield part
+
+
+@contextmanager
+def dask_client(scheduler: str, workers: int):
+    """A ``dask.distributed`` client: of the scheduler at ``scheduler`` (``tcp://host:port``), or with
+    ``"local"`` of a local cluster of ``workers`` processes, closed on exit."""
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise GeoEnvironmentError(
+            "--engine dask needs dask.distributed: pip install 'geo[dask]' (or dask[distributed])"
+        ) from exc
+    if scheduler == "local":
+        with (
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=DASK_CONNECT_S)
+    except (OSError, TimeoutError) as exc:
+        raise GeoEnvironmentError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        yield client
 
 
 def _parts(
-    jobs: Iterator[ChunkJob], n_chunks: int, plan: RunPlan, plan_args: dict, workers: int
+    jobs: Iterator[ChunkJob],
+    n_chunks: int,
+    plan: RunPlan,
+    plan_args: dict,
+    workers: int,
+    scheduler: str | None,
 ) -> Iterator[ChunkPart]:
-    """The chunks' parts in row order: here, or in ``workers`` processes (at most one chunk ahead each)."""
+    """The chunks' parts in row order: here, in ``workers`` processes, or on a dask cluster (each worker
+    at most one chunk ahead)."""
+    run = uuid.uuid4().hex
+    if scheduler is not None:
+        with dask_client(scheduler, workers) as client:
+            ahead = max(len(client.scheduler_info().get("workers", {})), 1) + 1
+            log.info("analysing chunks on the dask cluster at %s", client.scheduler.address)
+            yield from _in_order(jobs, lambda job: client.submit(_work, run, plan_args, job, pure=False), ahead)
+        return
     if workers <= 1 or n_chunks <= 1:
         for job in jobs:
             yield analyse_chunk(plan, job)
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(plan_args,)) as pool:
-        queue = jobs
-        pending = deque(pool.submit(_work, first) for first in islice(queue, workers + 1))
-        while pending:
-            part = pending.popleft().result()
-            more = next(queue, None)
-            if more is not None:
-                pending.append(pool.submit(_work, more))
-            yield part
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from _in_order(jobs, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
 
 
 def analyze_in_chunks(
@@ -306,6 +353,7 @@ def analyze_in_chunks(
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
+    scheduler: str | None = None,
 ) -> AnalysisResult:
     """Analyse a hazard file chunk by chunk, writing its pieces as they are made.
 
@@ -326,6 +374,10 @@ def analyze_in_chunks(
         Features read and analysed at a time.
     workers : int
         Processes analysing chunks side by side (1: all in this process).
+    scheduler : str, optional
+        Analyse the chunks on a ``dask.distributed`` cluster instead: the scheduler's address
+        (``tcp://host:port``; its workers need geo installed and ``path`` readable at the same
+        path), or ``"local"`` for a local cluster of ``workers`` processes.
 
     Returns
     -------
@@ -335,7 +387,7 @@ def analyze_in_chunks(
         without geometry, ``land_pieces`` has no geometry and ``hazards`` none; the pieces with every
         column and geometry are in the files written.
     """
-    path = Path(path)
+    path = Path(path).resolve()
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
     if path.suffix.lower() not in CHUNKED_SUFFIXES:
@@ -368,7 +420,7 @@ def analyze_in_chunks(
     curves: Curves | None = None
     in_sliver = 0.0
     offset = 0
-    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers)):
+    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers, scheduler)):
         reports.append(part.report)
         log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
         if part.curves is None or part.rows is None:
@@ -396,6 +448,7 @@ def analyze_in_chunks(
         "count": len(reports),
         "rows_per_chunk": chunk_rows,
         "workers": workers,
+        "engine": "dask" if scheduler is not None else "chunked",
         "note": "read and analysed in chunks of rows; land counted once across chunks",
     }
     none = np.full(offset, None, dtype=object)

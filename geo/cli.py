@@ -237,6 +237,8 @@ def _use_chunks(args: argparse.Namespace) -> bool:
         raise GeoInputError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
     if args.workers is not None and args.workers < 1:
         raise GeoInputError(f"--workers must be at least 1, got {args.workers}")
+    if args.scheduler and args.engine != "dask":
+        raise GeoInputError("--scheduler goes with --engine dask")
     if args.engine == "memory":
         return False
     chunkable = bool(args.hazards) and not is_db_url(args.hazards)
@@ -252,13 +254,13 @@ def _use_chunks(args: argparse.Namespace) -> bool:
             return True
         return False
     if not args.hazards or is_db_url(args.hazards):
-        raise GeoInputError("--engine chunked reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
+        raise GeoInputError(f"--engine {args.engine} reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
     used = [o for o in WHOLE_LAYER_OPTIONS if getattr(args, o, None)]
     if used:
         flags = ", ".join("--" + o.replace("_", "-") for o in used)
         raise GeoInputError(
-            f"--engine chunked writes the tables, zones.gpkg and --xlsx; {flags} need the whole layer in memory: "
-            "run them on a part of it (e.g. --aoi with --engine memory), or on the chunked run's zones.gpkg"
+            f"--engine {args.engine} writes the tables, zones.gpkg and --xlsx; {flags} need the whole layer in "
+            "memory: run them on a part of it (e.g. --aoi with --engine memory), or on the chunked run's zones.gpkg"
         )
     return True
 
@@ -271,7 +273,8 @@ def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
     from geo.export import PieceWriter, write_outputs
 
     rows = args.chunk_rows or CHUNK_ROWS
-    say(f"reading hazards from {Path(args.hazards).name} in chunks of {rows:,} rows")
+    engine = "dask" if args.engine == "dask" else "chunked"
+    say(f"reading hazards from {Path(args.hazards).name} in chunks of {rows:,} rows ({engine} engine)")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     neighbor = args.neighbor or (None if args.frontier else "THA")
     writer = PieceWriter(out)
@@ -287,6 +290,7 @@ def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
         frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
         chunk_rows=rows,
         workers=args.workers or min(os.cpu_count() or 1, 2),
+        scheduler=(args.scheduler or "local") if args.engine == "dask" else None,
     )
     say(f"writing outputs to {args.out}")
     write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
@@ -426,10 +430,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--engine",
         default="auto",
-        choices=("auto", "memory", "chunked"),
+        choices=("auto", "memory", "chunked", "dask"),
         help="memory: the whole layer in memory; chunked: read, split and written in chunks of rows, for layers "
-        "larger than memory (tables, zones.gpkg and --xlsx); auto (default): chunked when the file is too large "
-        "for memory",
+        "larger than memory (tables, zones.gpkg and --xlsx); dask: the chunks analysed on a dask.distributed "
+        "cluster (--scheduler); auto (default): chunked when the file is too large for memory",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --engine dask: the dask scheduler, e.g. tcp://10.0.0.5:8786 (its workers need geo installed and "
+        "the hazard file at the same path); default: a local cluster of --workers processes",
     )
     p.add_argument(
         "--chunk-rows", type=int, default=None, help="hazards per chunk of --engine chunked (default 250000)"

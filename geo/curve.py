@@ -78,12 +78,15 @@ def _per_input(found, n: int) -> np.ndarray:
     return out
 
 
-def distance_bounds(geoms: np.ndarray, frontier_wgs84: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def distance_bounds(
+    geoms: np.ndarray, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds, m, of the distance from each polygon's points to the frontier.
 
     The centroid's distance minus and plus the polygon's radius about the centroid
     (distance to a line is 1-Lipschitz).  Both are
     widened by :data:`BOUND_REL` and :data:`BOUND_ABS_M` for the projection's scale.
+    Polygons wholly farther than ``beyond_m`` get bounds of infinity (the search stops there).
     """
     lines = transform_geoms(np.asarray(frontier_wgs84, dtype=object), WGS84, ANALYSIS_CRS)
     # The frontier as segments in an STRtree: nearest-segment queries instead of a full distance scan.
@@ -92,7 +95,12 @@ def distance_bounds(geoms: np.ndarray, frontier_wgs84: np.ndarray) -> tuple[np.n
     tree = shapely.STRtree(segs)
     centroid = shapely.centroid(geoms)
     radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
-    near = _per_input(tree.query_nearest(centroid, return_distance=True, all_matches=False), len(geoms))
+    # Searching no farther than any point that could lie within beyond_m: the rest are beyond it.
+    reach = (beyond_m + (float(radius.max()) if len(radius) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL)
+    found = tree.query_nearest(
+        centroid, max_distance=reach if np.isfinite(reach) else None, return_distance=True, all_matches=False
+    )
+    near = _per_input(found, len(geoms))
     lower, upper = near - radius, near + radius
     return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
 
@@ -133,7 +141,8 @@ def within_curve(
     inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
     outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
     geoms = inside["geometry"].to_numpy()
-    lower, upper = distance_bounds(geoms, frontier_wgs84)
+    ds_max = max((metres(d) for d in distances_km), default=0.0)
+    lower, upper = distance_bounds(geoms, frontier_wgs84, beyond_m=ds_max)
     lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
     area = inside["area_m2"].to_numpy()
     code = inside["code"].to_numpy()

@@ -7,6 +7,7 @@ import shutil
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -221,3 +222,54 @@ def test_tm_layer_is_read_in_chunks_in_its_own_crs(tmp_path, straight_world):
     res = analyze_in_chunks(path, PieceWriter(tmp_path / "w"), boundaries=b, chunk_rows=2)
     assert res.summary["area_km2"] == pytest.approx(whole.summary["area_km2"], abs=1e-9)
     assert np.allclose(res.by_province["area_km2"], whole.by_province["area_km2"], atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def tiled_layer(tmp_path_factory, demo_hazards):
+    """43,300 hazards: the demo ten times, each copy 40 m east of the last (overlaps across every chunk edge)."""
+    from geo.constants import ANALYSIS_CRS
+
+    demo = demo_hazards[["hazard_id", "geometry"]].to_crs(ANALYSIS_CRS)
+    copies = [
+        demo.assign(hazard_id=demo["hazard_id"] + f"-{k}", geometry=demo.geometry.translate(40.0 * k, 0.0))
+        for k in range(10)
+    ]
+    layer = gpd.GeoDataFrame(pd.concat(copies, ignore_index=True), crs=ANALYSIS_CRS).to_crs("EPSG:4326")
+    path = tmp_path_factory.mktemp("tiled") / "tiled_43300.gpkg"
+    layer.to_file(path, engine="pyogrio")
+    return path
+
+
+def test_dask_engine_on_a_cluster_gives_the_local_figures(tmp_path, tiled_layer):
+    """43,300 overlapping hazards on a two-worker dask cluster reached by its address: the figures of the
+    whole-layer engine, land counted once across chunks analysed on different workers."""
+    from distributed import LocalCluster
+
+    assert _run("analyze", str(tiled_layer), "--engine", "memory", "--out", str(tmp_path / "m")) == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        args = ("--engine", "dask", "--scheduler", cluster.scheduler_address, "--chunk-rows", "10000")
+        assert _run("analyze", str(tiled_layer), *args, "--out", str(tmp_path / "d")) == 0
+    sm, sd = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("m", "d"))
+    assert sm["overlap_km2"] > 100  # the copies overlap: land counted once is far less than the sum
+    for key in ("hazards", "area_km2", "area_sum_km2", "overlap_km2", "within_2km_km2", "within_7km_km2"):
+        assert sd[key] == pytest.approx(sm[key], abs=1e-6), key
+    assert _close(sm["bands"], sd["bands"], 1e-6) and _close(sm["uncertainty"], sd["uncertainty"], 1e-6)
+    bm, bd = (pd.read_csv(tmp_path / d / "by_province.csv") for d in ("m", "d"))
+    numeric = bm.select_dtypes("number").columns
+    assert np.allclose(bm[numeric], bd[numeric], atol=1e-6)
+    assert (tmp_path / "m" / "by_hazard.csv").read_bytes() == (tmp_path / "d" / "by_hazard.csv").read_bytes()
+    chunks = json.loads((tmp_path / "d" / "validation.json").read_text())["chunks"]
+    assert chunks["engine"] == "dask" and chunks["count"] == 5
+
+
+def test_dask_engine_starts_a_local_cluster_and_names_a_scheduler_it_cannot_reach(tmp_path, capsys):
+    args = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "dask", "--chunk-rows", "2000", "--workers", "2")
+    assert _run(*args, "--out", str(tmp_path / "d")) == 0
+    assert json.loads((tmp_path / "d" / "validation.json").read_text())["chunks"]["engine"] == "dask"
+    bad = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9")
+    assert _run(*bad, "--out", str(tmp_path / "x")) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in err
+    assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
+    assert _run("analyze", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "y")) == 2
+    assert "--scheduler goes with --engine dask" in capsys.readouterr().err
