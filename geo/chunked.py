@@ -29,7 +29,8 @@ import multiprocessing
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -56,7 +57,7 @@ from geo.summary import is_synthetic, sliver_overlap_m2
 log = logging.getLogger("geo")
 
 #: Features read and analysed at a time.
-CHUNK_ROWS = 250_000
+CHUNK_ROWS = 150_000
 #: Peak memory per hazard of a chunk's analysis, bytes (8.8 KB measured at 433,000 demo-like hazards,
 #: reading to writing, rounded up).
 CHUNK_BYTES_PER_HAZARD = 10_000
@@ -94,8 +95,8 @@ def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -
 
     Examples
     --------
-    >>> round(plan_memory(4_330_000, 250_000, workers=2) / 1e9, 1)
-    15.2
+    >>> round(plan_memory(4_330_000, 150_000, workers=2) / 1e9, 1)
+    8.8
     """
     chunk = min(features, chunk_rows)
     return features * HELD_BYTES_PER_HAZARD + chunk * (workers * CHUNK_BYTES_PER_HAZARD + 2 * PART_BYTES_PER_HAZARD)
@@ -336,8 +337,14 @@ def _parts(
             yield analyse_chunk(plan, job)
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        yield from _in_order(jobs, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            yield from _in_order(jobs, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
+    except BrokenProcessPool as exc:
+        raise GeoEnvironmentError(
+            f"a worker process stopped abruptly (out of memory?); give fewer --workers than {workers} "
+            "or smaller --chunk-rows"
+        ) from exc
 
 
 def analyze_in_chunks(
@@ -407,6 +414,10 @@ def analyze_in_chunks(
         "neighbor": neighbor,
         "frontier_tolerance_m": frontier_tolerance_m,
     }
+    # The file's digest (provenance) is read beside the analysis: hashlib works without Python's lock.
+    hashing = ThreadPoolExecutor(1)
+    digest = hashing.submit(sha256_path, path)
+    hashing.shutdown(wait=False)
     plan = plan_run(**plan_args)
     plan_args["boundaries"] = plan.boundaries
     synthetic = _synthetic(path, layer)
@@ -467,7 +478,7 @@ def analyze_in_chunks(
         by_hazard=frame(by_hazard),
         curves=curves,
         checks=checks,
-        source={"file": path.name, "sha256": sha256_path(path), "layer": layer},
+        source={"file": path.name, "sha256": digest.result(), "layer": layer},
         synthetic=synthetic,
         in_sliver_m2=in_sliver,
         streamed=True,

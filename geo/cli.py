@@ -442,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
         "the hazard file at the same path); default: a local cluster of --workers processes",
     )
     p.add_argument(
-        "--chunk-rows", type=int, default=None, help="hazards per chunk of --engine chunked (default 250000)"
+        "--chunk-rows", type=int, default=None, help="hazards per chunk of --engine chunked (default 150000)"
     )
     p.add_argument(
         "--workers",

@@ -149,8 +149,14 @@ def validate_spatial(
             (r, c, n): match_recorded_province(r, c, n)
             for r, c, n in zip(pairs["recorded"], pairs["code"], pairs["name"])
         }
-        for s, r, code, name in zip(primary["hazard_index"], given, primary["code"], primary["province"]):
-            if r is not None and not ok[(r, code, name)]:
+        has = given.notna().to_numpy()
+        for s, r, code, name in zip(
+            primary["hazard_index"].to_numpy()[has],
+            given.to_numpy()[has],
+            primary["code"].to_numpy(dtype=object)[has],
+            primary["province"].to_numpy(dtype=object)[has],
+        ):
+            if not ok[(r, code, name)]:
                 wrong.append({"hazard_id": ids[s], "recorded": r, "spatial": name, "code": code})
     report["province_mismatch"] = {"count": len(wrong), "items": wrong}
     straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("hazard_index")["code"].nunique()
