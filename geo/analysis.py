@@ -144,6 +144,15 @@ class AnalysisResult:
         """Spatial index of ``provinces`` (analysis CRS)."""
         return shapely.STRtree(self.provinces.geometry.values)
 
+    def _whole(self, what: str) -> None:
+        """Refuse ``what`` on a result made in chunks, whose pieces are on disk, not in memory."""
+        if self.streamed:
+            raise GeoInputError(
+                f"{what} needs the pieces in memory; this analysis was made in chunks and its pieces are in "
+                "the files written (zones.gpkg, layer hazard_pieces): analyse a part of the layer with "
+                "geo.analyze, or read that layer"
+            )
+
     def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
         """Contaminated area (land counted once) within each distance of the frontier, km2.
 
@@ -159,6 +168,7 @@ class AnalysisResult:
         >>> round(float(w.loc[7.0, "total_km2"]), 6) == round(res.summary["within_7km_km2"], 6)
         True
         """
+        self._whole("within()")
         return within_curve(
             self.land_pieces,
             self.territory.fine_bands,
@@ -178,6 +188,7 @@ class AnalysisResult:
         >>> res.where(14.35953, 103.47433)["band"]
         '0-2 km'
         """
+        self._whole("where()")
         from geo.queries import where
 
         return where(*site, result=self, radius_m=radius_m, crs=crs)
@@ -192,6 +203,7 @@ class AnalysisResult:
         >>> round(res.query(within_km=7)["area_km2"], 2) == round(res.summary["within_7km_km2"], 2)
         True
         """
+        self._whole("query()")
         from geo.queries import query
 
         return query(self, **filters)
@@ -224,6 +236,7 @@ class AnalysisResult:
         >>> bool(c["total_km2"].iloc[-1] == res.summary["within_7km_km2"])
         True
         """
+        self._whole("curve()")
         from geo.queries import distance_curve
 
         return distance_curve(self, max_km=max_km, step_km=step_km, top=top)

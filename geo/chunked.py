@@ -142,7 +142,9 @@ def _merge_reports(reports: list[dict]) -> dict:
                 for k, v in value.items():
                     if k == "count" and isinstance(v, int):
                         have[k] = have.get(k, 0) + v
-                    elif isinstance(v, list):
+                    elif isinstance(v, list) and k in ("columns", "messages"):  # the same for every chunk
+                        have[k] = list(dict.fromkeys([*have.get(k, []), *v]))
+                    elif isinstance(v, list):  # ids, rows, items: each chunk's own
                         have[k] = [*have.get(k, []), *v]
                     elif isinstance(v, dict):
                         have[k] = {**have.get(k, {}), **v}

@@ -60,6 +60,8 @@ def test_overlaps_across_chunks_are_counted_once(tmp_path, straight_world, rows)
     assert r2["low"] == pytest.approx(_strip_area(land, 0, 1.5), rel=1e-4)
     assert r2["high"] == pytest.approx(_strip_area(land, 0, 2.5), rel=1e-4)
     assert res.streamed and res.validation["chunks"]["count"] == -(-len(BOXES) // rows)
+    with pytest.raises(geo.GeoInputError, match="made in chunks"):
+        res.where(13.0, 103.05)
     write_outputs(res, tmp_path / "out", pieces=writer)
     pieces = gpd.read_file(tmp_path / "out" / "zones.gpkg", layer="hazard_pieces")
     assert len(pieces) == len(res.by_hazard)
@@ -142,6 +144,16 @@ def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
     assert vm["null_ids"]["rows"] == [4, 34] and vm["repaired"]["count"] == 2
     assert vm["duplicate_ids"]["count"] == 1
     assert vm == vc
+    # Without an id column, hazards are numbered by their row in the file, whichever chunk holds them.
+    path = tmp_path / "no_ids.gpkg"
+    layer.drop(columns="hazard_id").to_file(path, engine="pyogrio")
+    assert _run("analyze", str(path), "--engine", "memory", "--out", str(tmp_path / "m2")) == 0
+    assert _run("analyze", str(path), "--engine", "chunked", "--chunk-rows", "20", "--out", str(tmp_path / "c2")) == 0
+    vm, vc = (json.loads((tmp_path / d / "validation.json").read_text()) for d in ("m2", "c2"))
+    vc.pop("chunks")
+    assert vm["ids_numbered"]["count"] == 60 and vm == vc
+    hm, hc = ((tmp_path / d / "by_hazard.csv").read_bytes() for d in ("m2", "c2"))
+    assert hm == hc and b"row-41" in hm
 
 
 def test_auto_engine_chunks_a_file_too_large_for_memory(tmp_path, monkeypatch, capsys):
