@@ -102,19 +102,46 @@ def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -
     return features * HELD_BYTES_PER_HAZARD + chunk * (workers * CHUNK_BYTES_PER_HAZARD + 2 * PART_BYTES_PER_HAZARD)
 
 
+def even_chunks(total: int, chunk_rows: int, *, workers: int = 1) -> int:
+    """Rows per chunk, at most ``chunk_rows``, evened out so that the chunks are a multiple of the workers
+    (none waits alone for the last one).
+
+    Examples
+    --------
+    >>> even_chunks(4_330_000, 150_000, workers=2)  # 29 chunks of 150,000 would leave one alone: 30
+    144334
+    >>> even_chunks(1000, 150_000, workers=2), even_chunks(300_000, 150_000, workers=2)
+    (1000, 150000)
+    """
+    n = max(-(-total // chunk_rows), 1)
+    if n > 1 and workers > 1:
+        n = -(-n // workers) * workers
+    return max(-(-total // n), 1)
+
+
 def check_plan_memory(path: Path, features: int, chunk_rows: int, workers: int = 1) -> None:
     """Refuse, saying why, a chunked plan that would not fit in geo's memory budget."""
     need = plan_memory(features, chunk_rows, workers)
     budget, source = memory_budget()
     if budget is not None and need > budget:
         raise GeoInputError(
-            f"{features:,} hazards in chunks of {chunk_rows:,} need about {need / 1e9:,.1f} GB of memory "
+            f"{features:,} hazards in chunks of {chunk_rows:,} need about {_size(need)} of memory "
             f"({HELD_BYTES_PER_HAZARD:,} bytes per hazard held, {CHUNK_BYTES_PER_HAZARD:,} per hazard of a chunk "
-            f"in each of {workers} worker(s)); "
-            f"geo's budget is {budget / 1e9:,.1f} GB ({source}). Use smaller chunks (--chunk-rows), "
-            "raise GEO_MAX_MEMORY, or use a larger machine",
+            f"in each of {workers} worker(s)); geo's budget is {_size(budget)} ({source}). Use smaller chunks "
+            "(--chunk-rows) or fewer --workers, raise GEO_MAX_MEMORY, or use a larger machine",
             str(path),
         )
+
+
+def _size(n_bytes: float) -> str:
+    """Bytes as MB or GB.
+
+    Examples
+    --------
+    >>> _size(3_298_000), _size(8.8e9)
+    ('3.3 MB', '8.8 GB')
+    """
+    return f"{n_bytes / 1e6:,.1f} MB" if n_bytes < 1e9 else f"{n_bytes / 1e9:,.1f} GB"
 
 
 def _merge_reports(reports: list[dict]) -> dict:
@@ -409,6 +436,7 @@ def analyze_in_chunks(
         raise GeoInputError(f"chunk rows must be at least 1, got {chunk_rows}")
     workers = max(int(workers), 1)
     total = feature_count(path, layer)
+    chunk_rows = even_chunks(total, chunk_rows, workers=workers)
     check_plan_memory(path, total, chunk_rows, workers)
     plan_args: dict[str, Any] = {
         "boundaries": boundaries,

@@ -442,7 +442,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the hazard file at the same path); default: a local cluster of --workers processes",
     )
     p.add_argument(
-        "--chunk-rows", type=int, default=None, help="hazards per chunk of --engine chunked (default 150000)"
+        "--chunk-rows",
+        type=int,
+        default=None,
+        help="most hazards per chunk of --engine chunked or dask (default 150000; evened out over the workers)",
     )
     p.add_argument(
         "--workers",
