@@ -274,7 +274,7 @@ def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
 
     rows = args.chunk_rows or CHUNK_ROWS
     engine = "dask" if args.engine == "dask" else "chunked"
-    say(f"reading hazards from {Path(args.hazards).name} in chunks of {rows:,} rows ({engine} engine)")
+    say(f"reading hazards from {Path(args.hazards).name} in chunks of at most {rows:,} rows ({engine} engine)")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     neighbor = args.neighbor or (None if args.frontier else "THA")
     writer = PieceWriter(out)
