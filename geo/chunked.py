@@ -9,10 +9,11 @@ time:
    province and band; its pieces go to disk at once (``by_hazard.csv`` and the ``hazard_pieces``
    layer of ``zones.gpkg``, through :class:`geo.export.PieceWriter`).
 3. Land is counted once across chunks: a chunk's land leaves out what earlier chunks' hazards cover.
-   Those hazards are found first, from the bounding boxes of every feature (one pass over the file,
-   :func:`counted_before`), and read again by feature id with the chunk, so the land of all chunks
-   is disjoint and its areas add up exactly.  Chunks are then independent: ``workers`` processes
-   analyse them side by side, and their pieces are written in row order.
+   Those hazards are found from the bounding boxes of the earlier rows (read a chunk at a time,
+   :func:`counted_before`) and read again by feature id with the chunk, so the land of all chunks
+   is disjoint and its areas add up exactly.  Chunks are then independent: ``workers`` processes,
+   or the workers of a ``dask.distributed`` cluster, analyse them side by side, and their pieces
+   are written in row order.
 4. What the figures need is additive over disjoint land: band areas per province, and the curves
    W(d) behind the ranges, the shifted lines, the alternative lines and each neighbour
    (:class:`geo.analysis.Curves`).  They are summed, and the tables, ranges and sensitivity are
