@@ -44,7 +44,7 @@ from geo.sensitivity import (
     neighbor_curves,
     neighbor_figures,
 )
-from geo.summary import is_synthetic, province_table, summarize, validate_spatial
+from geo.summary import is_synthetic, primary_pieces, province_table, summarize, validate_spatial
 from geo.zones import band_frame, parse_bands
 
 if TYPE_CHECKING:
@@ -462,14 +462,23 @@ class RunPlan:
         t = self.territory
         fitted, fine, codes = t.provinces, t.fine_bands, t.provinces["code"]
         edges = self.edges
+        primary = primary_pieces(by_hazard)  # each hazard's largest piece, used by three of the tables
         by_province = province_table(
-            fitted, zones=self.zones, fine=fine, pieces=pieces, land_pieces=land_pieces, by_hazard=by_hazard
+            fitted,
+            zones=self.zones,
+            fine=fine,
+            pieces=pieces,
+            land_pieces=land_pieces,
+            by_hazard=by_hazard,
+            primary=primary,
         )
         per_neighbor = neighbor_figures(curves.neighbors, codes)
         for iso3, fig in per_neighbor.items():  # each frontier on its own, next to the combined figures
             by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
             by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
-        validation = validate_spatial(hz, by_hazard, t.slivers, checks=checks, in_sliver_m2=in_sliver_m2)
+        validation = validate_spatial(
+            hz, by_hazard, t.slivers, checks=checks, in_sliver_m2=in_sliver_m2, primary=primary
+        )
         summary = summarize(
             hz,
             by_province=by_province,
@@ -479,6 +488,7 @@ class RunPlan:
             by_hazard=by_hazard,
             validation=validation,
             synthetic=synthetic,
+            primary=primary,
         )
         summary["inputs"] = {
             "hazards": source or {"file": None, "note": "in-memory layer passed to geo.analyze"},

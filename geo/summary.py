@@ -52,6 +52,7 @@ def province_table(
     pieces: pd.DataFrame,
     land_pieces: pd.DataFrame,
     by_hazard: pd.DataFrame,
+    primary: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per province (all listed), areas in km2.
 
@@ -62,7 +63,7 @@ def province_table(
     """
     codes = fitted["code"]
     out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
-    primary = primary_pieces(by_hazard)
+    primary = primary_pieces(by_hazard) if primary is None else primary
     out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
     km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
     out["area_km2"] = km2(land_pieces.groupby("code")["area_m2"].sum())
@@ -103,6 +104,7 @@ def validate_spatial(
     *,
     checks: dict | None = None,
     in_sliver_m2: float | None = None,
+    primary: pd.DataFrame | None = None,
 ) -> dict:
     """Checks that need the boundaries: outside Cambodia, area and province mismatches.
 
@@ -135,7 +137,7 @@ def validate_spatial(
                 }
             )
     report["area_mismatch"] = {"threshold_share": AREA_MISMATCH_SHARE, "count": len(mismatch), "items": mismatch}
-    primary = primary_pieces(by_hazard)
+    primary = primary_pieces(by_hazard) if primary is None else primary
     wrong = []
     if "province_recorded" in hz.columns:
         rec = hz["province_recorded"].to_numpy()[primary["hazard_index"].to_numpy()]
@@ -175,14 +177,16 @@ def validate_spatial(
     return report
 
 
-def reference_comparison(by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Path = TABLE1_FILE) -> list[dict]:
+def reference_comparison(
+    by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Path = TABLE1_FILE, primary: pd.DataFrame | None = None
+) -> list[dict]:
     """Compare per-province hazard counts and summed areas with Table 1.
 
     Each hazard counts in the province holding the largest part of it, with
     its whole polygon area, as official tables count them.
     """
     ref = pd.read_csv(path)
-    primary = primary_pieces(by_hazard)
+    primary = primary_pieces(by_hazard) if primary is None else primary
     count = primary.groupby("code").size()
     area = (
         pd.Series(hz_area[primary["hazard_index"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
@@ -246,6 +250,7 @@ def summarize(
     by_hazard: pd.DataFrame,
     validation: dict,
     synthetic: bool,
+    primary: pd.DataFrame | None = None,
 ) -> dict:
     """The ``summary.json`` dictionary (inputs are added by the caller that read the files).
 
@@ -290,7 +295,7 @@ def summarize(
         "slivers": validation.get("slivers", {}),
     }
     if TABLE1_FILE.exists():
-        summary["reference_table1"] = reference_comparison(by_hazard, hz_area)
+        summary["reference_table1"] = reference_comparison(by_hazard, hz_area, primary=primary)
     return summary
 
 
