@@ -44,6 +44,7 @@ import pandas as pd
 import pyogrio
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from geo._data import sha256_path
 from geo._errors import GeoEnvironmentError, GeoInputError
@@ -81,13 +82,12 @@ _KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
 _PIECE_KEEP = ("hazard_index", "province", "code", "band", "band_index", "area_m2")
 
 
-def feature_count(path: Path, layer: str | None = None) -> int:
-    """Number of features of a vector layer (read from its metadata where the format keeps it)."""
+def layer_info(path: Path, layer: str | None = None) -> dict:
+    """pyogrio's description of a vector layer, its features counted where the format keeps no count."""
     try:
-        n = int(pyogrio.read_info(path, layer=layer, force_feature_count=True)["features"])
+        return pyogrio.read_info(path, layer=layer, force_feature_count=True)
     except Exception as exc:  # the readers raise many types for broken files
         raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
-    return n
 
 
 def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -> int:
@@ -182,11 +182,12 @@ def _merge_reports(reports: list[dict]) -> dict:
     return out
 
 
-def _synthetic(path: Path, layer: str | None) -> bool:
-    """Whether the file says it is synthetic: its metadata, or a ``synthetic`` column with a true value."""
-    info = pyogrio.read_info(path, layer=layer)
-    meta = info.get("layer_metadata") or {}
-    if str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}:
+def _synthetic(path: Path, layer: str | None, info: dict) -> bool:
+    """Whether the file says it is synthetic (``info``: :func:`layer_info`): its metadata, or a
+    ``synthetic`` column with a true value."""
+    from geo.hazards import says_synthetic
+
+    if says_synthetic(info.get("layer_metadata") or {}):
         return True
     if "synthetic" in [str(f) for f in info["fields"]]:
         flags = pyogrio.read_dataframe(path, layer=layer, columns=["synthetic"], read_geometry=False)
@@ -231,19 +232,20 @@ class ChunkPart:
     in_sliver_m2: float
 
 
-def counted_before(path: Path, layer: str | None, crs: str | None, chunk_rows: int, total: int) -> Iterator[np.ndarray]:
+def counted_before(
+    path: Path, layer: str | None, source_crs: str | None, chunk_rows: int, total: int
+) -> Iterator[np.ndarray]:
     """For each chunk of rows in turn (``total`` rows), the feature ids of earlier rows whose bounding boxes
-    meet its own.
+    meet its own (``source_crs``: the CRS the file's coordinates are in).
 
     The bounds are read a chunk at a time (a chunk's ids are ready long before the chunk before it is
     analysed).  Boxes are the file's own, widened by :data:`BOX_MARGIN_DEG` (geographic CRS) or
     :data:`BOX_MARGIN_M`, so that hazards meeting in the analysis CRS are always among them.
     """
     try:
-        source = crs or pyogrio.read_info(path, layer=layer).get("crs")
-        geographic = source is None or CRS.from_user_input(source).is_geographic
-    except Exception as exc:  # the readers raise many types for broken files
-        raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+        geographic = source_crs is None or CRS.from_user_input(source_crs).is_geographic
+    except CRSError as exc:
+        raise GeoInputError(f"the file's CRS cannot be used ({exc}); pass --crs", str(path)) from exc
     margin = BOX_MARGIN_DEG if geographic else BOX_MARGIN_M
     seen: list[tuple[shapely.STRtree, np.ndarray]] = []
     for start in range(0, max(total, 1), chunk_rows):
@@ -436,7 +438,8 @@ def analyze_in_chunks(
     if chunk_rows < 1:
         raise GeoInputError(f"chunk rows must be at least 1, got {chunk_rows}")
     workers = max(int(workers), 1)
-    total = feature_count(path, layer)
+    info = layer_info(path, layer)
+    total = int(info["features"])
     chunk_rows = even_chunks(total, chunk_rows, workers=workers)
     check_plan_memory(path, total, chunk_rows, workers)
     plan_args: dict[str, Any] = {
@@ -451,11 +454,11 @@ def analyze_in_chunks(
     hashing.shutdown(wait=False)
     plan = plan_run(**plan_args)
     plan_args["boundaries"] = plan.boundaries
-    synthetic = _synthetic(path, layer)
+    synthetic = _synthetic(path, layer, info)
     n_chunks = max(-(-total // chunk_rows), 1)
     jobs = (
         ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic)
-        for k, fids in enumerate(counted_before(path, layer, crs, chunk_rows, total))
+        for k, fids in enumerate(counted_before(path, layer, crs or info.get("crs"), chunk_rows, total))
     )
     reports, kept, by_hazard, pieces, land = [], [], [], [], []
     areas: list[np.ndarray] = []
@@ -524,6 +527,6 @@ __all__ = [
     "analyze_in_chunks",
     "check_plan_memory",
     "counted_before",
-    "feature_count",
+    "layer_info",
     "plan_memory",
 ]

@@ -41,7 +41,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     from geo._outdir import RELEASE_NAMES, OutputSet
     from geo.boundaries import load_boundaries
     from geo.db import is_db_url
-    from geo.export import atomic_write, valid_polygons, write_csv, write_gpkg, write_json
+    from geo.export import atomic_write, layer_metadata, valid_polygons, write_csv, write_gpkg, write_json
     from geo.release import read_release, release_by_band
 
     path = args.released if is_db_url(args.released) else Path(args.released) if args.released else DEMO_RELEASE
@@ -67,8 +67,11 @@ def cmd_release(args: argparse.Namespace) -> int:
         write_csv(res.by_band, t.path / "release_by_band.csv")
         write_json(s, t.path / "release_summary.json")
         pieces = public_columns(res.analysis.by_hazard)
-        meta = {"SYNTHETIC": "yes", "NOTICE": s["notice"]} if s.get("notice") else None
-        write_gpkg({"release_pieces": valid_polygons(pieces.to_crs("EPSG:4326"))}, t.path / "release_pieces.gpkg", meta)
+        write_gpkg(
+            {"release_pieces": valid_polygons(pieces.to_crs("EPSG:4326"))},
+            t.path / "release_pieces.gpkg",
+            layer_metadata(s.get("notice")),
+        )
         text = _readme(
             "geo release: land released, by year, method, operator, province and border band",
             s.get("notice"),

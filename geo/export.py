@@ -307,11 +307,30 @@ def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
     layers = {"provinces": provinces, "frontier": result.frontier.to_crs(WGS84), "zones": zones}
     if pieces:
-        table = public_columns(result.by_hazard)
-        if result.summary.get("notice"):
-            table = table.assign(synthetic=True)
-        layers["hazard_pieces"] = table.to_crs(WGS84)
+        layers["hazard_pieces"] = _piece_layer(result.by_hazard, synthetic=bool(result.summary.get("notice")))
     return layers
+
+
+def _piece_table(by_hazard: pd.DataFrame, *, synthetic: bool) -> pd.DataFrame:
+    """The rows of ``by_hazard.csv``: the public columns without geometry, and for synthetic input a
+    ``synthetic`` flag (the notice itself is said once per file, not on every row)."""
+    table = _flat(by_hazard)
+    if synthetic:
+        table["synthetic"] = True
+    return table
+
+
+def _piece_layer(by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> gpd.GeoDataFrame:
+    """The ``hazard_pieces`` layer: the public columns (and the ``synthetic`` flag) in WGS 84."""
+    layer = public_columns(by_hazard)
+    if synthetic:
+        layer = layer.assign(synthetic=True)
+    return layer.to_crs(WGS84)
+
+
+def layer_metadata(notice: str | None) -> dict | None:
+    """Metadata of the GeoPackage layers: the SYNTHETIC notice, when there is one."""
+    return {"SYNTHETIC": "yes", "NOTICE": notice} if notice else None
 
 
 @dataclass(frozen=True)
@@ -338,16 +357,11 @@ class PieceRows:
     @classmethod
     def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
         """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
-        flat = _flat(by_hazard)
-        layer = public_columns(by_hazard)
-        if synthetic:
-            flat["synthetic"] = True
-            layer = layer.assign(synthetic=True)
-        text = spreadsheet_safe(rounded_for_csv(flat))
+        text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
         return cls(
             header=text.iloc[:0].to_csv(index=False),
             csv=text.to_csv(index=False, header=False),
-            layer=valid_polygons(layer.to_crs(WGS84)),
+            layer=valid_polygons(_piece_layer(by_hazard, synthetic=synthetic)),
             synthetic=synthetic,
         )
 
@@ -380,7 +394,7 @@ class PieceWriter:
         first = self._header is None
         if first:
             self._header = rows.header
-            self._meta = {"SYNTHETIC": "yes", "NOTICE": SYNTHETIC_NOTICE} if rows.synthetic else None
+            self._meta = layer_metadata(SYNTHETIC_NOTICE if rows.synthetic else None)
         elif rows.header != self._header:
             raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
         with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
@@ -438,22 +452,18 @@ def write_outputs(
     out_dir.mkdir(parents=True, exist_ok=True)
     notice = result.summary.get("notice")
     by_province = result.by_province.copy()
-    by_hazard = _flat(result.by_hazard) if pieces is None else None
-    meta = None
+    meta = layer_metadata(notice)
     if notice:
         # Said in full once per file: in each of the 25 province rows, and in the pieces' table as a
         # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
         by_province["data_notice"] = notice
-        if by_hazard is not None:
-            by_hazard["synthetic"] = True
-        meta = {"SYNTHETIC": "yes", "NOTICE": notice}
     written = [out_dir / n for n in OUTPUT_FILES]
     write_json(result.summary, written[0])
     write_csv(by_province, written[1])
     if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
         pieces.close(gis_layers(result, pieces=False))
     else:
-        write_csv(by_hazard, written[2])
+        write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
         layers = gis_layers(result)
         write_gpkg(layers, written[3], meta)
     write_json(result.validation, written[4])

@@ -239,6 +239,17 @@ def _read_cut_names(path: Path, layer: str | None) -> gpd.GeoDataFrame:
     return fixed.rename(columns=names)
 
 
+def says_synthetic(metadata: dict) -> bool:
+    """Whether a layer's metadata say it is synthetic (``SYNTHETIC=yes``, as geo's demo does).
+
+    Examples
+    --------
+    >>> says_synthetic({"SYNTHETIC": "Yes"}), says_synthetic({})
+    (True, False)
+    """
+    return str(metadata.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
+
+
 def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
     """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
     suffix = path.suffix.lower()
@@ -264,7 +275,7 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
                 if rows:
                     raise
                 meta, gdf = {}, _read_cut_names(path, layer)
-            synthetic = str(meta.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
+            synthetic = says_synthetic(meta)
     except GeoInputError:
         raise
     except Exception as exc:  # the readers raise many types for broken files
