@@ -30,12 +30,17 @@ from geo._errors import GeoEnvironmentError, GeoInputError
 
 MARKER = ".geo-output"
 #: Every file name geo writes into an output directory (the set it owns).
-OUTPUT_NAMES = (
+#: The files every analysis writes, in the order :func:`geo.export.write_outputs` lists them.
+ANALYSIS_FILES = (
     "summary.json",
     "by_province.csv",
     "by_hazard.csv",
     "zones.gpkg",
     "validation.json",
+    "hazard_pieces.parquet",
+)
+OUTPUT_NAMES = (
+    *ANALYSIS_FILES,
     "tables.xlsx",
     "map.html",
     "map.png",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._threads import valid_mask
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import to_crs_dense
 from geo.hazards import FIELD_ALIASES, find_column
@@ -97,7 +98,7 @@ class AnalysedHazards:
                 )
                 hz = hz.assign(hazard_id=[f"row-{i + 1}" for i in range(len(hz))])
         geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
-        bad = ~shapely.is_valid(geoms)
+        bad = ~valid_mask(geoms)
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
         return cls(table=hz, geoms=geoms, area_m2=shapely.area(geoms))
 

@@ -33,3 +33,10 @@ def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
     with ThreadPoolExecutor(count) as pool:
         parts = list(pool.map(lambda k: func(*(a[bounds[k] : bounds[k + 1]] for a in arrays)), range(count)))
     return np.concatenate(parts)
+
+
+def valid_mask(geoms) -> np.ndarray:
+    """``shapely.is_valid`` of an array of geometries, its rows split over the cores."""
+    import shapely
+
+    return in_threads(shapely.is_valid, np.asarray(geoms, dtype=object))

@@ -12,6 +12,7 @@ import shapely
 from pyproj import CRS
 
 from geo._errors import GeoInputError
+from geo._threads import valid_mask
 from geo.constants import WGS84
 
 #: Cambodia's extent with a margin, lon/lat degrees: hazards far outside it point to a CRS problem.
@@ -39,7 +40,7 @@ def clean_geometries(gdf: gpd.GeoDataFrame, report: dict) -> gpd.GeoDataFrame:
     report["z_m_dropped"] = {"count": int(zm.sum()), "note": "3-D (Z) and measure (M) values are not used"}
     if zm.any():
         geoms = shapely.force_2d(geoms)
-    invalid = ~shapely.is_valid(geoms)
+    invalid = ~valid_mask(geoms)
     reasons = shapely.is_valid_reason(geoms[invalid])
     report["repaired"] = {
         "count": int(invalid.sum()),

@@ -278,22 +278,25 @@ def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     neighbor = args.neighbor or (None if args.frontier else "THA")
     writer = PieceWriter(out)
-    result = analyze_in_chunks(
-        args.hazards,
-        writer,
-        layer=args.layer,
-        crs=args.crs,
-        id_field=args.id_field,
-        boundaries=boundaries,
-        bands_km=args.bands,
-        neighbor=neighbor,
-        frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
-        chunk_rows=rows,
-        workers=args.workers or min(os.cpu_count() or 1, 2),
-        scheduler=(args.scheduler or "local") if args.engine == "dask" else None,
-    )
-    say(f"writing outputs to {args.out}")
-    write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
+    try:
+        result = analyze_in_chunks(
+            args.hazards,
+            writer,
+            layer=args.layer,
+            crs=args.crs,
+            id_field=args.id_field,
+            boundaries=boundaries,
+            bands_km=args.bands,
+            neighbor=neighbor,
+            frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
+            chunk_rows=rows,
+            workers=args.workers or min(os.cpu_count() or 1, 2),
+            scheduler=(args.scheduler or "local") if args.engine == "dask" else None,
+        )
+        say(f"writing outputs to {args.out}")
+        write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
+    finally:
+        writer.discard()
     return result, neighbor
 
 

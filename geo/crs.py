@@ -109,6 +109,47 @@ def apply_transformer(geoms, pipeline: Transformer):
     return shapely.transform(geoms, _apply)
 
 
+def reproject(geoms: np.ndarray, src, dst) -> np.ndarray:
+    """Reproject an array of geometries, its rows split over the cores.
+
+    PROJ runs without Python's lock, so threads share the cores; each thread builds its own
+    :class:`pyproj.Transformer` (one is not to be shared between threads).  The coordinates are
+    the ones :meth:`geopandas.GeoSeries.to_crs` gives, to the bit.
+
+    Parameters
+    ----------
+    geoms : array of shapely geometry
+    src, dst : anything :meth:`pyproj.CRS.from_user_input` accepts
+
+    Examples
+    --------
+    >>> pts = shapely.points(np.linspace(102.0, 107.0, 5000), 13.5)
+    >>> ours = reproject(pts, "EPSG:4326", "EPSG:32648")
+    >>> theirs = gpd.GeoSeries(pts, crs="EPSG:4326").to_crs("EPSG:32648").to_numpy()
+    >>> bool(shapely.equals_exact(ours, theirs, tolerance=0).all()), round(ours[0].x, 1)
+    (True, 175206.3)
+    """
+    from geo._threads import in_threads
+
+    src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
+
+    def part(chunk: np.ndarray) -> np.ndarray:
+        return apply_transformer(chunk, Transformer.from_crs(src_crs, dst_crs, always_xy=True))
+
+    return in_threads(part, np.asarray(geoms, dtype=object))
+
+
+def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
+    """:meth:`GeoDataFrame.to_crs` with the coordinates reprojected in threads (see :func:`reproject`)."""
+    if gdf.crs is None:
+        raise ValueError("cannot reproject a layer without a CRS")
+    dst = CRS.from_user_input(crs)
+    if dst == gdf.crs:
+        return gdf.copy()
+    moved = reproject(gdf.geometry.to_numpy(), gdf.crs, dst)
+    return gdf.set_geometry(gpd.GeoSeries(moved, index=gdf.index, crs=dst), crs=dst)
+
+
 def densify(gdf: gpd.GeoDataFrame, max_m: float) -> gpd.GeoDataFrame:
     """Cut segments longer than ``max_m`` (in degrees ~``max_m``/111 km for geographic CRSs).
 
@@ -139,7 +180,7 @@ def to_crs_dense(gdf: gpd.GeoDataFrame, crs, max_m: float | None = None) -> gpd.
         return gdf.to_crs(crs) if gdf.crs is not None else gdf
     if gdf.crs.is_projected:
         gdf = densify(gdf, DENSIFY_M if max_m is None else max_m)
-    return gdf.to_crs(crs)
+    return to_crs(gdf, crs)
 
 
 def geodesic_area_m2(geoms_wgs84) -> np.ndarray:

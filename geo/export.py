@@ -18,18 +18,21 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from geo._outdir import library_write_error
+from geo._outdir import ANALYSIS_FILES, library_write_error
 from geo._pieces import public_columns
+from geo._threads import in_threads, valid_mask
 from geo.analysis import AnalysisResult
 from geo.constants import SYNTHETIC_NOTICE, WGS84
+from geo.crs import to_crs
 
-OUTPUT_FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
+OUTPUT_FILES = ANALYSIS_FILES
 
 
 def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
@@ -144,13 +147,18 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
-def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None) -> None:
-    """Write several layers into one GeoPackage, atomically."""
+def write_gpkg(
+    layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None, *, checked: bool = False
+) -> None:
+    """Write several layers into one GeoPackage, atomically (``checked``: the layers have been through
+    :func:`valid_polygons` already)."""
 
     def _write(tmp: Path) -> None:
         with _gdal_errors(path, tmp):
             for name, gdf in layers.items():
-                valid_polygons(gdf).to_file(tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata)
+                (gdf if checked else valid_polygons(gdf)).to_file(
+                    tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata
+                )
 
     atomic_write(path, _write)
 
@@ -190,7 +198,7 @@ def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     (a self-touching band edge at a coast), so invalid ones are repaired, keeping their polygonal parts."""
     geoms = gdf.geometry.values
     kinds = shapely.get_type_id(geoms)
-    bad = np.flatnonzero(np.isin(kinds, (3, 6)) & ~shapely.is_valid(geoms))
+    bad = np.flatnonzero(np.isin(kinds, (3, 6)) & ~valid_mask(geoms))
     if not len(bad):
         return gdf
     fixed = np.array(geoms, dtype=object)
@@ -228,7 +236,8 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     Numbers are stored as numbers, formatted by unit (km2 to 0.0001, m2 to 1, shares as %), under a
     frozen header with filters; text is always text, never a formula.  A ``by_hazard`` table longer
     than an Excel sheet (``max_rows`` rows) is left out of the workbook, and the summary sheet says
-    where the whole table is (``by_hazard.csv``, and ``hazard_pieces`` in ``zones.gpkg``).
+    where the whole table is (``by_hazard.csv``, ``hazard_pieces`` in ``zones.gpkg`` and
+    ``hazard_pieces.parquet``).
     """
     from geo._xlsx import write_workbook
 
@@ -237,7 +246,10 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
     sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
     if result.streamed:
-        note = "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg"
+        note = (
+            "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg "
+            "(layer hazard_pieces) and hazard_pieces.parquet"
+        )
         sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
     elif len(result.by_hazard) <= max_rows:
         sheets["by_hazard"] = _flat(result.by_hazard)
@@ -245,7 +257,7 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
         note = (
             f"by_hazard has {len(result.by_hazard):,} rows, more than an Excel sheet holds ({max_rows:,}): "
             "it is not in this workbook; the whole table is in by_hazard.csv, and with geometry in zones.gpkg "
-            "(layer hazard_pieces)"
+            "(layer hazard_pieces) and hazard_pieces.parquet"
         )
         sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
     if s.get("reference_table1"):
@@ -325,12 +337,73 @@ def _piece_layer(by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> gpd.GeoData
     layer = public_columns(by_hazard)
     if synthetic:
         layer = layer.assign(synthetic=True)
-    return layer.to_crs(WGS84)
+    return to_crs(layer, WGS84)
 
 
 def layer_metadata(notice: str | None) -> dict | None:
     """Metadata of the GeoPackage layers: the SYNTHETIC notice, when there is one."""
     return {"SYNTHETIC": "yes", "NOTICE": notice} if notice else None
+
+
+def _geoparquet_meta(notice: str | None) -> dict[bytes, bytes]:
+    """File metadata of ``hazard_pieces.parquet``: GeoParquet's ``geo`` key (WKB MultiPolygons in
+    WGS 84, lon/lat), and the SYNTHETIC notice when there is one (the keys of the GeoPackage layers)."""
+    from pyproj import CRS
+
+    geo = {
+        "version": "1.0.0",
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": ["MultiPolygon"],
+                "crs": CRS.from_user_input(WGS84).to_json_dict(),
+                "edges": "planar",
+            }
+        },
+    }
+    meta = {b"geo": json.dumps(geo).encode()}
+    for key, value in (layer_metadata(notice) or {}).items():
+        meta[key.encode()] = str(value).encode()
+    return meta
+
+
+def _arrow_pieces(layer: gpd.GeoDataFrame):
+    """The ``hazard_pieces`` rows (WGS 84, valid polygons) as an Arrow table: attributes as they
+    are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer)."""
+    import pyarrow as pa
+
+    geoms = layer.geometry.to_numpy()
+    single = shapely.get_type_id(geoms) == 3
+    multi = geoms.copy()
+    multi[single] = shapely.multipolygons(geoms[single].reshape(-1, 1))
+    attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    table = pa.Table.from_pandas(attrs, preserve_index=False)
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    arrays = [table.column(f.name).cast(f.type) for f in fields]
+    wkb = pa.array(in_threads(shapely.to_wkb, multi), type=pa.binary())
+    return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
+
+
+def _conform(table, schema):
+    """``table`` with the column types of ``schema`` (that of a file's first batch): a batch where a
+    column is all null, or whole numbers where the first batch had gaps, still fits the file."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    if table.schema.names != schema.names:
+        raise ValueError(f"pieces with columns {table.schema.names} after {schema.names}")
+    return table.cast(schema)
+
+
+def write_pieces_parquet(layer: gpd.GeoDataFrame, path: Path, notice: str | None, *, checked: bool = False) -> None:
+    """Write the ``hazard_pieces`` layer as GeoParquet (one file, atomically): the fastest of the
+    piece files to write and to read back (``geopandas.read_parquet``, GDAL, DuckDB, QGIS).
+    ``checked``: the layer has been through :func:`valid_polygons` already."""
+    import pyarrow.parquet as pq
+
+    table = _arrow_pieces(layer if checked else valid_polygons(layer))
+    table = table.replace_schema_metadata(_geoparquet_meta(notice))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
 @dataclass(frozen=True)
@@ -345,6 +418,8 @@ class PieceRows:
         The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
     layer : GeoDataFrame
         The ``hazard_pieces`` rows in WGS 84, valid polygons.
+    arrow : pyarrow.Table
+        The same rows as the batch of ``hazard_pieces.parquet`` they make.
     synthetic : bool
         Whether the rows carry the ``synthetic`` flag.
     """
@@ -352,24 +427,28 @@ class PieceRows:
     header: str
     csv: str
     layer: gpd.GeoDataFrame
+    arrow: Any
     synthetic: bool
 
     @classmethod
     def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
         """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
         text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
+        layer = valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))
         return cls(
             header=text.iloc[:0].to_csv(index=False),
             csv=text.to_csv(index=False, header=False),
-            layer=valid_polygons(_piece_layer(by_hazard, synthetic=synthetic)),
+            layer=layer,
+            arrow=_arrow_pieces(layer),
             synthetic=synthetic,
         )
 
 
 class PieceWriter:
-    """``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg``, written a chunk of pieces at a time.
+    """``by_hazard.csv``, the ``hazard_pieces`` layer of ``zones.gpkg`` and ``hazard_pieces.parquet``,
+    written a chunk of pieces at a time.
 
-    Both grow under temporary names in ``out_dir`` and take their names in :meth:`close`, with the
+    They grow under temporary names in ``out_dir`` and take their names in :meth:`close`, with the
     other layers of ``zones.gpkg`` added; the rows are the ones :func:`write_outputs` writes for a
     whole analysis, in the same order.
 
@@ -385,9 +464,11 @@ class PieceWriter:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.csv_part = self.out_dir / ".by_hazard.part.csv"
         self.gpkg_part = self.out_dir / ".zones.part.gpkg"
+        self.parquet_part = self.out_dir / ".hazard_pieces.part.parquet"
         self.rows = 0
         self._header: str | None = None
         self._meta: dict | None = None
+        self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
 
     def add(self, rows: PieceRows) -> None:
         """Append pieces (see :meth:`PieceRows.of`) to both files."""
@@ -409,7 +490,22 @@ class PieceWriter:
                 layer_metadata=self._meta if first else None,
                 promote_to_multi=True,
             )
+        self._add_parquet(rows.arrow, first)
         self.rows += len(rows.layer)
+
+    def _add_parquet(self, table, first: bool) -> None:
+        import pyarrow.parquet as pq
+
+        if first:
+            schema = table.schema.with_metadata(_geoparquet_meta(SYNTHETIC_NOTICE if self._meta else None))
+            self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
+        self._parquet.write_table(_conform(table, self._parquet.schema))
+
+    def discard(self) -> None:
+        """Close the part files after a failure (the caller removes the staging directory)."""
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
 
     def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
         """Add the other ``layers`` to the GeoPackage and give both files their names."""
@@ -420,9 +516,11 @@ class PieceWriter:
                 valid_polygons(gdf).to_file(
                     self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
                 )
-        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg"]
-        os.replace(self.csv_part, done[0])
-        os.replace(self.gpkg_part, done[1])
+        self._parquet.close()
+        self._parquet = None
+        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
+        for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):
+            os.replace(part, path)
         return done
 
 
@@ -440,7 +538,8 @@ def write_outputs(
 
     Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
     ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
-    ``hazard_pieces``; EPSG:4326), ``validation.json``, with ``xlsx``
+    ``hazard_pieces``; EPSG:4326), ``validation.json``, ``hazard_pieces.parquet``
+    (the pieces again, as GeoParquet), with ``xlsx``
     ``tables.xlsx`` and with ``kml`` ``zones.kml`` (bands, frontier, pieces).
 
     Returns
@@ -464,8 +563,9 @@ def write_outputs(
         pieces.close(gis_layers(result, pieces=False))
     else:
         write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
-        layers = gis_layers(result)
-        write_gpkg(layers, written[3], meta)
+        layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
+        write_gpkg(layers, written[3], meta, checked=True)
+        write_pieces_parquet(layers["hazard_pieces"], written[5], notice, checked=True)
     write_json(result.validation, written[4])
     if gdb:
         written.append(out_dir / "zones.gdb")

@@ -23,6 +23,7 @@ from pyproj.exceptions import CRSError, ProjError
 from geo._data import sha256_path
 from geo._errors import GeoInputError
 from geo._text import normalize_name
+from geo._threads import valid_mask
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
 from geo.boundaries import bundled_land
 from geo.constants import WGS84
@@ -250,6 +251,15 @@ def says_synthetic(metadata: dict) -> bool:
     return str(metadata.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
 
 
+def _whole_numbers(gdf: gpd.GeoDataFrame, info: dict) -> gpd.GeoDataFrame:
+    """Integer fields read as floats because some values are null get pandas' nullable integers:
+    ``3``, not ``3.0``, in the tables, whichever rows (or chunk of rows) were read."""
+    for name, dtype in zip(info.get("fields", []), info.get("dtypes", [])):
+        if str(dtype).startswith(("int", "uint")) and name in gdf.columns and pd.api.types.is_float_dtype(gdf[name]):
+            gdf[name] = gdf[name].astype("Int64")
+    return gdf
+
+
 def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
     """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
     suffix = path.suffix.lower()
@@ -267,8 +277,9 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
             # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in
             # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
             try:
-                meta = pyogrio.read_info(path, layer=layer).get("layer_metadata") or {}
-                gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **rows)
+                info = pyogrio.read_info(path, layer=layer)
+                meta = info.get("layer_metadata") or {}
+                gdf = _whole_numbers(gpd.read_file(path, layer=layer, engine="pyogrio", **rows), info)
             except UnicodeDecodeError:
                 if suffix not in (".shp", ".zip"):
                     raise
@@ -478,8 +489,11 @@ def hazard_rows(
     if out.empty:
         report["features_kept"] = 0
         return out, report
-    out = to_crs_dense(out, WGS84)
-    bad = ~shapely.is_valid(out.geometry.values)
+    if CRS.from_user_input(WGS84) != out.crs:  # cleaned above: only a reprojected layer is checked again
+        out = to_crs_dense(out, WGS84)
+        bad = ~valid_mask(out.geometry.values)
+    else:
+        bad = np.zeros(len(out), dtype=bool)
     if bad.any():  # reprojection can pinch a ring; repair once more
         out.loc[bad, "geometry"] = shapely.make_valid(
             out.geometry.values[bad], method="structure", keep_collapsed=False

@@ -17,6 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from geo._cache import cached
 from geo._threads import in_threads, workers
@@ -292,28 +294,18 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
         Component label per polygon; labels are the smallest member index.
     """
     geoms = np.asarray(geoms, dtype=object)
-    parent = np.arange(len(geoms))
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    n = len(geoms)
+    # Candidate pairs from the boxes alone (one quick tree query), then one DE-9IM test per pair:
+    # interiors that meet share area (the interior of a polygon is open), which is far cheaper
+    # than building every intersection, and needs no separate intersects test first.
+    a, b = shapely.STRtree(geoms).query(geoms)
     keep = a < b
     a, b = a[keep], b[keep]
     if len(a):
-        # Interiors that meet share area (the interior of a polygon is open): a DE-9IM test,
-        # far cheaper than building every intersection.
         real = in_threads(lambda x, y: shapely.relate_pattern(x, y, "T********"), geoms[a], geoms[b])
         a, b = a[real], b[real]
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, j in zip(a.tolist(), b.tolist()):
-        ri, rj = root(i), root(j)
-        if ri != rj:
-            parent[max(ri, rj)] = min(ri, rj)
-    while True:  # point every polygon at its root, all at once
-        up = parent[parent]
-        if np.array_equal(up, parent):
-            return parent
-        parent = up
+    graph = coo_matrix((np.ones(len(a), dtype=bool), (a, b)), shape=(n, n))
+    count, component = connected_components(graph, directed=False)
+    smallest = np.full(count, n)
+    np.minimum.at(smallest, component, np.arange(n))
+    return smallest[component]

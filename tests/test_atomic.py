@@ -11,13 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
 
 import geo
 
-FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
+FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json", "hazard_pieces.parquet")
 
 
 def digest(path: Path) -> str:
@@ -32,6 +33,8 @@ def complete(path: Path) -> bool:
         )
     if path.suffix == ".csv":
         return len(pd.read_csv(path)) > 0
+    if path.suffix == ".parquet":
+        return len(gpd.read_parquet(path)) > 0
     return set(pyogrio.list_layers(path)[:, 0]) == {"provinces", "frontier", "zones", "hazard_pieces"}
 
 

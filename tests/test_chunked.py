@@ -120,6 +120,11 @@ def test_demo_in_chunks_gives_the_whole_layer_figures_and_files(tmp_path):
         assert len(a) == len(b), layer
     meta = pyogrio.read_info(c / "zones.gpkg", layer="hazard_pieces")["layer_metadata"]
     assert meta["SYNTHETIC"] == "yes"
+    # The GeoParquet pieces, streamed a chunk at a time, equal the whole layer's.
+    pm, pc = (gpd.read_parquet(d / "hazard_pieces.parquet") for d in (m, c))
+    assert pm.dtypes.to_dict() == pc.dtypes.to_dict()
+    assert shapely.equals_exact(pm.geometry.values, pc.geometry.values, tolerance=0).all()
+    pd.testing.assert_frame_equal(pd.DataFrame(pm.drop(columns="geometry")), pd.DataFrame(pc.drop(columns="geometry")))
 
 
 def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
@@ -135,6 +140,9 @@ def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
     ids[[3, 33]] = None
     ids[50] = ids[10]  # a duplicate id, rows in different chunks
     layer["hazard_id"] = ids
+    # Columns whose types a first chunk does not show: text null in it, whole numbers with gaps later.
+    layer["note"] = [None] * 25 + ["=HYPERLINK(1)"] * 35
+    layer["count"] = pd.array([*range(30), *[None] * 10, *range(20)], dtype="Int64")
     path = tmp_path / "bad.gpkg"
     layer.to_file(path, engine="pyogrio")
     assert _run("analyze", str(path), "--engine", "memory", "--out", str(tmp_path / "m")) == 0
@@ -144,6 +152,10 @@ def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
     assert vm["null_ids"]["rows"] == [4, 34] and vm["repaired"]["count"] == 2
     assert vm["duplicate_ids"]["count"] == 1
     assert vm == vc
+    pm, pc = (gpd.read_parquet(tmp_path / d / "hazard_pieces.parquet") for d in ("m", "c"))
+    assert pc["note"].isna().sum() == pm["note"].isna().sum() > 0 and (pc["note"].dropna() == "=HYPERLINK(1)").all()
+    assert pc["count"].astype(float).equals(pm["count"].astype(float)) and pc["count"].isna().any()
+    assert shapely.equals_exact(pm.geometry.values, pc.geometry.values, tolerance=0).all()
     # Without an id column, hazards are numbered by their row in the file, whichever chunk holds them.
     path = tmp_path / "no_ids.gpkg"
     layer.drop(columns="hazard_id").to_file(path, engine="pyogrio")

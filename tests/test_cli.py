@@ -10,6 +10,7 @@ import geopandas as gpd
 import pandas as pd
 import pyogrio
 import pytest
+import shapely
 
 from geo.cli import main
 from tests.conftest import hazards_tm
@@ -87,6 +88,28 @@ def test_by_hazard_and_layers(demo_run):
     assert zones.crs.to_epsg() == 4326 and len(zones) == 4
     pieces = gpd.read_file(demo_run / "zones.gpkg", layer="hazard_pieces")
     assert len(pieces) == len(bh)
+
+
+def test_pieces_geoparquet(demo_run):
+    """hazard_pieces.parquet holds the GeoPackage layer's rows, columns and shapes, with GeoParquet's
+    metadata and the SYNTHETIC notice in the file's metadata."""
+    import pyarrow.parquet as pq
+
+    layer = gpd.read_file(demo_run / "zones.gpkg", layer="hazard_pieces")
+    parquet = gpd.read_parquet(demo_run / "hazard_pieces.parquet")
+    assert parquet.crs == layer.crs and list(parquet.columns) == list(layer.columns)
+    assert (parquet.geom_type == "MultiPolygon").all()
+    assert shapely.equals_exact(parquet.geometry.values, layer.geometry.values, tolerance=0).all()
+    attrs = [c for c in layer.columns if c != "geometry"]
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(parquet[attrs]).astype(object).where(parquet[attrs].notna(), None),
+        pd.DataFrame(layer[attrs]).astype(object).where(layer[attrs].notna(), None),
+    )
+    meta = pq.read_schema(demo_run / "hazard_pieces.parquet").metadata
+    geo_meta = json.loads(meta[b"geo"])
+    assert geo_meta["primary_column"] == "geometry" and geo_meta["columns"]["geometry"]["encoding"] == "WKB"
+    assert meta[b"SYNTHETIC"] == b"yes" and b"NOT real hazard locations" in meta[b"NOTICE"]
+    assert parquet["synthetic"].all()
 
 
 def test_validation_json(demo_run):

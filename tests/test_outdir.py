@@ -17,7 +17,7 @@ import geo
 from geo._outdir import MARKER, OUTPUT_NAMES
 from geo.cli import main
 
-FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json")
+FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json", "hazard_pieces.parquet")
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
