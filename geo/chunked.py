@@ -6,8 +6,8 @@ time:
 
 1. The boundaries' side (provinces, bands, cells, buffers) is built once (:func:`geo.analysis.plan_run`).
 2. Each chunk of rows is read, checked and repaired as :func:`geo.read_hazards` does, and split by
-   province and band; its pieces go to disk at once (``by_hazard.csv`` and the ``hazard_pieces``
-   layer of ``zones.gpkg``, through :class:`geo.export.PieceWriter`).
+   province and band; its pieces go to disk at once (``by_hazard.csv``, the ``hazard_pieces``
+   layer of ``zones.gpkg`` and ``hazard_pieces.parquet``, through :class:`geo.export.PieceWriter`).
 3. Land is counted once across chunks: a chunk's land leaves out what earlier chunks' hazards cover.
    Those hazards are found from the bounding boxes of the earlier rows (read a chunk at a time,
    :func:`counted_before`) and read again by feature id with the chunk, so the land of all chunks
@@ -48,6 +48,7 @@ from pyproj.exceptions import CRSError
 
 from geo._data import sha256_path
 from geo._errors import GeoEnvironmentError, GeoInputError
+from geo._parquet import PARQUET_SUFFIXES, is_parquet, parquet_bounds, parquet_info
 from geo._pieces import AnalysedHazards, hazard_table
 from geo._validate import memory_budget
 from geo.analysis import AnalysisResult, Curves, RunPlan, plan_run
@@ -75,7 +76,7 @@ BOX_MARGIN_DEG = 1e-5
 DASK_CONNECT_S = 10
 BOX_MARGIN_M = 1.0
 #: Suffixes read in chunks (formats OGR reads by feature id).
-CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif")
+CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif", *PARQUET_SUFFIXES)
 #: Hazard columns the figures and checks use; the others only go to the files written.
 _KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
 #: Piece columns the figures use.
@@ -83,7 +84,10 @@ _PIECE_KEEP = ("hazard_index", "province", "code", "band", "band_index", "area_m
 
 
 def layer_info(path: Path, layer: str | None = None) -> dict:
-    """pyogrio's description of a vector layer, its features counted where the format keeps no count."""
+    """pyogrio's description of a vector layer, its features counted where the format keeps no count
+    (for GeoParquet, the same keys from the file's own metadata)."""
+    if is_parquet(path):
+        return parquet_info(path)
     try:
         return pyogrio.read_info(path, layer=layer, force_feature_count=True)
     except Exception as exc:  # the readers raise many types for broken files
@@ -190,7 +194,10 @@ def _synthetic(path: Path, layer: str | None, info: dict) -> bool:
     if says_synthetic(info.get("layer_metadata") or {}):
         return True
     if "synthetic" in [str(f) for f in info["fields"]]:
-        flags = pyogrio.read_dataframe(path, layer=layer, columns=["synthetic"], read_geometry=False)
+        if is_parquet(path):
+            flags = pd.read_parquet(path, columns=["synthetic"])
+        else:
+            flags = pyogrio.read_dataframe(path, layer=layer, columns=["synthetic"], read_geometry=False)
         return is_synthetic(flags)
     return False
 
@@ -250,7 +257,10 @@ def counted_before(
     seen: list[tuple[shapely.STRtree, np.ndarray]] = []
     for start in range(0, max(total, 1), chunk_rows):
         try:
-            fids, bounds = pyogrio.read_bounds(path, layer=layer, skip_features=start, max_features=chunk_rows)
+            if is_parquet(path):
+                fids, bounds = parquet_bounds(path, start, chunk_rows)
+            else:
+                fids, bounds = pyogrio.read_bounds(path, layer=layer, skip_features=start, max_features=chunk_rows)
         except Exception as exc:  # the readers raise many types for broken files
             raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
         ok = np.isfinite(bounds).all(axis=0)
@@ -400,7 +410,7 @@ def analyze_in_chunks(
     ----------
     path : str or Path
         A vector file OGR reads by feature id (GeoPackage, Shapefile, FlatGeobuf, GeoJSON,
-        File Geodatabase ...).
+        File Geodatabase ...), or GeoParquet with WKB geometry.
     writer : PieceWriter
         Writes ``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg`` as chunks are
         split (:class:`geo.export.PieceWriter`); :func:`geo.export.write_outputs` with ``pieces=writer``

@@ -22,6 +22,7 @@ from pyproj.exceptions import CRSError, ProjError
 
 from geo._data import sha256_path
 from geo._errors import GeoInputError
+from geo._parquet import is_parquet, parquet_info, read_parquet_rows
 from geo._text import normalize_name
 from geo._threads import valid_mask
 from geo._validate import check_coordinates, check_memory, check_territory, clean_geometries
@@ -265,8 +266,9 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
     suffix = path.suffix.lower()
     synthetic = False
     try:
-        if suffix in (".parquet", ".geoparquet"):
-            gdf = gpd.read_parquet(path)
+        if is_parquet(path):
+            gdf = read_parquet_rows(path, **rows) if rows else gpd.read_parquet(path)
+            synthetic = says_synthetic(parquet_info(path)["layer_metadata"])
         else:
             if suffix not in (".shp", ".zip", ".csv") or layer is not None:
                 names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]

@@ -127,6 +127,27 @@ def test_demo_in_chunks_gives_the_whole_layer_figures_and_files(tmp_path):
     pd.testing.assert_frame_equal(pd.DataFrame(pm.drop(columns="geometry")), pd.DataFrame(pc.drop(columns="geometry")))
 
 
+def test_geoparquet_in_chunks_gives_the_whole_layer_figures(tmp_path):
+    """A GeoParquet layer read a part at a time (chunks of 1,000 rows across row groups of 700):
+    the memory engine's figures and piece table, land counted once across chunks."""
+    layer = gpd.read_file(geo.DEMO_HAZARDS, engine="pyogrio").assign(synthetic=True)
+    # A second copy 40 m east of the first: every hazard overlaps one in another chunk.
+    shifted = layer.assign(hazard_id=layer["hazard_id"] + "-b", geometry=layer.geometry.translate(0.00037, 0.0))
+    path = tmp_path / "hazards.parquet"
+    pd.concat([layer, shifted], ignore_index=True).to_parquet(path, row_group_size=700)
+    assert _run("analyze", str(path), "--engine", "memory", "--out", str(tmp_path / "m")) == 0
+    assert _run("analyze", str(path), "--engine", "chunked", "--chunk-rows", "1000", "--out", str(tmp_path / "c")) == 0
+    m, c = tmp_path / "m", tmp_path / "c"
+    assert (m / "by_hazard.csv").read_bytes() == (c / "by_hazard.csv").read_bytes()
+    sm, sc = (json.loads((d / "summary.json").read_text()) for d in (m, c))
+    assert sm["overlap_km2"] > 100  # the copies overlap: land is counted once across chunks
+    for key in ("hazards", "area_km2", "overlap_km2", "within_2km_km2", "within_7km_km2", "synthetic"):
+        assert sm[key] == pytest.approx(sc[key], abs=1e-9), key
+    assert _close(sm["uncertainty"], sc["uncertainty"])
+    vm, vc = (json.loads((d / "validation.json").read_text()) for d in (m, c))
+    assert vc.pop("chunks")["count"] == 10 and vm == vc
+
+
 def test_reading_checks_are_merged_across_chunks(tmp_path, demo_hazards):
     """Bad rows in different chunks: the report names the same rows and ids as the whole-layer read."""
     layer = demo_hazards[["hazard_id", "province_recorded", "geometry"]].iloc[:60].copy()
