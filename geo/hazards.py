@@ -267,8 +267,8 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
     synthetic = False
     try:
         if is_parquet(path):
+            synthetic = says_synthetic(parquet_info(path)["layer_metadata"])  # and checks the geometry metadata
             gdf = read_parquet_rows(path, **rows) if rows else gpd.read_parquet(path)
-            synthetic = says_synthetic(parquet_info(path)["layer_metadata"])
         else:
             if suffix not in (".shp", ".zip", ".csv") or layer is not None:
                 names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]

@@ -318,3 +318,14 @@ def test_dask_engine_starts_a_local_cluster_and_names_a_scheduler_it_cannot_reac
     assert not (tmp_path / "x").exists() or not any((tmp_path / "x").iterdir())
     assert _run("analyze", "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "y")) == 2
     assert "--scheduler goes with --engine dask" in capsys.readouterr().err
+
+
+def test_a_parquet_file_without_geometry_is_named(tmp_path, capsys):
+    """A plain Parquet table (no GeoParquet metadata) is refused by both engines, naming the file."""
+    path = tmp_path / "table.parquet"
+    pd.DataFrame({"hazard_id": ["a"], "wkt": ["POLYGON ((102 13, 102.01 13, 102.01 13.01, 102 13))"]}).to_parquet(path)
+    for engine in ("memory", "chunked"):
+        assert _run("analyze", str(path), "--engine", engine, "--out", str(tmp_path / engine)) == 2
+        err = capsys.readouterr().err
+        assert "table.parquet" in err and "GeoParquet" in err, err
+        assert not (tmp_path / engine / "summary.json").exists()
