@@ -17,6 +17,7 @@ from geo._threads import valid_mask
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import to_crs_dense
 from geo.hazards import FIELD_ALIASES, find_column
+from geo.overlay import union_groups
 
 log = logging.getLogger("geo")
 
@@ -149,12 +150,12 @@ def hazard_table(
     """One row per hazard x province x user band (fine pieces of a band merged)."""
     key = ["src", "code", "band_index"]
     multi = pieces.duplicated(key, keep=False)
-    merged = (
-        pieces[multi]
-        .groupby(key, sort=False)
-        .agg(area_m2=("area_m2", "sum"), geometry=("geometry", lambda g: shapely.union_all(list(g))))
-    )
-    rows = pd.concat([pieces.loc[~multi, [*key, "area_m2", "geometry"]], merged.reset_index()], ignore_index=True)
+    groups = pieces[multi].groupby(key, sort=False)
+    merged = groups.agg(area_m2=("area_m2", "sum")).reset_index()
+    # One vectorised union per group (the fine pieces of a band), in the groups' order.
+    _, unions = union_groups(pieces.loc[multi, "geometry"].to_numpy(), groups.ngroup().to_numpy())
+    merged["geometry"] = unions
+    rows = pd.concat([pieces.loc[~multi, [*key, "area_m2", "geometry"]], merged], ignore_index=True)
     rows = rows.sort_values(key, kind="stable").reset_index(drop=True)
     src = rows["src"].to_numpy()
     b = rows["band_index"].to_numpy()

@@ -35,7 +35,7 @@ from geo.constants import (
 )
 from geo.crs import to_crs_dense
 from geo.curve import metres, ranges, within_curve
-from geo.overlay import Territory, build_territory, split, union_overlapping
+from geo.overlay import Territory, build_territory, split, union_groups, union_overlapping
 from geo.sensitivity import (
     SHIFTS_M,
     alternative_curves_of,
@@ -413,11 +413,8 @@ class RunPlan:
             lone = np.flatnonzero(~shared)
             units = np.concatenate([geoms[lone], unions])
             ui, ci = shapely.STRtree(counted).query(units, predicate="intersects")
-            hit = np.unique(ui)
+            hit, erasers = union_groups(counted[ci], ui)
             if len(hit):
-                order = np.argsort(ui, kind="stable")
-                groups = np.split(ci[order], np.flatnonzero(np.diff(ui[order])) + 1)
-                erasers = np.array([shapely.union_all(counted[g]) for g in groups], dtype=object)
                 erased = in_threads(shapely.difference, units[hit], erasers)
                 keep_lone = np.ones(len(lone), bool)
                 keep_lone[hit[hit < len(lone)]] = False

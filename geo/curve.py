@@ -21,6 +21,7 @@ from geo._cache import lookup, store
 from geo._threads import in_threads
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
+from geo.overlay import union_groups
 from geo.zones import frontier_buffers
 
 #: Safety margins for the distance bounds measured in the equal-area CRS, whose scale
@@ -165,8 +166,9 @@ def within_curve(
             several = np.bincount(pi, minlength=len(idx)) > 1
             one = ~several[pi]
             part[idx[pi[one]]] = shapely.area(cut[one])
-            for k in np.flatnonzero(several):
-                part[idx[k]] = shapely.union_all(cut[pi == k]).area
+            if several.any():  # a piece cut by several overlapping stretch buffers: their union, once per piece
+                keys, unions = union_groups(cut[~one], pi[~one])
+                part[idx[keys]] = shapely.area(unions)
         keep = full | (part > 0)
         contrib = np.where(full, area, part)[keep]
         # Summed per province in piece order, as the analysis sums its band figures.

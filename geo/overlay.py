@@ -252,34 +252,59 @@ def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     labels = overlap_components(geoms)
     sizes = np.bincount(labels, minlength=len(geoms))
     shared = sizes[labels] > 1
-    # Members grouped by one sort of the labels (not a full-length mask per component).
     members = np.flatnonzero(shared)
-    members = members[np.argsort(labels[members], kind="stable")]
-    starts = np.flatnonzero(np.r_[True, np.diff(labels[members]) != 0])
-    counts = np.diff(np.r_[starts, len(members)])
+    _, unions = union_groups(geoms[members], labels[members])
+    return shared, unions
+
+
+def union_groups(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The union of each group of geometries with the same label, vectorised.
+
+    The groups are found by one sort of the labels (not a mask per group).  Pairs, the most common
+    group, are one row-wise union; larger groups are batched by size into the rows of a padded 2-D
+    array (missing members are None, which ``union_all`` skips), so no Python loop runs per group.
+
+    Returns
+    -------
+    keys : ndarray
+        The distinct labels, ascending.
+    unions : ndarray of geometries
+        The union of each one's geometries.
+
+    Examples
+    --------
+    >>> boxes = np.array([shapely.box(0, 0, 2, 1), shapely.box(5, 5, 6, 6), shapely.box(1, 0, 3, 1)])
+    >>> keys, unions = union_groups(boxes, np.array([7, 3, 7]))
+    >>> keys.tolist(), [u.area for u in unions]
+    ([3, 7], [1.0, 3.0])
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = np.asarray(labels)[order]
+    starts = np.flatnonzero(np.r_[True, np.diff(sorted_labels) != 0]) if len(order) else np.array([], dtype=int)
+    counts = np.diff(np.r_[starts, len(order)])
     unions = np.empty(len(starts), dtype=object)
-    pairs = counts == 2  # most components are two polygons: one vectorised union for all of them
+    single = counts == 1
+    unions[single] = geoms[order[starts[single]]]
+    pairs = counts == 2
     if pairs.any():
-        first = members[starts[pairs]]
-        unions[pairs] = in_threads(shapely.union, geoms[first], geoms[members[starts[pairs] + 1]])
-    # Larger components in batches of similar size: one union_all over the rows of a padded
-    # 2-D array (missing members are None, which union_all skips) instead of a Python loop.
-    rest = np.flatnonzero(~pairs)
-    width = 2 ** np.ceil(np.log2(np.maximum(counts[rest], 1))).astype(int)
+        unions[pairs] = in_threads(shapely.union, geoms[order[starts[pairs]]], geoms[order[starts[pairs] + 1]])
+    rest = np.flatnonzero(counts > 2)
+    width = 2 ** np.ceil(np.log2(counts[rest])).astype(int)
     for w in np.unique(width):
         batch = rest[width == w]
-        if w > 256:  # a few very large components: one union_all each, spread over the cores
+        if w > 256:  # a few very large groups: one union_all each, spread over the cores
             with ThreadPoolExecutor(workers()) as pool:
-                found = pool.map(lambda k: shapely.union_all(geoms[members[starts[k] : starts[k] + counts[k]]]), batch)
+                found = pool.map(lambda k: shapely.union_all(geoms[order[starts[k] : starts[k] + counts[k]]]), batch)
                 for k, u in zip(batch, found):
                     unions[k] = u
             continue
         grid = np.full((len(batch), w), None, dtype=object)
         for j in range(w):
             has = counts[batch] > j
-            grid[has, j] = geoms[members[starts[batch[has]] + j]]
+            grid[has, j] = geoms[order[starts[batch[has]] + j]]
         unions[batch] = in_threads(lambda g: shapely.union_all(g, axis=1), grid)
-    return shared, unions
+    return sorted_labels[starts], unions
 
 
 def overlap_components(geoms: np.ndarray) -> np.ndarray:
