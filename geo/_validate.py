@@ -18,8 +18,9 @@ from geo.constants import WGS84
 #: Cambodia's extent with a margin, lon/lat degrees: hazards far outside it point to a CRS problem.
 CAMBODIA_BOX = (101.5, 9.5, 108.5, 15.5)
 #: Bytes of memory a feature file needs per byte on disk: 6.3-6.8 measured at peak on GeoPackages of
-#: 43,300 to 433,000 hazards, 8.1 for 433,000 hazards spread like the demo (3.8 GB for 470 MB).
-MEMORY_FACTOR = 8
+#: 43,300 to 433,000 hazards, 8.1-8.7 for 433,000 hazards spread like the demo (3.8-4.1 GB for 470 MB;
+#: the upper figure with the pieces' GeoParquet file written too).
+MEMORY_FACTOR = 9
 #: Share of the physical memory geo allows itself when GEO_MAX_MEMORY is not set.
 MEMORY_SHARE = 0.8
 

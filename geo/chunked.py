@@ -66,8 +66,9 @@ CHUNK_ROWS = 150_000
 CHUNK_BYTES_PER_HAZARD = 10_000
 #: Memory held per hazard until the end (the columns the figures need, and its bounding box), bytes.
 HELD_BYTES_PER_HAZARD = 1_200
-#: Memory per hazard of a chunk's pieces on their way from a worker to the files, bytes.
-PART_BYTES_PER_HAZARD = 2_000
+#: Memory per hazard of a chunk's pieces on their way from a worker to the files (CSV text, the WGS 84
+#: layer and its Arrow batch), bytes.
+PART_BYTES_PER_HAZARD = 3_000
 #: Widening of the bounding boxes that find overlaps between chunks: 0.00001 degree (about 1.1 m) in a
 #: geographic CRS, 1 unit (m) in a projected one.  Reprojection moves an edge off its source line by
 #: far less (hazard edges are short; projected layers are densified first, see geo.crs.to_crs_dense).
@@ -101,7 +102,7 @@ def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -
     Examples
     --------
     >>> round(plan_memory(4_330_000, 150_000, workers=2) / 1e9, 1)
-    8.8
+    9.1
     """
     chunk = min(features, chunk_rows)
     return features * HELD_BYTES_PER_HAZARD + chunk * (workers * CHUNK_BYTES_PER_HAZARD + 2 * PART_BYTES_PER_HAZARD)
