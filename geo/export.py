@@ -374,9 +374,10 @@ def _arrow_pieces(layer: gpd.GeoDataFrame):
     import pyarrow as pa
 
     geoms = layer.geometry.to_numpy()
-    single = shapely.get_type_id(geoms) == 3
+    polygon, empty = shapely.get_type_id(geoms) == 3, shapely.is_empty(geoms)
     multi = geoms.copy()
-    multi[single] = shapely.multipolygons(geoms[single].reshape(-1, 1))
+    multi[polygon & ~empty] = shapely.multipolygons(geoms[polygon & ~empty].reshape(-1, 1))
+    multi[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of one empty polygon
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
     table = pa.Table.from_pandas(attrs, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
