@@ -66,13 +66,14 @@ def parquet_info(path: Path) -> dict:
     return {"features": pf.metadata.num_rows, "crs": crs, "fields": fields, "layer_metadata": other}
 
 
-def _rows_of(pf: pq.ParquetFile, rows: np.ndarray) -> pa.Table:
-    """The rows at positions ``rows`` (ascending or not), reading only the row groups holding them."""
+def _rows_of(pf: pq.ParquetFile, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """The rows at positions ``rows`` (ascending or not), reading only the row groups holding them
+    (and only ``columns``, when given)."""
     sizes = np.array([pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     group = np.searchsorted(starts, rows, side="right") - 1
     groups = np.unique(group)
-    table = pf.read_row_groups(groups.tolist())
+    table = pf.read_row_groups(groups.tolist(), columns=columns)
     first_local = np.concatenate([[0], np.cumsum(sizes[groups])])
     return table.take(first_local[np.searchsorted(groups, group)] + (rows - starts[group]))
 
@@ -102,10 +103,5 @@ def parquet_bounds(path: Path, skip_features: int, max_features: int) -> tuple[n
     pf = pq.ParquetFile(path)
     meta = _geo_meta(pf, path)
     positions = _positions(pf.metadata.num_rows, skip_features, max_features)
-    sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)]
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    group = np.unique(np.searchsorted(starts, positions, side="right") - 1)
-    column = pf.read_row_groups(group.tolist(), columns=[meta["primary_column"]]).column(0)
-    local = positions - starts[group[0]] if len(group) else positions
-    wkb = column.take(pa.array(local)).to_numpy(zero_copy_only=False)
+    wkb = _rows_of(pf, positions, columns=[meta["primary_column"]]).column(0).to_numpy(zero_copy_only=False)
     return positions, shapely.bounds(shapely.from_wkb(wkb)).T

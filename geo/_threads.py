@@ -6,6 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import shapely
 
 
 def workers() -> int:
@@ -37,6 +38,4 @@ def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
 
 def valid_mask(geoms) -> np.ndarray:
     """``shapely.is_valid`` of an array of geometries, its rows split over the cores."""
-    import shapely
-
     return in_threads(shapely.is_valid, np.asarray(geoms, dtype=object))

@@ -472,11 +472,12 @@ class PieceWriter:
         self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
 
     def add(self, rows: PieceRows) -> None:
-        """Append pieces (see :meth:`PieceRows.of`) to both files."""
+        """Append pieces (see :meth:`PieceRows.of`) to the three files."""
         first = self._header is None
+        notice = SYNTHETIC_NOTICE if rows.synthetic else None
         if first:
             self._header = rows.header
-            self._meta = layer_metadata(SYNTHETIC_NOTICE if rows.synthetic else None)
+            self._meta = layer_metadata(notice)
         elif rows.header != self._header:
             raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
         with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
@@ -491,14 +492,15 @@ class PieceWriter:
                 layer_metadata=self._meta if first else None,
                 promote_to_multi=True,
             )
-        self._add_parquet(rows.arrow, first)
+        self._add_parquet(rows.arrow, notice, first)
         self.rows += len(rows.layer)
 
-    def _add_parquet(self, table, first: bool) -> None:
+    def _add_parquet(self, table, notice: str | None, first: bool) -> None:
+        """Write a batch; the first one opens the file, with the GeoParquet metadata (and ``notice``)."""
         import pyarrow.parquet as pq
 
         if first:
-            schema = table.schema.with_metadata(_geoparquet_meta(SYNTHETIC_NOTICE if self._meta else None))
+            schema = table.schema.with_metadata(_geoparquet_meta(notice))
             self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
         self._parquet.write_table(_conform(table, self._parquet.schema))
 
@@ -509,7 +511,7 @@ class PieceWriter:
             self._parquet = None
 
     def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
-        """Add the other ``layers`` to the GeoPackage and give both files their names."""
+        """Add the other ``layers`` to the GeoPackage and give the three files their names."""
         if self._header is None:
             raise ValueError("no pieces were written")
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
