@@ -259,7 +259,8 @@ def _use_chunks(args: argparse.Namespace) -> bool:
     if used:
         flags = ", ".join("--" + o.replace("_", "-") for o in used)
         raise GeoInputError(
-            f"--engine {args.engine} writes the tables, zones.gpkg and --xlsx; {flags} need the whole layer in "
+            f"--engine {args.engine} writes the tables, zones.gpkg, hazard_pieces.parquet and --xlsx; "
+            f"{flags} need the whole layer in "
             "memory: run them on a part of it (e.g. --aoi with --engine memory), or on the chunked run's zones.gpkg"
         )
     return True
@@ -435,8 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         choices=("auto", "memory", "chunked", "dask"),
         help="memory: the whole layer in memory; chunked: read, split and written in chunks of rows, for layers "
-        "larger than memory (tables, zones.gpkg and --xlsx); dask: the chunks analysed on a dask.distributed "
-        "cluster (--scheduler); auto (default): chunked when the file is too large for memory",
+        "larger than memory (tables, zones.gpkg, hazard_pieces.parquet and --xlsx); dask: the chunks analysed on "
+        "a dask.distributed cluster (--scheduler); auto (default): chunked when the file is too large for memory",
     )
     p.add_argument(
         "--scheduler",
