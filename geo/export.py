@@ -147,20 +147,61 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
 
 
-def write_gpkg(
-    layers: dict[str, gpd.GeoDataFrame], path: Path, metadata: dict | None = None, *, checked: bool = False
-) -> None:
+def write_gpkg(layers: dict[str, Any], path: Path, metadata: dict | None = None, *, checked: bool = False) -> None:
     """Write several layers into one GeoPackage, atomically (``checked``: the layers have been through
-    :func:`valid_polygons` already)."""
+    :func:`valid_polygons` already).  A layer may be a GeoDataFrame, or an Arrow table of pieces
+    (:func:`_arrow_pieces`: WGS 84 MultiPolygons as WKB), written as it is."""
 
     def _write(tmp: Path) -> None:
         with _gdal_errors(path, tmp):
-            for name, gdf in layers.items():
-                (gdf if checked else valid_polygons(gdf)).to_file(
-                    tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata
-                )
+            for name, layer in layers.items():
+                if isinstance(layer, gpd.GeoDataFrame):
+                    (layer if checked else valid_polygons(layer)).to_file(
+                        tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata
+                    )
+                else:
+                    write_arrow_layer(layer, tmp, name, metadata)
 
     atomic_write(path, _write)
+
+
+def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None, *, append: bool = False) -> None:
+    """Write (or with ``append`` add to) a GeoPackage layer from an Arrow table of pieces (attributes,
+    then ``geometry``: WKB MultiPolygons in WGS 84), without turning its rows into Python objects.
+
+    GeoPackage has no unsigned 64-bit integers and keeps a time zone only as an offset, so such
+    columns are written as signed integers (when they fit) and as UTC times.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyogrio
+    from pyproj import CRS
+
+    arrays, fields = [], []
+    for field, column in zip(table.schema, table.columns):
+        kind = field.type
+        if pa.types.is_uint64(kind) and (len(column) == 0 or (pc.max(column).as_py() or 0) < 2**63):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.tz and not _fixed_offset(kind.tz):
+            kind = pa.timestamp(kind.unit, tz="UTC")  # the same instants
+        arrays.append(column.cast(kind))
+        fields.append(field.with_type(kind))
+    pyogrio.write_arrow(
+        pa.Table.from_arrays(arrays, schema=pa.schema(fields)),
+        path,
+        layer=name,
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="MultiPolygon",
+        crs=CRS.from_user_input(WGS84).to_wkt(),
+        append=append,
+        layer_metadata=None if append else metadata,
+    )
+
+
+def _fixed_offset(tz: str) -> bool:
+    """Whether an Arrow time zone is UTC or a fixed offset (``+07:00``), which GDAL keeps."""
+    return tz.upper() == "UTC" or (len(tz) == 6 and tz[0] in "+-" and tz[3] == ":")
 
 
 @contextmanager
@@ -396,13 +437,13 @@ def _conform(table, schema):
     return table.cast(schema)
 
 
-def write_pieces_parquet(layer: gpd.GeoDataFrame, path: Path, notice: str | None, *, checked: bool = False) -> None:
-    """Write the ``hazard_pieces`` layer as GeoParquet (one file, atomically): the fastest of the
-    piece files to write and to read back (``geopandas.read_parquet``, GDAL, DuckDB, QGIS).
-    ``checked``: the layer has been through :func:`valid_polygons` already."""
+def write_pieces_parquet(layer: Any, path: Path, notice: str | None) -> None:
+    """Write the ``hazard_pieces`` layer (a GeoDataFrame, or the Arrow table :func:`_arrow_pieces` made
+    of it) as GeoParquet (one file, atomically): the fastest of the piece files to write and to read
+    back (``geopandas.read_parquet``, GDAL, DuckDB, QGIS)."""
     import pyarrow.parquet as pq
 
-    table = _arrow_pieces(layer if checked else valid_polygons(layer))
+    table = _arrow_pieces(valid_polygons(layer)) if isinstance(layer, gpd.GeoDataFrame) else layer
     table = table.replace_schema_metadata(_geoparquet_meta(notice))
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
@@ -417,17 +458,15 @@ class PieceRows:
         The CSV header line.
     csv : str
         The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
-    layer : GeoDataFrame
-        The ``hazard_pieces`` rows in WGS 84, valid polygons.
     arrow : pyarrow.Table
-        The same rows as the batch of ``hazard_pieces.parquet`` they make.
+        The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
+        GeoPackage layer and of ``hazard_pieces.parquet``.
     synthetic : bool
         Whether the rows carry the ``synthetic`` flag.
     """
 
     header: str
     csv: str
-    layer: gpd.GeoDataFrame
     arrow: Any
     synthetic: bool
 
@@ -435,12 +474,10 @@ class PieceRows:
     def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
         """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
         text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
-        layer = valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))
         return cls(
             header=text.iloc[:0].to_csv(index=False),
             csv=text.to_csv(index=False, header=False),
-            layer=layer,
-            arrow=_arrow_pieces(layer),
+            arrow=_arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))),
             synthetic=synthetic,
         )
 
@@ -482,27 +519,16 @@ class PieceWriter:
             raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
         with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
             f.write((rows.header if first else "") + rows.csv)
-        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-            rows.layer.to_file(
-                self.gpkg_part,
-                layer="hazard_pieces",
-                driver="GPKG",
-                engine="pyogrio",
-                append=not first,
-                layer_metadata=self._meta if first else None,
-                promote_to_multi=True,
-            )
-        self._add_parquet(rows.arrow, notice, first)
-        self.rows += len(rows.layer)
-
-    def _add_parquet(self, table, notice: str | None, first: bool) -> None:
-        """Write a batch; the first one opens the file, with the GeoParquet metadata (and ``notice``)."""
-        import pyarrow.parquet as pq
-
         if first:
-            schema = table.schema.with_metadata(_geoparquet_meta(notice))
+            import pyarrow.parquet as pq
+
+            schema = rows.arrow.schema.with_metadata(_geoparquet_meta(notice))
             self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
-        self._parquet.write_table(_conform(table, self._parquet.schema))
+        table = _conform(rows.arrow, self._parquet.schema)
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            write_arrow_layer(table, self.gpkg_part, "hazard_pieces", self._meta, append=not first)
+        self._parquet.write_table(table)
+        self.rows += table.num_rows
 
     def discard(self) -> None:
         """Close the part files after a failure (the caller removes the staging directory)."""
@@ -567,8 +593,9 @@ def write_outputs(
     else:
         write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
         layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
-        write_gpkg(layers, written[3], meta, checked=True)
-        write_pieces_parquet(layers["hazard_pieces"], written[5], notice, checked=True)
+        table = _arrow_pieces(layers["hazard_pieces"])
+        write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
+        write_pieces_parquet(table, written[5], notice)
     write_json(result.validation, written[4])
     if gdb:
         written.append(out_dir / "zones.gdb")

@@ -187,3 +187,37 @@ def test_a_spreadsheet_application_reads_the_workbook_as_written(tmp_path, hosti
     province = pd.read_csv(sheets["by_province"])
     assert province["hazards"].sum() == hostile_result.by_province["hazards"].sum()
     assert province["area_km2"].to_numpy() == pytest.approx(hostile_result.by_province["area_km2"].to_numpy())
+
+
+def test_user_columns_keep_their_values_in_the_pieces_geopackage(tmp_path):
+    """The pieces layer is written from Arrow: a named time zone (which a GeoPackage cannot hold) is
+    written as the same instants in UTC, and unsigned integers as integers."""
+    import geopandas as gpd
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    from geo.export import _arrow_pieces, write_arrow_layer
+
+    when = pd.to_datetime(["2021-03-01 08:00", "2022-11-05 17:30"]).tz_localize("Asia/Phnom_Penh")
+    layer = gpd.GeoDataFrame(
+        {
+            "surveyed": when,
+            "offset": when.tz_convert("+07:00"),
+            "team": np.array([7, 2**40], dtype=np.uint64),
+            "note": ["ភូមិ", None],
+        },
+        geometry=[shapely.box(103.0, 13.0, 103.01, 13.01), shapely.box(103.1, 13.1, 103.11, 13.11)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "p.gpkg"
+    write_arrow_layer(_arrow_pieces(layer), path, "hazard_pieces", {"SYNTHETIC": "yes"})
+    back = pyogrio.read_dataframe(path, layer="hazard_pieces")
+    assert (back["surveyed"].dt.tz_convert("UTC") == when.tz_convert("UTC")).all()
+    assert str(back["surveyed"].dt.tz) == "UTC"
+    assert (back["offset"] == when).all() and str(back["offset"].dt.tz) == "UTC+07:00"
+    assert back["team"].tolist() == [7, 2**40] and back["team"].dtype == np.int64
+    assert back["note"].tolist()[0] == "ភូមិ" and back["note"].isna().tolist() == [False, True]
+    assert pyogrio.read_info(path, layer="hazard_pieces")["geometry_type"] == "MultiPolygon"
+    assert pyogrio.read_info(path, layer="hazard_pieces")["layer_metadata"] == {"SYNTHETIC": "yes"}
+    assert np.array_equal(shapely.get_coordinates(back.geometry.values), shapely.get_coordinates(layer.geometry.values))
