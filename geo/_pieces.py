@@ -12,6 +12,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geo._threads import valid_mask
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
@@ -77,11 +78,16 @@ class AnalysedHazards:
         The hazards in the equal-area analysis CRS, invalid ones repaired.
     area_m2 : ndarray of float
         Their areas, m2.
+    wgs84 : ndarray of shapely geometry, optional
+        For a layer in WGS 84: each hazard's geometry as given, where ``geoms`` is its plain
+        reprojection (None where it was repaired), so that a hazard inside one band is written back
+        exactly as it came rather than reprojected twice.
     """
 
     table: gpd.GeoDataFrame
     geoms: np.ndarray
     area_m2: np.ndarray
+    wgs84: np.ndarray | None = None
 
     @classmethod
     def prepare(cls, hazards: gpd.GeoDataFrame) -> AnalysedHazards:
@@ -101,7 +107,11 @@ class AnalysedHazards:
         geoms = to_crs_dense(hz, ANALYSIS_CRS).geometry.values.copy()
         bad = ~valid_mask(geoms)
         geoms[bad] = shapely.make_valid(geoms[bad], method="structure", keep_collapsed=False)
-        return cls(table=hz, geoms=geoms, area_m2=shapely.area(geoms))
+        wgs84 = None
+        if hz.crs is not None and CRS.from_user_input(hz.crs) == CRS.from_user_input(WGS84):
+            wgs84 = hz.geometry.to_numpy().copy()
+            wgs84[bad] = None
+        return cls(table=hz, geoms=geoms, area_m2=shapely.area(geoms), wgs84=wgs84)
 
     @property
     def ids(self) -> np.ndarray:
@@ -147,7 +157,11 @@ def attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:
 def hazard_table(
     pieces: pd.DataFrame, hazards: AnalysedHazards, fitted: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
 ) -> gpd.GeoDataFrame:
-    """One row per hazard x province x user band (fine pieces of a band merged)."""
+    """One row per hazard x province x user band (fine pieces of a band merged).
+
+    For hazards given in WGS 84, a private ``_wgs84`` column holds the hazard's own geometry where the
+    piece is the whole hazard (see :attr:`AnalysedHazards.wgs84`), else None.
+    """
     key = ["src", "code", "band_index"]
     multi = pieces.duplicated(key, keep=False)
     groups = pieces[multi].groupby(key, sort=False)
@@ -155,7 +169,8 @@ def hazard_table(
     # One vectorised union per group (the fine pieces of a band), in the groups' order.
     _, unions = union_groups(pieces.loc[multi, "geometry"].to_numpy(), groups.ngroup().to_numpy())
     merged["geometry"] = unions
-    rows = pd.concat([pieces.loc[~multi, [*key, "area_m2", "geometry"]], merged], ignore_index=True)
+    merged["whole"] = False
+    rows = pd.concat([pieces.loc[~multi, [*key, "whole", "area_m2", "geometry"]], merged], ignore_index=True)
     rows = rows.sort_values(key, kind="stable").reset_index(drop=True)
     src = rows["src"].to_numpy()
     b = rows["band_index"].to_numpy()
@@ -174,4 +189,9 @@ def hazard_table(
     table["share_of_hazard"] = table["area_m2"] / hazards.area_m2[src]
     table["hazard_index"] = src
     table["band_index"] = b
+    if hazards.wgs84 is not None:
+        whole = rows["whole"].to_numpy(dtype=bool)
+        own = np.full(len(rows), None, dtype=object)
+        own[whole] = hazards.wgs84[src[whole]]
+        table["_wgs84"] = own
     return gpd.GeoDataFrame(table, geometry=rows["geometry"].to_numpy(), crs=ANALYSIS_CRS)

@@ -30,7 +30,7 @@ from geo._pieces import public_columns
 from geo._threads import in_threads, valid_mask
 from geo.analysis import AnalysisResult
 from geo.constants import SYNTHETIC_NOTICE, WGS84
-from geo.crs import to_crs
+from geo.crs import reproject, to_crs
 
 OUTPUT_FILES = ANALYSIS_FILES
 
@@ -374,11 +374,20 @@ def _piece_table(by_hazard: pd.DataFrame, *, synthetic: bool) -> pd.DataFrame:
 
 
 def _piece_layer(by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> gpd.GeoDataFrame:
-    """The ``hazard_pieces`` layer: the public columns (and the ``synthetic`` flag) in WGS 84."""
+    """The ``hazard_pieces`` layer: the public columns (and the ``synthetic`` flag) in WGS 84.
+
+    A piece that is a whole hazard given in WGS 84 keeps that geometry (``_wgs84``, see
+    :func:`geo._pieces.hazard_table`); the others are reprojected.
+    """
     layer = public_columns(by_hazard)
     if synthetic:
         layer = layer.assign(synthetic=True)
-    return to_crs(layer, WGS84)
+    if "_wgs84" not in by_hazard.columns:
+        return to_crs(layer, WGS84)
+    geoms = by_hazard["_wgs84"].to_numpy().copy()
+    moved = pd.isna(geoms)
+    geoms[moved] = reproject(layer.geometry.to_numpy()[moved], layer.crs, WGS84)
+    return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=WGS84), crs=WGS84)
 
 
 def layer_metadata(notice: str | None) -> dict | None:

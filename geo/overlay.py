@@ -195,8 +195,9 @@ def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.Da
     -------
     DataFrame
         One row per non-empty piece: ``src`` (index in ``geoms``), ``cell``
-        (index in ``cells``, -1 for the part outside ``land``), ``area_m2``,
-        ``geometry``.  The pieces of each polygon sum to its area.
+        (index in ``cells``, -1 for the part outside ``land``), ``whole`` (the piece is the
+        polygon itself, inside one cell), ``area_m2``, ``geometry``.  The pieces of each polygon
+        sum to its area.
     """
     geoms = np.asarray(geoms, dtype=object)
     cells = np.asarray(cells, dtype=object)
@@ -209,8 +210,8 @@ def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.Da
     cut = ~done[src]
     parts = in_threads(shapely.intersection, geoms[src[cut]], cells[cell[cut]])
     frames = [
-        pd.DataFrame({"src": src[whole], "cell": cell[whole], "geometry": geoms[src[whole]]}),
-        pd.DataFrame({"src": src[cut], "cell": cell[cut], "geometry": parts}),
+        pd.DataFrame({"src": src[whole], "cell": cell[whole], "whole": True, "geometry": geoms[src[whole]]}),
+        pd.DataFrame({"src": src[cut], "cell": cell[cut], "whole": False, "geometry": parts}),
     ]
     # Anything not inside a single cell may also reach beyond the territory.
     rest = np.flatnonzero(~done)
@@ -219,7 +220,8 @@ def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.Da
         out = ~shapely.covered_by(geoms[rest], land)
         rest = rest[out]
         if len(rest):
-            frames.append(pd.DataFrame({"src": rest, "cell": -1, "geometry": shapely.difference(geoms[rest], land)}))
+            outside = shapely.difference(geoms[rest], land)
+            frames.append(pd.DataFrame({"src": rest, "cell": -1, "whole": False, "geometry": outside}))
     pieces = pd.concat(frames, ignore_index=True)
     pieces["geometry"] = _polygonal(pieces["geometry"].to_numpy())
     pieces["area_m2"] = shapely.area(pieces["geometry"].to_numpy())

@@ -221,3 +221,32 @@ def test_user_columns_keep_their_values_in_the_pieces_geopackage(tmp_path):
     assert pyogrio.read_info(path, layer="hazard_pieces")["geometry_type"] == "MultiPolygon"
     assert pyogrio.read_info(path, layer="hazard_pieces")["layer_metadata"] == {"SYNTHETIC": "yes"}
     assert np.array_equal(shapely.get_coordinates(back.geometry.values), shapely.get_coordinates(layer.geometry.values))
+
+
+def test_a_hazard_inside_one_band_is_written_back_as_it_came(tmp_path, straight_world):
+    """A hazard given in WGS 84 that lies inside one band is its own piece: the files hold its
+    coordinates as given (not reprojected there and back); a cut one is reprojected."""
+    import geopandas as gpd
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    from tests.conftest import hazards_tm
+
+    provinces, frontier = straight_world
+    given = hazards_tm([(0.5, 0, 1.5, 1), (1.5, 3, 2.5, 4)]).to_crs("EPSG:4326")
+    world = geo.Boundaries.from_frames(provinces, frontier)
+    res = geo.analyze(given, world)
+    write_outputs(res, tmp_path / "out")
+    for layer in (
+        pyogrio.read_dataframe(tmp_path / "out" / "zones.gpkg", layer="hazard_pieces"),
+        gpd.read_parquet(tmp_path / "out" / "hazard_pieces.parquet"),
+    ):
+        whole = layer[layer["hazard_id"] == "H1"].geometry.to_numpy()
+        assert len(whole) == 1
+        assert np.array_equal(shapely.get_coordinates(whole[0]), shapely.get_coordinates(given.geometry.iloc[0]))
+        cut = layer[layer["hazard_id"] == "H2"]
+        assert sorted(cut["band"]) == ["0-2 km", "2-5 km"] and shapely.is_valid(cut.geometry.to_numpy()).all()
+        back = gpd.GeoSeries(cut.geometry.to_numpy(), crs="EPSG:4326").to_crs(res.by_hazard.crs)
+        assert abs(back.area.sum() - res.hazards.geometry.area.iloc[1]) < 1e-3  # m2, of 1 km2
+    assert "_wgs84" not in geo.analyze(hazards_tm([(0.5, 0, 1.5, 1)]), world).by_hazard.columns
