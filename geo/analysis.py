@@ -34,7 +34,7 @@ from geo.constants import (
     WGS84,
 )
 from geo.crs import to_crs_dense
-from geo.curve import metres, ranges, within_curve
+from geo.curve import metres, ranges, with_extent, within_curve
 from geo.overlay import Territory, build_territory, split, union_groups, union_overlapping
 from geo.sensitivity import (
     SHIFTS_M,
@@ -432,6 +432,7 @@ class RunPlan:
     def curves(self, land_pieces: pd.DataFrame) -> Curves:
         """W(d) of the land pieces for the ranges, the shifted lines, the alternatives and each neighbour."""
         t, codes = self.territory, self.territory.provinces["code"]
+        land_pieces = with_extent(land_pieces[land_pieces["fine_index"] >= 0])  # measured once for every line
         t_km = self.tolerance_m / 1000.0
         range_km = [e + s for e in (*self.edges, MILITARY_ONLY_KM, RESTRICTED_KM) for s in (-t_km, 0.0, t_km)]
         analysed = analysed_curve(

@@ -72,37 +72,56 @@ def sum_by_code(values: np.ndarray, codes: np.ndarray) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes, dtype=object), sort=True).sum()
 
 
-def _per_input(found, n: int) -> np.ndarray:
-    (idx, _), dist = found
-    out = np.full(n, np.inf)
-    out[idx] = dist
-    return out
+#: Longest frontier segment, m, when the frontier is cut into points for the nearest-point search of
+#: :func:`distance_bounds` (the nearest point of the line is then within half of it of a vertex).
+NEAREST_STEP_M = 20.0
+
+
+def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
+    """``pieces`` with each one's centroid (``_cx``, ``_cy``) and radius about it (``_radius``, the
+    distance to its farthest vertex), m: measured once, for every line :func:`within_curve` is
+    asked about.
+
+    Examples
+    --------
+    >>> one = pd.DataFrame({"geometry": [shapely.box(0, 0, 6, 8)]})
+    >>> with_extent(one)[["_cx", "_cy", "_radius"]].round(6).values.tolist()
+    [[3.0, 4.0, 5.0]]
+    """
+    geoms = pieces["geometry"].to_numpy()
+    centroid = shapely.centroid(geoms)
+    radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
+    return pieces.assign(_cx=shapely.get_x(centroid), _cy=shapely.get_y(centroid), _radius=radius)
 
 
 def distance_bounds(
-    geoms: np.ndarray, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
+    pieces: pd.DataFrame, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds, m, of the distance from each polygon's points to the frontier.
 
-    The centroid's distance minus and plus the polygon's radius about the centroid
-    (distance to a line is 1-Lipschitz).  Both are
-    widened by :data:`BOUND_REL` and :data:`BOUND_ABS_M` for the projection's scale.
-    Polygons wholly farther than ``beyond_m`` get bounds of infinity (the search stops there).
+    The centroid's distance minus and plus the polygon's radius about the centroid (distance to a
+    line is 1-Lipschitz; see :func:`with_extent`).  The centroid's distance is that to the nearest
+    point of the line cut every :data:`NEAREST_STEP_M` (a k-d tree query; the line's own nearest
+    point is at most half a step nearer).  Both bounds are widened by :data:`BOUND_REL` and
+    :data:`BOUND_ABS_M` for the projection's scale.  Polygons wholly farther than ``beyond_m`` get
+    bounds of infinity (the search stops there).
     """
+    from scipy.spatial import cKDTree
+
+    if "_radius" not in pieces.columns:
+        pieces = with_extent(pieces)
     lines = transform_geoms(np.asarray(frontier_wgs84, dtype=object), WGS84, ANALYSIS_CRS)
-    # The frontier as segments in an STRtree: nearest-segment queries instead of a full distance scan.
-    coords = [np.asarray(part.coords) for line in lines for part in shapely.get_parts(line)]
-    segs = shapely.linestrings(np.concatenate([np.stack([c[:-1], c[1:]], axis=1) for c in coords]))
-    tree = shapely.STRtree(segs)
-    centroid = shapely.centroid(geoms)
-    radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
+    points = shapely.get_coordinates(shapely.segmentize(lines, NEAREST_STEP_M))
+    radius = pieces["_radius"].to_numpy()
+    centre = np.column_stack([pieces["_cx"].to_numpy(), pieces["_cy"].to_numpy()])
+    slack = NEAREST_STEP_M / 2
     # Searching no farther than any point that could lie within beyond_m: the rest are beyond it.
-    reach = (beyond_m + (float(radius.max()) if len(radius) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL)
-    found = tree.query_nearest(
-        centroid, max_distance=reach if np.isfinite(reach) else None, return_distance=True, all_matches=False
-    )
-    near = _per_input(found, len(geoms))
-    lower, upper = near - radius, near + radius
+    reach = (beyond_m + (float(radius.max()) if len(radius) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL) + slack
+    near = np.full(len(centre), np.inf)
+    known = np.isfinite(centre).all(axis=1)
+    if len(points) and known.any():
+        near[known] = cKDTree(points).query(centre[known], distance_upper_bound=reach, workers=-1)[0]
+    lower, upper = near - slack - radius, near + radius
     return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
 
 
@@ -120,7 +139,8 @@ def within_curve(
     ----------
     pieces : DataFrame
         Land-once pieces of an analysis: ``code``, ``fine_index`` (index into
-        ``fine_zones``, -1 outside the territory), ``area_m2``, ``geometry``.
+        ``fine_zones``, -1 outside the territory), ``area_m2``, ``geometry``; with
+        :func:`with_extent`'s columns when the same pieces serve several lines.
     fine_zones : DataFrame
         ``inner_km``, ``outer_km`` of each band the pieces were cut by.
     codes : Series
@@ -143,7 +163,7 @@ def within_curve(
     outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
     geoms = inside["geometry"].to_numpy()
     ds_max = max((metres(d) for d in distances_km), default=0.0)
-    lower, upper = distance_bounds(geoms, frontier_wgs84, beyond_m=ds_max)
+    lower, upper = distance_bounds(inside, frontier_wgs84, beyond_m=ds_max)
     lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
     area = inside["area_m2"].to_numpy()
     code = inside["code"].to_numpy()
