@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 import shapely.affinity
@@ -99,3 +100,23 @@ def test_moving_away_never_increases_the_2km_area(world, geoms, shift):
     moved = [shapely.transform(g, lambda xy, s=shift: xy + np.array([s, 0.0])) for g in geoms]
     after = run(world, frame(moved)).summary["within_2km_km2"]
     assert after <= before + 1e-9
+
+
+@SETTINGS
+@given(polygon_sets(max_n=6))
+def test_distance_bounds_hold_every_point_of_a_polygon(world, geoms):
+    """The cheap bounds that spare the curves most geometry work never exclude a true distance."""
+    from geo.crs import transform_geoms
+    from geo.curve import distance_bounds
+    from geo.zones import frontier_lines
+
+    _, frontier = world
+    lines = frontier_lines(frontier.to_crs("EPSG:4326"))
+    polys = frame(geoms).to_crs(ANALYSIS_CRS).geometry.to_numpy()
+    lower, upper = distance_bounds(pd.DataFrame({"geometry": polys}), lines)
+    line = shapely.union_all(transform_geoms(lines, "EPSG:4326", ANALYSIS_CRS))
+    nearest = shapely.distance(polys, line)
+    farthest = np.array([shapely.distance(shapely.points(shapely.get_coordinates(p)), line).max() for p in polys])
+    assert (lower <= nearest + 1e-6).all() and (upper >= farthest - 1e-6).all()
+    radius = shapely.hausdorff_distance(polys, shapely.centroid(polys))
+    assert (upper - lower <= 2.02 * radius + 0.01 * upper + 100.0).all()  # and tight enough to spare work
