@@ -14,10 +14,12 @@ def workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
+def in_threads(func, *arrays: np.ndarray, min_rows: int = 2000) -> np.ndarray:
     """``func(*arrays)`` for a row-wise vectorised shapely function, its rows split over the cores.
 
     The result is the one a single call gives (each row is computed alone), in the same order.
+    Fewer than ``min_rows`` rows are done in one call (lower it for costly rows, such as unions of
+    dozens of polygons).
 
     Examples
     --------
@@ -28,7 +30,7 @@ def in_threads(func, *arrays: np.ndarray) -> np.ndarray:
     """
     n = len(arrays[0])
     count = workers()
-    if count == 1 or n < 2000:
+    if count == 1 or n < max(min_rows, 2):
         return func(*arrays)
     bounds = np.linspace(0, n, count + 1).astype(int)
     with ThreadPoolExecutor(count) as pool:

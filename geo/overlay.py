@@ -305,7 +305,7 @@ def union_groups(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.
         for j in range(w):
             has = counts[batch] > j
             grid[has, j] = geoms[order[starts[batch[has]] + j]]
-        unions[batch] = in_threads(lambda g: shapely.union_all(g, axis=1), grid)
+        unions[batch] = in_threads(lambda g: shapely.union_all(g, axis=1), grid, min_rows=4 * 256 // w)
     return sorted_labels[starts], unions
 
 
