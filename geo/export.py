@@ -27,7 +27,7 @@ import shapely
 
 from geo._outdir import ANALYSIS_FILES, library_write_error
 from geo._pieces import public_columns
-from geo._threads import in_threads, valid_mask
+from geo._threads import valid_mask
 from geo.analysis import AnalysisResult
 from geo.constants import SYNTHETIC_NOTICE, WGS84
 from geo.crs import reproject, to_crs
@@ -432,7 +432,7 @@ def _arrow_pieces(layer: gpd.GeoDataFrame):
     table = pa.Table.from_pandas(attrs, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
     arrays = [table.column(f.name).cast(f.type) for f in fields]
-    wkb = pa.array(in_threads(shapely.to_wkb, multi), type=pa.binary())
+    wkb = pa.array(shapely.to_wkb(multi), type=pa.binary())  # to_wkb holds Python's lock: no threads
     return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
 
 
