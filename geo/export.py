@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo._errors import GeoEnvironmentError
 from geo._outdir import ANALYSIS_FILES, library_write_error
 from geo._pieces import public_columns
 from geo._threads import valid_mask
@@ -177,6 +178,12 @@ def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None
     import pyogrio
     from pyproj import CRS
 
+    if pyogrio.__gdal_version__ < (3, 8, 0):
+        raise GeoEnvironmentError(
+            f"writing the hazard_pieces layer needs GDAL 3.8 or later, and this pyogrio uses GDAL "
+            f"{pyogrio.__gdal_version_string__}; install pyogrio's own wheel (pip install --force-reinstall "
+            "--only-binary pyogrio pyogrio)"
+        )
     arrays, fields = [], []
     for field, column in zip(table.schema, table.columns):
         kind = field.type

@@ -250,3 +250,15 @@ def test_a_hazard_inside_one_band_is_written_back_as_it_came(tmp_path, straight_
         back = gpd.GeoSeries(cut.geometry.to_numpy(), crs="EPSG:4326").to_crs(res.by_hazard.crs)
         assert abs(back.area.sum() - res.hazards.geometry.area.iloc[1]) < 1e-3  # m2, of 1 km2
     assert "_wgs84" not in geo.analyze(hazards_tm([(0.5, 0, 1.5, 1)]), world).by_hazard.columns
+
+
+def test_a_gdal_too_old_for_arrow_writing_is_named(tmp_path, monkeypatch, demo_result):
+    """pyogrio built against a GDAL older than 3.8 cannot write Arrow: the run says so, and what to do."""
+    import pyogrio
+
+    from geo._errors import GeoEnvironmentError
+
+    monkeypatch.setattr(pyogrio, "__gdal_version__", (3, 6, 4))
+    monkeypatch.setattr(pyogrio, "__gdal_version_string__", "3.6.4")
+    with pytest.raises(GeoEnvironmentError, match=r"^writing the hazard_pieces layer needs GDAL 3\.8.*3\.6\.4.*pip"):
+        write_outputs(demo_result, tmp_path / "out")
