@@ -453,13 +453,12 @@ def _conform(table, schema):
     return table.cast(schema)
 
 
-def write_pieces_parquet(layer: Any, path: Path, notice: str | None) -> None:
-    """Write the ``hazard_pieces`` layer (a GeoDataFrame, or the Arrow table :func:`_arrow_pieces` made
-    of it) as GeoParquet (one file, atomically): the fastest of the piece files to write and to read
-    back (``geopandas.read_parquet``, GDAL, DuckDB, QGIS)."""
+def write_pieces_parquet(table, path: Path, notice: str | None) -> None:
+    """Write the ``hazard_pieces`` layer, as the Arrow table :func:`_arrow_pieces` made of it, as
+    GeoParquet (one file, atomically): the fastest of the piece files to write and to read back
+    (``geopandas.read_parquet``, GDAL, DuckDB, QGIS)."""
     import pyarrow.parquet as pq
 
-    table = _arrow_pieces(valid_polygons(layer)) if isinstance(layer, gpd.GeoDataFrame) else layer
     table = table.replace_schema_metadata(_geoparquet_meta(notice))
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
