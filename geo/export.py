@@ -15,6 +15,7 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,12 +80,17 @@ def _defuse(value):
 
 
 def _defuse_column(values: pd.Series) -> pd.Series:
-    """:func:`_defuse` on a column, the test done column-wise (values that are not text stay as they are)."""
+    """:func:`_defuse` on a column, the test done once per distinct value (values that are not text
+    stay as they are)."""
     column = values.astype(object)
     try:
-        risky = column.str.startswith(FORMULA_START).fillna(False).astype(bool).to_numpy()
-    except AttributeError:  # no text in the column
-        return column
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts): test each one
+        codes, uniques = np.arange(len(column)), column.to_numpy()
+    starts = np.fromiter(
+        (isinstance(v, str) and v.startswith(FORMULA_START) for v in uniques), dtype=bool, count=len(uniques)
+    )
+    risky = np.append(starts, False)[codes]  # code -1: a missing value
     if not risky.any():
         return column
     out = column.to_numpy(copy=True)
@@ -425,21 +431,54 @@ def _geoparquet_meta(notice: str | None) -> dict[bytes, bytes]:
     return meta
 
 
+#: The WKB of a MultiPolygon of one polygon, before that polygon's own WKB: little-endian, type 6, one part.
+_MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+#: The WKB of MULTIPOLYGON EMPTY, little-endian.
+_MULTI_EMPTY = b"\x01\x06\x00\x00\x00\x00\x00\x00\x00"
+#: Bytes 1-4 of a little-endian 2-D polygon's WKB: its type.
+_POLYGON_2D = b"\x03\x00\x00\x00"
+
+
+def multipolygon_wkb(geoms: np.ndarray) -> list:
+    """Each geometry as the WKB of a MultiPolygon (little-endian; None stays None): a 2-D polygon's
+    own WKB behind a MultiPolygon header, so no geometry is built; other rows through shapely.
+
+    Examples
+    --------
+    >>> a = shapely.box(0, 0, 1, 1)
+    >>> wkb = multipolygon_wkb(np.array([a, shapely.Polygon(), None, shapely.MultiPolygon([a])]))
+    >>> [shapely.from_wkb(w).geom_type if w else w for w in wkb], shapely.from_wkb(wkb[1]).is_empty
+    (['MultiPolygon', 'MultiPolygon', None, 'MultiPolygon'], True)
+    >>> wkb[0] == shapely.to_wkb(shapely.MultiPolygon([a]), byte_order=1)
+    True
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1)  # to_wkb holds Python's lock: no threads
+    out = [
+        None if w is None else (_MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY) if w[1:5] == _POLYGON_2D else w
+        for w in wkb
+    ]
+    other = [i for i, w in enumerate(wkb) if w is not None and w[1:5] != _POLYGON_2D]
+    if other:  # 3-D polygons and what is a MultiPolygon already
+        part = geoms[other]
+        polygon, empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
+        part = part.copy()
+        part[polygon & ~empty] = shapely.multipolygons(part[polygon & ~empty].reshape(-1, 1))
+        part[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of an empty one
+        for i, w in zip(other, shapely.to_wkb(part, byte_order=1)):
+            out[i] = w
+    return out
+
+
 def _arrow_pieces(layer: gpd.GeoDataFrame):
     """The ``hazard_pieces`` rows (WGS 84, valid polygons) as an Arrow table: attributes as they
     are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer)."""
     import pyarrow as pa
 
-    geoms = layer.geometry.to_numpy()
-    polygon, empty = shapely.get_type_id(geoms) == 3, shapely.is_empty(geoms)
-    multi = geoms.copy()
-    multi[polygon & ~empty] = shapely.multipolygons(geoms[polygon & ~empty].reshape(-1, 1))
-    multi[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of one empty polygon
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
     table = pa.Table.from_pandas(attrs, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
     arrays = [table.column(f.name).cast(f.type) for f in fields]
-    wkb = pa.array(shapely.to_wkb(multi), type=pa.binary())  # to_wkb holds Python's lock: no threads
+    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
     return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
 
 
@@ -540,9 +579,12 @@ class PieceWriter:
             schema = rows.arrow.schema.with_metadata(_geoparquet_meta(notice))
             self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
         table = _conform(rows.arrow, self._parquet.schema)
-        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-            write_arrow_layer(table, self.gpkg_part, "hazard_pieces", self._meta, append=not first)
-        self._parquet.write_table(table)
+        # Parquet is written without Python's lock, so beside the GeoPackage (which holds it).
+        with ThreadPoolExecutor(1) as pool:
+            parquet = pool.submit(self._parquet.write_table, table)
+            with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+                write_arrow_layer(table, self.gpkg_part, "hazard_pieces", self._meta, append=not first)
+            parquet.result()
         self.rows += table.num_rows
 
     def discard(self) -> None:
@@ -606,11 +648,14 @@ def write_outputs(
     if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
         pieces.close(gis_layers(result, pieces=False))
     else:
-        write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
         layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
         table = _arrow_pieces(layers["hazard_pieces"])
-        write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
-        write_pieces_parquet(table, written[5], notice)
+        # Parquet is written without Python's lock, so beside the CSV and the GeoPackage.
+        with ThreadPoolExecutor(1) as pool:
+            parquet = pool.submit(write_pieces_parquet, table, written[5], notice)
+            write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
+            write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
+            parquet.result()
     write_json(result.validation, written[4])
     if gdb:
         written.append(out_dir / "zones.gdb")

@@ -262,3 +262,43 @@ def test_a_gdal_too_old_for_arrow_writing_is_named(tmp_path, monkeypatch, demo_r
     monkeypatch.setattr(pyogrio, "__gdal_version_string__", "3.6.4")
     with pytest.raises(GeoEnvironmentError, match=r"^writing the hazard_pieces layer needs GDAL 3\.8.*3\.6\.4.*pip"):
         write_outputs(demo_result, tmp_path / "out")
+
+
+def test_piece_wkb_is_the_multipolygon_shapely_writes():
+    """The pieces' MultiPolygon WKB, made by putting a header before each polygon's own WKB, is byte for
+    byte what shapely writes for the MultiPolygon built from it: 2-D and 3-D, with holes, empty, multi."""
+    import numpy as np
+    import shapely
+
+    from geo.export import multipolygon_wkb
+
+    rng = np.random.default_rng(3)
+    ring = shapely.buffer(shapely.Point(0, 0), 5, quad_segs=3)
+    holed = shapely.difference(ring, shapely.box(-1, -1, 1, 1))
+    geoms = [
+        shapely.box(*rng.uniform(0, 10, 2), *rng.uniform(11, 20, 2)),
+        holed,
+        shapely.force_3d(holed, 7.5),
+        shapely.Polygon(),
+        shapely.from_wkt("POLYGON Z EMPTY"),
+        shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)]),
+        shapely.from_wkt("MULTIPOLYGON EMPTY"),
+        None,
+    ]
+    got = multipolygon_wkb(np.array(geoms, dtype=object))
+    for geom, wkb in zip(geoms, got):
+        if geom is None:
+            assert wkb is None
+            continue
+        multi = geom if geom.geom_type == "MultiPolygon" else shapely.MultiPolygon([geom] if not geom.is_empty else [])
+        assert wkb == shapely.to_wkb(multi, byte_order=1), geom.wkt
+        assert shapely.from_wkb(wkb).equals_exact(multi, 0) or geom.is_empty
+
+
+def test_formula_text_is_defused_among_values_of_every_kind():
+    from geo.export import _defuse_column
+
+    column = pd.Series(["=1+1", None, 3, "A-1", "-2", float("nan"), ["=x"], b"=y", "=1+1"])
+    assert _defuse_column(column).tolist()[:6] == ["'=1+1", None, 3, "A-1", "'-2", column[5]]
+    texts = pd.Series(["@SUM(A1)", pd.NA, "ok"], dtype="string")
+    assert _defuse_column(texts).tolist()[0] == "'@SUM(A1)"
