@@ -16,7 +16,7 @@ import pandas as pd
 import shapely
 
 from geo._errors import GeoInputError
-from geo.export import csv_text
+from geo._files import csv_text
 
 WHERE_EXAMPLES = """\
 examples:
@@ -40,7 +40,7 @@ example:
 
 def _emit(text: str, out: str | None) -> None:
     if out:
-        from geo.export import atomic_write
+        from geo._files import atomic_write
 
         atomic_write(Path(out), lambda tmp: tmp.write_text(text, encoding="utf-8"))
         print(f"wrote {out}", file=sys.stderr)
@@ -337,7 +337,7 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
 
 
 def cmd_curve(args: argparse.Namespace, analysis) -> int:
-    from geo.export import write_csv
+    from geo._files import write_csv
     from geo.plot import write_curve_plot
     from geo.queries import distance_curve, parse_km
 

@@ -15,10 +15,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from geo._files import atomic_write
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import transform_geoms
-from geo.export import atomic_write
 from geo.mapdata import band_colors, band_meaning
 
 

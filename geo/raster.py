@@ -14,9 +14,9 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
+from geo._files import atomic_write
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS
-from geo.export import atomic_write
 
 
 def density_grid(result: AnalysisResult, cell_m: float = 1000.0) -> tuple[np.ndarray, tuple[float, float]]:

@@ -28,11 +28,11 @@ from folium.map import Layer
 from folium.template import Template
 
 from geo._errors import GeoError
+from geo._files import atomic_write
 from geo._offline import inline_assets
 from geo._panels import chart_html, compact_json, footer_html, legend_html, title_html
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, WGS84
-from geo.export import atomic_write
 from geo.mapdata import (
     DECIMALS,
     DENSITY_CELL_M,

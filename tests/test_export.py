@@ -197,7 +197,7 @@ def test_user_columns_keep_their_values_in_the_pieces_geopackage(tmp_path):
     import pyogrio
     import shapely
 
-    from geo.export import _arrow_pieces, write_arrow_layer
+    from geo._piecefiles import _arrow_pieces, write_arrow_layer
 
     when = pd.to_datetime(["2021-03-01 08:00", "2022-11-05 17:30"]).tz_localize("Asia/Phnom_Penh")
     layer = gpd.GeoDataFrame(
@@ -270,7 +270,7 @@ def test_piece_wkb_is_the_multipolygon_shapely_writes():
     import numpy as np
     import shapely
 
-    from geo.export import multipolygon_wkb
+    from geo._piecefiles import multipolygon_wkb
 
     rng = np.random.default_rng(3)
     ring = shapely.buffer(shapely.Point(0, 0), 5, quad_segs=3)
@@ -296,7 +296,7 @@ def test_piece_wkb_is_the_multipolygon_shapely_writes():
 
 
 def test_formula_text_is_defused_among_values_of_every_kind():
-    from geo.export import _defuse_column
+    from geo._files import _defuse_column
 
     column = pd.Series(["=1+1", None, 3, "A-1", "-2", float("nan"), ["=x"], b"=y", "=1+1"])
     assert _defuse_column(column).tolist()[:6] == ["'=1+1", None, 3, "A-1", "'-2", column[5]]

@@ -1,0 +1,308 @@
+"""The hazard pieces' files, which may hold millions of rows: ``by_hazard.csv``, the ``hazard_pieces``
+layer of ``zones.gpkg`` and ``hazard_pieces.parquet``.
+
+The pieces become one Arrow table (attributes, and WKB MultiPolygons in WGS 84) that both the
+GeoPackage layer and the GeoParquet file are written from, whole (:func:`geo.export.write_outputs`)
+or a chunk at a time (:class:`PieceWriter`, for :func:`geo.chunked.analyze_in_chunks`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._errors import GeoEnvironmentError
+from geo._files import _gdal_errors, atomic_write, layer_metadata, rounded_for_csv, spreadsheet_safe, valid_polygons
+from geo._pieces import public_columns
+from geo.constants import SYNTHETIC_NOTICE, WGS84
+from geo.crs import reproject, to_crs
+
+
+def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None, *, append: bool = False) -> None:
+    """Write (or with ``append`` add to) a GeoPackage layer from an Arrow table of pieces (attributes,
+    then ``geometry``: WKB MultiPolygons in WGS 84), without turning its rows into Python objects.
+
+    GeoPackage has no unsigned 64-bit integers and keeps a time zone only as an offset, so such
+    columns are written as signed integers (when they fit) and as UTC times.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyogrio
+    from pyproj import CRS
+
+    if pyogrio.__gdal_version__ < (3, 8, 0):
+        raise GeoEnvironmentError(
+            f"writing the hazard_pieces layer needs GDAL 3.8 or later, and this pyogrio uses GDAL "
+            f"{pyogrio.__gdal_version_string__}; install pyogrio's own wheel (pip install --force-reinstall "
+            "--only-binary pyogrio pyogrio)"
+        )
+    arrays, fields = [], []
+    for field, column in zip(table.schema, table.columns):
+        kind = field.type
+        if pa.types.is_uint64(kind) and (len(column) == 0 or (pc.max(column).as_py() or 0) < 2**63):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.tz and not _fixed_offset(kind.tz):
+            kind = pa.timestamp(kind.unit, tz="UTC")  # the same instants
+        arrays.append(column.cast(kind))
+        fields.append(field.with_type(kind))
+    pyogrio.write_arrow(
+        pa.Table.from_arrays(arrays, schema=pa.schema(fields)),
+        path,
+        layer=name,
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="MultiPolygon",
+        crs=CRS.from_user_input(WGS84).to_wkt(),
+        append=append,
+        layer_metadata=None if append else metadata,
+    )
+
+
+def _fixed_offset(tz: str) -> bool:
+    """Whether an Arrow time zone is UTC or a fixed offset (``+07:00``), which GDAL keeps."""
+    return tz.upper() == "UTC" or (len(tz) == 6 and tz[0] in "+-" and tz[3] == ":")
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    return public_columns(df).drop(columns=[c for c in df.columns if c == "geometry"])
+
+
+def _piece_table(by_hazard: pd.DataFrame, *, synthetic: bool) -> pd.DataFrame:
+    """The rows of ``by_hazard.csv``: the public columns without geometry, and for synthetic input a
+    ``synthetic`` flag (the notice itself is said once per file, not on every row)."""
+    table = _flat(by_hazard)
+    if synthetic:
+        table["synthetic"] = True
+    return table
+
+
+def _piece_layer(by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> gpd.GeoDataFrame:
+    """The ``hazard_pieces`` layer: the public columns (and the ``synthetic`` flag) in WGS 84.
+
+    A piece that is a whole hazard given in WGS 84 keeps that geometry (``_wgs84``, see
+    :func:`geo._pieces.hazard_table`); the others are reprojected.
+    """
+    layer = public_columns(by_hazard)
+    if synthetic:
+        layer = layer.assign(synthetic=True)
+    if "_wgs84" not in by_hazard.columns:
+        return to_crs(layer, WGS84)
+    geoms = by_hazard["_wgs84"].to_numpy().copy()
+    moved = pd.isna(geoms)
+    geoms[moved] = reproject(layer.geometry.to_numpy()[moved], layer.crs, WGS84)
+    return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=WGS84), crs=WGS84)
+
+
+def _geoparquet_meta(notice: str | None) -> dict[bytes, bytes]:
+    """File metadata of ``hazard_pieces.parquet``: GeoParquet's ``geo`` key (WKB MultiPolygons in
+    WGS 84, lon/lat), and the SYNTHETIC notice when there is one (the keys of the GeoPackage layers)."""
+    from pyproj import CRS
+
+    geo = {
+        "version": "1.0.0",
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": ["MultiPolygon"],
+                "crs": CRS.from_user_input(WGS84).to_json_dict(),
+                "edges": "planar",
+            }
+        },
+    }
+    meta = {b"geo": json.dumps(geo).encode()}
+    for key, value in (layer_metadata(notice) or {}).items():
+        meta[key.encode()] = str(value).encode()
+    return meta
+
+
+#: The WKB of a MultiPolygon of one polygon, before that polygon's own WKB: little-endian, type 6, one part.
+_MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+
+
+#: The WKB of MULTIPOLYGON EMPTY, little-endian.
+_MULTI_EMPTY = b"\x01\x06\x00\x00\x00\x00\x00\x00\x00"
+
+
+#: Bytes 1-4 of a little-endian 2-D polygon's WKB: its type.
+_POLYGON_2D = b"\x03\x00\x00\x00"
+
+
+def multipolygon_wkb(geoms: np.ndarray) -> list:
+    """Each geometry as the WKB of a MultiPolygon (little-endian; None stays None): a 2-D polygon's
+    own WKB behind a MultiPolygon header, so no geometry is built; other rows through shapely.
+
+    Examples
+    --------
+    >>> a = shapely.box(0, 0, 1, 1)
+    >>> wkb = multipolygon_wkb(np.array([a, shapely.Polygon(), None, shapely.MultiPolygon([a])]))
+    >>> [shapely.from_wkb(w).geom_type if w else w for w in wkb], shapely.from_wkb(wkb[1]).is_empty
+    (['MultiPolygon', 'MultiPolygon', None, 'MultiPolygon'], True)
+    >>> wkb[0] == shapely.to_wkb(shapely.MultiPolygon([a]), byte_order=1)
+    True
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1)  # to_wkb holds Python's lock: no threads
+    out = [
+        None if w is None else (_MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY) if w[1:5] == _POLYGON_2D else w
+        for w in wkb
+    ]
+    other = [i for i, w in enumerate(wkb) if w is not None and w[1:5] != _POLYGON_2D]
+    if other:  # 3-D polygons and what is a MultiPolygon already
+        part = geoms[other]
+        polygon, empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
+        part = part.copy()
+        part[polygon & ~empty] = shapely.multipolygons(part[polygon & ~empty].reshape(-1, 1))
+        part[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of an empty one
+        for i, w in zip(other, shapely.to_wkb(part, byte_order=1)):
+            out[i] = w
+    return out
+
+
+def _arrow_pieces(layer: gpd.GeoDataFrame):
+    """The ``hazard_pieces`` rows (WGS 84, valid polygons) as an Arrow table: attributes as they
+    are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer)."""
+    import pyarrow as pa
+
+    attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    table = pa.Table.from_pandas(attrs, preserve_index=False)
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    arrays = [table.column(f.name).cast(f.type) for f in fields]
+    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
+    return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
+
+
+def _conform(table, schema):
+    """``table`` with the column types of ``schema`` (that of a file's first batch): a batch where a
+    column is all null, or whole numbers where the first batch had gaps, still fits the file."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    if table.schema.names != schema.names:
+        raise ValueError(f"pieces with columns {table.schema.names} after {schema.names}")
+    return table.cast(schema)
+
+
+def write_pieces_parquet(table, path: Path, notice: str | None) -> None:
+    """Write the ``hazard_pieces`` layer, as the Arrow table :func:`_arrow_pieces` made of it, as
+    GeoParquet (one file, atomically): the fastest of the piece files to write and to read back
+    (``geopandas.read_parquet``, GDAL, DuckDB, QGIS)."""
+    import pyarrow.parquet as pq
+
+    table = table.replace_schema_metadata(_geoparquet_meta(notice))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+@dataclass(frozen=True)
+class PieceRows:
+    """Pieces made ready for the files (where they were made, e.g. in a worker process).
+
+    Attributes
+    ----------
+    header : str
+        The CSV header line.
+    csv : str
+        The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
+    arrow : pyarrow.Table
+        The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
+        GeoPackage layer and of ``hazard_pieces.parquet``.
+    synthetic : bool
+        Whether the rows carry the ``synthetic`` flag.
+    """
+
+    header: str
+    csv: str
+    arrow: Any
+    synthetic: bool
+
+    @classmethod
+    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
+        """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
+        text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
+        return cls(
+            header=text.iloc[:0].to_csv(index=False),
+            csv=text.to_csv(index=False, header=False),
+            arrow=_arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))),
+            synthetic=synthetic,
+        )
+
+
+class PieceWriter:
+    """``by_hazard.csv``, the ``hazard_pieces`` layer of ``zones.gpkg`` and ``hazard_pieces.parquet``,
+    written a chunk of pieces at a time.
+
+    They grow under temporary names in ``out_dir`` and take their names in :meth:`close`, with the
+    other layers of ``zones.gpkg`` added; the rows are the ones :func:`write_outputs` writes for a
+    whole analysis, in the same order.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The directory written into (for a whole set, the staging directory of
+        :class:`geo._outdir.OutputSet`, which removes what a failed run leaves).
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.csv_part = self.out_dir / ".by_hazard.part.csv"
+        self.gpkg_part = self.out_dir / ".zones.part.gpkg"
+        self.parquet_part = self.out_dir / ".hazard_pieces.part.parquet"
+        self.rows = 0
+        self._header: str | None = None
+        self._meta: dict | None = None
+        self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
+
+    def add(self, rows: PieceRows) -> None:
+        """Append pieces (see :meth:`PieceRows.of`) to the three files."""
+        first = self._header is None
+        notice = SYNTHETIC_NOTICE if rows.synthetic else None
+        if first:
+            self._header = rows.header
+            self._meta = layer_metadata(notice)
+        elif rows.header != self._header:
+            raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
+        with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
+            f.write((rows.header if first else "") + rows.csv)
+        if first:
+            import pyarrow.parquet as pq
+
+            schema = rows.arrow.schema.with_metadata(_geoparquet_meta(notice))
+            self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
+        table = _conform(rows.arrow, self._parquet.schema)
+        # Parquet is written without Python's lock, so beside the GeoPackage (which holds it).
+        with ThreadPoolExecutor(1) as pool:
+            parquet = pool.submit(self._parquet.write_table, table)
+            with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+                write_arrow_layer(table, self.gpkg_part, "hazard_pieces", self._meta, append=not first)
+            parquet.result()
+        self.rows += table.num_rows
+
+    def discard(self) -> None:
+        """Close the part files after a failure (the caller removes the staging directory)."""
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
+
+    def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
+        """Add the other ``layers`` to the GeoPackage and give the three files their names."""
+        if self._header is None:
+            raise ValueError("no pieces were written")
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            for name, gdf in layers.items():
+                valid_polygons(gdf).to_file(
+                    self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
+                )
+        self._parquet.close()
+        self._parquet = None
+        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
+        for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):
+            os.replace(part, path)
+        return done
