@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from concurrent.futures import ThreadPoolExecutor
+import queue
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,12 +33,31 @@ def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None
     then ``geometry``: WKB MultiPolygons in WGS 84), without turning its rows into Python objects.
 
     GeoPackage has no unsigned 64-bit integers and keeps a time zone only as an offset, so such
-    columns are written as signed integers (when they fit) and as UTC times.
+    columns are written as signed integers (when they fit) and as UTC times (:func:`gpkg_schema`).
     """
+    _write_layer(table.cast(gpkg_schema(table)), path, name, metadata, append=append)
+
+
+def gpkg_schema(table):
+    """The schema ``table`` (an Arrow table of pieces) is written to a GeoPackage with: unsigned 64-bit
+    integers as signed ones when its values fit, times in a named zone as UTC (the same instants)."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    fields = []
+    for field, column in zip(table.schema, table.columns):
+        kind = field.type
+        if pa.types.is_uint64(kind) and (len(column) == 0 or (pc.max(column).as_py() or 0) < 2**63):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.tz and not _fixed_offset(kind.tz):
+            kind = pa.timestamp(kind.unit, tz="UTC")
+        fields.append(field.with_type(kind))
+    return pa.schema(fields, metadata=table.schema.metadata)
+
+
+def _check_gdal() -> None:
+    """Refuse, saying what to install, a pyogrio whose GDAL cannot write Arrow (before 3.8)."""
     import pyogrio
-    from pyproj import CRS
 
     if pyogrio.__gdal_version__ < (3, 8, 0):
         raise GeoEnvironmentError(
@@ -45,17 +65,17 @@ def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None
             f"{pyogrio.__gdal_version_string__}; install pyogrio's own wheel (pip install --force-reinstall "
             "--only-binary pyogrio pyogrio)"
         )
-    arrays, fields = [], []
-    for field, column in zip(table.schema, table.columns):
-        kind = field.type
-        if pa.types.is_uint64(kind) and (len(column) == 0 or (pc.max(column).as_py() or 0) < 2**63):
-            kind = pa.int64()
-        elif pa.types.is_timestamp(kind) and kind.tz and not _fixed_offset(kind.tz):
-            kind = pa.timestamp(kind.unit, tz="UTC")  # the same instants
-        arrays.append(column.cast(kind))
-        fields.append(field.with_type(kind))
+
+
+def _write_layer(data, path: Path, name: str, metadata: dict | None, *, append: bool = False) -> None:
+    """One ``pyogrio.write_arrow`` call: ``data`` is an Arrow table or a stream of batches (in the
+    schema :func:`gpkg_schema` gives)."""
+    import pyogrio
+    from pyproj import CRS
+
+    _check_gdal()
     pyogrio.write_arrow(
-        pa.Table.from_arrays(arrays, schema=pa.schema(fields)),
+        data,
         path,
         layer=name,
         driver="GPKG",
@@ -65,6 +85,92 @@ def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None
         append=append,
         layer_metadata=None if append else metadata,
     )
+
+
+class _Stop(Exception):
+    """Sent into a :class:`LayerStream` to end its write early (the run failed)."""
+
+
+class LayerStream:
+    """One GeoPackage layer written by one ``pyogrio.write_arrow`` call, in a thread, from Arrow tables
+    handed to it later (:meth:`put`), so that GDAL builds the layer's spatial index in one pass (when
+    a layer is appended to instead, every row updates the R-tree: about 1.7 times slower, measured at
+    433,000 pieces).
+
+    Parameters
+    ----------
+    path, name, metadata
+        The GeoPackage, the layer and its metadata.
+    first : pyarrow.Table
+        The first table, which sets the layer's schema (:func:`gpkg_schema`); it is not written
+        until :meth:`put` is given it.
+    """
+
+    def __init__(self, path: Path, name: str, metadata: dict | None, first):
+        import pyarrow as pa
+
+        _check_gdal()
+        self.schema = gpkg_schema(first)
+        self._tables: queue.Queue = queue.Queue(maxsize=1)  # at most one table waits for GDAL
+        self._error: BaseException | None = None
+        reader = pa.RecordBatchReader.from_batches(self.schema, self._batches())
+        self._thread = threading.Thread(target=self._write, args=(reader, path, name, metadata), daemon=True)
+        self._thread.start()
+
+    def _batches(self):
+        while True:
+            table = self._tables.get()
+            if table is None:
+                return
+            if isinstance(table, _Stop):
+                raise table
+            yield from table.to_batches()
+
+    def _write(self, reader, path: Path, name: str, metadata: dict | None) -> None:
+        try:
+            _write_layer(reader, path, name, metadata)
+        except BaseException as exc:  # handed to the caller's thread by _check
+            self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _send(self, item) -> None:
+        while True:
+            self._check()
+            if not self._thread.is_alive():
+                raise RuntimeError("the GeoPackage writer stopped")
+            try:
+                self._tables.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def put(self, table) -> None:
+        """Hand a table of pieces (the first one's columns) to the writer; returns once it is queued."""
+        import pyarrow as pa
+
+        try:
+            cast = table.cast(self.schema)
+        except (pa.ArrowInvalid, ValueError) as exc:
+            raise ValueError(f"hazard_pieces: {exc} (a GeoPackage holds signed 64-bit integers only)") from exc
+        self._send(cast)
+
+    def finish(self) -> None:
+        """Wait until every table is written and the layer closed; raise what the writer raised."""
+        self._send(None)
+        self._thread.join()
+        self._check()
+
+    def stop(self) -> None:
+        """End the write early, leaving an unfinished file (after a failure elsewhere)."""
+        if self._thread.is_alive():
+            try:
+                self._send(_Stop())
+            except BaseException:  # the writer failed too: nothing more to stop
+                pass
+            self._thread.join()
 
 
 def _fixed_offset(tz: str) -> bool:
@@ -259,6 +365,7 @@ class PieceWriter:
         self._header: str | None = None
         self._meta: dict | None = None
         self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
+        self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
 
     def add(self, rows: PieceRows) -> None:
         """Append pieces (see :meth:`PieceRows.of`) to the three files."""
@@ -276,17 +383,19 @@ class PieceWriter:
 
             schema = rows.arrow.schema.with_metadata(_geoparquet_meta(notice))
             self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
+            self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, rows.arrow)
         table = _conform(rows.arrow, self._parquet.schema)
-        # Parquet is written without Python's lock, so beside the GeoPackage (which holds it).
-        with ThreadPoolExecutor(1) as pool:
-            parquet = pool.submit(self._parquet.write_table, table)
-            with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-                write_arrow_layer(table, self.gpkg_part, "hazard_pieces", self._meta, append=not first)
-            parquet.result()
+        assert self._gpkg is not None
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
+        self._parquet.write_table(table)
         self.rows += table.num_rows
 
     def discard(self) -> None:
         """Close the part files after a failure (the caller removes the staging directory)."""
+        if self._gpkg is not None:
+            self._gpkg.stop()
+            self._gpkg = None
         if self._parquet is not None:
             self._parquet.close()
             self._parquet = None
@@ -296,6 +405,9 @@ class PieceWriter:
         if self._header is None:
             raise ValueError("no pieces were written")
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            assert self._gpkg is not None
+            self._gpkg.finish()
+            self._gpkg = None
             for name, gdf in layers.items():
                 valid_polygons(gdf).to_file(
                     self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta

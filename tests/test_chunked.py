@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
+import threading
+from contextlib import closing
 
 import geopandas as gpd
 import numpy as np
@@ -120,6 +123,13 @@ def test_demo_in_chunks_gives_the_whole_layer_figures_and_files(tmp_path):
         assert len(a) == len(b), layer
     meta = pyogrio.read_info(c / "zones.gpkg", layer="hazard_pieces")["layer_metadata"]
     assert meta["SYNTHETIC"] == "yes"
+    # The layer written from six chunks in one stream has its spatial index whole, as the one written at once.
+    counts = []
+    for d in (m, c):
+        with closing(sqlite3.connect(d / "zones.gpkg")) as db:
+            counts.append(db.execute("SELECT count(*) FROM rtree_hazard_pieces_geom").fetchone()[0])
+            counts.append(db.execute("SELECT count(*) FROM hazard_pieces").fetchone()[0])
+    assert counts[0] == counts[1] == counts[2] == counts[3] > 4000
     # The GeoParquet pieces, streamed a chunk at a time, equal the whole layer's.
     pm, pc = (gpd.read_parquet(d / "hazard_pieces.parquet") for d in (m, c))
     assert pm.dtypes.to_dict() == pc.dtypes.to_dict()
@@ -329,3 +339,49 @@ def test_a_parquet_file_without_geometry_is_named(tmp_path, capsys):
         err = capsys.readouterr().err
         assert "table.parquet" in err and "GeoParquet" in err, err
         assert not (tmp_path / engine / "summary.json").exists()
+
+
+def _pieces_table(n: int, start: int = 0):
+    import pyarrow as pa
+
+    boxes = [shapely.MultiPolygon([shapely.box(100 + i * 0.01, 12, 100.005 + i * 0.01, 12.005)]) for i in range(n)]
+    return pa.table({"n": np.arange(start, start + n, dtype=np.uint64), "geometry": shapely.to_wkb(boxes)})
+
+
+def test_a_layer_streamed_in_tables_is_whole_and_indexed(tmp_path):
+    from geo._piecefiles import LayerStream
+
+    path = tmp_path / "s.gpkg"
+    stream = LayerStream(path, "hazard_pieces", {"SYNTHETIC": "yes"}, _pieces_table(3))
+    for k in range(4):
+        stream.put(_pieces_table(3, start=3 * k))
+    stream.finish()
+    back = pyogrio.read_dataframe(path, layer="hazard_pieces")
+    assert back["n"].tolist() == list(range(12)) and str(back["n"].dtype) == "int64"  # GeoPackage: signed
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT count(*) FROM rtree_hazard_pieces_geom").fetchone()[0] == 12
+    assert pyogrio.read_info(path, layer="hazard_pieces")["layer_metadata"] == {"SYNTHETIC": "yes"}
+
+
+def test_a_stopped_or_failed_layer_stream_ends_its_thread_and_says_why(tmp_path):
+    import pyarrow as pa
+
+    from geo._piecefiles import LayerStream
+
+    before = threading.active_count()
+    stream = LayerStream(tmp_path / "s.gpkg", "hazard_pieces", None, _pieces_table(2))
+    stream.put(_pieces_table(2))
+    stream.stop()  # a run that failed half-way
+    assert threading.active_count() == before
+    # A value the first table's types cannot hold is named, not written as another number.
+    stream = LayerStream(tmp_path / "t.gpkg", "hazard_pieces", None, _pieces_table(2))
+    big = _pieces_table(1).set_column(0, "n", pa.array([2**63 + 5], "uint64"))
+    with pytest.raises(ValueError, match="signed 64-bit"):
+        stream.put(big)
+    stream.stop()
+    # GDAL cannot create the file: the writer's error reaches the caller.
+    stream = LayerStream(tmp_path / "no" / "such" / "dir" / "u.gpkg", "hazard_pieces", None, _pieces_table(2))
+    with pytest.raises(Exception, match=r"(?i)no such|not exist|unable|cannot|failed"):
+        stream.put(_pieces_table(2))
+        stream.finish()
+    assert threading.active_count() == before
