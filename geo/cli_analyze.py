@@ -1,0 +1,294 @@
+"""The commands that run an analysis: ``geo analyze`` (tables, layers and, on request, maps, rasters and
+database tables), ``geo map`` and ``geo plot``; registered by :mod:`geo.cli`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from geo._errors import GeoInputError
+from geo._report import fmt_number, print_checks, render_sensitivity, render_table
+from geo.cli import _Progress
+
+#: Smallest density raster cell, m: finer cells over Cambodia need billions of cells.
+MIN_CELL_M = 10.0
+
+
+def _input_paths(args: argparse.Namespace) -> list[Path]:
+    from geo._data import DEMO_HAZARDS
+    from geo.db import is_db_url
+
+    hazards = getattr(args, "hazards", None)
+    return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p and not is_db_url(p)]
+
+
+def _analysis(args: argparse.Namespace, say: _Progress):
+    """Read the inputs named on the command line and run the analysis (shared by every verb)."""
+    from geo._data import DEMO_HAZARDS
+    from geo._text import parse_distance_m
+    from geo.analysis import analyze
+    from geo.boundaries import load_boundaries
+    from geo.hazards import read_hazards
+
+    tolerance = parse_distance_m(args.frontier_tolerance)
+    from geo.db import is_db_url, read_postgis_hazards, redact
+
+    if is_db_url(args.hazards):
+        say(f"reading hazards from {redact(args.hazards)}")
+        hazards = read_postgis_hazards(
+            args.hazards, table=args.table, sql=args.sql, crs=args.crs, id_field=args.id_field
+        )
+    else:
+        hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
+        say(f"reading hazards from {hazards_path.name}")
+        hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
+    say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
+    boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
+    aoi = None
+    if getattr(args, "aoi", None):
+        from geo.aoi import clip_hazards, parse_aoi
+
+        aoi = parse_aoi(args.aoi, boundaries)
+        hazards = clip_hazards(hazards, aoi)
+        say(f"area of interest {aoi.label}: {len(hazards):,} hazards reach into it")
+        args.aoi_bounds = aoi.bounds
+    # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
+    neighbor = args.neighbor or (None if args.frontier else "THA")
+    result = analyze(
+        hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries, frontier_tolerance_m=tolerance
+    )
+    if aoi is not None:
+        from geo.aoi import scope_result
+
+        result = scope_result(result, aoi)
+    return result, neighbor
+
+
+def _write_map(result, path: Path, args: argparse.Namespace, say: _Progress) -> Path:
+    from geo.webmap import make_map, write_map
+
+    say(f"drawing the map {path.name}")
+    return write_map(make_map(result, title=args.title, basemap=args.basemap, bounds=_extent(result, args)), path)
+
+
+def _extent(result, args: argparse.Namespace) -> tuple[float, float, float, float] | None:
+    """What the maps open on: the area of interest, else the user's data (the whole country for the demo)."""
+    from geo.aoi import data_bounds
+
+    if getattr(args, "aoi_bounds", None):
+        return args.aoi_bounds
+    if not getattr(args, "hazards", None):
+        return None
+    return data_bounds(result)
+
+
+def _write_plot(result, path: Path, args: argparse.Namespace, say: _Progress) -> list[Path]:
+    from geo.plot import make_plot, write_plot
+
+    if getattr(args, "pages", "map") == "provinces":
+        from geo.plot import write_atlas
+
+        say(f"drawing the atlas {path.name}: the country, then each border province")
+        return [write_atlas(result, path, title=args.title, lang=getattr(args, "lang", "en"))]
+    also_pdf = path.suffix.lower() == ".png"
+    say(f"drawing the static map {path.name}" + (" and .pdf" if also_pdf else ""))
+    fig = make_plot(result, title=args.title, lang=getattr(args, "lang", "en"), bounds=_extent(result, args))
+    return write_plot(fig, path, also_pdf=also_pdf)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from geo._outdir import OutputSet
+    from geo._text import parse_distance_m
+    from geo.export import write_outputs
+
+    say = _Progress(args.quiet)
+    out_dir = Path(args.out)
+    cell_m = parse_distance_m(args.cell) if args.raster else None
+    if cell_m is not None and cell_m < MIN_CELL_M:
+        raise GeoInputError(
+            f"--cell {args.cell} is a {cell_m:g} m raster cell: over Cambodia that is billions of cells; "
+            f"give at least {MIN_CELL_M:g} m, e.g. --cell 100m or --cell 1km"
+        )
+    inputs = _input_paths(args)
+    size = sum(p.stat().st_size for p in inputs if p.is_file())
+    chunked = _use_chunks(args)
+    # Checked and locked before any work: a busy, read-only, full or unsafe --out stops the run at once.
+    with OutputSet(out_dir, inputs, force=args.force, input_bytes=size) as target:
+        if chunked:
+            result, neighbor = _chunked_analysis(args, say, target.path)
+        else:
+            result, neighbor = _analysis(args, say)
+            say(f"writing outputs to {out_dir}")
+            write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb)
+        if args.map:
+            _write_map(result, target.path / "map.html", args, say)
+        if args.png:
+            _write_plot(result, target.path / "map.png", args, say)
+        if cell_m is not None:
+            from geo.raster import write_density
+
+            say("writing the density raster density.tif")
+            write_density(result, target.path / "density.tif", cell_m)
+        if args.to_postgis:  # before the files are switched in: a failed database write keeps both as they were
+            from geo.db import redact, write_postgis
+
+            say(f"writing tables to {redact(args.to_postgis)}, schema {args.schema}, run {args.run_name}")
+            stored = write_postgis(result, args.to_postgis, schema=args.schema, run_name=args.run_name)
+        written = target.commit()
+    s = result.summary
+    if s.get("notice"):
+        print(f"*** {s['notice']} ***")
+    from geo.boundaries import _label
+
+    who = f"the frontier with {', '.join(s['neighbors']) or neighbor}" if neighbor else _label(args.frontier)
+    outside_any = s["outside_cambodia_km2"] > 0
+    if not args.quiet:  # -q: the headline figures only
+        print(f"Contamination by distance from {who} (areas in km2, overlaps counted once)")
+        print(render_table(result))
+    print(
+        f"within 2 km (military only): {fmt_number(s['within_2km_km2'])} km2; "
+        f"within 7 km (restricted zone): {fmt_number(s['within_7km_km2'])} km2 "
+        f"({s['share_within_7km']:.1%} of the {fmt_number(s['inside_cambodia_km2'])} km2 in Cambodia"
+        + (f"; {fmt_number(s['outside_cambodia_km2'])} km2 more lie outside it)" if outside_any else ")")
+    )
+    ref = s.get("reference_table1")
+    if (
+        ref and not s.get("aoi") and (s.get("synthetic") or args.verbose)
+    ):  # the demo is calibrated to Table 1; others only when asked
+        same = [r for r in ref if r["table1_shas"] == r["input_hazards"] and abs(r["difference_m2"]) < 0.5]
+        print(
+            f"Table 1 (Mine Action Review 2024, end 2023) check: {len(same)} of {len(ref)} provinces match in count "
+            "and area" + ("" if len(same) == len(ref) else " - differences in summary.json, reference_table1")
+        )
+    u = s.get("uncertainty")
+    if u and u["tolerance_m"] > 0:
+        r2, r7 = u["within_2km_km2"], u["within_7km_km2"]
+        print(
+            f"frontier tolerance ±{u['tolerance_m']:g} m: "
+            f"within 2 km {fmt_number(r2['low'])}-{fmt_number(r2['high'])} km2, "
+            f"within 7 km {fmt_number(r7['low'])}-{fmt_number(r7['high'])} km2"
+        )
+    for row in s.get("by_neighbor", []):
+        print(
+            f"  frontier with {row['neighbor']} alone: within 2 km {fmt_number(row['within_2km_km2'])} km2, "
+            f"within 7 km {fmt_number(row['within_7km_km2'])} km2"
+        )
+    if not args.quiet and s.get("frontier_sensitivity"):
+        print(render_sensitivity(s["frontier_sensitivity"]))
+    print_checks(result.validation, args.verbose)
+    print("wrote " + ", ".join(p.name for p in written) + f" in {out_dir}")
+    if args.to_postgis:
+        print(f"wrote tables {', '.join(stored['tables'])} and {args.schema}.runs in {stored['database']}")
+    say("done")
+    return 0
+
+
+#: Options of ``geo analyze`` the chunked engine does not write (they need every piece's geometry at once).
+WHOLE_LAYER_OPTIONS = ("map", "png", "raster", "kml", "gdb", "to_postgis", "aoi")
+
+
+def _use_chunks(args: argparse.Namespace) -> bool:
+    """Whether ``geo analyze`` runs in chunks: asked for, or (``--engine auto``) a file too large for memory."""
+    from geo.chunked import CHUNKED_SUFFIXES
+    from geo.db import is_db_url
+
+    if args.chunk_rows is not None and args.chunk_rows < 1:
+        raise GeoInputError(f"--chunk-rows must be at least 1, got {args.chunk_rows}")
+    if args.workers is not None and args.workers < 1:
+        raise GeoInputError(f"--workers must be at least 1, got {args.workers}")
+    if args.scheduler and args.engine != "dask":
+        raise GeoInputError("--scheduler goes with --engine dask")
+    if args.engine == "memory":
+        return False
+    chunkable = bool(args.hazards) and not is_db_url(args.hazards)
+    chunkable = chunkable and Path(args.hazards).suffix.lower() in CHUNKED_SUFFIXES and Path(args.hazards).exists()
+    if args.engine == "auto":
+        if not chunkable or any(getattr(args, o, None) for o in WHOLE_LAYER_OPTIONS):
+            return False
+        from geo._validate import check_memory
+
+        try:
+            check_memory(Path(args.hazards))
+        except GeoInputError:
+            return True
+        return False
+    if not args.hazards or is_db_url(args.hazards):
+        raise GeoInputError(f"--engine {args.engine} reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
+    used = [o for o in WHOLE_LAYER_OPTIONS if getattr(args, o, None)]
+    if used:
+        flags = ", ".join("--" + o.replace("_", "-") for o in used)
+        raise GeoInputError(
+            f"--engine {args.engine} writes the tables, zones.gpkg, hazard_pieces.parquet and --xlsx; "
+            f"{flags} need the whole layer in "
+            "memory: run them on a part of it (e.g. --aoi with --engine memory), or on the chunked run's zones.gpkg"
+        )
+    return True
+
+
+def _chunked_analysis(args: argparse.Namespace, say: _Progress, out: Path):
+    """``geo analyze --engine chunked``: the analysis and its files, written chunk by chunk into ``out``."""
+    from geo._text import parse_distance_m
+    from geo.boundaries import load_boundaries
+    from geo.chunked import CHUNK_ROWS, analyze_in_chunks
+    from geo.export import PieceWriter, write_outputs
+
+    rows = args.chunk_rows or CHUNK_ROWS
+    engine = "dask" if args.engine == "dask" else "chunked"
+    say(f"reading hazards from {Path(args.hazards).name} in chunks of at most {rows:,} rows ({engine} engine)")
+    boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
+    neighbor = args.neighbor or (None if args.frontier else "THA")
+    writer = PieceWriter(out)
+    try:
+        result = analyze_in_chunks(
+            args.hazards,
+            writer,
+            layer=args.layer,
+            crs=args.crs,
+            id_field=args.id_field,
+            boundaries=boundaries,
+            bands_km=args.bands,
+            neighbor=neighbor,
+            frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
+            chunk_rows=rows,
+            workers=args.workers or min(os.cpu_count() or 1, 2),
+            scheduler=(args.scheduler or "local") if args.engine == "dask" else None,
+        )
+        say(f"writing outputs to {args.out}")
+        write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
+    finally:
+        writer.discard()
+    return result, neighbor
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    from geo._outdir import check_out_file
+
+    say = _Progress(args.quiet)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise GeoInputError("the map is an HTML file; give --out a name ending in .html", str(out))
+    check_out_file(out, _input_paths(args))
+    result, _ = _analysis(args, say)
+    _write_map(result, out, args, say)
+    if result.summary.get("notice"):
+        print(f"*** {result.summary['notice']} ***")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from geo._outdir import check_out_file
+
+    say = _Progress(args.quiet)
+    out = Path(args.out)
+    if args.pages == "provinces" and out.suffix.lower() != ".pdf":
+        raise GeoInputError(f"--pages provinces writes a multi-page PDF: give --out {out.with_suffix('.pdf').name}")
+    if out.suffix.lower() not in (".png", ".pdf", ".svg"):
+        raise GeoInputError(f"--out {args.out}: a static map is written as .png (with a .pdf beside it), .pdf or .svg")
+    for path in (out, out.with_suffix(".pdf")) if out.suffix.lower() == ".png" else (out,):
+        check_out_file(path, _input_paths(args))
+    result, _ = _analysis(args, say)
+    written = _write_plot(result, out, args, say)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
