@@ -141,7 +141,7 @@ def _merge_reports(reports: list[dict]) -> dict:
 def _synthetic(path: Path, layer: str | None, info: dict) -> bool:
     """Whether the file says it is synthetic (``info``: :func:`layer_info`): its metadata, or a
     ``synthetic`` column with a true value."""
-    from geo.hazards import says_synthetic
+    from geo._readers import says_synthetic
 
     if says_synthetic(info.get("layer_metadata") or {}):
         return True

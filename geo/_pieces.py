@@ -14,10 +14,10 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from geo._readers import FIELD_ALIASES, find_column
 from geo._threads import valid_mask
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import to_crs_dense
-from geo.hazards import FIELD_ALIASES, find_column
 from geo.overlay import union_groups
 
 log = logging.getLogger("geo")
