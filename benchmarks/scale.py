@@ -261,8 +261,8 @@ def main() -> None:
         "--layout",
         default="demo",
         choices=("demo", "frontier"),
-        help="demo: spread like the demo (about 8 %% of the hazards overlap another, any size); frontier: benchmarks/run.py's layer packed "
-        "within 25 km of the Thai frontier (heavy overlaps at large sizes)",
+        help="demo: spread like the demo (about 8 %% of the hazards overlap another, any size); frontier: "
+        "benchmarks/run.py's layer packed within 25 km of the Thai frontier (heavy overlaps at large sizes)",
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
