@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 
 from geo._cache import lookup, store
-from geo._threads import in_threads
+from geo._threads import in_threads, intersecting_pairs
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import transform_geoms
 from geo.overlay import union_groups
@@ -181,7 +181,7 @@ def within_curve(
             idx = np.flatnonzero(cross)
             # Only the crossing pieces are cut, each by the few stretch buffers it touches.
             parts = zones[d]
-            pi, si = shapely.STRtree(parts).query(geoms[idx], predicate="intersects")
+            pi, si = intersecting_pairs(parts, geoms[idx])
             cut = in_threads(shapely.intersection, geoms[idx[pi]], parts[si])
             several = np.bincount(pi, minlength=len(idx)) > 1
             one = ~several[pi]

@@ -17,6 +17,7 @@ import shapely
 
 from geo._data import TABLE1_FILE
 from geo._text import normalize_name, province_code
+from geo._threads import intersecting_pairs
 from geo._version import geo_version
 from geo.constants import (
     ANALYSIS_CRS,
@@ -93,7 +94,7 @@ def sliver_overlap_m2(geoms: np.ndarray, slivers: gpd.GeoDataFrame) -> float:
     sliver_geoms = slivers["geometry"].to_numpy() if len(slivers) else np.array([], dtype=object)
     if not len(sliver_geoms):
         return 0.0
-    a, b = shapely.STRtree(sliver_geoms).query(geoms, predicate="intersects")
+    a, b = intersecting_pairs(sliver_geoms, geoms)
     return float(shapely.area(shapely.intersection(geoms[a], sliver_geoms[b])).sum())
 
 
