@@ -181,7 +181,12 @@ def within_curve(
             idx = np.flatnonzero(cross)
             # Only the crossing pieces are cut, each by the few stretch buffers it touches.
             parts = zones[d]
-            pi, si = intersecting_pairs(parts, geoms[idx])
+            pi, si = intersecting_pairs(parts, geoms[idx])  # prepares parts
+            # A piece inside one stretch buffer counts whole (most of them: the bounds are loose).
+            inside_one = np.zeros(len(idx), dtype=bool)
+            inside_one[pi[shapely.covers(parts[si], geoms[idx[pi]])]] = True  # prepared: one thread
+            part[idx[inside_one]] = area[idx[inside_one]]
+            pi, si = pi[~inside_one[pi]], si[~inside_one[pi]]
             cut = in_threads(shapely.intersection, geoms[idx[pi]], parts[si])
             several = np.bincount(pi, minlength=len(idx)) > 1
             one = ~several[pi]
