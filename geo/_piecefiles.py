@@ -28,14 +28,14 @@ from geo.constants import SYNTHETIC_NOTICE, WGS84
 from geo.crs import reproject, to_crs
 
 
-def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None, *, append: bool = False) -> None:
-    """Write (or with ``append`` add to) a GeoPackage layer from an Arrow table of pieces (attributes,
-    then ``geometry``: WKB MultiPolygons in WGS 84), without turning its rows into Python objects.
+def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None) -> None:
+    """Write a GeoPackage layer from an Arrow table of pieces (attributes, then ``geometry``: WKB
+    MultiPolygons in WGS 84), without turning its rows into Python objects.
 
     GeoPackage has no unsigned 64-bit integers and keeps a time zone only as an offset, so such
     columns are written as signed integers (when they fit) and as UTC times (:func:`gpkg_schema`).
     """
-    _write_layer(table.cast(gpkg_schema(table)), path, name, metadata, append=append)
+    _write_layer(table.cast(gpkg_schema(table)), path, name, metadata)
 
 
 def gpkg_schema(table):
@@ -67,7 +67,7 @@ def _check_gdal() -> None:
         )
 
 
-def _write_layer(data, path: Path, name: str, metadata: dict | None, *, append: bool = False) -> None:
+def _write_layer(data, path: Path, name: str, metadata: dict | None) -> None:
     """One ``pyogrio.write_arrow`` call: ``data`` is an Arrow table or a stream of batches (in the
     schema :func:`gpkg_schema` gives)."""
     import pyogrio
@@ -82,8 +82,7 @@ def _write_layer(data, path: Path, name: str, metadata: dict | None, *, append: 
         geometry_name="geometry",
         geometry_type="MultiPolygon",
         crs=CRS.from_user_input(WGS84).to_wkt(),
-        append=append,
-        layer_metadata=None if append else metadata,
+        layer_metadata=metadata,
     )
 
 
@@ -233,12 +232,8 @@ def _geoparquet_meta(notice: str | None) -> dict[bytes, bytes]:
 
 #: The WKB of a MultiPolygon of one polygon, before that polygon's own WKB: little-endian, type 6, one part.
 _MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
-
-
 #: The WKB of MULTIPOLYGON EMPTY, little-endian.
 _MULTI_EMPTY = b"\x01\x06\x00\x00\x00\x00\x00\x00\x00"
-
-
 #: Bytes 1-4 of a little-endian 2-D polygon's WKB: its type.
 _POLYGON_2D = b"\x03\x00\x00\x00"
 
@@ -257,12 +252,15 @@ def multipolygon_wkb(geoms: np.ndarray) -> list:
     True
     """
     wkb = shapely.to_wkb(geoms, byte_order=1)  # to_wkb holds Python's lock: no threads
-    out = [
-        None if w is None else (_MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY) if w[1:5] == _POLYGON_2D else w
-        for w in wkb
-    ]
-    other = [i for i, w in enumerate(wkb) if w is not None and w[1:5] != _POLYGON_2D]
-    if other:  # 3-D polygons and what is a MultiPolygon already
+    out: list = []
+    other = []  # 3-D polygons and what is a MultiPolygon already
+    for i, w in enumerate(wkb):
+        if w is not None and w[1:5] == _POLYGON_2D:
+            w = _MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY
+        elif w is not None:
+            other.append(i)
+        out.append(w)
+    if other:
         part = geoms[other]
         polygon, empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
         part = part.copy()

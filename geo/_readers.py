@@ -42,26 +42,14 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
         "sizem2",
     ),
 }
-
-
 #: Recorded-area fields in other units, and their factor to m2.
 AREA_UNITS: dict[str, float] = {"areaha": 1e4, "areahectare": 1e4, "areakm2": 1e6, "areasqkm": 1e6}
-
-
 WKT_FIELDS = ("wkt", "geometry", "geom", "wktgeom", "shape")
-
-
 LAT_FIELDS = ("lat", "latitude", "y", "ycoord")
-
-
 LON_FIELDS = ("lon", "long", "lng", "longitude", "x", "xcoord")
-
-
 #: Most attribute columns a hazard layer may have: a GeoPackage table holds at most 2,000 columns
 #: (SQLite's default limit), and geo adds about 20 of its own to the piece table.
 MAX_COLUMNS = 1_950
-
-
 #: Vertices of the circle built for a CSV point with an area.
 CIRCLE_VERTICES = 64
 
