@@ -47,8 +47,8 @@ def intersecting_pairs(tree_geoms: np.ndarray, geoms: np.ndarray) -> tuple[np.nd
     """Indices ``(i, j)`` of each ``geoms[i]`` and ``tree_geoms[j]`` that intersect: the pairs, in the
     order, of ``STRtree(tree_geoms).query(geoms, predicate="intersects")``.
 
-    The boxes are matched by the tree, then each pair is tested with ``tree_geoms`` prepared: a few
-    large polygons (frontier buffers, slivers) against many small ones is several times faster so,
+    The boxes are matched by the tree, then each pair is tested with ``tree_geoms`` prepared. For a few
+    large polygons (frontier buffers, slivers) against many small ones this is several times faster
     (measured: 0.03 s instead of 0.20 s for 7,931 pieces against 42 buffers of ~1,900 vertices).
 
     Examples
