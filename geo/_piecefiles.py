@@ -314,9 +314,10 @@ class PieceRows:
         The CSV header line.
     csv : str
         The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
-    arrow : pyarrow.Table
+    arrow : pyarrow.Table or Path
         The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
-        GeoPackage layer and of ``hazard_pieces.parquet``.
+        GeoPackage layer and of ``hazard_pieces.parquet``; or the Arrow IPC file holding them
+        (:meth:`spill`).
     synthetic : bool
         Whether the rows carry the ``synthetic`` flag.
     """
@@ -325,6 +326,26 @@ class PieceRows:
     csv: str
     arrow: Any
     synthetic: bool
+
+    def spill(self, path: Path) -> PieceRows:
+        """These rows with their Arrow table written to ``path`` (an uncompressed Arrow IPC file), for a
+        worker process to hand them over through the file system: about 1 KB per piece, which through
+        the pipe to the parent kept the worker waiting until the busy parent had read it all."""
+        import pyarrow as pa
+
+        if isinstance(self.arrow, Path):
+            return self
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.arrow.schema) as ipc:
+            ipc.write_table(self.arrow)
+        return PieceRows(self.header, self.csv, Path(path), self.synthetic)
+
+    def table(self):
+        """The Arrow table of the rows (memory-mapped when :meth:`spill` wrote it to a file)."""
+        import pyarrow as pa
+
+        if isinstance(self.arrow, Path):
+            return pa.ipc.open_file(pa.memory_map(str(self.arrow))).read_all()
+        return self.arrow
 
     @classmethod
     def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
@@ -364,6 +385,7 @@ class PieceWriter:
         self._meta: dict | None = None
         self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
         self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
+        self._spilled: list[Path] = []  # files of rows handed over by PieceRows.spill, removed at the end
 
     def add(self, rows: PieceRows) -> None:
         """Append pieces (see :meth:`PieceRows.of`) to the three files."""
@@ -376,18 +398,30 @@ class PieceWriter:
             raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
         with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
             f.write((rows.header if first else "") + rows.csv)
+        arrow = rows.table()
+        if isinstance(rows.arrow, Path):
+            self._spilled.append(rows.arrow)
         if first:
             import pyarrow.parquet as pq
 
-            schema = rows.arrow.schema.with_metadata(_geoparquet_meta(notice))
+            schema = arrow.schema.with_metadata(_geoparquet_meta(notice))
             self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
-            self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, rows.arrow)
-        table = _conform(rows.arrow, self._parquet.schema)
+            self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, arrow)
+        table = _conform(arrow, self._parquet.schema)
         assert self._gpkg is not None
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
             self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
         self._parquet.write_table(table)
         self.rows += table.num_rows
+
+    def spill_path(self, key: int) -> Path:
+        """Where a worker may :meth:`PieceRows.spill` the rows it made (``key``: e.g. the first row)."""
+        return self.out_dir / f".pieces-{int(key)}.part.arrow"
+
+    def _unspill(self) -> None:
+        for path in self._spilled:
+            path.unlink(missing_ok=True)
+        self._spilled.clear()
 
     def discard(self) -> None:
         """Close the part files after a failure (the caller removes the staging directory)."""
@@ -397,6 +431,7 @@ class PieceWriter:
         if self._parquet is not None:
             self._parquet.close()
             self._parquet = None
+        self._unspill()
 
     def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
         """Add the other ``layers`` to the GeoPackage and give the three files their names."""
@@ -412,6 +447,7 @@ class PieceWriter:
                 )
         self._parquet.close()
         self._parquet = None
+        self._unspill()
         done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
         for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):
             os.replace(part, path)

@@ -264,8 +264,8 @@ def memory_budget() -> tuple[int | None, str]:
     return int(total * MEMORY_SHARE), f"{MEMORY_SHARE:.0%} of the {total / 1e9:,.1f} GB of physical memory"
 
 
-def check_memory(path: Path) -> None:
-    """Refuse, with a clear message, a file that would not fit in geo's memory budget (:func:`memory_budget`)."""
+def input_bytes(path: Path) -> int:
+    """Size of a hazard input, bytes: a file, a directory's files (a File Geodatabase), or what a zip holds."""
     size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
     if not path.is_dir() and zipfile.is_zipfile(path):
         try:
@@ -273,6 +273,12 @@ def check_memory(path: Path) -> None:
                 size = sum(i.file_size for i in z.infolist())
         except (zipfile.BadZipFile, OSError):
             pass
+    return size
+
+
+def check_memory(path: Path) -> None:
+    """Refuse, with a clear message, a file that would not fit in geo's memory budget (:func:`memory_budget`)."""
+    size = input_bytes(path)
     budget, source = memory_budget()
     need = size * MEMORY_FACTOR
     if budget is not None and need > budget:

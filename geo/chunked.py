@@ -33,7 +33,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,7 @@ class ChunkJob:
     rows: int
     counted_fids: np.ndarray
     synthetic: bool
+    spill: Path | None = None  # where the pieces go to disk for the caller (PieceRows.spill), or not at all
 
 
 @dataclass
@@ -136,8 +137,9 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
     table = hazard_table(pieces, hz, t.provinces, plan.zones)
+    rows = PieceRows.of(table, synthetic=job.synthetic)
     return ChunkPart(
-        rows=PieceRows.of(table, synthetic=job.synthetic),
+        rows=rows if job.spill is None else rows.spill(job.spill),
         report=report,
         by_hazard=pd.DataFrame(table[list(_PIECE_KEEP)]),
         pieces=pd.DataFrame(pieces[["code", "band_index", "area_m2"]]),
@@ -205,9 +207,10 @@ def _parts(
     plan_args: dict,
     workers: int,
     scheduler: str | None,
+    writer: PieceWriter,
 ) -> Iterator[ChunkPart]:
     """The chunks' parts in row order: here, in ``workers`` processes, or on a dask cluster (each worker
-    at most one chunk ahead)."""
+    at most one chunk ahead).  Worker processes hand their pieces over in files of ``writer``'s directory."""
     run = uuid.uuid4().hex
     if scheduler is not None:
         with dask_client(scheduler, workers) as client:
@@ -222,7 +225,8 @@ def _parts(
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            yield from _in_order(jobs, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
+            spilled = (replace(job, spill=writer.spill_path(job.start)) for job in jobs)
+            yield from _in_order(spilled, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
     except BrokenProcessPool as exc:
         raise GeoEnvironmentError(
             f"a worker process stopped abruptly (out of memory?); give fewer --workers than {workers} "
@@ -316,7 +320,7 @@ def analyze_in_chunks(
     curves: Curves | None = None
     in_sliver = 0.0
     offset = 0
-    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers, scheduler)):
+    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers, scheduler, writer)):
         reports.append(part.report)
         log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
         if part.curves is None or part.rows is None:

@@ -217,6 +217,19 @@ def test_auto_engine_chunks_a_file_too_large_for_memory(tmp_path, monkeypatch, c
     assert not (tmp_path / "d").exists() or not any((tmp_path / "d").iterdir())
 
 
+def test_auto_engine_chunks_a_layer_of_many_hazards(tmp_path, monkeypatch):
+    """--engine auto runs in chunks from AUTO_CHUNK_FEATURES hazards on (lowered here to the demo's
+    size), and in memory below it or with an option that needs the whole layer."""
+    from geo import cli_analyze
+
+    monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_MIN_BYTES", 0)
+    for threshold, extra, chunks in ((4329, (), True), (4330, (), False), (4329, ("--kml",), False)):
+        monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_FEATURES", threshold)
+        out = tmp_path / f"{threshold}{len(extra)}"
+        assert _run("analyze", str(geo.DEMO_HAZARDS), "-q", "--out", str(out), *extra) == 0
+        assert ("chunks" in json.loads((out / "validation.json").read_text())) is chunks
+
+
 @pytest.mark.parametrize(
     "extra", [["--map"], ["--raster"], ["--aoi", "Pailin"], ["--kml"], ["--gdb"], ["--chunk-rows", "0"]]
 )
@@ -263,6 +276,38 @@ def test_two_worker_processes_give_the_figures_of_one(tmp_path, straight_world):
     assert (tmp_path / "one" / ".by_hazard.part.csv").read_bytes() == (
         tmp_path / "two" / ".by_hazard.part.csv"
     ).read_bytes()
+
+
+def test_worker_processes_hand_their_pieces_over_in_files_that_do_not_stay(tmp_path):
+    """Worker processes write their pieces' Arrow table to a file for the parent (not through a pipe);
+    the files written are those of a run in one process, and the hand-over files are gone."""
+    import pyarrow.parquet as pq
+
+    runs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / workers
+        args = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--chunk-rows", "1500", "--workers", workers)
+        assert _run(*args, "--out", str(out), "-q") == 0
+        runs[workers] = out
+    expected = ["by_hazard.csv", "by_province.csv", "hazard_pieces.parquet", "summary.json", "validation.json"]
+    assert sorted(p.name for p in runs["2"].iterdir() if not p.name.startswith(".geo")) == sorted(
+        [*expected, "zones.gpkg"]
+    )
+    one, two = (pq.read_table(runs[w] / "hazard_pieces.parquet") for w in ("1", "2"))
+    assert two.num_rows > 4000 and one.equals(two) and one.schema.metadata == two.schema.metadata
+    assert (runs["1"] / "by_hazard.csv").read_bytes() == (runs["2"] / "by_hazard.csv").read_bytes()
+    with closing(sqlite3.connect(runs["2"] / "zones.gpkg")) as db:
+        assert db.execute("select count(*) from hazard_pieces").fetchone()[0] == two.num_rows
+
+
+def test_spilled_piece_rows_read_back_as_they_were(tmp_path):
+    from geo._piecefiles import PieceRows
+
+    table = hazards_tm([(1, 0, 6, 1), (12, 0, 13, 1)])
+    rows = PieceRows.of(table.assign(area_m2=table.area, hazard_index=[0, 1]), synthetic=False)
+    spilled = rows.spill(tmp_path / "rows.arrow")
+    assert spilled.arrow == tmp_path / "rows.arrow" and spilled.csv == rows.csv and spilled.header == rows.header
+    assert spilled.table().equals(rows.arrow) and spilled.spill(tmp_path / "again.arrow") is spilled
 
 
 def test_tm_layer_is_read_in_chunks_in_its_own_crs(tmp_path, straight_world):
