@@ -235,7 +235,8 @@ def _use_chunks(args: argparse.Namespace) -> bool:
             check_memory(Path(args.hazards))
         except GeoInputError:
             return True
-        return _many_features(Path(args.hazards), args.layer)
+        # --xlsx in memory keeps its by_hazard sheet, which the chunked engine leaves out.
+        return not args.xlsx and _many_features(Path(args.hazards), args.layer)
     if not args.hazards or is_db_url(args.hazards):
         raise GeoInputError(f"--engine {args.engine} reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
     used = [o for o in WHOLE_LAYER_OPTIONS if getattr(args, o, None)]

@@ -219,11 +219,13 @@ def test_auto_engine_chunks_a_file_too_large_for_memory(tmp_path, monkeypatch, c
 
 def test_auto_engine_chunks_a_layer_of_many_hazards(tmp_path, monkeypatch):
     """--engine auto runs in chunks from AUTO_CHUNK_FEATURES hazards on (lowered here to the demo's
-    size), and in memory below it or with an option that needs the whole layer."""
+    size), and in memory below it, with an option that needs the whole layer, or with --xlsx (whose
+    by_hazard sheet the chunked engine leaves out)."""
     from geo import cli_analyze
 
     monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_MIN_BYTES", 0)
-    for threshold, extra, chunks in ((4329, (), True), (4330, (), False), (4329, ("--kml",), False)):
+    cases = ((4329, (), True), (4330, (), False), (4329, ("--kml",), False), (4329, ("--xlsx",), False))
+    for threshold, extra, chunks in cases:
         monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_FEATURES", threshold)
         out = tmp_path / f"{threshold}{len(extra)}"
         assert _run("analyze", str(geo.DEMO_HAZARDS), "-q", "--out", str(out), *extra) == 0
