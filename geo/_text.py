@@ -6,14 +6,20 @@ same thing everywhere.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from geo._errors import GeoInputError
+
+if TYPE_CHECKING:
+    from geo._result import AnalysisResult
 
 #: ISO 3166-2:KH code -> (English name, Khmer name, other spellings seen in
 #: mine-action and gazetteer data).  English names follow the Mine Action
@@ -128,3 +134,59 @@ def parse_km(text: str | float) -> float:
 
 
 __all__ = ["PROVINCE_NAMES", "normalize_name", "parse_distance_m", "parse_km", "province_code"]
+
+
+def resolve_province(name: str, result: AnalysisResult) -> str:
+    """Province code for a name, spelling variant or ISO code; unknown names suggest the closest.
+
+    Raises
+    ------
+    GeoInputError
+        For an unknown name, listing the closest province names.
+    """
+    codes = list(result.provinces["code"])
+    code = province_code(name)
+    if code is not None and code in codes:
+        return code
+    # A user province layer: match its own names and codes.
+    own = {normalize_name(n): c for n, c in zip(result.provinces["province"], codes)}
+    own.update({normalize_name(c): c for c in codes})
+    if normalize_name(name) in own:
+        return own[normalize_name(name)]
+    # A unique beginning of a name or variant ("otdar", "banteay") is enough.
+    key = normalize_name(name)
+    starts = {c for alias, c in {**_alias_table(), **own}.items() if key and alias.startswith(key) and c in codes}
+    if len(starts) == 1:
+        return starts.pop()
+    names = [PROVINCE_NAMES[c][0] if c in PROVINCE_NAMES else p for c, p in zip(codes, result.provinces["province"])]
+    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5) or difflib.get_close_matches(
+        normalize_name(name), [normalize_name(n) for n in names], n=3, cutoff=0.5
+    )
+    hint = f"; did you mean {', '.join(close)}?" if close else f"; provinces are {', '.join(names)}"
+    raise GeoInputError(f"unknown province {name!r}{hint}")
+
+
+def resolve_band(spec: str, result: AnalysisResult) -> int:
+    """Index of the band named ``spec`` (``0-2``, ``0-2 km``, ``beyond 7 km``, ``beyond_7`` ...)."""
+    want = normalize_name(str(spec).replace("km", ""))
+    for i, (band, key) in enumerate(zip(result.zones["band"], result.zones["key"])):
+        if want in (normalize_name(band.replace("km", "")), normalize_name(key)):
+            return i
+    raise GeoInputError(f"unknown band {spec!r}; bands are {', '.join(result.zones['band'])}")
+
+
+def neighbor_codes(neighbor: str | Sequence[str] | None) -> list[str] | None:
+    """ISO3 codes from ``"THA"``, ``"THA,LAO"``, a list, or ``"all"``/``None`` (every line: None).
+
+    Examples
+    --------
+    >>> neighbor_codes("tha, lao"), neighbor_codes("all"), neighbor_codes(["VNM"])
+    (['THA', 'LAO'], None, ['VNM'])
+    """
+    if neighbor is None:
+        return None
+    items = neighbor.split(",") if isinstance(neighbor, str) else list(neighbor)
+    codes = [str(c).strip().upper() for c in items if str(c).strip()]
+    if not codes or "ALL" in codes:
+        return None
+    return list(dict.fromkeys(codes))

@@ -28,7 +28,7 @@ import shapely
 
 from geo._data import FRONTIER_SOURCES, GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
 from geo._errors import GeoInputError
-from geo._text import PROVINCE_NAMES, normalize_name, province_code  # noqa: F401 - also the public home
+from geo._text import PROVINCE_NAMES, neighbor_codes, normalize_name, province_code  # noqa: F401 - also the public home
 from geo.constants import WGS84
 from geo.crs import to_crs_dense
 
@@ -174,23 +174,6 @@ class Boundaries:
             except GeoInputError:
                 continue  # that source does not map these neighbours
         return out
-
-
-def neighbor_codes(neighbor: str | Sequence[str] | None) -> list[str] | None:
-    """ISO3 codes from ``"THA"``, ``"THA,LAO"``, a list, or ``"all"``/``None`` (every line: None).
-
-    Examples
-    --------
-    >>> neighbor_codes("tha, lao"), neighbor_codes("all"), neighbor_codes(["VNM"])
-    (['THA', 'LAO'], None, ['VNM'])
-    """
-    if neighbor is None:
-        return None
-    items = neighbor.split(",") if isinstance(neighbor, str) else list(neighbor)
-    codes = [str(c).strip().upper() for c in items if str(c).strip()]
-    if not codes or "ALL" in codes:
-        return None
-    return list(dict.fromkeys(codes))
 
 
 def pick_neighbors(frontier: gpd.GeoDataFrame, neighbor: str | Sequence[str] | None) -> gpd.GeoDataFrame:

@@ -6,87 +6,34 @@ bands and provinces), so the numbers cannot disagree with the analysis.
 
 from __future__ import annotations
 
-import difflib
 import logging
 import math
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TypedDict
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 import shapely.ops
 from pyproj import Transformer
 
+from geo._answers import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
 from geo._errors import GeoInputError
-from geo._text import PROVINCE_NAMES, normalize_name, parse_distance_m, parse_km, province_code  # noqa: F401
+from geo._text import (  # noqa: F401
+    PROVINCE_NAMES,
+    normalize_name,
+    parse_distance_m,
+    parse_km,
+    province_code,
+    resolve_band,
+    resolve_province,
+)
 from geo.analysis import OUTSIDE, AnalysisResult, analyze
 from geo.constants import ANALYSIS_CRS, WGS84
-from geo.crs import GEOD, aeqd_transformers, apply_transformer, to_crs_dense, transform_geoms
+from geo.crs import GEOD, aeqd_transformers, apply_transformer, transform_geoms
 from geo.overlay import split, union_overlapping
 
 log = logging.getLogger("geo")
-
-
-class NearbyHazard(TypedDict):
-    """A hazard near a site: its id, geodesic distance from the site (m, 0 inside it) and area (m2)."""
-
-    hazard_id: str
-    distance_m: float
-    area_m2: float
-
-
-class SiteBand(TypedDict):
-    """A polygon site's area in one band, and the contaminated part of it (land counted once), m2."""
-
-    band: str
-    area_m2: float
-    hazard_area_m2: float
-
-
-class WhereAnswer(TypedDict, total=False):
-    """The answer of :func:`where` (a ``dict`` at run time, with these keys).
-
-    Every site has ``site`` to ``hazards``; a polygon site adds ``area_m2``,
-    ``hazard_area_m2``, ``outside_cambodia_m2``, ``hazard_outside_cambodia_m2`` and
-    ``bands``; an analysis of synthetic data adds ``notice``.
-    """
-
-    site: str
-    province: str
-    code: str
-    inside_cambodia: bool
-    distance_to_frontier_m: float
-    band: str
-    radius_m: float
-    hazards: list[NearbyHazard]
-    area_m2: float
-    hazard_area_m2: float
-    outside_cambodia_m2: float
-    hazard_outside_cambodia_m2: float
-    bands: list[SiteBand]
-    notice: str
-    site_attributes: dict
-
-
-class QueryAnswer(TypedDict, total=False):
-    """The answer of :func:`query` (a ``dict`` at run time, with these keys).
-
-    ``hazards`` (distinct hazards with a matching piece), ``pieces``, ``area_km2`` (land
-    counted once), ``area_sum_km2`` (sum of pieces) and the ``filters`` applied; with
-    ``by``, ``groups`` (each group's field values and the same four figures); an analysis
-    of synthetic data adds ``notice``.
-    """
-
-    filters: dict
-    hazards: int
-    pieces: int
-    area_km2: float
-    area_sum_km2: float
-    groups: list[dict]
-    notice: str
 
 
 @lru_cache(maxsize=1)
@@ -97,47 +44,6 @@ def _demo_result() -> AnalysisResult:
 
     log.warning("no analysis given: answering from the bundled SYNTHETIC demo (pass a result to use your data)")
     return analyze(read_hazards(DEMO_HAZARDS))
-
-
-def resolve_province(name: str, result: AnalysisResult) -> str:
-    """Province code for a name, spelling variant or ISO code; unknown names suggest the closest.
-
-    Raises
-    ------
-    GeoInputError
-        For an unknown name, listing the closest province names.
-    """
-    codes = list(result.provinces["code"])
-    code = province_code(name)
-    if code is not None and code in codes:
-        return code
-    # A user province layer: match its own names and codes.
-    own = {normalize_name(n): c for n, c in zip(result.provinces["province"], codes)}
-    own.update({normalize_name(c): c for c in codes})
-    if normalize_name(name) in own:
-        return own[normalize_name(name)]
-    # A unique beginning of a name or variant ("otdar", "banteay") is enough.
-    from geo._text import _alias_table
-
-    key = normalize_name(name)
-    starts = {c for alias, c in {**_alias_table(), **own}.items() if key and alias.startswith(key) and c in codes}
-    if len(starts) == 1:
-        return starts.pop()
-    names = [PROVINCE_NAMES[c][0] if c in PROVINCE_NAMES else p for c, p in zip(codes, result.provinces["province"])]
-    close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5) or difflib.get_close_matches(
-        normalize_name(name), [normalize_name(n) for n in names], n=3, cutoff=0.5
-    )
-    hint = f"; did you mean {', '.join(close)}?" if close else f"; provinces are {', '.join(names)}"
-    raise GeoInputError(f"unknown province {name!r}{hint}")
-
-
-def resolve_band(spec: str, result: AnalysisResult) -> int:
-    """Index of the band named ``spec`` (``0-2``, ``0-2 km``, ``beyond 7 km``, ``beyond_7`` ...)."""
-    want = normalize_name(str(spec).replace("km", ""))
-    for i, (band, key) in enumerate(zip(result.zones["band"], result.zones["key"])):
-        if want in (normalize_name(band.replace("km", "")), normalize_name(key)):
-            return i
-    raise GeoInputError(f"unknown band {spec!r}; bands are {', '.join(result.zones['band'])}")
 
 
 def bands_at(distances_m, zones: pd.DataFrame) -> np.ndarray:
@@ -488,11 +394,3 @@ def distance_curve(
     for code in best:
         out[f"{names[code]}_km2"] = curve[code].to_numpy()
     return out
-
-
-def sites_from_file(gdf: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
-    """(label, WGS 84 geometry) for each feature of a sites layer."""
-    gdf = to_crs_dense(gdf, WGS84)
-    label_col = next((c for c in gdf.columns if normalize_name(c) in ("name", "site", "id", "siteid")), None)
-    labels = gdf[label_col].astype(str) if label_col else pd.Series([f"site {i + 1}" for i in range(len(gdf))])
-    return list(zip(labels, gdf.geometry.values))

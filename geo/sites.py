@@ -19,10 +19,11 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from geo._answers import NearbyHazard, WhereAnswer
 from geo.analysis import AnalysisResult
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, transformer
-from geo.queries import NearbyHazard, WhereAnswer, bands_at
+from geo.queries import bands_at
 
 
 def _foot_points(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
