@@ -33,6 +33,7 @@ import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -228,6 +229,8 @@ def spawn(*args: str) -> dict:
         if proc.returncode != 0:
             raise SystemExit(f"child {args} failed:\n{err.read()[-2000:]}")
         result = json.loads(out.read().strip().splitlines()[-1])
+        if result.get("exit", 0) != 0:  # geo refused or failed: say why in the table, not a time
+            result["failed"] = err.read().strip().splitlines()[-1:] or [""]
     result["tree_mb"] = peak / 1e6
     return result
 
@@ -304,14 +307,28 @@ def main() -> None:
             p = spawn("plain", str(path)) if n <= args.plain_max else None
             x = spawn("xlsx", str(path), str(Path(tmp) / f"tables_{n}.xlsx")) if whole else None
             rows.append((n, g, c, p, x))
-            if n == max(v for v in sizes if v <= args.memory_max):
+            if n == max((v for v in sizes if v <= args.memory_max), default=None) and args.sites > 0:
                 s = spawn("sites", str(args.sites), str(path))
             path.unlink()
+            for done in ("warm", f"out_{n}", f"chunked_{n}", f"tables_{n}.xlsx"):  # room for the next size
+                target = Path(tmp) / done
+                if target.is_dir():
+                    shutil.rmtree(target)
+                else:
+                    target.unlink(missing_ok=True)
     print(
         f"{'hazards':>10} {'engine':>8} {'geo s':>7} {'peak GB':>8} {'chunked s':>10} {'peak GB':>8} "
         f"{'diff m2':>8} {'plain s':>8} {'peak GB':>8} {'ratio':>6} {'ratio c':>7} {'xlsx s':>7}"
     )
     for n, g, c, p, x in rows:
+        failed = [
+            f"{what} failed (exit {r['exit']}): {r['failed'][0]}"
+            for what, r in (("geo", g), ("chunked", c))
+            if r and r.get("failed")
+        ]
+        if failed:
+            print(f"{n:>10,} " + "; ".join(failed))
+            continue
         chunked = f"{c['seconds']:10.1f} {c['tree_mb'] / 1e3:8.2f} {c['max_diff_m2']:8.3f}" if c else f"{'':>28}"
         plain = (
             f"{p['seconds']:8.1f} {p['tree_mb'] / 1e3:8.2f} {p['seconds'] / g['seconds']:5.1f}x" if p else f"{'-':>8}"
