@@ -190,7 +190,8 @@ WHOLE_LAYER_OPTIONS = ("map", "png", "raster", "kml", "gdb", "to_postgis", "aoi"
 
 #: Hazards from which ``--engine auto`` runs in chunks although the layer fits in memory: then the
 #: chunks keep both cores busy and the pieces go to disk as they are made (measured on 2 cores at
-#: 433,000 hazards: 35 s and 1.2 GB in chunks against 50 s and 3.3 GB; at 130,000 the two are equal).
+#: 433,000 hazards: 37.7 s in chunks against 58.3 s in memory, peaks 3.1 and 3.3 GB; at 130,000 the
+#: two take the same time).
 AUTO_CHUNK_FEATURES = 150_000
 #: Files smaller than this, bytes, are not opened to count their features (they hold far fewer).
 AUTO_CHUNK_MIN_BYTES = 10_000_000
