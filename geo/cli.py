@@ -14,7 +14,7 @@ import traceback
 
 from geo._errors import GeoEnvironmentError, GeoInputError
 from geo._report import render_table
-from geo.constants import DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
+from geo.constants import AUTO_CHUNK_FEATURES, DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
 
 EXAMPLES_ANALYZE = """\
 examples:
@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("auto", "memory", "chunked", "dask"),
         help="memory: the whole layer in memory; chunked: read, split and written in chunks of rows, for layers "
         "larger than memory (tables, zones.gpkg, hazard_pieces.parquet and --xlsx); dask: the chunks analysed on "
-        "a dask.distributed cluster (--scheduler); auto (default): chunked when the file is too large for memory",
+        "a dask.distributed cluster (--scheduler); auto (default): chunked when the file is too large for memory "
+        f"or holds more than {AUTO_CHUNK_FEATURES:,} hazards (without --xlsx or an option that needs the whole layer)",
     )
     p.add_argument(
         "--scheduler",

@@ -10,6 +10,7 @@ from pathlib import Path
 from geo._errors import GeoInputError
 from geo._report import fmt_number, print_checks, render_sensitivity, render_table
 from geo.cli import _Progress
+from geo.constants import AUTO_CHUNK_FEATURES
 
 #: Smallest density raster cell, m: finer cells over Cambodia need billions of cells.
 MIN_CELL_M = 10.0
@@ -188,11 +189,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 WHOLE_LAYER_OPTIONS = ("map", "png", "raster", "kml", "gdb", "to_postgis", "aoi")
 
 
-#: Hazards from which ``--engine auto`` runs in chunks although the layer fits in memory: then the
-#: chunks keep both cores busy and the pieces go to disk as they are made (measured on 2 cores at
-#: 433,000 hazards: 37.7 s in chunks against 58.3 s in memory, peaks 3.1 and 3.3 GB; at 130,000 the
-#: two take the same time).
-AUTO_CHUNK_FEATURES = 150_000
 #: Files smaller than this, bytes, are not opened to count their features (they hold far fewer).
 AUTO_CHUNK_MIN_BYTES = 10_000_000
 
