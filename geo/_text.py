@@ -133,9 +133,6 @@ def parse_km(text: str | float) -> float:
         return parse_distance_m(bare) / 1000.0
 
 
-__all__ = ["PROVINCE_NAMES", "normalize_name", "parse_distance_m", "parse_km", "province_code"]
-
-
 def resolve_province(name: str, result: AnalysisResult) -> str:
     """Province code for a name, spelling variant or ISO code; unknown names suggest the closest.
 
@@ -190,3 +187,15 @@ def neighbor_codes(neighbor: str | Sequence[str] | None) -> list[str] | None:
     if not codes or "ALL" in codes:
         return None
     return list(dict.fromkeys(codes))
+
+
+__all__ = [
+    "PROVINCE_NAMES",
+    "neighbor_codes",
+    "normalize_name",
+    "parse_distance_m",
+    "parse_km",
+    "province_code",
+    "resolve_band",
+    "resolve_province",
+]

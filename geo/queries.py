@@ -19,6 +19,7 @@ from pyproj import Transformer
 
 from geo._answers import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
 from geo._errors import GeoInputError
+from geo._sitefiles import sites_from_file  # noqa: F401 - its home before geo._sitefiles
 from geo._text import (  # noqa: F401
     PROVINCE_NAMES,
     normalize_name,

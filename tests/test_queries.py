@@ -339,3 +339,17 @@ def test_answers_carry_the_documented_keys_of_their_types(demo_result):
     q = demo_result.query(within_km=7, by="province")
     assert {"filters", "hazards", "pieces", "area_km2", "area_sum_km2", "groups"} <= set(q)
     assert set(q) <= set(QueryAnswer.__annotations__)
+
+
+def test_names_moved_to_private_modules_still_import_from_their_old_homes():
+    import geo._answers
+    import geo._charts
+    import geo._sitefiles
+    import geo._text
+    from geo import boundaries, plot, queries
+
+    assert queries.sites_from_file is geo._sitefiles.sites_from_file
+    assert queries.resolve_province is geo._text.resolve_province and queries.resolve_band is geo._text.resolve_band
+    assert queries.WhereAnswer is geo._answers.WhereAnswer and queries.QueryAnswer is geo._answers.QueryAnswer
+    assert boundaries.neighbor_codes is geo._text.neighbor_codes
+    assert plot.write_curve_plot is geo._charts.write_curve_plot and plot.write_burndown is geo._charts.write_burndown
