@@ -12,6 +12,7 @@ import json
 import os
 import queue
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -384,6 +385,9 @@ class PieceWriter:
         self._header: str | None = None
         self._meta: dict | None = None
         self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
+        # Arrow writes Parquet without Python's lock: in a thread, one table at a time, beside GDAL's.
+        self._parquet_thread = ThreadPoolExecutor(1)
+        self._parquet_write: Future | None = None
         self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
         self._spilled: list[Path] = []  # files of rows handed over by PieceRows.spill, removed at the end
 
@@ -411,8 +415,15 @@ class PieceWriter:
         assert self._gpkg is not None
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
             self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
-        self._parquet.write_table(table)
+        self._parquet_done()
+        self._parquet_write = self._parquet_thread.submit(self._parquet.write_table, table)
         self.rows += table.num_rows
+
+    def _parquet_done(self) -> None:
+        """Wait for the table being written to ``hazard_pieces.parquet``; raise what the write raised."""
+        if self._parquet_write is not None:
+            write, self._parquet_write = self._parquet_write, None
+            write.result()
 
     def spill_path(self, key: int) -> Path:
         """Where a worker may :meth:`PieceRows.spill` the rows it made (``key``: e.g. the first row)."""
@@ -429,8 +440,13 @@ class PieceWriter:
             self._gpkg.stop()
             self._gpkg = None
         if self._parquet is not None:
+            try:
+                self._parquet_done()
+            except Exception:  # the run failed already; its staging directory goes
+                pass
             self._parquet.close()
             self._parquet = None
+        self._parquet_thread.shutdown(wait=True)
         self._unspill()
 
     def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
@@ -445,8 +461,10 @@ class PieceWriter:
                 valid_polygons(gdf).to_file(
                     self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
                 )
+        self._parquet_done()
         self._parquet.close()
         self._parquet = None
+        self._parquet_thread.shutdown(wait=True)
         self._unspill()
         done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
         for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):

@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
@@ -158,21 +158,48 @@ _PLANS: dict[str, RunPlan] = {}
 
 def _work(run: str, plan_args: dict, job: ChunkJob) -> ChunkPart:
     """Analyse a chunk in a worker, with the run's plan (built here on first use)."""
-    if run not in _PLANS:
-        _PLANS.clear()
-        _PLANS[run] = plan_run(**plan_args)
+    _plan_in_worker(run, plan_args)
     return analyse_chunk(_PLANS[run], job)
 
 
 def _in_order(jobs: Iterator[ChunkJob], submit, ahead: int) -> Iterator[ChunkPart]:
-    """Submit jobs at most ``ahead`` at a time and yield their results in job order."""
+    """Submit jobs at most ``ahead`` at a time and yield their results in job order.
+
+    The next job is made (its earlier rows' boxes read) while the submitted ones run, so that a worker
+    which finishes a chunk finds the next one waiting rather than waiting for it to be made.
+    """
     pending = deque(submit(job) for job in islice(jobs, ahead))
+    more = next(jobs, None)
     while pending:
         part = pending.popleft().result()
-        more = next(jobs, None)
         if more is not None:
             pending.append(submit(more))
+            more = next(jobs, None)
         yield part
+
+
+def _plan_in_worker(run: str, plan_args: dict) -> None:
+    """Build the run's plan in a worker process before its first chunk comes (see :func:`_work`)."""
+    if run not in _PLANS:
+        _PLANS.clear()
+        _PLANS[run] = plan_run(**plan_args)
+
+
+@contextmanager
+def _worker_pool(workers: int, run: str, plan_args: dict) -> Iterator[ProcessPoolExecutor]:
+    """``workers`` local processes, started at once: each imports geo and builds the run's plan while
+    this process builds its own and reads the first chunk's boxes.  Chunks not yet started are
+    cancelled when the run fails."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    pool = ProcessPoolExecutor(workers, mp_context=context)
+    try:
+        for _ in range(workers):
+            pool.submit(_plan_in_worker, run, plan_args)
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextmanager
@@ -202,31 +229,30 @@ def dask_client(scheduler: str, workers: int):
 
 def _parts(
     jobs: Iterator[ChunkJob],
-    n_chunks: int,
     plan: RunPlan,
     plan_args: dict,
+    run: str,
     workers: int,
+    pool: ProcessPoolExecutor | None,
     scheduler: str | None,
     writer: PieceWriter,
 ) -> Iterator[ChunkPart]:
-    """The chunks' parts in row order: here, in ``workers`` processes, or on a dask cluster (each worker
-    at most one chunk ahead).  Worker processes hand their pieces over in files of ``writer``'s directory."""
-    run = uuid.uuid4().hex
+    """The chunks' parts in row order: here, in the ``workers`` processes of ``pool``, or on a dask cluster (each
+    worker at most one chunk ahead).  Worker processes hand their pieces over in files of ``writer``'s
+    directory."""
     if scheduler is not None:
         with dask_client(scheduler, workers) as client:
             ahead = max(len(client.scheduler_info().get("workers", {})), 1) + 1
             log.info("analysing chunks on the dask cluster at %s", client.scheduler.address)
             yield from _in_order(jobs, lambda job: client.submit(_work, run, plan_args, job, pure=False), ahead)
         return
-    if workers <= 1 or n_chunks <= 1:
+    if pool is None:
         for job in jobs:
             yield analyse_chunk(plan, job)
         return
-    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     try:
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            spilled = (replace(job, spill=writer.spill_path(job.start)) for job in jobs)
-            yield from _in_order(spilled, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
+        spilled = (replace(job, spill=writer.spill_path(job.start)) for job in jobs)
+        yield from _in_order(spilled, lambda job: pool.submit(_work, run, plan_args, job), workers + 1)
     except BrokenProcessPool as exc:
         raise GeoEnvironmentError(
             f"a worker process stopped abruptly (out of memory?); give fewer --workers than {workers} "
@@ -303,38 +329,43 @@ def analyze_in_chunks(
         "neighbor": neighbor,
         "frontier_tolerance_m": frontier_tolerance_m,
     }
-    # The file's digest (provenance) is read beside the analysis: hashlib works without Python's lock.
-    hashing = ThreadPoolExecutor(1)
-    digest = hashing.submit(sha256_path, path)
-    hashing.shutdown(wait=False)
-    plan = plan_run(**plan_args)
-    plan_args["boundaries"] = plan.boundaries
-    synthetic = _synthetic(path, layer, info)
     n_chunks = max(-(-total // chunk_rows), 1)
-    jobs = (
-        ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic)
-        for k, fids in enumerate(counted_before(path, layer, crs or info.get("crs"), chunk_rows, total))
-    )
-    reports, kept, by_hazard, pieces, land = [], [], [], [], []
-    areas: list[np.ndarray] = []
-    curves: Curves | None = None
-    in_sliver = 0.0
-    offset = 0
-    for k, part in enumerate(_parts(jobs, n_chunks, plan, plan_args, workers, scheduler, writer)):
-        reports.append(part.report)
-        log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
-        if part.curves is None or part.rows is None:
-            continue
-        writer.add(part.rows)
-        curves = part.curves if curves is None else curves + part.curves
-        in_sliver += part.in_sliver_m2
-        by_hazard.append(part.by_hazard.assign(hazard_index=part.by_hazard["hazard_index"].to_numpy() + offset))
-        pieces.append(part.pieces)
-        land.append(part.land)
-        kept.append(part.kept)
-        areas.append(part.area_m2)
-        offset += len(part.kept)
-        del part
+    run = uuid.uuid4().hex
+    with ExitStack() as stack:
+        pool = None
+        if scheduler is None and workers > 1 and n_chunks > 1:
+            pool = stack.enter_context(_worker_pool(workers, run, dict(plan_args)))
+        # The file's digest (provenance) is read beside the analysis: hashlib works without Python's lock.
+        hashing = ThreadPoolExecutor(1)
+        digest = hashing.submit(sha256_path, path)
+        hashing.shutdown(wait=False)
+        plan = plan_run(**plan_args)
+        plan_args["boundaries"] = plan.boundaries
+        synthetic = _synthetic(path, layer, info)
+        jobs = (
+            ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic)
+            for k, fids in enumerate(counted_before(path, layer, crs or info.get("crs"), chunk_rows, total))
+        )
+        reports, kept, by_hazard, pieces, land = [], [], [], [], []
+        areas: list[np.ndarray] = []
+        curves: Curves | None = None
+        in_sliver = 0.0
+        offset = 0
+        for k, part in enumerate(_parts(jobs, plan, plan_args, run, workers, pool, scheduler, writer)):
+            reports.append(part.report)
+            log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
+            if part.curves is None or part.rows is None:
+                continue
+            writer.add(part.rows)
+            curves = part.curves if curves is None else curves + part.curves
+            in_sliver += part.in_sliver_m2
+            by_hazard.append(part.by_hazard.assign(hazard_index=part.by_hazard["hazard_index"].to_numpy() + offset))
+            pieces.append(part.pieces)
+            land.append(part.land)
+            kept.append(part.kept)
+            areas.append(part.area_m2)
+            offset += len(part.kept)
+            del part
     if not offset or curves is None:
         raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
     checks = _merge_reports(reports)

@@ -253,6 +253,14 @@ def _check_options(args: argparse.Namespace) -> None:
             ) from None
 
 
+def _internal_error(exc: BaseException, args: argparse.Namespace) -> int:
+    """Say what failed in one line (the traceback with ``--verbose``); exit status 1."""
+    if getattr(args, "verbose", False):
+        traceback.print_exception(exc)
+    print(f"geo: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     parser = build_parser()
@@ -276,17 +284,14 @@ def main(argv: list[str] | None = None) -> int:
 
         env = environment_error(exc, exc.filename or "output")
         if env is None:
-            raise
+            return _internal_error(exc, args)
         print(f"geo: error: {env}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("geo: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # the last line of defence: never a bare traceback
-        if getattr(args, "verbose", False):
-            traceback.print_exc()
-        print(f"geo: internal error: {type(exc).__name__}: {exc} (run with --verbose for details)", file=sys.stderr)
-        return 1
+        return _internal_error(exc, args)
     finally:
         logger.removeHandler(handler)
 

@@ -264,6 +264,36 @@ def test_a_failed_chunked_run_leaves_the_previous_outputs(tmp_path, monkeypatch)
     shutil.rmtree(out)
 
 
+def test_a_run_failing_beside_its_worker_processes_leaves_the_previous_outputs(tmp_path, monkeypatch):
+    """Two worker processes, and the run fails in this process while they work (writing the first
+    chunk's pieces): the command says so, and the previous run's files are as they were."""
+    out = tmp_path / "o"
+    args = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--chunk-rows", "600", "--workers", "2")
+    assert _run(*args, "--out", str(out)) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+
+    def failing(self, rows):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(PieceWriter, "add", failing)
+    assert _run(*args, "--out", str(out)) == 1  # an error no check names: one line, not a traceback
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no staging directory or hand-over file left
+
+
+def test_worker_pool_cancels_the_chunks_not_started_when_the_run_fails():
+    """The local worker pool starts its processes at once; on a failure, queued work is cancelled
+    rather than run to the end before the error is told."""
+    import time
+
+    futures = []
+    with pytest.raises(RuntimeError, match="stop"):
+        with chunked._worker_pool(2, "test-run", {"boundaries": None}) as pool:
+            futures = [pool.submit(time.sleep, 0.3) for _ in range(12)]
+            raise RuntimeError("stop")
+    assert sum(f.cancelled() for f in futures) >= 6 and all(f.done() for f in futures)
+
+
 def test_two_worker_processes_give_the_figures_of_one(tmp_path, straight_world):
     provinces, frontier = straight_world
     path = tmp_path / "boxes.gpkg"
