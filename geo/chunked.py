@@ -69,6 +69,10 @@ log = logging.getLogger("geo")
 DASK_CONNECT_S = 10
 #: Suffixes read in chunks (formats OGR reads by feature id).
 CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif", *PARQUET_SUFFIXES)
+#: Suffixes of formats GDAL reads from their start on every access (it keeps no index into them): in
+#: chunks, each chunk's rows, and the earlier rows it looks up, cost a read of the whole file (measured
+#: with 173,200 hazards in GeoJSON: 100.5 s in chunks, 40.2 s in memory).
+SEQUENTIAL_SUFFIXES = (".geojson", ".json", ".gml", ".mif")
 #: Hazard columns the figures and checks use; the others only go to the files written.
 _KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
 #: Piece columns the figures use.
@@ -330,6 +334,16 @@ def analyze_in_chunks(
         "frontier_tolerance_m": frontier_tolerance_m,
     }
     n_chunks = max(-(-total // chunk_rows), 1)
+    if n_chunks > 1 and path.suffix.lower() in SEQUENTIAL_SUFFIXES:
+        log.warning(
+            "%s is read from its start for each of its %s chunks (GDAL keeps no index into %s files); "
+            "converted once to GeoPackage or FlatGeobuf (e.g. ogr2ogr hazards.gpkg %s) it is read in chunks "
+            "far quicker",
+            path.name,
+            n_chunks,
+            path.suffix.lower(),
+            path.name,
+        )
     run = uuid.uuid4().hex
     with ExitStack() as stack:
         pool = None
@@ -407,6 +421,7 @@ def analyze_in_chunks(
 
 __all__ = [
     "CHUNK_ROWS",
+    "SEQUENTIAL_SUFFIXES",
     "ChunkJob",
     "ChunkPart",
     "analyse_chunk",

@@ -155,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="memory: the whole layer in memory; chunked: read, split and written in chunks of rows, for layers "
         "larger than memory (tables, zones.gpkg, hazard_pieces.parquet and --xlsx); dask: the chunks analysed on "
         "a dask.distributed cluster (--scheduler); auto (default): chunked when the file is too large for memory "
-        f"or holds more than {AUTO_CHUNK_FEATURES:,} hazards (without --xlsx or an option that needs the whole layer)",
+        f"or holds more than {AUTO_CHUNK_FEATURES:,} hazards (not for GeoJSON or GML, which are read whole for "
+        "every chunk; not with --xlsx or an option that needs the whole layer)",
     )
     p.add_argument(
         "--scheduler",

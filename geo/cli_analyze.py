@@ -209,8 +209,9 @@ def _many_features(path: Path, layer: str | None) -> bool:
 
 def _use_chunks(args: argparse.Namespace) -> bool:
     """Whether ``geo analyze`` runs in chunks: asked for, or (``--engine auto``) a file too large for
-    memory or with more than :data:`AUTO_CHUNK_FEATURES` hazards."""
-    from geo.chunked import CHUNKED_SUFFIXES
+    memory or with more than :data:`AUTO_CHUNK_FEATURES` hazards in a format read by feature id
+    (not GeoJSON, GML or MIF, which GDAL reads from their start on every access)."""
+    from geo.chunked import CHUNKED_SUFFIXES, SEQUENTIAL_SUFFIXES
     from geo.db import is_db_url
 
     if args.chunk_rows is not None and args.chunk_rows < 1:
@@ -232,8 +233,10 @@ def _use_chunks(args: argparse.Namespace) -> bool:
             check_memory(Path(args.hazards))
         except GeoInputError:
             return True
-        # --xlsx in memory keeps its by_hazard sheet, which the chunked engine leaves out.
-        return not args.xlsx and _many_features(Path(args.hazards), args.layer)
+        # --xlsx in memory keeps its by_hazard sheet, which the chunked engine leaves out; a GeoJSON or
+        # GML file that fits in memory is read there once (in chunks it is read whole for every chunk).
+        sequential = Path(args.hazards).suffix.lower() in SEQUENTIAL_SUFFIXES
+        return not args.xlsx and not sequential and _many_features(Path(args.hazards), args.layer)
     if not args.hazards or is_db_url(args.hazards):
         raise GeoInputError(f"--engine {args.engine} reads a hazard file (GeoPackage, Shapefile, FlatGeobuf ...)")
     used = [o for o in WHOLE_LAYER_OPTIONS if getattr(args, o, None)]

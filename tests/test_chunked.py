@@ -232,6 +232,28 @@ def test_auto_engine_chunks_a_layer_of_many_hazards(tmp_path, monkeypatch):
         assert ("chunks" in json.loads((out / "validation.json").read_text())) is chunks
 
 
+def test_auto_engine_keeps_a_geojson_layer_of_many_hazards_in_memory(tmp_path, monkeypatch, caplog):
+    """GDAL reads GeoJSON from its start on every access, so in chunks the file is read whole for every
+    chunk: --engine auto reads a GeoJSON layer that fits in memory once, in memory, however many hazards
+    it holds; a chunked run asked for says what converting the file would spare."""
+    from geo import cli_analyze
+
+    path = tmp_path / "sha.geojson"
+    pyogrio.write_dataframe(geo.read_hazards(geo.DEMO_HAZARDS).iloc[:1200], path, driver="GeoJSON")
+    monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_MIN_BYTES", 0)
+    monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_FEATURES", 100)
+    assert _run("analyze", str(path), "--out", str(tmp_path / "auto")) == 0
+    assert "chunks" not in json.loads((tmp_path / "auto" / "validation.json").read_text())
+    gpkg = tmp_path / "sha.gpkg"
+    pyogrio.write_dataframe(geo.read_hazards(geo.DEMO_HAZARDS).iloc[:1200], gpkg)
+    assert _run("analyze", str(gpkg), "--out", str(tmp_path / "gpkg")) == 0
+    assert "chunks" in json.loads((tmp_path / "gpkg" / "validation.json").read_text())  # the same rows, by fid
+    with caplog.at_level("WARNING", logger="geo"):
+        args = ("analyze", str(path), "--engine", "chunked", "--chunk-rows", "500", "--workers", "1")
+        assert _run(*args, "--out", str(tmp_path / "chunked")) == 0
+    assert "read from its start for each of its 3 chunks" in caplog.text and "ogr2ogr hazards.gpkg" in caplog.text
+
+
 @pytest.mark.parametrize(
     "extra", [["--map"], ["--raster"], ["--aoi", "Pailin"], ["--kml"], ["--gdb"], ["--chunk-rows", "0"]]
 )
