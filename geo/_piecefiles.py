@@ -87,6 +87,11 @@ def _write_layer(data, path: Path, name: str, metadata: dict | None) -> None:
     )
 
 
+#: Tables of pieces that may wait for GDAL in a :class:`LayerStream` (from worker processes they are
+#: memory-mapped files; from a dask cluster, about 1 KB per piece in memory each).
+QUEUED_TABLES = 3
+
+
 class _Stop(Exception):
     """Sent into a :class:`LayerStream` to end its write early (the run failed)."""
 
@@ -111,7 +116,9 @@ class LayerStream:
 
         _check_gdal()
         self.schema = gpkg_schema(first)
-        self._tables: queue.Queue = queue.Queue(maxsize=1)  # at most one table waits for GDAL
+        # A few tables may wait for GDAL, so that the caller goes on (e.g. to derive the figures once the
+        # last chunk is in) while GDAL, slowed by busy workers, catches up.
+        self._tables: queue.Queue = queue.Queue(maxsize=QUEUED_TABLES)
         self._error: BaseException | None = None
         reader = pa.RecordBatchReader.from_batches(self.schema, self._batches())
         self._thread = threading.Thread(target=self._write, args=(reader, path, name, metadata), daemon=True)
