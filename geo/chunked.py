@@ -26,15 +26,12 @@ hazard; :func:`geo._chunking.plan_memory` estimates it before any work, and the 
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import uuid
-from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +56,13 @@ from geo._piecefiles import PieceRows, PieceWriter
 from geo._pieces import AnalysedHazards, hazard_table
 from geo._plan import Curves, RunPlan, plan_run
 from geo._result import AnalysisResult
+from geo._workers import _PLANS, _in_order, _plan_in_worker, _worker_pool, dask_client
 from geo.boundaries import Boundaries
 from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
 from geo.summary import sliver_overlap_m2
 
 log = logging.getLogger("geo")
 
-#: How long a dask scheduler may take to answer, s.
-DASK_CONNECT_S = 10
 #: Suffixes read in chunks (formats OGR reads by feature id).
 CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif", *PARQUET_SUFFIXES)
 #: Suffixes of formats GDAL reads from their start on every access (it keeps no index into them): in
@@ -155,80 +151,10 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
     )
 
 
-#: Plans built in this process for the run whose chunks it analyses (a worker process or a dask
-#: worker), by run: built on a run's first chunk, dropped when another run starts.
-_PLANS: dict[str, RunPlan] = {}
-
-
 def _work(run: str, plan_args: dict, job: ChunkJob) -> ChunkPart:
     """Analyse a chunk in a worker, with the run's plan (built here on first use)."""
     _plan_in_worker(run, plan_args)
     return analyse_chunk(_PLANS[run], job)
-
-
-def _in_order(jobs: Iterator[ChunkJob], submit, ahead: int) -> Iterator[ChunkPart]:
-    """Submit jobs at most ``ahead`` at a time and yield their results in job order.
-
-    The next job is made (its earlier rows' boxes read) while the submitted ones run, so that a worker
-    which finishes a chunk finds the next one waiting rather than waiting for it to be made.
-    """
-    pending = deque(submit(job) for job in islice(jobs, ahead))
-    more = next(jobs, None)
-    while pending:
-        part = pending.popleft().result()
-        if more is not None:
-            pending.append(submit(more))
-            more = next(jobs, None)
-        yield part
-
-
-def _plan_in_worker(run: str, plan_args: dict) -> None:
-    """Build the run's plan in a worker process before its first chunk comes (see :func:`_work`)."""
-    if run not in _PLANS:
-        _PLANS.clear()
-        _PLANS[run] = plan_run(**plan_args)
-
-
-@contextmanager
-def _worker_pool(workers: int, run: str, plan_args: dict) -> Iterator[ProcessPoolExecutor]:
-    """``workers`` local processes, started at once: each imports geo and builds the run's plan while
-    this process builds its own and reads the first chunk's boxes.  Chunks not yet started are
-    cancelled when the run fails; after a run, the processes end in the background."""
-    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    pool = ProcessPoolExecutor(workers, mp_context=context)
-    try:
-        for _ in range(workers):
-            pool.submit(_plan_in_worker, run, plan_args)
-        yield pool
-    except BaseException:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=False)  # every chunk is done: the processes end while the figures are derived
-
-
-@contextmanager
-def dask_client(scheduler: str, workers: int):
-    """A ``dask.distributed`` client: of the scheduler at ``scheduler`` (``tcp://host:port``), or with
-    ``"local"`` of a local cluster of ``workers`` processes, closed on exit."""
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise GeoEnvironmentError(
-            "--engine dask needs dask.distributed: pip install 'geo[dask]' (or dask[distributed])"
-        ) from exc
-    if scheduler == "local":
-        with (
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
-            Client(cluster) as client,
-        ):
-            yield client
-        return
-    try:
-        client = Client(scheduler, timeout=DASK_CONNECT_S)
-    except (OSError, TimeoutError) as exc:
-        raise GeoEnvironmentError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
-    with client:
-        yield client
 
 
 def _parts(

@@ -32,6 +32,7 @@ from geo._files import (
     write_csv,
     write_json,
 )
+from geo._gpkgstream import write_arrow_layer
 from geo._outdir import ANALYSIS_FILES
 from geo._piecefiles import (
     PieceRows,
@@ -41,7 +42,6 @@ from geo._piecefiles import (
     _piece_layer,
     _piece_table,
     multipolygon_wkb,
-    write_arrow_layer,
     write_pieces_parquet,
 )
 from geo.analysis import AnalysisResult

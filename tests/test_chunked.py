@@ -448,7 +448,7 @@ def _pieces_table(n: int, start: int = 0):
 
 
 def test_a_layer_streamed_in_tables_is_whole_and_indexed(tmp_path):
-    from geo._piecefiles import LayerStream
+    from geo._gpkgstream import LayerStream
 
     path = tmp_path / "s.gpkg"
     stream = LayerStream(path, "hazard_pieces", {"SYNTHETIC": "yes"}, _pieces_table(3))
@@ -465,7 +465,7 @@ def test_a_layer_streamed_in_tables_is_whole_and_indexed(tmp_path):
 def test_a_stopped_or_failed_layer_stream_ends_its_thread_and_says_why(tmp_path):
     import pyarrow as pa
 
-    from geo._piecefiles import LayerStream
+    from geo._gpkgstream import LayerStream
 
     before = threading.active_count()
     stream = LayerStream(tmp_path / "s.gpkg", "hazard_pieces", None, _pieces_table(2))

@@ -197,7 +197,8 @@ def test_user_columns_keep_their_values_in_the_pieces_geopackage(tmp_path):
     import pyogrio
     import shapely
 
-    from geo._piecefiles import _arrow_pieces, write_arrow_layer
+    from geo._gpkgstream import write_arrow_layer
+    from geo._piecefiles import _arrow_pieces
 
     when = pd.to_datetime(["2021-03-01 08:00", "2022-11-05 17:30"]).tz_localize("Asia/Phnom_Penh")
     layer = gpd.GeoDataFrame(
