@@ -169,13 +169,9 @@ def counted_before(
     except CRSError as exc:
         raise GeoInputError(f"the file's CRS cannot be used ({exc}); pass --crs", str(path)) from exc
     margin = BOX_MARGIN_DEG if geographic else BOX_MARGIN_M
+    yield np.array([], dtype=np.int64)  # the first chunk has no earlier rows: on its way before any box is read
     seen: list[tuple[shapely.STRtree, np.ndarray]] = []
-    for start in range(0, max(total, 1), chunk_rows):
-        last = start + chunk_rows >= total  # no later chunk looks its boxes up
-        if not seen:  # the first chunk has no earlier rows: its own boxes are read once it is on its way
-            yield np.array([], dtype=np.int64)
-            if last:
-                return
+    for start in range(0, total if total > chunk_rows else 0, chunk_rows):
         try:
             if is_parquet(path):
                 fids, bounds = parquet_bounds(path, start, chunk_rows)
@@ -186,9 +182,8 @@ def counted_before(
         ok = np.isfinite(bounds).all(axis=0)
         b = bounds[:, ok]
         boxes = shapely.box(b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin)
-        if seen:
+        if start:
             found = [ids[np.unique(tree.query(boxes, predicate="intersects")[1])] for tree, ids in seen]
             yield np.unique(np.concatenate(found))
-        if last:
-            return
-        seen.append((shapely.STRtree(boxes), fids[ok]))
+        if start + chunk_rows < total:  # a later chunk looks these boxes up
+            seen.append((shapely.STRtree(boxes), fids[ok]))
