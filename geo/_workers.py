@@ -53,8 +53,8 @@ def _plan_in_worker(run: str, plan_args: dict) -> None:
 @contextmanager
 def _worker_pool(workers: int, run: str, plan_args: dict) -> Iterator[ProcessPoolExecutor]:
     """``workers`` local processes, started at once: each imports geo and builds the run's plan while
-    this process builds its own.  Chunks not yet started are
-    cancelled when the run fails; after a run, the processes end in the background."""
+    this process builds its own.  Chunks not yet started are cancelled when the run fails; after a
+    run, the processes end in the background."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
     pool = ProcessPoolExecutor(workers, mp_context=context)
     try:
