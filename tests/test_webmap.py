@@ -271,15 +271,28 @@ def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_p
     page, log = open_offline(browser, path)
     boxes = page.locator(".leaflet-control-search")
     assert boxes.count() == 2  # hazard id and province
+    values = {"Hazard id": XSS, "Province": ["<b>Alpha</b>", "<img src=y onerror=alert(3)> Beta & co"]}
+    tip_texts = (
+        "(i) => [...document.querySelectorAll('.leaflet-control-search')[i].querySelectorAll('.search-tip')]"
+        ".map(t => t.textContent).sort()"
+    )
     seen = []
     for i in range(boxes.count()):
         box = boxes.nth(i)
         box.locator(".search-button").click()
+        label = box.locator(".search-button").get_attribute("data-label")
         for typed in ("<", "<img", "<b", "Alpha", "script", "&"):
             field = box.locator("input.search-input")
             field.fill("")
             field.type(typed, delay=20)
-            page.wait_for_timeout(400)
+            # The plugin fills its suggestions 400 ms after the last key: wait until they are the values
+            # that contain what was typed (any case), as text (fails after 5 s).
+            expected = sorted(v for v in values[label] if typed.lower() in v.lower())
+            page.wait_for_function(
+                f"([i, want]) => JSON.stringify(({tip_texts})(i)) === JSON.stringify(want)",
+                arg=[i, expected],
+                timeout=5000,
+            )
             tips = box.locator(".search-tip")
             seen += [tips.nth(k).inner_text() for k in range(tips.count())]
             assert box.locator(".search-tooltip img, .search-tooltip b, .search-tooltip script").count() == 0
@@ -395,8 +408,9 @@ def test_chart_panel_shows_the_analysis_figures_per_province_and_the_curve_by_sl
     page, log = demo_page
     page.click("#geo-chart summary")
     assert page.evaluate("() => document.getElementById('geo-chart').open") is True
-    # one open at a time in the right-hand column
-    assert page.evaluate("() => document.getElementById('geo-legend').open") is False
+    # One open at a time in the right-hand column. The browser fires <details>' toggle event as a
+    # task after the click, so the legend closes a moment later: wait for it (fails after 5 s).
+    page.wait_for_function("() => document.getElementById('geo-legend').open === false", timeout=5000)
     bars = page.eval_on_selector_all(
         "#geo-chart-bars g.geo-bar", "els => els.map(g => [...g.querySelectorAll('text')].map(t => t.textContent))"
     )
