@@ -18,6 +18,8 @@ from tests.conftest import hazards_tm
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 XSS = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "</script><script>alert(2)</script>"]
+#: The two provinces' names in ``xss_result``.
+XSS_PROVINCES = ["<b>Alpha</b>", "<img src=y onerror=alert(3)> Beta & co"]
 
 
 def test_band_meanings_and_colours(demo_result):
@@ -46,7 +48,7 @@ def xss_result(straight_world):
     from tests.conftest import hazards_tm
 
     provinces, frontier = straight_world
-    provinces = provinces.assign(province=["<b>Alpha</b>", "<img src=y onerror=alert(3)> Beta & co"])
+    provinces = provinces.assign(province=XSS_PROVINCES)
     hz = hazards_tm([(1, 0, 2, 1), (3, 0, 4, 1), (8, 0, 9, 1)], ids=XSS)
     hz["status"] = XSS[2]
     hz["remarks"] = XSS[1]
@@ -271,7 +273,7 @@ def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_p
     page, log = open_offline(browser, path)
     boxes = page.locator(".leaflet-control-search")
     assert boxes.count() == 2  # hazard id and province
-    values = {"Hazard id": XSS, "Province": ["<b>Alpha</b>", "<img src=y onerror=alert(3)> Beta & co"]}
+    values = {"Hazard id": XSS, "Province": XSS_PROVINCES}
     tip_texts = (
         "(i) => [...document.querySelectorAll('.leaflet-control-search')[i].querySelectorAll('.search-tip')]"
         ".map(t => t.textContent).sort()"
