@@ -1,7 +1,7 @@
 """Build hook: the wheel carries the repository's top-level ``data/`` as ``geo/data``.
 
 Everything else about the package is declared in ``pyproject.toml``; geo finds the
-data with :func:`geo._data.data_dir` (``importlib.resources``), in a wheel or a checkout.
+data with :func:`geo.io.data.data_dir` (``importlib.resources``), in a wheel or a checkout.
 """
 
 import shutil

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 import geo
-from geo._errors import GeoInputError
+from geo.errors import GeoInputError
 
 
 def seeds(folder: Path) -> dict[str, bytes]:

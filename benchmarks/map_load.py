@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import geo
-from geo.webmap import make_map, write_map
+from geo.render.webmap import make_map, write_map
 
 
 def load_times(browser, path: Path, runs: int = 5) -> list[float]:

@@ -20,10 +20,10 @@ import numpy as np
 import shapely
 
 import geo
-from geo.boundaries import fit_provinces
 from geo.constants import ANALYSIS_CRS
-from geo.overlay import make_cells, split, union_overlapping
-from geo.zones import border_zones
+from geo.engine.boundaries import fit_provinces
+from geo.engine.overlay import make_cells, split, union_overlapping
+from geo.engine.zones import border_zones
 
 
 def synthetic_hazards(n: int, boundaries: geo.Boundaries, seed: int = 7) -> gpd.GeoDataFrame:

@@ -19,8 +19,8 @@ Every measurement runs in a child process of its own (so its peak memory is its 
   on the same file, up to ``--plain-max`` hazards (it grows much faster than geo);
 * ``xlsx``: writing ``tables.xlsx`` (``--xlsx``) for that analysis, the analysis not timed;
 * ``sites``: ``where --file`` for N random sites in Cambodia against an analysis of the
-  largest layer: all at once (``geo.sites.where_points``), and site by site
-  (``geo.queries.where``) on the first 200, with the largest difference between them.
+  largest layer: all at once (``geo.planning.sites.where_points``), and site by site
+  (``geo.planning.queries.where``) on the first 200, with the largest difference between them.
 
 The table prints times, peak memory and the ratios plain / geo (``ratio``: the engine named;
 ``ratio c``: the chunked engine), all from this run.
@@ -58,7 +58,7 @@ def child_geo(path: str, out: str, engine: str = "auto") -> dict:
 def child_xlsx(path: str, out: str) -> dict:
     """``tables.xlsx`` of an analysis of the file (the analysis itself not timed)."""
     import geo
-    from geo.export import write_xlsx
+    from geo.render.export import write_xlsx
 
     result = geo.analyze(geo.read_hazards(path))
     t0 = time.perf_counter()
@@ -71,10 +71,10 @@ def child_plain(path: str) -> dict:
     import shapely
 
     import geo
-    from geo.boundaries import fit_provinces
     from geo.constants import ANALYSIS_CRS
-    from geo.overlay import make_cells
-    from geo.zones import border_zones
+    from geo.engine.boundaries import fit_provinces
+    from geo.engine.overlay import make_cells
+    from geo.engine.zones import border_zones
 
     b = geo.load_boundaries()
     zones = border_zones(b.frontier_with("THA"), b.outline, bands_km=(2, 5, 7))
@@ -90,7 +90,7 @@ def child_plain(path: str) -> dict:
 
 def child_sites(n: int, path: str) -> dict:
     """``where --file`` for ``n`` random sites in Cambodia against an analysis of ``path`` (not timed):
-    all sites at once (:func:`geo.sites.where_points`), and site by site (:func:`geo.queries.where`)
+    all sites at once (:func:`geo.planning.sites.where_points`), and site by site (:func:`geo.planning.queries.where`)
     on the first 200, with the largest difference between the two."""
     import numpy as np
     import shapely
@@ -98,8 +98,8 @@ def child_sites(n: int, path: str) -> dict:
     import geo
     from geo.constants import ANALYSIS_CRS, WGS84
     from geo.crs import transform_geoms
-    from geo.queries import where
-    from geo.sites import where_points
+    from geo.planning.queries import where
+    from geo.planning.sites import where_points
 
     result = geo.analyze(geo.read_hazards(path))
     land = result.territory.land
@@ -111,13 +111,13 @@ def child_sites(n: int, path: str) -> dict:
         pts = np.vstack([pts, xy[shapely.contains_xy(land, xy[:, 0], xy[:, 1])]])
     sites = transform_geoms(shapely.points(pts[:n]), ANALYSIS_CRS, WGS84)
     lat, lon = shapely.get_y(sites), shapely.get_x(sites)
-    where(lat[0], lon[0], result=result)  # the result's indexes built once, as the CLI does
+    where(result, lat[0], lon[0])  # the result's indexes built once, as the CLI does
     t0 = time.perf_counter()
     bulk = where_points(lat, lon, result)
     seconds = time.perf_counter() - t0
     k = min(n, 200)
     t0 = time.perf_counter()
-    one = [where(a, b, result=result) for a, b in zip(lat[:k], lon[:k])]
+    one = [where(result, a, b) for a, b in zip(lat[:k], lon[:k])]
     per_site = (time.perf_counter() - t0) / k
     diff = max(abs(a["distance_to_frontier_m"] - b["distance_to_frontier_m"]) for a, b in zip(bulk, one))
     return {"seconds": seconds, "per_site_ms": per_site * 1e3, "max_diff_m": diff, "hazards": len(result.hazards)}

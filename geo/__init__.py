@@ -1,11 +1,24 @@
 """geo: how much mine contamination lies in Cambodia's border zones.
 
-The pipeline runs one way: read -> zones -> overlay and summary -> export.
-The public API is what this module lists:
+The package is built in wings that follow the analysis, imports running one way:
+
+``geo.io``
+    reading every format and PostGIS, writing files, the output set, the cache.
+``geo.engine``
+    boundaries, border zones, the overlay and analysis, summary, curves, chunked runs.
+``geo.planning``
+    answers from a result: site checks and queries, land release, access rules, scenarios.
+``geo.render``
+    what users share: the web map, static maps and charts, rasters, tables and layers.
+``geo.cli``
+    the ``geo`` command; nothing imports it.
+
+The names below are the public API; each is imported from its home on first use, so
+``import geo`` (and ``geo --help``) stays light.
 
 Reading
     :func:`read_hazards` -- a hazard layer (GeoPackage, Shapefile, GeoJSON,
-    GeoParquet, CSV, File Geodatabase), checked and repaired, in WGS 84.
+    GeoParquet, CSV, File Geodatabase, PostGIS), checked and repaired, in WGS 84.
     :class:`Boundaries` -- provinces, outline and frontier lines with their
     provenance (``Boundaries.bundled()``, ``.from_files(...)``, ``.from_frames(...)``);
     :func:`load_boundaries` is ``Boundaries.bundled()`` or ``from_files`` by keyword.
@@ -14,11 +27,10 @@ Reading
 Zones and analysis
     :func:`border_zones` -- the bands along a frontier, Cambodian side, as polygons.
     :func:`analyze` -- split hazards by province and band; returns an
-    :class:`AnalysisResult` whose methods answer questions: ``where``, ``query``,
-    ``within``, ``curve`` and ``access``.
-Questions without a result in hand
-    :func:`where`, :func:`query`, :func:`distance_curve` -- the same answers as the
-    result's methods; given no result they analyse the bundled demo, and say so.
+    :class:`AnalysisResult` (``result.within(...)``, ``result.curve(...)``).
+Questions about a result
+    :func:`where`, :func:`query`, :func:`distance_curve` -- each takes the result first;
+    the bundled demo is analysed only when asked for by name (``where("demo", ...)``).
 Land release and scenarios
     :func:`read_release`, :func:`release_by_band`, :func:`load_rules`,
     :func:`load_capacity`, :func:`scenario`.
@@ -30,50 +42,50 @@ Errors
 
 from __future__ import annotations
 
-from geo._data import DEMO_HAZARDS
-from geo._errors import GeoError, GeoInputError
+import importlib
+from typing import Any
+
 from geo._version import geo_version
-from geo.analysis import AnalysisResult, analyze
-from geo.boundaries import Boundaries, load_boundaries, province_code
-from geo.hazards import read_hazards
-from geo.queries import distance_curve, query, where
-from geo.release import read_release, release_by_band
-from geo.rules import load_capacity, load_rules
-from geo.scenario import scenario
-from geo.zones import border_zones
 
 __version__ = geo_version()
 
+#: Each public name and the module that is its one home.
+_HOMES = {
+    "DEMO_HAZARDS": "geo.io.data",
+    "GeoError": "geo.errors",
+    "GeoInputError": "geo.errors",
+    "province_code": "geo.names",
+    "read_hazards": "geo.engine.hazards",
+    "Boundaries": "geo.engine.boundaries",
+    "load_boundaries": "geo.engine.boundaries",
+    "border_zones": "geo.engine.zones",
+    "AnalysisResult": "geo.engine.analysis",
+    "analyze": "geo.engine.analysis",
+    "distance_curve": "geo.engine.analysis",
+    "where": "geo.planning.queries",
+    "query": "geo.planning.queries",
+    "read_release": "geo.planning.release",
+    "release_by_band": "geo.planning.release",
+    "load_rules": "geo.planning.rules",
+    "load_capacity": "geo.planning.rules",
+    "access_table": "geo.planning.rules",
+    "scenario": "geo.planning.scenario",
+    "make_map": "geo.render.webmap",
+    "write_map": "geo.render.webmap",
+}
 
-def __getattr__(name: str):
-    # The map makers load folium only when asked for (it is slow to import).
-    if name in ("make_map", "write_map"):
-        from geo import webmap
 
-        return getattr(webmap, name)
-    raise AttributeError(f"module 'geo' has no attribute {name!r}")
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'geo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
 
 
-__all__ = [
-    "DEMO_HAZARDS",
-    "AnalysisResult",
-    "Boundaries",
-    "GeoError",
-    "GeoInputError",
-    "__version__",
-    "analyze",
-    "border_zones",
-    "distance_curve",
-    "load_boundaries",
-    "load_capacity",
-    "load_rules",
-    "make_map",
-    "province_code",
-    "query",
-    "read_hazards",
-    "read_release",
-    "release_by_band",
-    "scenario",
-    "where",
-    "write_map",
-]
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
+
+
+__all__ = ["__version__", *_HOMES]

@@ -40,7 +40,7 @@ from shapely.geometry import MultiPolygon, Polygon
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.boundaries import PROVINCE_NAMES  # noqa: E402
+from geo.names import PROVINCE_NAMES  # noqa: E402
 
 PACKAGES = {
     "amcharts": {

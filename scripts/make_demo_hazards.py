@@ -29,9 +29,10 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.boundaries import load_boundaries, province_code  # noqa: E402
 from geo.constants import ANALYSIS_CRS, SYNTHETIC_NOTICE, WGS84  # noqa: E402
-from geo.zones import frontier_buffers  # noqa: E402
+from geo.engine.boundaries import load_boundaries  # noqa: E402
+from geo.engine.zones import frontier_buffers  # noqa: E402
+from geo.names import province_code  # noqa: E402
 
 OUT = ROOT / "data" / "hazards" / "demo_sha_2023.gpkg"
 TABLE1 = ROOT / "data" / "reference" / "table1_ap_mined_area_2023.csv"

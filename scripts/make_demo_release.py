@@ -43,9 +43,10 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from make_demo_hazards import blob, sample_points, shaped, sizes, write_synthetic  # noqa: E402
 
-from geo.boundaries import load_boundaries, province_code  # noqa: E402
 from geo.constants import ANALYSIS_CRS, RELEASE_SYNTHETIC_NOTICE, WGS84  # noqa: E402
-from geo.zones import frontier_buffers  # noqa: E402
+from geo.engine.boundaries import load_boundaries  # noqa: E402
+from geo.engine.zones import frontier_buffers  # noqa: E402
+from geo.names import province_code  # noqa: E402
 
 OUT = ROOT / "data" / "release" / "demo_release_2023.gpkg"
 REF = ROOT / "data" / "reference"

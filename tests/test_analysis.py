@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import geo
-import geo._data
+import geo.io.data
 from tests.conftest import hazards_tm
 
 REL = 2e-5  # TM scale and ellipsoid effects at <= 40 km from the test meridian stay below this
@@ -115,7 +115,7 @@ def test_band_pieces_sum_to_each_hazard_area(demo_result, demo_hazards):
 
 
 def test_demo_reproduces_table1_exactly(demo_result):
-    table = pd.read_csv(geo._data.TABLE1_FILE)
+    table = pd.read_csv(geo.io.data.TABLE1_FILE)
     ref = pd.DataFrame(demo_result.summary["reference_table1"])
     assert len(ref) == len(table)
     assert (ref["input_hazards"] == ref["table1_shas"]).all()
@@ -271,8 +271,8 @@ def test_api_maps_a_common_id_column_and_says_when_it_numbers(demo_hazards, boun
 
 
 def test_contamination_outside_cambodia_is_shown_with_the_totals(straight_world):
-    from geo.cli import render_table
-    from geo.queries import where
+    from geo.cli.common import render_table
+    from geo.planning.queries import where
     from tests.conftest import TM, hazards_tm
 
     provinces, frontier = straight_world
@@ -293,7 +293,7 @@ def test_contamination_outside_cambodia_is_shown_with_the_totals(straight_world)
     from geo.crs import transform_geoms
 
     site = transform_geoms(shapely.box(-2000, 0, 2000, 2000), TM, "EPSG:4326")
-    ans = where(site, res)
+    ans = where(res, site)
     assert ans["inside_cambodia"] is True
     assert ans["outside_cambodia_m2"] == pytest.approx(4e6, rel=1e-3)
     assert ans["hazard_outside_cambodia_m2"] == pytest.approx(1e6, rel=1e-3)

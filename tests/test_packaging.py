@@ -47,7 +47,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     where = subprocess.run(
-        [str(py), "-c", "import geo, geo._data; print(geo.__file__); print(geo._data.DATA_DIR)"],
+        [str(py), "-c", "import geo, geo.io.data; print(geo.__file__); print(geo.io.data.DATA_DIR)"],
         cwd=elsewhere,
         capture_output=True,
         text=True,

@@ -11,8 +11,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
 import geo
-from geo.mapdata import band_colors
-from geo.plot import khmer_font, make_plot, write_plot
+from geo.render.mapdata import band_colors
+from geo.render.plot import khmer_font, make_plot, write_plot
 from tests.conftest import hazards_tm
 
 

@@ -193,7 +193,7 @@ def test_boundaries_sites_and_released_land_read_from_tables_equal_the_files(pg,
     import geopandas as gpd
     import pandas as pd
 
-    from geo._data import DEMO_RELEASE, OSM_FILE, PROVINCES_FILE
+    from geo.io.data import DEMO_RELEASE, OSM_FILE, PROVINCES_FILE
 
     provinces = gpd.read_file(PROVINCES_FILE)
     frontier = gpd.read_file(OSM_FILE, layer="frontier")

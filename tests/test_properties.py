@@ -107,8 +107,8 @@ def test_moving_away_never_increases_the_2km_area(world, geoms, shift):
 def test_distance_bounds_hold_every_point_of_a_polygon(world, geoms):
     """The cheap bounds that spare the curves most geometry work never exclude a true distance."""
     from geo.crs import transform_geoms
-    from geo.curve import distance_bounds
-    from geo.zones import frontier_lines
+    from geo.engine.curve import distance_bounds
+    from geo.engine.zones import frontier_lines
 
     _, frontier = world
     lines = frontier_lines(frontier.to_crs("EPSG:4326"))

@@ -13,11 +13,13 @@ import shapely
 from pyproj import Geod
 
 import geo
-from geo._errors import GeoInputError
 from geo.cli import main
 from geo.constants import WGS84
 from geo.crs import geodesic_distance_m, transform_geoms
-from geo.queries import distance_curve, parse_distance_m, query, resolve_band, resolve_province, where
+from geo.engine.analysis import distance_curve
+from geo.errors import GeoInputError
+from geo.names import parse_distance_m
+from geo.planning.queries import query, resolve_band, resolve_province, where
 from tests.conftest import LAT0, LON0, NAME_VARIANTS, TM, hazards_tm
 
 GEOD = Geod(ellps="WGS84")
@@ -78,13 +80,13 @@ def test_default_tolerance_is_the_measured_spread_of_the_lines(demo_result):
 
 def test_where_a_point_at_known_distance(straight):
     lon, lat, _ = GEOD.fwd(LON0, LAT0 + 0.004, 90.0, 3500.0)  # 3.5 km east of the frontier meridian
-    ans = where((lat, lon), straight, radius_m=600)
+    ans = where(straight, (lat, lon), radius_m=600)
     assert ans["distance_to_frontier_m"] == pytest.approx(3500.0, abs=0.5)
     assert ans["band"] == "2-5 km" and ans["province"] == "Alpha" and ans["inside_cambodia"]
     assert [h["hazard_id"] for h in ans["hazards"]] == ["NEAR"]  # inside it
     assert ans["hazards"][0]["distance_m"] == 0.0
     lon2, lat2, _ = GEOD.fwd(LON0, LAT0 + 0.02, 90.0, 7000.0)  # 7 km east, ~1.1 km north of NEAR's top edge
-    ans2 = where((lat2, lon2), straight, radius_m=3000)
+    ans2 = where(straight, (lat2, lon2), radius_m=3000)
     north_km = transform_geoms(shapely.Point(lon2, lat2), WGS84, TM).y - 1000.0
     expected = float(np.hypot(1000.0, north_km))
     assert ans2["hazards"][0]["distance_m"] == pytest.approx(expected, abs=1.0)
@@ -92,7 +94,7 @@ def test_where_a_point_at_known_distance(straight):
 
 def test_where_a_polygon_site(straight):
     site = transform_geoms(shapely.segmentize(shapely.box(0, 0.5e3, 8e3, 1.5e3), 10), TM, WGS84)  # 8 km x 1 km
-    ans = where(site, straight, radius_m=10)
+    ans = where(straight, site, radius_m=10)
     bands = {b["band"]: b for b in ans["bands"]}
     assert ans["distance_to_frontier_m"] == pytest.approx(0.0, abs=0.5)
     assert bands["0-2 km"]["area_m2"] == pytest.approx(2e6, rel=REL)
@@ -120,10 +122,10 @@ def test_site_distances_match_geod_on_the_real_frontier(boundaries):
 
 
 def test_sites_in_bulk_answer_as_one_by_one(demo_result, straight):
-    """geo.sites.where_points (used by where --file) against where() site by site, on the demo and on
+    """geo.planning.sites.where_points (used by where --file) against where() site by site, on the demo and on
     the analytic world: random points, points near hazards and near the frontier, a point outside."""
     from geo.constants import ANALYSIS_CRS
-    from geo.sites import where_points
+    from geo.planning.sites import where_points
 
     rng = np.random.default_rng(11)
     for res, spread in ((demo_result, 300.0), (straight, 2000.0)):
@@ -135,7 +137,7 @@ def test_sites_in_bulk_answer_as_one_by_one(demo_result, straight):
         pts = transform_geoms(shapely.points(xy), ANALYSIS_CRS, WGS84)
         lat, lon = shapely.get_y(pts), shapely.get_x(pts)
         bulk = where_points(lat, lon, res, radius_m=1500)
-        one = [where(a, b, result=res, radius_m=1500) for a, b in zip(lat, lon)]
+        one = [where(res, a, b, radius_m=1500) for a, b in zip(lat, lon)]
         assert not all(a["inside_cambodia"] for a in one) and any(a["hazards"] for a in one)
         for a, b in zip(bulk, one):
             for key in ("site", "province", "code", "inside_cambodia", "band", "radius_m"):
@@ -206,12 +208,12 @@ def test_cli_frontier_tolerance(tmp_path):
 
 
 def test_where_accepts_the_forms_a_planner_types(demo_result):
-    a = where(14.35953, 103.47433, demo_result)
-    b = where((14.35953, 103.47433), result=demo_result)
-    c = where("POINT (103.47433 14.35953)", demo_result)
+    a = where(demo_result, 14.35953, 103.47433)
+    b = where(demo_result, (14.35953, 103.47433))
+    c = where(demo_result, "POINT (103.47433 14.35953)")
     assert a["distance_to_frontier_m"] == b["distance_to_frontier_m"] == c["distance_to_frontier_m"]
     with pytest.raises(GeoInputError):
-        where(1, 2, 3, demo_result)
+        where(demo_result, 1, 2, 3)
 
 
 def test_top_level_api():
@@ -296,18 +298,24 @@ def test_curve_distances_take_units(tmp_path):
     assert pd.read_csv(tmp_path / "c.csv")["distance_km"].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
 
 
-def test_result_answers_questions_itself_and_the_demo_is_said(demo_result, caplog):
-    import geo.queries as q
+def test_questions_take_a_result_and_the_demo_only_by_name(demo_result, caplog):
+    from geo.engine import analysis
 
-    assert demo_result.where(14.35953, 103.47433) == where(14.35953, 103.47433, demo_result)
-    assert demo_result.query(province="Pailin") == query(demo_result, province="Pailin")
     assert demo_result.curve(max_km=7, step_km=1, top=0)["total_km2"].iloc[-1] == demo_result.summary["within_7km_km2"]
-    q._demo_result.cache_clear()
+    # No result, no answer made up from the demo: the error says what to pass.
+    for ask in (lambda: query(None, province="Pailin"), lambda: where(None, 14.35953, 103.47433)):
+        with pytest.raises(GeoInputError, match='"demo" for the bundled SYNTHETIC demo'):
+            ask()
+    with pytest.raises(TypeError):
+        query(province="Pailin")  # the result is required
+    analysis._demo_result.cache_clear()
     with caplog.at_level("WARNING", logger="geo"):
-        query(province="Pailin")
-        query(province="Pailin")
-    # Without a result, the synthetic demo is analysed once and the user is told.
+        by_name = query("demo", province="Pailin")
+        query("Demo", province="Pailin")
+    # Asked for by name, the synthetic demo is analysed once and the user is told.
     assert caplog.text.count("answering from the bundled SYNTHETIC demo") == 1
+    assert by_name == query(demo_result, province="Pailin")
+    assert where("demo", 14.35953, 103.47433) == where(demo_result, 14.35953, 103.47433)
 
 
 def test_where_wkt_with_swapped_coordinates_is_named(capsys):
@@ -317,9 +325,9 @@ def test_where_wkt_with_swapped_coordinates_is_named(capsys):
 
 
 def test_answers_carry_the_documented_keys_of_their_types(demo_result):
-    from geo.queries import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
+    from geo.planning.queries import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
 
-    point = demo_result.where(14.35953, 103.47433)
+    point = where(demo_result, 14.35953, 103.47433)
     every_site = {
         "site",
         "province",
@@ -333,23 +341,9 @@ def test_answers_carry_the_documented_keys_of_their_types(demo_result):
     assert every_site <= set(point) <= set(WhereAnswer.__annotations__)
     assert set(point["hazards"][0]) == set(NearbyHazard.__annotations__)
     box = "POLYGON((103.4 14.3, 103.5 14.3, 103.5 14.4, 103.4 14.4, 103.4 14.3))"
-    poly = demo_result.where(box, radius_m=10)
+    poly = where(demo_result, box, radius_m=10)
     assert every_site | {"area_m2", "hazard_area_m2", "bands"} <= set(poly) <= set(WhereAnswer.__annotations__)
     assert all(set(b) == set(SiteBand.__annotations__) for b in poly["bands"])
-    q = demo_result.query(within_km=7, by="province")
+    q = query(demo_result, within_km=7, by="province")
     assert {"filters", "hazards", "pieces", "area_km2", "area_sum_km2", "groups"} <= set(q)
     assert set(q) <= set(QueryAnswer.__annotations__)
-
-
-def test_names_moved_to_private_modules_still_import_from_their_old_homes():
-    import geo._answers
-    import geo._charts
-    import geo._sitefiles
-    import geo._text
-    from geo import boundaries, plot, queries
-
-    assert queries.sites_from_file is geo._sitefiles.sites_from_file
-    assert queries.resolve_province is geo._text.resolve_province and queries.resolve_band is geo._text.resolve_band
-    assert queries.WhereAnswer is geo._answers.WhereAnswer and queries.QueryAnswer is geo._answers.QueryAnswer
-    assert boundaries.neighbor_codes is geo._text.neighbor_codes
-    assert plot.write_curve_plot is geo._charts.write_curve_plot and plot.write_burndown is geo._charts.write_burndown

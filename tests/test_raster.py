@@ -7,7 +7,7 @@ import pytest
 import rasterio
 
 from geo.cli import main
-from geo.raster import density_grid, write_density
+from geo.render.raster import density_grid, write_density
 
 
 def test_density_sums_to_the_contaminated_area(demo_result):

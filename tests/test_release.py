@@ -13,11 +13,11 @@ import pytest
 import shapely
 
 import geo
-from geo._data import DEMO_RELEASE, REFERENCE_DIR
-from geo.boundaries import province_code
-from geo.release import BY_BAND_COLUMNS, read_release, release_by_band
-from geo.rules import access_table, load_capacity, load_rules
-from geo.scenario import project, scenario
+from geo.io.data import DEMO_RELEASE, REFERENCE_DIR
+from geo.names import province_code
+from geo.planning.release import BY_BAND_COLUMNS, read_release, release_by_band
+from geo.planning.rules import access_table, load_capacity, load_rules
+from geo.planning.scenario import project, scenario
 from tests.conftest import hazards_tm
 
 GEO = [sys.executable, "-m", "geo.cli"]

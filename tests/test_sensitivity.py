@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 import geo
-from geo._errors import GeoInputError
-from geo.sensitivity import SHIFTS_M
+from geo.engine.sensitivity import SHIFTS_M
+from geo.errors import GeoInputError
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,8 @@ def test_an_alternative_line_agrees_with_a_full_analysis_on_it(demo_hazards, bou
 def test_a_users_line_is_compared_with_the_bundled_ones(tmp_path):
     import json
 
-    from geo._data import NATURAL_EARTH_FILE
     from geo.cli import main
+    from geo.io.data import NATURAL_EARTH_FILE
 
     out = tmp_path / "o"
     # Any line layer as "the official line": here the Natural Earth file, Thai frontier picked by --neighbor.

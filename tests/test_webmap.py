@@ -10,9 +10,9 @@ import pytest
 from pyproj import Transformer
 
 import geo
-from geo._errors import GeoError
-from geo.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
-from geo.webmap import inline_assets, make_map, write_map
+from geo.errors import GeoError
+from geo.render.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
+from geo.render.webmap import inline_assets, make_map, write_map
 from tests.conftest import hazards_tm
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import shapely
 
-from geo._errors import GeoInputError
 from geo.constants import ANALYSIS_CRS, WGS84
 from geo.crs import geodesic_distance_m, transform_geoms
-from geo.zones import band_key, band_label, border_zones, frontier_buffers, parse_bands
+from geo.engine.zones import band_key, band_label, border_zones, frontier_buffers, parse_bands
+from geo.errors import GeoInputError
 
 
 @pytest.mark.parametrize("distance_m", [2000.0, 5000.0, 7000.0])

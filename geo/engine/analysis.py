@@ -1,0 +1,622 @@
+"""The estimate: how much contamination lies in each border band, per province.
+
+:func:`analyze` is the one implementation behind the CLI, the Python API and
+every export: it fits the provinces to the national outline, builds the
+bands, splits every hazard exactly by province and band, and counts land
+once where hazards overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._threads import in_threads
+from geo.constants import (
+    ANALYSIS_CRS,
+    DEFAULT_BANDS_KM,
+    FRONTIER_TOLERANCE_M,
+    MILITARY_ONLY_KM,
+    OUTSIDE,
+    RESTRICTED_KM,
+    WGS84,
+)
+from geo.crs import to_crs_dense
+from geo.engine.boundaries import Boundaries, load_boundaries
+from geo.engine.curve import metres, ranges, with_extent, within_curve
+from geo.engine.hazards import read_hazards
+from geo.engine.overlay import Territory, build_territory, split, union_groups, union_overlapping
+from geo.engine.pieces import AnalysedHazards, alternative_lines, attribute, hazard_table
+from geo.engine.sensitivity import (
+    SHIFTS_M,
+    alternative_curves_of,
+    analysed_curve,
+    frontier_sensitivity,
+    neighbor_curves,
+    neighbor_figures,
+)
+from geo.engine.summary import primary_pieces, province_table, summarize, validate_spatial
+from geo.engine.zones import band_frame, parse_bands
+from geo.errors import GeoInputError
+from geo.io.data import DEMO_HAZARDS
+from geo.io.readers import is_synthetic
+from geo.names import neighbor_codes
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    """Everything one analysis produced.
+
+    Attributes
+    ----------
+    by_hazard : GeoDataFrame
+        One row per piece (hazard x province x band), analysis CRS: the hazard's columns,
+        ``province``, ``code``, ``band``, ``inner_km``, ``outer_km``, ``area_m2``, ``area_km2``,
+        ``share_of_hazard``, and ``hazard_index`` (row of ``hazards``) and ``band_index`` (row of
+        ``zones``, -1 outside Cambodia), which the files written leave out.
+    by_province : DataFrame
+        One row per province, every province listed.
+    zones : GeoDataFrame
+        The bands, clipped to the territory, analysis CRS.
+    provinces : GeoDataFrame
+        Provinces fitted to the outline, analysis CRS.
+    frontier : GeoDataFrame
+        The frontier used, WGS 84.
+    hazards : GeoDataFrame
+        The hazards as analysed: ``hazard_id``, ``area_m2``, geometry (analysis CRS).
+    land_pieces : DataFrame
+        The union of the hazards (land counted once) cut by province and band:
+        ``code``, ``fine_index`` (row of ``territory.fine_bands``), ``band_index`` (row of
+        ``zones``, -1 outside Cambodia), ``area_m2``, ``geometry``.
+    territory : Territory
+        Fitted provinces, bands, cells and frontier buffers (see :mod:`geo.engine.overlay`).
+    summary : dict
+        Totals, band figures, inputs and provenance (``summary.json``).
+    validation : dict
+        Reading and spatial checks (``validation.json``).
+    alternative_lines : GeoDataFrame
+        The other frontier lines of ``summary["frontier_sensitivity"]`` (``line``,
+        ``neighbor``), WGS 84; empty when there are none.
+    streamed : bool
+        True for an analysis made in chunks (:func:`geo.engine.chunked.analyze_in_chunks`): its pieces
+        were written to disk as they were made, and ``by_hazard``, ``land_pieces`` and ``hazards``
+        hold the columns the figures need, without geometry.
+    """
+
+    by_hazard: gpd.GeoDataFrame
+    by_province: pd.DataFrame
+    zones: gpd.GeoDataFrame
+    provinces: gpd.GeoDataFrame
+    frontier: gpd.GeoDataFrame
+    hazards: gpd.GeoDataFrame
+    land_pieces: pd.DataFrame
+    territory: Territory
+    summary: dict = field(default_factory=dict)
+    validation: dict = field(default_factory=dict)
+    alternative_lines: gpd.GeoDataFrame = field(
+        default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
+    )
+    streamed: bool = False
+
+    # Indexes the site queries use, built once per result on first use (not per site).
+    @cached_property
+    def frontier_union(self) -> shapely.Geometry:
+        """The analysed frontier lines as one geometry (WGS 84)."""
+        return shapely.union_all(self.territory.frontier)
+
+    @cached_property
+    def frontier_analysis(self) -> shapely.Geometry:
+        """The analysed frontier lines as one geometry in the analysis CRS (prepared for distances)."""
+        line = to_crs_dense(gpd.GeoDataFrame(geometry=[self.frontier_union], crs=WGS84), ANALYSIS_CRS).geometry.iloc[0]
+        shapely.prepare(line)
+        return line
+
+    @cached_property
+    def frontier_segments(self) -> tuple[np.ndarray, shapely.STRtree]:
+        """The analysed frontier cut into <= 50 m segments (analysis CRS) and their spatial index."""
+        line = shapely.segmentize(self.frontier_analysis, 50.0)
+        coords = [shapely.get_coordinates(part) for part in shapely.get_parts(shapely.line_merge(line))]
+        segs = np.concatenate([shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)) for c in coords if len(c) > 1])
+        return segs, shapely.STRtree(segs)
+
+    @cached_property
+    def hazard_index(self) -> shapely.STRtree:
+        """Spatial index of ``hazards`` (analysis CRS)."""
+        return shapely.STRtree(self.hazards.geometry.values)
+
+    @cached_property
+    def land_index(self) -> shapely.STRtree:
+        """Spatial index of ``land_pieces`` (analysis CRS)."""
+        return shapely.STRtree(self.land_pieces["geometry"].to_numpy())
+
+    @cached_property
+    def province_index(self) -> shapely.STRtree:
+        """Spatial index of ``provinces`` (analysis CRS)."""
+        return shapely.STRtree(self.provinces.geometry.values)
+
+    def require_pieces(self, what: str) -> None:
+        """Refuse ``what`` on a result made in chunks, whose pieces are on disk, not in memory."""
+        if self.streamed:
+            raise GeoInputError(
+                f"{what} needs the pieces in memory; this analysis was made in chunks and its pieces are in "
+                "the files written (zones.gpkg, layer hazard_pieces): analyse a part of the layer with "
+                "geo.analyze, or read that layer"
+            )
+
+    def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
+        """Contaminated area (land counted once) within each distance of the frontier, km2.
+
+        One row per distance, one column per province code and ``total_km2``; see
+        :func:`geo.engine.curve.within_curve`.  At 2 and 7 km it equals
+        ``within_2km_km2`` and ``within_7km_km2``.
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> w = res.within([2, 7])
+        >>> round(float(w.loc[7.0, "total_km2"]), 6) == round(res.summary["within_7km_km2"], 6)
+        True
+        """
+        self.require_pieces("within()")
+        return within_curve(
+            self.land_pieces,
+            self.territory.fine_bands,
+            self.provinces["code"],
+            self.territory.frontier,
+            distances_km,
+            self.territory.buffers,
+        )
+
+    def curve(self, *, max_km: float = 15.0, step_km: float = 0.5, top: int = 5) -> pd.DataFrame:
+        """Contaminated area within d of the frontier, d = 0 .. ``max_km`` (see :func:`distance_curve`).
+
+        Examples
+        --------
+        >>> import geo
+        >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+        >>> c = res.curve(max_km=7, step_km=1, top=0)
+        >>> bool(c["total_km2"].iloc[-1] == res.summary["within_7km_km2"])
+        True
+        """
+        self.require_pieces("curve()")
+        return distance_curve(self, max_km=max_km, step_km=step_km, top=top)
+
+
+log = logging.getLogger("geo")
+
+
+def _user_band_of(fine: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
+    """Index of the user band holding each fine band."""
+    bounds = np.array(edges)
+    return np.searchsorted(bounds, fine["outer_km"].to_numpy(), side="left")
+
+
+def _user_zones(fine: gpd.GeoDataFrame, owner: np.ndarray, edges: tuple[float, ...]) -> gpd.GeoDataFrame:
+    inner = (0.0, *edges)
+    outer = (*edges, math.inf)
+    return band_frame(inner, outer, [shapely.union_all(fine.geometry.values[owner == k]) for k in range(len(inner))])
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The land's area within distances of each line: W(d) per province, km2 (rows by distance).
+
+    Areas of disjoint land add up, so the curves of two sets of land pieces with no land in
+    common add up to the curves of both (``a + b``): what a chunked analysis sums.
+
+    Attributes
+    ----------
+    analysed : DataFrame
+        The analysed line, at every distance the ranges and shifts need.
+    alternatives : dict
+        Each alternative line, at the band edges.
+    neighbors : dict
+        Each neighbour's frontier on its own, at 2 and 7 km (when there are several).
+    """
+
+    analysed: pd.DataFrame
+    alternatives: dict[str, pd.DataFrame]
+    neighbors: dict[str, pd.DataFrame]
+
+    def __add__(self, other: Curves) -> Curves:
+        return Curves(
+            analysed=self.analysed.add(other.analysed, fill_value=0.0),
+            alternatives={k: v.add(other.alternatives[k], fill_value=0.0) for k, v in self.alternatives.items()},
+            neighbors={k: v.add(other.neighbors[k], fill_value=0.0) for k, v in self.neighbors.items()},
+        )
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """The boundaries' side of an analysis, built once and shared by every set of hazards split.
+
+    Attributes
+    ----------
+    boundaries : Boundaries
+    edges : tuple of float
+        The user's band edges, km.
+    neighbor : str or list of str
+        The neighbours whose frontier is used.
+    front : GeoDataFrame
+        Those frontier lines.
+    alternatives : dict
+        Other lines of the same frontier (name -> (lines, source)).
+    territory : Territory
+        Fitted provinces, fine bands, cells and buffers.
+    owner : ndarray of int
+        The user band of each fine band.
+    zones : GeoDataFrame
+        The user bands.
+    tolerance_m : float
+        The frontier's positional uncertainty, m.
+    """
+
+    boundaries: Boundaries
+    edges: tuple[float, ...]
+    neighbor: str | Sequence[str]
+    front: gpd.GeoDataFrame
+    alternatives: dict
+    territory: Territory
+    owner: np.ndarray
+    zones: gpd.GeoDataFrame
+    tolerance_m: float
+
+    @property
+    def neighbors(self) -> list[str]:
+        front = self.front
+        return sorted(set(front["neighbor"].astype(str).str.upper())) if "neighbor" in front.columns else []
+
+    def _attribute(self, geoms: np.ndarray) -> pd.DataFrame:
+        t = self.territory
+        return attribute(split(geoms, t.cells.geometry.values, t.land), t.cells, t.provinces, t.fine_bands, self.owner)
+
+    def pieces(self, hz: AnalysedHazards, counted: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Split hazards by province and fine band: every hazard's pieces, and the land pieces.
+
+        Land pieces are the union of the hazards (land counted once) cut the same way. With
+        ``counted`` (polygons, analysis CRS), land inside them is left out: land another part
+        of the same analysis counts (see :mod:`geo.engine.chunked`).
+        """
+        geoms = hz.geoms
+        pieces = self._attribute(geoms)
+        shared, unions = union_overlapping(geoms)
+        if counted is not None and len(counted):
+            # Land units: lone hazards and unions of overlapping ones; those reaching land counted
+            # elsewhere lose it.
+            lone = np.flatnonzero(~shared)
+            units = np.concatenate([geoms[lone], unions])
+            ui, ci = shapely.STRtree(counted).query(units, predicate="intersects")
+            hit, erasers = union_groups(counted[ci], ui)
+            if len(hit):
+                erased = in_threads(shapely.difference, units[hit], erasers)
+                keep_lone = np.ones(len(lone), bool)
+                keep_lone[hit[hit < len(lone)]] = False
+                shared = shared.copy()
+                shared[lone[~keep_lone]] = True
+                others = np.setdiff1d(np.arange(len(unions)), hit[hit >= len(lone)] - len(lone))
+                unions = np.concatenate([unions[others], erased[~shapely.is_empty(erased)]])
+        if shared.any():
+            log.info("counting land once where %s hazards overlap", f"{int(shared.sum()):,}")
+            land = pd.concat([pieces[~shared[pieces["src"]]], self._attribute(unions)], ignore_index=True)
+        else:
+            land = pieces
+        return pieces, land[["code", "fine_index", "band_index", "area_m2", "geometry"]].reset_index(drop=True)
+
+    def curves(self, land_pieces: pd.DataFrame) -> Curves:
+        """W(d) of the land pieces for the ranges, the shifted lines, the alternatives and each neighbour."""
+        t, codes = self.territory, self.territory.provinces["code"]
+        land_pieces = with_extent(land_pieces[land_pieces["fine_index"] >= 0])  # measured once for every line
+        t_km = self.tolerance_m / 1000.0
+        range_km = [e + s for e in (*self.edges, MILITARY_ONLY_KM, RESTRICTED_KM) for s in (-t_km, 0.0, t_km)]
+        analysed = analysed_curve(
+            land_pieces, t.fine_bands, codes, t.frontier, self.edges, buffers=t.buffers, more_km=range_km
+        )
+        alternatives = alternative_curves_of(land_pieces, t.fine_bands, codes, self.edges, self.alternatives)
+        neighbors = neighbor_curves(land_pieces, t.fine_bands, codes, self.front) if len(self.neighbors) > 1 else {}
+        return Curves(analysed=analysed, alternatives=alternatives, neighbors=neighbors)
+
+    def finish(
+        self,
+        hz: AnalysedHazards,
+        *,
+        pieces: pd.DataFrame,
+        land_pieces: pd.DataFrame,
+        by_hazard: pd.DataFrame,
+        curves: Curves,
+        checks: dict | None,
+        source: dict | None,
+        synthetic: bool,
+        in_sliver_m2: float | None = None,
+        streamed: bool = False,
+    ) -> AnalysisResult:
+        """Tables, summary, ranges and sensitivity from the pieces of every hazard and their curves."""
+        t = self.territory
+        fitted, fine, codes = t.provinces, t.fine_bands, t.provinces["code"]
+        edges = self.edges
+        primary = primary_pieces(by_hazard)  # each hazard's largest piece, used by three of the tables
+        by_province = province_table(
+            fitted,
+            zones=self.zones,
+            fine=fine,
+            pieces=pieces,
+            land_pieces=land_pieces,
+            by_hazard=by_hazard,
+            primary=primary,
+        )
+        per_neighbor = neighbor_figures(curves.neighbors, codes)
+        for iso3, fig in per_neighbor.items():  # each frontier on its own, next to the combined figures
+            by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
+            by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
+        validation = validate_spatial(
+            hz, by_hazard, t.slivers, checks=checks, in_sliver_m2=in_sliver_m2, primary=primary
+        )
+        summary = summarize(
+            hz,
+            by_province=by_province,
+            zones=self.zones,
+            pieces=pieces,
+            land_pieces=land_pieces,
+            by_hazard=by_hazard,
+            validation=validation,
+            synthetic=synthetic,
+            primary=primary,
+        )
+        summary["inputs"] = {
+            "hazards": source or {"file": None, "note": "in-memory layer passed to geo.analyze"},
+            **{k: self.boundaries.sources.get(k) for k in ("provinces", "outline", "frontier")},
+        }
+        summary["neighbor"] = ",".join(neighbor_codes(self.neighbor) or ["all"])
+        if summary.get("notice"):
+            validation["notice"] = summary["notice"]
+        summary["bands_km"] = list(edges)
+        inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
+        log.info("uncertainty ranges (frontier +/- %g m) and frontier sensitivity", self.tolerance_m)
+        curve = curves.analysed
+        summary["uncertainty"] = ranges(
+            lambda ds: [float(curve.loc[round(d, 6), "total_km2"]) if d > 0 else 0.0 for d in ds],
+            edges,
+            self.tolerance_m,
+            inside_km2,
+        )
+        for band, r in zip(summary["bands"], summary["uncertainty"]["bands"]):
+            r["band"] = band["band"]
+        summary["neighbors"] = self.neighbors
+        summary["by_neighbor"] = [
+            {"neighbor": k, "within_2km_km2": v["within_2km_km2"], "within_7km_km2": v["within_7km_km2"]}
+            for k, v in per_neighbor.items()
+        ]
+        summary["frontier_sensitivity"] = frontier_sensitivity(
+            land_pieces,
+            fine,
+            codes,
+            t.frontier,
+            edges,
+            self.alternatives,
+            buffers=t.buffers,
+            analysed=summary["inputs"]["frontier"],
+            curve=curve,
+            alternative_curves=curves.alternatives,
+        )
+        return AnalysisResult(
+            by_hazard=by_hazard,
+            by_province=by_province,
+            zones=self.zones,
+            provinces=fitted,
+            frontier=self.front.to_crs(WGS84),
+            summary=summary,
+            validation=validation,
+            hazards=hz.layer(),
+            land_pieces=land_pieces,
+            territory=t,
+            alternative_lines=alternative_lines(self.alternatives),
+            streamed=streamed,
+        )
+
+
+def plan_run(
+    boundaries: Boundaries | None = None,
+    *,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    neighbor: str | Sequence[str] | None = None,
+    frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+) -> RunPlan:
+    """Fit the provinces, build the bands, cells and buffers of an analysis (see :func:`analyze`)."""
+    edges = parse_bands(bands_km)
+    if boundaries is None:
+        boundaries = load_boundaries()
+    elif not isinstance(boundaries, Boundaries):
+        raise TypeError(
+            "boundaries must be a geo.Boundaries (Boundaries.bundled(), .from_files(...) or .from_frames(...)),"
+            f" not {type(boundaries).__name__}"
+        )
+    if neighbor is None:
+        neighbor = boundaries.default_neighbor()
+    front = boundaries.frontier_with(neighbor)
+    fine_edges = tuple(sorted(set(edges) | {MILITARY_ONLY_KM, RESTRICTED_KM}))
+    if frontier_tolerance_m < 0 or not math.isfinite(frontier_tolerance_m):
+        raise GeoInputError(f"frontier tolerance must be a finite distance >= 0 m, got {frontier_tolerance_m}")
+    # The buffers the uncertainty ranges need are built with the bands, in one pass.
+    t_km = frontier_tolerance_m / 1000.0
+    moves_km = {-t_km, t_km, *(s / 1000.0 for s in SHIFTS_M), *(-s / 1000.0 for s in SHIFTS_M)}
+    shifted = [metres(e + s) for e in fine_edges for s in sorted(moves_km)]
+    territory = build_territory(boundaries.provinces, boundaries.outline, front, fine_edges, shifted)
+    owner = _user_band_of(territory.fine_bands, edges)
+    return RunPlan(
+        boundaries=boundaries,
+        edges=edges,
+        neighbor=neighbor,
+        front=front,
+        alternatives=boundaries.alternatives_with(neighbor),
+        territory=territory,
+        owner=owner,
+        zones=_user_zones(territory.fine_bands, owner, edges),
+        tolerance_m=frontier_tolerance_m,
+    )
+
+
+log = logging.getLogger("geo")
+
+
+def analyze(
+    hazards: gpd.GeoDataFrame,
+    boundaries: Boundaries | None = None,
+    *,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+    neighbor: str | Sequence[str] | None = None,
+    frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+) -> AnalysisResult:
+    """Split hazards by province and border band and total them.
+
+    Parameters
+    ----------
+    hazards : GeoDataFrame
+        Hazard polygons (any CRS), e.g. from :func:`geo.read_hazards`; a
+        ``hazard_id`` column is used when present.
+    boundaries : Boundaries, optional
+        Provinces, national outline and frontier lines with their provenance:
+        :meth:`Boundaries.bundled` (the default), :meth:`Boundaries.from_files`
+        or :meth:`Boundaries.from_frames`.
+    bands_km : sequence of float
+        Band edges, km.  ``within_2km_km2`` and ``within_7km_km2`` are
+        computed whatever the edges.
+    neighbor : str, list of str or None
+        Neighbours whose frontier is used: an ISO3 code (``"THA"``), several
+        (``"THA,LAO"`` or a list) or ``"all"``.  Default: ``THA`` when the frontier
+        layer has a Thai line (the bundled one does), else every line of the layer.
+        With more than one, ``by_province`` and ``summary["by_neighbor"]`` add
+        each frontier's own figures.
+    frontier_tolerance_m : float
+        Positional uncertainty of the frontier, m; every zone figure gets a
+        low/central/high range (``summary["uncertainty"]``).  Default 500 m, the
+        median distance between the OpenStreetMap and GSHHG lines of the Thai frontier.
+
+    Returns
+    -------
+    AnalysisResult
+        Areas in km2 (``*_km2``) and m2 (``area_m2``), measured in the
+        equal-area analysis CRS.  Zone figures are areas of the union of
+        hazards (land counted once); ``area_sum_km2`` adds polygon areas.
+
+    Examples
+    --------
+    >>> import geo
+    >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
+    >>> round(res.summary["area_sum_km2"], 6)
+    435.064085
+    """
+    if hazards.crs is None:
+        raise GeoInputError("hazard layer has no CRS")
+    plan = plan_run(boundaries, bands_km=bands_km, neighbor=neighbor, frontier_tolerance_m=frontier_tolerance_m)
+    log.info(
+        "splitting %s hazards by province and band (%s km)",
+        f"{len(hazards):,}",
+        ", ".join(f"{e:g}" for e in plan.edges),
+    )
+    hz = AnalysedHazards.prepare(hazards)
+    pieces, land_pieces = plan.pieces(hz)
+    by_hazard = hazard_table(pieces, hz, plan.territory.provinces, plan.zones)
+    return plan.finish(
+        hz,
+        pieces=pieces,
+        land_pieces=land_pieces,
+        by_hazard=by_hazard,
+        curves=plan.curves(land_pieces),
+        checks=hazards.attrs.get("validation"),
+        source=hazards.attrs.get("source"),
+        synthetic=is_synthetic(hazards),
+    )
+
+
+__all__ = ["OUTSIDE", "AnalysisResult", "Curves", "RunPlan", "analyze", "plan_run"]
+
+
+@lru_cache(maxsize=1)
+def _demo_result() -> AnalysisResult:
+    """The bundled SYNTHETIC demo, analysed once per process."""
+    log.warning("answering from the bundled SYNTHETIC demo, as asked (pass a result to use your data)")
+    return analyze(read_hazards(DEMO_HAZARDS))
+
+
+def as_result(result: AnalysisResult | str) -> AnalysisResult:
+    """The analysis a question is asked of: ``result`` itself, or the bundled demo asked for by name.
+
+    Parameters
+    ----------
+    result : AnalysisResult or str
+        An analysis (:func:`analyze`), or ``"demo"`` for the bundled SYNTHETIC demo (analysed once
+        per process, and said so in the log).
+
+    Raises
+    ------
+    GeoInputError
+        For anything else: no answer is made up from data the caller did not name.
+
+    Examples
+    --------
+    >>> as_result(None)
+    Traceback (most recent call last):
+    ...
+    geo.errors.GeoInputError: give the analysis to answer from (geo.analyze(...)), or "demo" for the bundled SYNTHETIC demo; got None
+    """
+    if isinstance(result, AnalysisResult):
+        return result
+    if isinstance(result, str) and result.strip().lower() == "demo":
+        return _demo_result()
+    raise GeoInputError(
+        f'give the analysis to answer from (geo.analyze(...)), or "demo" for the bundled SYNTHETIC demo; got {result!r}'
+    )
+
+
+def distance_curve(
+    result: AnalysisResult | str,
+    *,
+    max_km: float = 15.0,
+    step_km: float = 0.5,
+    top: int = 5,
+) -> pd.DataFrame:
+    """Contaminated area within distance d of the frontier, for d from 0 to ``max_km``.
+
+    Parameters
+    ----------
+    result : AnalysisResult or str
+        The analysis, or ``"demo"`` for the bundled SYNTHETIC demo.
+    max_km, step_km : float
+        The distances: 0, step, 2 step, ... up to max (included).
+    top : int
+        Per-province columns for the ``top`` provinces with most area within ``max_km``.
+
+    Returns
+    -------
+    DataFrame
+        ``distance_km``, ``total_km2`` and one ``<province>_km2`` column per top
+        province.  At 2 and 7 km the total equals the analysis' ``within_2km_km2``
+        and ``within_7km_km2``.
+
+    Examples
+    --------
+    >>> c = distance_curve("demo", max_km=8, step_km=1, top=2)
+    >>> list(c.columns)[:2], len(c)
+    (['distance_km', 'total_km2'], 9)
+    """
+    result = as_result(result)
+    if not (step_km > 0 and max_km > 0 and math.isfinite(max_km) and math.isfinite(step_km)):
+        raise GeoInputError(f"need max > 0 and step > 0 km, got max {max_km}, step {step_km}")
+    n = math.floor(max_km / step_km + 1e-9)
+    distances = sorted({round(i * step_km, 9) for i in range(n + 1)} | {float(max_km)})
+    curve = result.within(distances)
+    names = dict(zip(result.provinces["code"], result.provinces["province"]))
+    last = curve.drop(columns="total_km2").iloc[-1].sort_values(ascending=False)
+    best = [c for c in last.index[: max(top, 0)] if last[c] > 0]
+    out = pd.DataFrame({"distance_km": curve.index.to_numpy(), "total_km2": curve["total_km2"].to_numpy()})
+    for code in best:
+        out[f"{names[code]}_km2"] = curve[code].to_numpy()
+    return out

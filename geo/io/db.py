@@ -1,0 +1,311 @@
+"""PostGIS: read hazard layers from a database table or query, write an analysis back as tables.
+
+Connections go through SQLAlchemy and psycopg (the pyogrio wheels carry no
+PostgreSQL driver).  A connection string is ``postgresql://user@host:port/db``;
+a missing password comes, as for ``psql``, from ``PGPASSWORD``, ``~/.pgpass`` or a
+service file (``postgresql:///db?service=name``).  Passwords never reach a
+message, a log line or an output: every connection string shown is redacted.
+
+Reading runs in a read-only transaction; table names are quoted identifiers,
+never text formatted into SQL.  Writing (:func:`write_postgis`) happens in one
+transaction: a failure leaves the previous results untouched, and a re-run of the
+same ``run_name`` replaces that run's tables as a whole.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geo.errors import GeoInputError
+
+#: Connection-string schemes geo reads as PostGIS.
+SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+#: Tables one analysis writes (prefixed with the run name).
+RESULT_TABLES = ("by_province", "bands", "hazard_pieces", "zones")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,40}$")
+
+
+def is_db_url(text: str | Path | None) -> bool:
+    """Whether ``text`` is a PostgreSQL connection string.
+
+    Examples
+    --------
+    >>> is_db_url("postgresql://me@localhost/mine_action"), is_db_url("hazards.gpkg")
+    (True, False)
+    """
+    return isinstance(text, str) and text.startswith(SCHEMES)
+
+
+def redact(url: str) -> str:
+    """The connection string without its password.
+
+    Examples
+    --------
+    >>> redact("postgresql://ops:s3cret@db.example:5432/ima?sslmode=require")
+    'postgresql://ops:***@db.example:5432/ima?sslmode=require'
+    """
+    return re.sub(r"(://[^:/@?]*):[^@/]*@", r"\1:***@", url)
+
+
+def split_table(url: str) -> tuple[str, str | None]:
+    """A connection string and the layer it names with ``table=`` (removed, as libpq would refuse it).
+
+    Every option that takes a layer file also takes ``postgresql://.../db?table=schema.name``.
+
+    Examples
+    --------
+    >>> split_table("postgresql://me@host/ima?table=admin.provinces&sslmode=require")
+    ('postgresql://me@host/ima?sslmode=require', 'admin.provinces')
+    >>> split_table("postgresql://me@host/ima")
+    ('postgresql://me@host/ima', None)
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    tables = [v for k, v in query if k == "table"]
+    rest = urlencode([(k, v) for k, v in query if k != "table"])
+    return urlunsplit(parts._replace(query=rest)), (tables[-1] if tables else None)
+
+
+def read_layer(source: str, *, table: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """Any layer (provinces, frontier, sites) from ``postgresql://.../db?table=name``, with its provenance.
+
+    ``table`` names the table when the connection string does not.  The provenance record
+    holds the redacted connection string, the table and a sha256 of the rows read.
+    """
+    import hashlib
+
+    url, named = split_table(source)
+    table = table or named
+    if table is None:
+        raise GeoInputError("name the table: postgresql://.../db?table=NAME (or schema.NAME)", redact(url))
+    gdf, prov = read_postgis_layer(url, table=table)
+    digest = hashlib.sha256()
+    for geom in gdf.geometry.to_wkb():
+        digest.update(geom or b"")
+    digest.update(gdf.drop(columns=gdf.geometry.name).to_csv(index=False).encode())
+    return gdf, {**prov, "sha256": digest.hexdigest()}
+
+
+def _engine(url: str):
+    from sqlalchemy import create_engine
+
+    driver = re.sub(r"^(postgresql|postgres)(\+psycopg)?://", "postgresql+psycopg://", url)
+    return create_engine(driver, pool_pre_ping=False, future=True)
+
+
+def _clean(exc: Exception, url: str) -> str:
+    """A driver's message with any password in it removed."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    password = re.search(r"://[^:/@?]*:([^@/]*)@", url)
+    if password and password.group(1):
+        text = text.replace(password.group(1), "***")
+    return text
+
+
+def _table_parts(name: str) -> tuple[str | None, str]:
+    parts = name.split(".")
+    if len(parts) > 2 or not all(parts):
+        raise GeoInputError(f"--table {name!r}: give a table name or schema.table")
+    return (parts[0], parts[1]) if len(parts) == 2 else (None, parts[0])
+
+
+def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = None) -> tuple[gpd.GeoDataFrame, dict]:
+    """A table (or a read-only query) as a GeoDataFrame with its CRS, and a provenance record.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://user@host/db`` (password from the environment, ``~/.pgpass`` or a service file).
+    table : str, optional
+        ``table`` or ``schema.table``; its geometry column and SRID come from ``geometry_columns``.
+    sql : str, optional
+        A query returning one geometry column; it runs in a read-only transaction.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The layer, and ``{"database": <redacted url>, "table"|"sql": ...}``.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if (table is None) == (sql is None):
+        raise GeoInputError("a database source needs --table NAME or --sql QUERY (one of them)", redact(url))
+    where = redact(url)
+    try:
+        engine = _engine(url)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            if table is not None:
+                schema, name = _table_parts(table)
+                row = conn.execute(
+                    text(
+                        "SELECT f_table_schema, f_geometry_column, srid FROM geometry_columns "
+                        "WHERE f_table_name = :name "
+                        "AND (CAST(:schema AS text) IS NULL OR f_table_schema = CAST(:schema AS text)) "
+                        "ORDER BY f_table_schema = current_schema() DESC LIMIT 1"
+                    ),
+                    {"name": name, "schema": schema},
+                ).first()
+                if row is None:
+                    raise GeoInputError(f"no table {table!r} with a geometry column", where)
+                prep = engine.dialect.identifier_preparer
+                query = f"SELECT * FROM {prep.quote_schema(row[0])}.{prep.quote(name)}"  # quoted identifiers
+                gdf = gpd.read_postgis(text(query), conn, geom_col=row[1])
+                if gdf.crs is None and row[2]:
+                    gdf = gdf.set_crs(int(row[2]))
+                source = {"database": where, "table": f"{row[0]}.{name}"}
+            else:
+                assert sql is not None
+                probe = conn.exec_driver_sql(f"SELECT * FROM ({sql}) AS q LIMIT 0")
+                oid = conn.execute(text("SELECT oid FROM pg_type WHERE typname = 'geometry'")).scalar()
+                cols = [d[0] for d in probe.cursor.description if d[1] == oid]
+                if not cols:
+                    raise GeoInputError("the --sql query returns no geometry column", where)
+                gdf = gpd.read_postgis(text(sql), conn, geom_col=cols[0])
+                source = {"database": where, "sql": sql}
+    except GeoInputError:
+        raise
+    except SQLAlchemyError as exc:
+        raise GeoInputError(f"database error: {_clean(getattr(exc, 'orig', None) or exc, url)}", where) from None
+    except Exception as exc:  # driver errors (connection refused, authentication) name the server only
+        raise GeoInputError(f"cannot read from the database: {_clean(exc, url)}", where) from None
+    if gdf.crs is None:
+        raise GeoInputError("the geometry column has no SRID; set one (UpdateGeometrySRID) or use --sql", where)
+    return gdf, source
+
+
+
+
+def write_postgis(
+    layers: dict[str, pd.DataFrame],
+    summary: dict,
+    url: str,
+    *,
+    schema: str = "geo_results",
+    run_name: str = "latest",
+) -> dict:
+    """Write an analysis' tables (:func:`geo.render.export.postgis_layers`) and its summary into PostGIS as tables ``<run>_by_province``, ``<run>_bands``,
+    ``<run>_hazard_pieces`` and ``<run>_zones`` (WGS 84) of ``schema``, in one transaction.
+
+    Each table has a primary key, geometry tables a GiST index, and every table a comment with the
+    source, date, geo version and the SYNTHETIC flag.  The view ``<run>_hazards_by_band`` (id,
+    province, code, band, pieces, hazards, area_sum_km2, geometry: the pieces of each province and
+    band united, WGS 84) opens in QGIS as a layer.  The ``runs`` table lists the runs.  A re-run
+    of ``run_name`` replaces its tables; a failure anywhere leaves every table as it was.
+
+    Returns
+    -------
+    dict
+        ``schema``, ``run_name``, ``tables`` and ``database`` (redacted).
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    for label, value in (("--schema", schema), ("--run-name", run_name)):
+        if not _NAME.match(value):
+            raise GeoInputError(f"{label} {value!r}: use letters, digits and _ (start with a letter), at most 41")
+    where = redact(url)
+    s = summary
+    notice = s.get("notice")
+    comment = (
+        f"geo {s.get('version')} analysis, run {run_name}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
+        f"hazards: {(s.get('inputs', {}).get('hazards') or {}).get('file') or 'database'}"
+        + (f"; {notice}" if notice else "")
+    )
+    try:
+        engine = _engine(url)
+        prep = engine.dialect.identifier_preparer
+        sch = prep.quote_schema(schema)
+        with engine.begin() as conn:  # one transaction: all of it or nothing
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {sch}")
+            conn.exec_driver_sql(
+                f"CREATE TABLE IF NOT EXISTS {sch}.runs (run_name text PRIMARY KEY, written_at timestamptz NOT NULL, "
+                "geo_version text, synthetic boolean NOT NULL, hazards integer, area_km2 double precision, "
+                "within_2km_km2 double precision, within_7km_km2 double precision, source text)"
+            )
+            tables = []
+            for name, frame in layers.items():
+                table = f"{run_name}_{name}"
+                q = f"{sch}.{prep.quote(table)}"
+                conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q} CASCADE")
+                if isinstance(frame, gpd.GeoDataFrame):
+                    # GeoAlchemy2 adds the GiST index of the geometry column.
+                    frame.to_postgis(table, conn, schema=schema, index=True, index_label="id")
+                else:
+                    frame.to_sql(table, conn, schema=schema, index=True, index_label="id")
+                conn.exec_driver_sql(f"ALTER TABLE {q} ADD PRIMARY KEY (id)")
+                conn.exec_driver_sql(f"COMMENT ON TABLE {q} IS {_literal(comment)}")
+                tables.append(f"{schema}.{table}")
+            # A view QGIS opens as a layer: the hazard pieces of each province and band as one
+            # multipolygon (land counted once within it), with their summed and united areas.
+            view = f"{sch}.{prep.quote(f'{run_name}_hazards_by_band')}"
+            pieces = f"{sch}.{prep.quote(f'{run_name}_hazard_pieces')}"
+            conn.exec_driver_sql(
+                f"CREATE VIEW {view} AS SELECT row_number() OVER (ORDER BY code, band) AS id, province, code, band, "
+                "count(*) AS pieces, count(DISTINCT hazard_id) AS hazards, sum(area_m2) / 1e6 AS area_sum_km2, "
+                "ST_Multi(ST_CollectionExtract(ST_Union(geometry), 3))::geometry(MultiPolygon, 4326) AS geometry "
+                f"FROM {pieces} GROUP BY province, code, band"
+            )
+            conn.exec_driver_sql(f"COMMENT ON VIEW {view} IS {_literal(comment)}")
+            conn.execute(
+                text(
+                    f"INSERT INTO {sch}.runs VALUES (:run, now(), :version, :synthetic, :hazards, :area, :w2, :w7, "
+                    ":source) ON CONFLICT (run_name) DO UPDATE SET written_at = now(), "
+                    "geo_version = EXCLUDED.geo_version, synthetic = EXCLUDED.synthetic, hazards = EXCLUDED.hazards, "
+                    "area_km2 = EXCLUDED.area_km2, "
+                    "within_2km_km2 = EXCLUDED.within_2km_km2, within_7km_km2 = EXCLUDED.within_7km_km2, "
+                    "source = EXCLUDED.source"
+                ),
+                {
+                    "run": run_name,
+                    "version": s.get("version"),
+                    "synthetic": bool(s.get("synthetic")),
+                    "hazards": int(s.get("hazards", 0)),
+                    "area": float(s.get("area_km2", 0.0)),
+                    "w2": float(s.get("within_2km_km2", 0.0)),
+                    "w7": float(s.get("within_7km_km2", 0.0)),
+                    "source": comment,
+                },
+            )
+    except SQLAlchemyError as exc:
+        raise GeoInputError(
+            f"writing to the database failed, nothing was changed: {_clean(getattr(exc, 'orig', None) or exc, url)}",
+            where,
+        ) from None
+    except GeoInputError:
+        raise
+    except Exception as exc:
+        raise GeoInputError(f"cannot write to the database, nothing was changed: {_clean(exc, url)}", where) from None
+    return {
+        "database": where,
+        "schema": schema,
+        "run_name": run_name,
+        "tables": tables,
+        "views": [f"{schema}.{run_name}_hazards_by_band"],
+    }
+
+
+def _literal(value: str) -> str:
+    """A SQL string literal (COMMENT ON takes no bound parameters): quotes doubled, no backslash escapes."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+
+
+__all__ = [
+    "RESULT_TABLES",
+    "is_db_url",
+    "read_layer",
+    "read_postgis_layer",
+    "redact",
+    "split_table",
+    "write_postgis",
+]

@@ -1,0 +1,396 @@
+"""One reader per kind of file a hazard layer comes in (vector formats through pyogrio, GeoParquet,
+CSV of WKT or of points with an area), and the field names they are matched by; used by
+:func:`geo.read_hazards`."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from geo.constants import WGS84
+from geo.crs import GEOD
+from geo.errors import GeoInputError
+from geo.names import normalize_name
+
+#: geo's field -> export names seen in IMSMA and operator data (normalised).
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "hazard_id": ("hazardid", "hazid", "shaid", "hazardref", "hazardreference", "imsmaid", "localid", "id", "ref"),
+    "status": ("status", "hazstatus", "hazardstatus", "state"),
+    "province_recorded": ("provincerecorded", "province", "prov", "provname", "provincename", "admin1", "adm1name"),
+    "district_recorded": ("districtrecorded", "district", "dist", "distname", "districtname", "admin2", "adm2name"),
+    "hazard_type": ("hazardtype", "haztype", "type", "shatype", "contaminationtype", "category"),
+    "device_type": ("devicetype", "device", "minetype", "apav", "threattype", "ordnancetype"),
+    "density": ("density", "minedensity", "contaminationdensity", "densityclass"),
+    "area_recorded_m2": (
+        "arearecordedm2",
+        "aream2",
+        "areasqm",
+        "areasqm2",
+        "area",
+        "shaarea",
+        "recordedarea",
+        "sizem2",
+    ),
+}
+#: Recorded-area fields in other units, and their factor to m2.
+AREA_UNITS: dict[str, float] = {"areaha": 1e4, "areahectare": 1e4, "areakm2": 1e6, "areasqkm": 1e6}
+WKT_FIELDS = ("wkt", "geometry", "geom", "wktgeom", "shape")
+LAT_FIELDS = ("lat", "latitude", "y", "ycoord")
+LON_FIELDS = ("lon", "long", "lng", "longitude", "x", "xcoord")
+#: Most attribute columns a hazard layer may have: a GeoPackage table holds at most 2,000 columns
+#: (SQLite's default limit), and geo adds about 20 of its own to the piece table.
+MAX_COLUMNS = 1_950
+#: Vertices of the circle built for a CSV point with an area.
+CIRCLE_VERTICES = 64
+
+
+def column_named(name: str, columns, path: Path | str, what: str = "hazard ids") -> str:
+    """The column called ``name``, matched without regard to case; an error listing the columns otherwise."""
+    exact = [c for c in columns if str(c) == name]
+    loose = [c for c in columns if str(c).casefold() == name.casefold()]
+    if exact or len(loose) == 1:
+        return (exact or loose)[0]
+    listed = ", ".join(str(c) for c in columns)
+    raise GeoInputError(f"no column {name!r} for {what}; the layer has: {listed}", str(path))
+
+
+def find_column(columns, aliases) -> str | None:
+    """The first column whose normalised name is one of ``aliases`` (normalised), or None."""
+    lookup = {normalize_name(c): c for c in columns}
+    for alias in aliases:
+        if alias in lookup:
+            return lookup[alias]
+    return None
+
+
+def geodesic_circles(lon: np.ndarray, lat: np.ndarray, area_m2: np.ndarray) -> np.ndarray:
+    """Polygons of the given geodesic area centred on points (WGS 84).
+
+    The circle is a regular polygon of :data:`CIRCLE_VERTICES` vertices on
+    the ellipsoid whose radius is enlarged so that the polygon, not the
+    circle, has the requested area.
+    """
+    n = CIRCLE_VERTICES
+    radius = np.sqrt(area_m2 / (0.5 * n * math.sin(2 * math.pi / n)))
+    az = np.linspace(0.0, 360.0, n, endpoint=False)
+    lons = np.repeat(lon, n)
+    lats = np.repeat(lat, n)
+    x, y, _ = GEOD.fwd(lons, lats, np.tile(az, len(lon)), np.repeat(radius, n))
+    rings = np.stack([x.reshape(-1, n), y.reshape(-1, n)], axis=-1)
+    return shapely.polygons(rings)
+
+
+def _check_width(n_columns: int, path: Path) -> None:
+    if n_columns > MAX_COLUMNS:
+        raise GeoInputError(
+            f"{n_columns:,} attribute columns: the piece tables geo writes (GeoPackage) hold at most "
+            f"{MAX_COLUMNS:,}; keep the columns you need (e.g. ogr2ogr -select hazard_id,status ...)",
+            str(path),
+        )
+
+
+def _header_width(path: Path) -> int:
+    """Columns in a CSV's first line, counted without parsing the table (a very wide file is refused at once)."""
+    import csv
+
+    with open(path, encoding="latin-1", newline="") as fh:
+        return len(next(csv.reader(fh), []))
+
+
+def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    notes: list[str] = []
+    _check_width(_header_width(path) - 1, path)  # less one for the geometry (WKT) column
+    df = None
+    # UTF-8, else Windows-1252 (common in exports), else Latin-1 (decodes any byte; said in the notes).
+    for encoding, note in (
+        ("utf-8", None),
+        ("cp1252", "text is not UTF-8; read as Windows-1252"),
+        ("latin-1", "text is neither UTF-8 nor Windows-1252; read as Latin-1, check accents"),
+    ):
+        try:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+        except UnicodeDecodeError:
+            continue
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+            raise GeoInputError(f"not a readable CSV table: {exc}", str(path)) from exc
+        if note:
+            notes.append(note)
+        break
+    if df is None:  # Latin-1 decodes any byte, so this only guards the types
+        raise GeoInputError("cannot decode the text of the CSV", str(path))
+    wkt_col = find_column(df.columns, WKT_FIELDS)
+    if wkt_col is not None:
+        if crs is None:
+            raise GeoInputError("CSV with a WKT column has no CRS; pass crs=/--crs (e.g. EPSG:32648)", str(path))
+        geoms = []
+        for i, text in enumerate(df[wkt_col]):
+            try:
+                geoms.append(shapely.from_wkt(text) if isinstance(text, str) else None)
+            except shapely.errors.GEOSException as exc:
+                raise GeoInputError(f"bad WKT in column {wkt_col!r}: {exc}", str(path), f"line {i + 2}") from exc
+        gdf = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms, crs=crs)
+        return gdf, notes, False
+    lat_col, lon_col = find_column(df.columns, LAT_FIELDS), find_column(df.columns, LON_FIELDS)
+    area_col = find_column(df.columns, FIELD_ALIASES["area_recorded_m2"])
+    unit = 1.0
+    if area_col is None:
+        for alias, factor in AREA_UNITS.items():
+            area_col = find_column(df.columns, (alias,))
+            if area_col:
+                unit = factor
+                break
+    if lat_col is None or lon_col is None or area_col is None:
+        raise GeoInputError(
+            "CSV needs a WKT column, or lat/lon columns with an area column (m2, ha or km2); "
+            f"found columns {list(df.columns)}",
+            str(path),
+        )
+    if crs is not None and CRS.from_user_input(crs) != CRS.from_user_input(WGS84):
+        raise GeoInputError("lat/lon columns are WGS 84 degrees; --crs does not apply to them", str(path))
+    values = {}
+    for col in (lat_col, lon_col, area_col):
+        num = pd.to_numeric(df[col], errors="coerce")
+        bad = np.flatnonzero(num.isna().to_numpy())
+        if len(bad):
+            raise GeoInputError(f"{col!r} is not a number: {df[col].iloc[bad[0]]!r}", str(path), f"line {bad[0] + 2}")
+        values[col] = num.to_numpy(dtype=float)
+    lat, lon, area = values[lat_col], values[lon_col], values[area_col] * unit
+    for name, arr, lim in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+        bad = np.flatnonzero(np.abs(arr) > lim)
+        if len(bad):
+            raise GeoInputError(f"{name} {arr[bad[0]]} out of range", str(path), f"line {bad[0] + 2}")
+    bad = np.flatnonzero(area <= 0)
+    if len(bad):
+        raise GeoInputError(f"area must be positive, got {area[bad[0]]}", str(path), f"line {bad[0] + 2}")
+    circles = geodesic_circles(lon, lat, area)
+    gdf = gpd.GeoDataFrame(df.drop(columns=[lat_col, lon_col]), geometry=circles, crs=WGS84)
+    if area_col in gdf.columns and unit != 1.0:
+        gdf["area_recorded_m2"] = area
+    notes.append(f"{len(gdf)} points turned into circles of their recorded area (approximate shapes)")
+    return gdf, notes, True
+
+
+def _check_text(gdf: gpd.GeoDataFrame, path: Path) -> None:
+    """Attribute text that is not valid UTF-8 (a damaged file, or a wrong encoding) is named, not passed on."""
+    for col in gdf.columns:
+        if col == gdf.geometry.name or gdf[col].dtype.kind in "biufcmM":
+            continue
+        try:
+            gdf[col].astype(object).tolist()
+        except Exception as exc:
+            row = next((i + 1 for i in range(len(gdf)) if not _convertible(gdf[col].iloc[i : i + 1])), None)
+            raise GeoInputError(
+                f"text in column {col!r} is not valid UTF-8 (damaged file or wrong encoding; a Shapefile "
+                f"can name its encoding in a .cpg file, e.g. CP1252): {type(exc).__name__}",
+                str(path),
+                f"row {row}" if row else None,
+            ) from exc
+
+
+def _convertible(values: pd.Series) -> bool:
+    try:
+        values.astype(object).tolist()
+    except Exception:
+        return False
+    return True
+
+
+def _read_cut_names(path: Path, layer: str | None) -> gpd.GeoDataFrame:
+    """A Shapefile whose column names were cut mid-character by the format's 10-byte limit
+    (Khmer names): read the bytes as Latin-1, then decode names and text as UTF-8, dropping
+    the cut character of a name."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = gpd.read_file(path, layer=layer, engine="pyogrio", encoding="latin1")
+
+    def utf8(text, errors: str) -> str:
+        return text.encode("latin1").decode("utf-8", errors=errors) if isinstance(text, str) else text
+
+    names = {
+        c: utf8(c, "ignore").strip() or f"field_{i + 1}" for i, c in enumerate(raw.columns) if c != raw.geometry.name
+    }
+    text = [
+        c
+        for c in raw.columns
+        if c != raw.geometry.name and (raw[c].dtype == object or pd.api.types.is_string_dtype(raw[c].dtype))
+    ]
+    fixed = raw.assign(**{c: [utf8(v, "replace") for v in raw[c].tolist()] for c in text})
+    return fixed.rename(columns=names)
+
+
+def says_synthetic(metadata: dict) -> bool:
+    """Whether a layer's metadata say it is synthetic (``SYNTHETIC=yes``, as geo's demo does).
+
+    Examples
+    --------
+    >>> says_synthetic({"SYNTHETIC": "Yes"}), says_synthetic({})
+    (True, False)
+    """
+    return str(metadata.get("SYNTHETIC", "")).lower() in {"yes", "true", "1"}
+
+
+def _whole_numbers(gdf: gpd.GeoDataFrame, info: dict) -> gpd.GeoDataFrame:
+    """Integer fields read as floats because some values are null get pandas' nullable integers:
+    ``3``, not ``3.0``, in the tables, whichever rows (or chunk of rows) were read."""
+    for name, dtype in zip(info.get("fields", []), info.get("dtypes", [])):
+        if str(dtype).startswith(("int", "uint")) and name in gdf.columns and pd.api.types.is_float_dtype(gdf[name]):
+            gdf[name] = gdf[name].astype("Int64")
+    return gdf
+
+
+def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
+    """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
+    suffix = path.suffix.lower()
+    synthetic = False
+    try:
+        if is_parquet(path):
+            synthetic = says_synthetic(parquet_info(path)["layer_metadata"])  # and checks the geometry metadata
+            gdf = read_parquet_rows(path, **rows) if rows else gpd.read_parquet(path)
+        else:
+            if suffix not in (".shp", ".zip", ".csv") or layer is not None:
+                names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+                if layer is None and len(names) > 1:
+                    raise GeoInputError(f"several layers ({', '.join(names)}); pick one with layer=/--layer", str(path))
+                if layer is not None and layer not in names:
+                    raise GeoInputError(f"no layer {layer!r}; the file has: {', '.join(names)}", str(path))
+            # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in
+            # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
+            try:
+                info = pyogrio.read_info(path, layer=layer)
+                meta = info.get("layer_metadata") or {}
+                gdf = _whole_numbers(gpd.read_file(path, layer=layer, engine="pyogrio", **rows), info)
+            except UnicodeDecodeError:
+                if suffix not in (".shp", ".zip"):
+                    raise
+                if rows:
+                    raise
+                meta, gdf = {}, _read_cut_names(path, layer)
+            synthetic = says_synthetic(meta)
+    except GeoInputError:
+        raise
+    except Exception as exc:  # the readers raise many types for broken files
+        raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf.columns:
+        raise GeoInputError("no geometry column", str(path))
+    _check_text(gdf, path)
+    if synthetic:  # said once in the file's metadata: carried on every row, where copies keep it
+        gdf["synthetic"] = True
+    elif "synthetic" in gdf.columns:
+        synthetic = is_synthetic(gdf)
+    return gdf, synthetic
+
+
+#: File name endings read as GeoParquet.
+PARQUET_SUFFIXES = (".parquet", ".geoparquet")
+
+
+def is_parquet(path: Path | str) -> bool:
+    """Whether ``path`` names a (Geo)Parquet file (by its ending)."""
+    return Path(path).suffix.lower() in PARQUET_SUFFIXES
+
+
+def _geo_meta(pf: pq.ParquetFile, path: Path) -> dict:
+    raw = (pf.schema_arrow.metadata or {}).get(b"geo")
+    if raw is None:
+        raise GeoInputError("a Parquet file without GeoParquet metadata (no 'geo' key): no geometry column", str(path))
+    try:
+        meta = json.loads(raw)
+        column = meta["columns"][meta["primary_column"]]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise GeoInputError(f"damaged GeoParquet metadata ({exc})", str(path)) from exc
+    if str(column.get("encoding", "WKB")).upper() != "WKB":
+        raise GeoInputError(
+            f"the chunked engine reads GeoParquet geometry encoded as WKB, not {column.get('encoding')!r}; "
+            "use --engine memory",
+            str(path),
+        )
+    return meta
+
+
+def parquet_info(path: Path) -> dict:
+    """What :func:`pyogrio.read_info` says of a vector layer, for a GeoParquet file: ``features``,
+    ``crs``, ``fields`` and ``layer_metadata`` (the file's own key-value metadata, as text)."""
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
+    meta = _geo_meta(pf, path)
+    projjson = meta["columns"][meta["primary_column"]].get("crs", "OGC:CRS84")  # GeoParquet's default
+    crs = None if projjson is None else CRS.from_user_input(projjson).to_string()
+    other = {
+        k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
+        for k, v in (pf.schema_arrow.metadata or {}).items()
+        if k not in (b"geo", b"pandas")
+    }
+    fields = [n for n in pf.schema_arrow.names if n != meta["primary_column"] and not n.startswith("__index_level_")]
+    return {"features": pf.metadata.num_rows, "crs": crs, "fields": fields, "layer_metadata": other}
+
+
+def _rows_of(pf: pq.ParquetFile, rows: np.ndarray, columns: list[str] | None = None) -> pa.Table:
+    """The rows at positions ``rows`` (ascending or not), reading only the row groups holding them
+    (and only ``columns``, when given)."""
+    sizes = np.array([pf.metadata.row_group(i).num_rows for i in range(pf.num_row_groups)], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    group = np.searchsorted(starts, rows, side="right") - 1
+    groups = np.unique(group)
+    table = pf.read_row_groups(groups.tolist(), columns=columns)
+    first_local = np.concatenate([[0], np.cumsum(sizes[groups])])
+    return table.take(first_local[np.searchsorted(groups, group)] + (rows - starts[group]))
+
+
+def _positions(total: int, skip_features: int = 0, max_features: int | None = None, fids=None) -> np.ndarray:
+    if fids is not None:
+        return np.asarray(fids, dtype=np.int64)
+    stop = total if max_features is None else min(total, skip_features + max_features)
+    return np.arange(min(skip_features, total), stop, dtype=np.int64)
+
+
+def read_parquet_rows(path: Path, **rows) -> gpd.GeoDataFrame:
+    """Rows of a GeoParquet file as :func:`geopandas.read_parquet` decodes them (``rows``: pyogrio's
+    ``skip_features``/``max_features`` or ``fids``, positions from 0)."""
+    pf = pq.ParquetFile(path)
+    _geo_meta(pf, path)
+    table = _rows_of(pf, _positions(pf.metadata.num_rows, **rows))
+    buf = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(pf.schema_arrow.metadata), buf, compression="none")
+    buf.seek(0)
+    return gpd.read_parquet(buf)
+
+
+def parquet_bounds(path: Path, skip_features: int, max_features: int) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`pyogrio.read_bounds` gives, for a GeoParquet file: the rows' positions and their
+    bounds (4 x n: xmin, ymin, xmax, ymax; NaN for a missing or empty geometry)."""
+    pf = pq.ParquetFile(path)
+    meta = _geo_meta(pf, path)
+    positions = _positions(pf.metadata.num_rows, skip_features, max_features)
+    wkb = _rows_of(pf, positions, columns=[meta["primary_column"]]).column(0).to_numpy(zero_copy_only=False)
+    return positions, shapely.bounds(shapely.from_wkb(wkb)).T
+
+
+def is_synthetic(hazards: pd.DataFrame) -> bool:
+    """Whether a hazard layer holds synthetic data, decided from the data themselves.
+
+    A ``synthetic`` column with any true value marks the layer (geo's demo carries one on
+    every row, and :func:`geo.read_hazards` adds it for files whose metadata say
+    ``SYNTHETIC=yes``), so the flag survives copying columns into a new frame.
+
+    Examples
+    --------
+    >>> is_synthetic(pd.DataFrame({"synthetic": [False, "yes"]})), is_synthetic(pd.DataFrame({"a": [1]}))
+    (True, False)
+    """
+    if "synthetic" not in hazards.columns:
+        return False
+    return bool(hazards["synthetic"].astype(str).str.strip().str.lower().isin({"true", "1", "yes"}).any())

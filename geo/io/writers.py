@@ -1,0 +1,852 @@
+"""Files written safely: atomically, JSON without NaN, CSV that a spreadsheet cannot run, valid polygons.
+
+Every file is written to a temporary name in the target directory and renamed into place, so a run
+that is interrupted leaves the previous file or none, never half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import queue
+import re
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo._threads import valid_mask
+from geo.constants import SYNTHETIC_NOTICE, WGS84
+from geo.crs import reproject, to_crs
+from geo.errors import GeoEnvironmentError
+from geo.io.outdir import library_write_error
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp)`` on a temporary path beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        tmp.unlink()  # some writers (GDAL) refuse to open an existing empty file
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if not math.isfinite(obj) else float(obj)
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return obj.name
+    return str(obj)
+
+
+def write_json(obj, path: Path) -> None:
+    """Write ``obj`` as indented UTF-8 JSON, atomically."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default, allow_nan=False)
+    atomic_write(path, lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+
+
+#: A text cell starting with one of these is read as a formula by spreadsheets (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def _defuse(value):
+    """Text a spreadsheet would evaluate gets a leading apostrophe; numbers and other text stay as they are."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
+
+
+def _defuse_column(values: pd.Series) -> pd.Series:
+    """:func:`_defuse` on a column, the test done once per distinct value (values that are not text
+    stay as they are)."""
+    column = values.astype(object)
+    try:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    except TypeError:  # unhashable values (lists, dicts): test each one
+        codes, uniques = np.arange(len(column)), column.to_numpy()
+    starts = np.fromiter(
+        (isinstance(v, str) and v.startswith(FORMULA_START) for v in uniques), dtype=bool, count=len(uniques)
+    )
+    risky = np.append(starts, False)[codes]  # code -1: a missing value
+    if not risky.any():
+        return column
+    out = column.to_numpy(copy=True)
+    out[risky] = ["'" + v for v in out[risky]]
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells and headers cannot run as spreadsheet formulas.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, tab or a line break is prefixed with
+    ``'``, so Excel and LibreOffice show it as text; numeric columns are untouched.
+
+    Examples
+    --------
+    >>> spreadsheet_safe(pd.DataFrame({"id": ["=1+1", "A-1"], "n": [-1.5, 2]})).to_dict("list")
+    {'id': ["'=1+1", 'A-1'], 'n': [-1.5, 2.0]}
+    """
+    text = [c for c in df.columns if df[c].dtype == object or pd.api.types.is_string_dtype(df[c].dtype)]
+    out = df.assign(**{str(c): _defuse_column(df[c]) for c in text}) if text else df.copy()
+    out.columns = [_defuse(str(c)) for c in out.columns]
+    return out
+
+
+def csv_text(df: pd.DataFrame) -> str:
+    """A table as CSV text, safe to open in a spreadsheet (see :func:`spreadsheet_safe`)."""
+    buf = io.StringIO()
+    spreadsheet_safe(df).to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def rounded_for_csv(df: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as a reader of a CSV wants them: m2 and m to 0.01, km2 to 0.00000001 (the same
+    0.01 m2, so ``area_km2`` and ``area_m2`` agree), shares to 0.000001; other columns as they are.
+    Full precision stays in the GeoPackage and JSON outputs.
+
+    Examples
+    --------
+    >>> rounded_for_csv(pd.DataFrame({"area_km2": [1.23456789012], "area_m2": [1234567.891234]})).iloc[0].tolist()
+    [1.23456789, 1234567.89]
+    """
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_float_dtype(out[col]):
+            continue
+        name = str(col)
+        if name.endswith("_km2"):
+            out[col] = out[col].round(8)
+        elif name.startswith("share"):
+            out[col] = out[col].round(6)
+        elif name.endswith(("_m2", "_m")):
+            out[col] = out[col].round(2)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as CSV, atomically: UTF-8 with a byte-order mark (so a spreadsheet opened by
+    double-click reads Khmer names right), numbers rounded (:func:`rounded_for_csv`), safe to open
+    in a spreadsheet (:func:`spreadsheet_safe`)."""
+    safe = spreadsheet_safe(rounded_for_csv(df))
+    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
+
+
+@contextmanager
+def _gdal_errors(path: Path, partial: Path):
+    """GDAL reports a full disk as a failed commit, not an OS error: say so when the machine is the cause."""
+    try:
+        yield
+    except Exception as exc:
+        env = library_write_error(path, partial)
+        if env is not None:
+            raise env from exc
+        raise
+
+
+def valid_polygons(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons valid in the layer's own CRS: reprojection can pinch a ring valid in the analysis CRS
+    (a self-touching band edge at a coast), so invalid ones are repaired, keeping their polygonal parts."""
+    geoms = gdf.geometry.values
+    kinds = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(np.isin(kinds, (3, 6)) & ~valid_mask(geoms))
+    if not len(bad):
+        return gdf
+    fixed = np.array(geoms, dtype=object)
+    for i, geom in zip(bad, shapely.make_valid(fixed[bad], method="structure", keep_collapsed=False)):
+        polys = [p for p in shapely.get_parts(geom) if shapely.get_type_id(p) in (3, 6)]
+        fixed[i] = shapely.union_all(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
+    return gdf.set_geometry(gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs))
+
+
+def layer_metadata(notice: str | None) -> dict | None:
+    """Metadata of the GeoPackage layers: the SYNTHETIC notice, when there is one."""
+    return {"SYNTHETIC": "yes", "NOTICE": notice} if notice else None
+
+
+def write_arrow_layer(table, path: Path, name: str, metadata: dict | None = None) -> None:
+    """Write a GeoPackage layer from an Arrow table of pieces (attributes, then ``geometry``: WKB
+    MultiPolygons in WGS 84), without turning its rows into Python objects.
+
+    GeoPackage has no unsigned 64-bit integers and keeps a time zone only as an offset, so such
+    columns are written as signed integers (when they fit) and as UTC times (:func:`gpkg_schema`).
+    """
+    _write_layer(table.cast(gpkg_schema(table)), path, name, metadata)
+
+
+def gpkg_schema(table):
+    """The schema ``table`` (an Arrow table of pieces) is written to a GeoPackage with: unsigned 64-bit
+    integers as signed ones when its values fit, times in a named zone as UTC (the same instants)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    fields = []
+    for field, column in zip(table.schema, table.columns):
+        kind = field.type
+        if pa.types.is_uint64(kind) and (len(column) == 0 or (pc.max(column).as_py() or 0) < 2**63):
+            kind = pa.int64()
+        elif pa.types.is_timestamp(kind) and kind.tz and not _fixed_offset(kind.tz):
+            kind = pa.timestamp(kind.unit, tz="UTC")
+        fields.append(field.with_type(kind))
+    return pa.schema(fields, metadata=table.schema.metadata)
+
+
+def _check_gdal() -> None:
+    """Refuse, saying what to install, a pyogrio whose GDAL cannot write Arrow (before 3.8)."""
+    import pyogrio
+
+    if pyogrio.__gdal_version__ < (3, 8, 0):
+        raise GeoEnvironmentError(
+            f"writing the hazard_pieces layer needs GDAL 3.8 or later, and this pyogrio uses GDAL "
+            f"{pyogrio.__gdal_version_string__}; install pyogrio's own wheel (pip install --force-reinstall "
+            "--only-binary pyogrio pyogrio)"
+        )
+
+
+def _write_layer(data, path: Path, name: str, metadata: dict | None) -> None:
+    """One ``pyogrio.write_arrow`` call: ``data`` is an Arrow table or a stream of batches (in the
+    schema :func:`gpkg_schema` gives)."""
+    import pyogrio
+    from pyproj import CRS
+
+    _check_gdal()
+    pyogrio.write_arrow(
+        data,
+        path,
+        layer=name,
+        driver="GPKG",
+        geometry_name="geometry",
+        geometry_type="MultiPolygon",
+        crs=CRS.from_user_input(WGS84).to_wkt(),
+        layer_metadata=metadata,
+    )
+
+
+#: Tables of pieces that may wait for GDAL in a :class:`LayerStream` (from worker processes they are
+#: memory-mapped files; from a dask cluster, about 1 KB per piece in memory each).
+QUEUED_TABLES = 3
+
+
+class _Stop(Exception):
+    """Sent into a :class:`LayerStream` to end its write early (the run failed)."""
+
+
+class LayerStream:
+    """One GeoPackage layer written by one ``pyogrio.write_arrow`` call, in a thread, from Arrow tables
+    handed to it later (:meth:`put`), so that GDAL builds the layer's spatial index in one pass (when
+    a layer is appended to instead, every row updates the R-tree: about 1.7 times slower, measured at
+    433,000 pieces).
+
+    Parameters
+    ----------
+    path, name, metadata
+        The GeoPackage, the layer and its metadata.
+    first : pyarrow.Table
+        The first table, which sets the layer's schema (:func:`gpkg_schema`); it is not written
+        until :meth:`put` is given it.
+    """
+
+    def __init__(self, path: Path, name: str, metadata: dict | None, first):
+        import pyarrow as pa
+
+        _check_gdal()
+        self.schema = gpkg_schema(first)
+        # A few tables may wait for GDAL, so that the caller goes on (e.g. to derive the figures once the
+        # last chunk is in) while GDAL, slowed by busy workers, catches up.
+        self._tables: queue.Queue = queue.Queue(maxsize=QUEUED_TABLES)
+        self._error: BaseException | None = None
+        reader = pa.RecordBatchReader.from_batches(self.schema, self._batches())
+        self._thread = threading.Thread(target=self._write, args=(reader, path, name, metadata), daemon=True)
+        self._thread.start()
+
+    def _batches(self):
+        while True:
+            table = self._tables.get()
+            if table is None:
+                return
+            if isinstance(table, _Stop):
+                raise table
+            yield from table.to_batches()
+
+    def _write(self, reader, path: Path, name: str, metadata: dict | None) -> None:
+        try:
+            _write_layer(reader, path, name, metadata)
+        except BaseException as exc:  # handed to the caller's thread by _check
+            self._error = exc
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _send(self, item) -> None:
+        while True:
+            self._check()
+            if not self._thread.is_alive():
+                raise RuntimeError("the GeoPackage writer stopped")
+            try:
+                self._tables.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    def put(self, table) -> None:
+        """Hand a table of pieces (the first one's columns) to the writer; returns once it is queued."""
+        import pyarrow as pa
+
+        try:
+            cast = table.cast(self.schema)
+        except (pa.ArrowInvalid, ValueError) as exc:
+            raise ValueError(f"hazard_pieces: {exc} (a GeoPackage holds signed 64-bit integers only)") from exc
+        self._send(cast)
+
+    def finish(self) -> None:
+        """Wait until every table is written and the layer closed; raise what the writer raised."""
+        self._send(None)
+        self._thread.join()
+        self._check()
+
+    def stop(self) -> None:
+        """End the write early, leaving an unfinished file (after a failure elsewhere)."""
+        if self._thread.is_alive():
+            try:
+                self._send(_Stop())
+            except BaseException:  # the writer failed too: nothing more to stop
+                pass
+            self._thread.join()
+
+
+def _fixed_offset(tz: str) -> bool:
+    """Whether an Arrow time zone is UTC or a fixed offset (``+07:00``), which GDAL keeps."""
+    return tz.upper() == "UTC" or (len(tz) == 6 and tz[0] in "+-" and tz[3] == ":")
+
+
+__all__ = ["QUEUED_TABLES", "LayerStream", "gpkg_schema", "write_arrow_layer"]
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+#: Characters XML 1.0 cannot hold (control characters other than tab, newline, return).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def column_letter(i: int) -> str:
+    """Spreadsheet column name of the 0-based column ``i``.
+
+    Examples
+    --------
+    >>> column_letter(0), column_letter(25), column_letter(26), column_letter(701)
+    ('A', 'Z', 'AA', 'ZZ')
+    """
+    name = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def _text_tails(values: pd.Series) -> np.ndarray:
+    """The part of each text cell after its reference; each distinct value is escaped once."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    tails = []
+    for u in uniques.tolist():
+        text = escape(_ILLEGAL.sub("", str(u)))
+        tails.append(f'" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>' if text else '"/>')
+    return np.array([*tails, '"/>'], dtype=object)[codes]  # code -1 (missing) takes the last: a blank
+
+
+def _number_tails(values: pd.Series, style: int) -> np.ndarray:
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(v)
+    integral = ok & (v == np.round(v)) & (np.abs(v) < 1e15)
+    rest = ok & ~integral
+    head = f'" s="{style}"><v>'
+    out = np.full(len(v), '"/>', dtype=object)
+    out[integral] = [f"{head}{x}</v></c>" for x in v[integral].astype(np.int64).tolist()]
+    out[rest] = [f"{head}{x!r}</v></c>" for x in v[rest].tolist()]
+    return out
+
+
+def _bool_tails(values: pd.Series) -> np.ndarray:
+    flags = values.fillna(False).astype(bool).to_numpy()
+    return np.where(flags, '" t="b"><v>1</v></c>', '" t="b"><v>0</v></c>').astype(object)
+
+
+def _tails(s: pd.Series, style: int) -> np.ndarray:
+    """Each cell of a column, less its ``<c r="A1`` head."""
+    if pd.api.types.is_bool_dtype(s.dtype):
+        return _bool_tails(s)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        return _number_tails(s, style)
+    values = s.astype(object)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        return _text_tails(values)
+    # A mix (e.g. the summary's values): numbers and booleans in it keep their type.
+    kind = values.map(lambda v: 2 if isinstance(v, (bool, np.bool_)) else 1 if _is_number(v) else 0).to_numpy()
+    out = _text_tails(values.where(kind == 0))
+    if (kind == 1).any():
+        out = np.where(kind == 1, _number_tails(values.where(kind == 1), style), out)
+    if (kind == 2).any():
+        out = np.where(kind == 2, _bool_tails(values.where(kind == 2, False)), out)
+    return out
+
+
+def _sheet_xml(df: pd.DataFrame, styles: dict[str, int], fmt_of: Callable[[str], str | None]) -> str:
+    n, cols = len(df), list(df.columns)
+    rows = np.arange(2, n + 2)
+    numbers = rows.tolist()
+    columns = []
+    for j, col in enumerate(cols):
+        head = f'<c r="{column_letter(j)}'
+        tails = _tails(df[col], styles.get(fmt_of(str(col)) or "", 0)).tolist()
+        columns.append([f"{head}{r}{t}" for r, t in zip(numbers, tails)])
+    lines = [f'<row r="{r}">{"".join(cells)}</row>' for r, *cells in zip(numbers, *columns)]
+    header = "".join(
+        f'<c r="{column_letter(j)}1" t="inlineStr" s="1"><is><t xml:space="preserve">'
+        f"{escape(_ILLEGAL.sub('', str(c)))}</t></is></c>"
+        for j, c in enumerate(cols)
+    )
+    widths = "".join(
+        f'<col min="{j + 1}" max="{j + 1}" width="{_width(df[c], str(c))}" customWidth="1"/>'
+        for j, c in enumerate(cols)
+    )
+    last = f"{column_letter(max(len(cols) - 1, 0))}{n + 1}"
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS}">'
+        '<sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/></sheetView></sheetViews>'
+        + (f"<cols>{widths}</cols>" if cols else "")
+        + f'<sheetData><row r="1">{header}</row>'
+        + "".join(lines)
+        + "</sheetData>"
+        + (f'<autoFilter ref="A1:{last}"/>' if cols else "")
+        + "</worksheet>"
+    )
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _attr(value: str) -> str:
+    """Text for an XML attribute value in double quotes."""
+    return escape(value, {'"': "&quot;"})
+
+
+def _width(values: pd.Series, name: str) -> int:
+    sample = max((len(str(v)) for v in values.head(200).tolist()), default=0)
+    return min(max(len(name), sample) + 2, 60)
+
+
+def _styles_xml(formats: list[str]) -> str:
+    num = "".join(f'<numFmt numFmtId="{164 + k}" formatCode="{_attr(f)}"/>' for k, f in enumerate(formats))
+    # Style 0: plain; 1: the bold header; 2...: one per number format.
+    xfs = '<xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    xfs += '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" applyFont="1"/>'
+    xfs += "".join(
+        f'<xf numFmtId="{164 + k}" fontId="0" fillId="0" borderId="0" applyNumberFormat="1"/>'
+        for k in range(len(formats))
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_NS}">'
+        + (f'<numFmts count="{len(formats)}">{num}</numFmts>' if formats else "")
+        + '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        f'<cellXfs count="{2 + len(formats)}">{xfs}</cellXfs>'
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    )
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], fmt_of: Callable[[str], str | None]) -> None:
+    """Write ``sheets`` (name -> table, at most 1,048,575 rows each) as one ``.xlsx`` file at ``path``.
+
+    ``fmt_of(column)`` gives a column's number format (e.g. ``"#,##0.0000"``) or None.
+    """
+    formats = sorted({f for df in sheets.values() for c in df.columns if (f := fmt_of(str(c)))})
+    styles = {f: 2 + k for k, f in enumerate(formats)}
+    names = list(sheets)
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for k in range(len(names))
+    )
+    head = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+        z.writestr(
+            "[Content_Types].xml",
+            head + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            f"{overrides}</Types>",
+        )
+        z.writestr(
+            "_rels/.rels",
+            head + f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" Type="{_REL}/officeDocument" '
+            'Target="xl/workbook.xml"/></Relationships>',
+        )
+        sheet_list = "".join(
+            f'<sheet name="{_attr(n)}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, n in enumerate(names)
+        )
+        filters = "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{k}" hidden="1">'
+            f"'{escape(n.replace(chr(39), chr(39) * 2))}'!$A$1:${column_letter(max(len(df.columns) - 1, 0))}"
+            f"${len(df) + 1}</definedName>"
+            for k, (n, df) in enumerate(sheets.items())
+            if len(df.columns)
+        )
+        z.writestr(
+            "xl/workbook.xml",
+            head
+            + f'<workbook xmlns="{_NS}" xmlns:r="{_REL}"><sheets>{sheet_list}</sheets>'
+            + (f"<definedNames>{filters}</definedNames>" if filters else "")
+            + "</workbook>",
+        )
+        rels = "".join(
+            f'<Relationship Id="rId{k + 1}" Type="{_REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+            for k in range(len(names))
+        )
+        rels += f'<Relationship Id="rId{len(names) + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+        z.writestr("xl/_rels/workbook.xml.rels", head + f'<Relationships xmlns="{_PKG}">{rels}</Relationships>')
+        z.writestr("xl/styles.xml", _styles_xml(formats))
+        for k, df in enumerate(sheets.values()):
+            z.writestr(f"xl/worksheets/sheet{k + 1}.xml", _sheet_xml(df, styles, fmt_of))
+
+
+def _flat(df: pd.DataFrame) -> pd.DataFrame:
+    return public_columns(df).drop(columns=[c for c in df.columns if c == "geometry"])
+
+
+def _piece_table(by_hazard: pd.DataFrame, *, synthetic: bool) -> pd.DataFrame:
+    """The rows of ``by_hazard.csv``: the public columns without geometry, and for synthetic input a
+    ``synthetic`` flag (the notice itself is said once per file, not on every row)."""
+    table = _flat(by_hazard)
+    if synthetic:
+        table["synthetic"] = True
+    return table
+
+
+def _piece_layer(by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> gpd.GeoDataFrame:
+    """The ``hazard_pieces`` layer: the public columns (and the ``synthetic`` flag) in WGS 84.
+
+    A piece that is a whole hazard given in WGS 84 keeps that geometry (``_wgs84``, see
+    :func:`geo.engine.pieces.hazard_table`); the others are reprojected.
+    """
+    layer = public_columns(by_hazard)
+    if synthetic:
+        layer = layer.assign(synthetic=True)
+    if "_wgs84" not in by_hazard.columns:
+        return to_crs(layer, WGS84)
+    geoms = by_hazard["_wgs84"].to_numpy().copy()
+    moved = pd.isna(geoms)
+    geoms[moved] = reproject(layer.geometry.to_numpy()[moved], layer.crs, WGS84)
+    return layer.set_geometry(gpd.GeoSeries(geoms, index=layer.index, crs=WGS84), crs=WGS84)
+
+
+def _geoparquet_meta(notice: str | None) -> dict[bytes, bytes]:
+    """File metadata of ``hazard_pieces.parquet``: GeoParquet's ``geo`` key (WKB MultiPolygons in
+    WGS 84, lon/lat), and the SYNTHETIC notice when there is one (the keys of the GeoPackage layers)."""
+    from pyproj import CRS
+
+    geo = {
+        "version": "1.0.0",
+        "primary_column": "geometry",
+        "columns": {
+            "geometry": {
+                "encoding": "WKB",
+                "geometry_types": ["MultiPolygon"],
+                "crs": CRS.from_user_input(WGS84).to_json_dict(),
+                "edges": "planar",
+            }
+        },
+    }
+    meta = {b"geo": json.dumps(geo).encode()}
+    for key, value in (layer_metadata(notice) or {}).items():
+        meta[key.encode()] = str(value).encode()
+    return meta
+
+
+#: The WKB of a MultiPolygon of one polygon, before that polygon's own WKB: little-endian, type 6, one part.
+_MULTI_OF_ONE = b"\x01\x06\x00\x00\x00\x01\x00\x00\x00"
+#: The WKB of MULTIPOLYGON EMPTY, little-endian.
+_MULTI_EMPTY = b"\x01\x06\x00\x00\x00\x00\x00\x00\x00"
+#: Bytes 1-4 of a little-endian 2-D polygon's WKB: its type.
+_POLYGON_2D = b"\x03\x00\x00\x00"
+
+
+def multipolygon_wkb(geoms: np.ndarray) -> list:
+    """Each geometry as the WKB of a MultiPolygon (little-endian; None stays None): a 2-D polygon's
+    own WKB behind a MultiPolygon header, so no geometry is built; other rows through shapely.
+
+    Examples
+    --------
+    >>> a = shapely.box(0, 0, 1, 1)
+    >>> wkb = multipolygon_wkb(np.array([a, shapely.Polygon(), None, shapely.MultiPolygon([a])]))
+    >>> [shapely.from_wkb(w).geom_type if w else w for w in wkb], shapely.from_wkb(wkb[1]).is_empty
+    (['MultiPolygon', 'MultiPolygon', None, 'MultiPolygon'], True)
+    >>> wkb[0] == shapely.to_wkb(shapely.MultiPolygon([a]), byte_order=1)
+    True
+    """
+    wkb = shapely.to_wkb(geoms, byte_order=1)  # to_wkb holds Python's lock: no threads
+    out: list = []
+    other = []  # 3-D polygons and what is a MultiPolygon already
+    for i, w in enumerate(wkb):
+        if w is not None and w[1:5] == _POLYGON_2D:
+            w = _MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY
+        elif w is not None:
+            other.append(i)
+        out.append(w)
+    if other:
+        part = geoms[other]
+        polygon, empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
+        part = part.copy()
+        part[polygon & ~empty] = shapely.multipolygons(part[polygon & ~empty].reshape(-1, 1))
+        part[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of an empty one
+        for i, w in zip(other, shapely.to_wkb(part, byte_order=1)):
+            out[i] = w
+    return out
+
+
+def _arrow_pieces(layer: gpd.GeoDataFrame):
+    """The ``hazard_pieces`` rows (WGS 84, valid polygons) as an Arrow table: attributes as they
+    are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer)."""
+    import pyarrow as pa
+
+    attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    table = pa.Table.from_pandas(attrs, preserve_index=False)
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+    arrays = [table.column(f.name).cast(f.type) for f in fields]
+    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
+    return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
+
+
+def _conform(table, schema):
+    """``table`` with the column types of ``schema`` (that of a file's first batch): a batch where a
+    column is all null, or whole numbers where the first batch had gaps, still fits the file."""
+    if table.schema.equals(schema, check_metadata=False):
+        return table
+    if table.schema.names != schema.names:
+        raise ValueError(f"pieces with columns {table.schema.names} after {schema.names}")
+    return table.cast(schema)
+
+
+def write_pieces_parquet(table, path: Path, notice: str | None) -> None:
+    """Write the ``hazard_pieces`` layer, as the Arrow table :func:`_arrow_pieces` made of it, as
+    GeoParquet (one file, atomically): the fastest of the piece files to write and to read back
+    (``geopandas.read_parquet``, GDAL, DuckDB, QGIS)."""
+    import pyarrow.parquet as pq
+
+    table = table.replace_schema_metadata(_geoparquet_meta(notice))
+    atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+@dataclass(frozen=True)
+class PieceRows:
+    """Pieces made ready for the files (where they were made, e.g. in a worker process).
+
+    Attributes
+    ----------
+    header : str
+        The CSV header line.
+    csv : str
+        The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
+    arrow : pyarrow.Table or Path
+        The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
+        GeoPackage layer and of ``hazard_pieces.parquet``; or the Arrow IPC file holding them
+        (:meth:`spill`).
+    synthetic : bool
+        Whether the rows carry the ``synthetic`` flag.
+    """
+
+    header: str
+    csv: str
+    arrow: Any
+    synthetic: bool
+
+    def spill(self, path: Path) -> PieceRows:
+        """These rows with their Arrow table written to ``path`` (an uncompressed Arrow IPC file), for a
+        worker process to hand them over through the file system: about 1 KB per piece, which through
+        the pipe to the parent kept the worker waiting until the busy parent had read it all."""
+        import pyarrow as pa
+
+        if isinstance(self.arrow, Path):
+            return self
+        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.arrow.schema) as ipc:
+            ipc.write_table(self.arrow)
+        return PieceRows(self.header, self.csv, Path(path), self.synthetic)
+
+    def table(self):
+        """The Arrow table of the rows (memory-mapped when :meth:`spill` wrote it to a file)."""
+        import pyarrow as pa
+
+        if isinstance(self.arrow, Path):
+            return pa.ipc.open_file(pa.memory_map(str(self.arrow))).read_all()
+        return self.arrow
+
+    @classmethod
+    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
+        """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
+        text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
+        return cls(
+            header=text.iloc[:0].to_csv(index=False),
+            csv=text.to_csv(index=False, header=False),
+            arrow=_arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))),
+            synthetic=synthetic,
+        )
+
+
+class PieceWriter:
+    """``by_hazard.csv``, the ``hazard_pieces`` layer of ``zones.gpkg`` and ``hazard_pieces.parquet``,
+    written a chunk of pieces at a time.
+
+    They grow under temporary names in ``out_dir`` and take their names in :meth:`close`, with the
+    other layers of ``zones.gpkg`` added; the rows are the ones :func:`write_outputs` writes for a
+    whole analysis, in the same order.
+
+    Parameters
+    ----------
+    out_dir : Path
+        The directory written into (for a whole set, the staging directory of
+        :class:`geo.io.outdir.OutputSet`, which removes what a failed run leaves).
+    """
+
+    def __init__(self, out_dir: Path):
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.csv_part = self.out_dir / ".by_hazard.part.csv"
+        self.gpkg_part = self.out_dir / ".zones.part.gpkg"
+        self.parquet_part = self.out_dir / ".hazard_pieces.part.parquet"
+        self.rows = 0
+        self._header: str | None = None
+        self._meta: dict | None = None
+        self._parquet: Any = None  # a pyarrow.parquet.ParquetWriter once the first rows came
+        # Arrow writes Parquet without Python's lock: in a thread, one table at a time, beside GDAL's.
+        self._parquet_thread = ThreadPoolExecutor(1)
+        self._parquet_write: Future | None = None
+        self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
+        self._spilled: list[Path] = []  # files of rows handed over by PieceRows.spill, removed at the end
+
+    def add(self, rows: PieceRows) -> None:
+        """Append pieces (see :meth:`PieceRows.of`) to the three files."""
+        first = self._header is None
+        notice = SYNTHETIC_NOTICE if rows.synthetic else None
+        if first:
+            self._header = rows.header
+            self._meta = layer_metadata(notice)
+        elif rows.header != self._header:
+            raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
+        with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
+            f.write((rows.header if first else "") + rows.csv)
+        arrow = rows.table()
+        if isinstance(rows.arrow, Path):
+            self._spilled.append(rows.arrow)
+        if first:
+            import pyarrow.parquet as pq
+
+            schema = arrow.schema.with_metadata(_geoparquet_meta(notice))
+            self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
+            self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, arrow)
+        table = _conform(arrow, self._parquet.schema)
+        assert self._gpkg is not None
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
+        self._parquet_done()
+        self._parquet_write = self._parquet_thread.submit(self._parquet.write_table, table)
+        self.rows += table.num_rows
+
+    def _parquet_done(self) -> None:
+        """Wait for the table being written to ``hazard_pieces.parquet``; raise what the write raised."""
+        if self._parquet_write is not None:
+            write, self._parquet_write = self._parquet_write, None
+            write.result()
+
+    def spill_path(self, key: int) -> Path:
+        """Where a worker may :meth:`PieceRows.spill` the rows it made (``key``: e.g. the first row)."""
+        return self.out_dir / f".pieces-{int(key)}.part.arrow"
+
+    def _unspill(self) -> None:
+        for path in self._spilled:
+            path.unlink(missing_ok=True)
+        self._spilled.clear()
+
+    def discard(self) -> None:
+        """Close the part files after a failure (the caller removes the staging directory)."""
+        if self._gpkg is not None:
+            self._gpkg.stop()
+            self._gpkg = None
+        if self._parquet is not None:
+            try:
+                self._parquet_done()
+            except Exception:  # the run failed already; its staging directory goes
+                pass
+            self._parquet.close()
+            self._parquet = None
+        self._parquet_thread.shutdown(wait=True)
+        self._unspill()
+
+    def close(self, layers: dict[str, gpd.GeoDataFrame]) -> list[Path]:
+        """Add the other ``layers`` to the GeoPackage and give the three files their names."""
+        if self._header is None:
+            raise ValueError("no pieces were written")
+        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+            assert self._gpkg is not None
+            self._gpkg.finish()
+            self._gpkg = None
+            for name, gdf in layers.items():
+                valid_polygons(gdf).to_file(
+                    self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
+                )
+        self._parquet_done()
+        self._parquet.close()
+        self._parquet = None
+        self._parquet_thread.shutdown(wait=True)
+        self._unspill()
+        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
+        for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):
+            os.replace(part, path)
+        return done
+
+
+#: Columns of the piece table that index other tables of the result (``hazards`` rows and
+#: ``zones`` rows, -1 outside Cambodia): kept in Python, left out of the files written.
+INDEX_COLUMNS = ("hazard_index", "band_index")
+
+
+def public_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """A piece table as written to files: without the index columns and any ``_``-prefixed ones.
+
+    Examples
+    --------
+    >>> public_columns(pd.DataFrame(columns=["hazard_id", "band_index", "_tmp", "area_m2"])).columns.tolist()
+    ['hazard_id', 'area_m2']
+    """
+    return table.drop(columns=[c for c in table.columns if str(c).startswith("_") or c in INDEX_COLUMNS])

@@ -1,0 +1,294 @@
+"""Writing an analysis to disk: tables, GeoPackage layers, JSON, and on request XLSX, KML and a
+File Geodatabase (:func:`write_outputs`).
+
+Every file is written to a temporary name in the target directory and renamed into place, so a run
+that is interrupted leaves the previous file or none, never half a file (:mod:`geo.io.writers`).  The
+pieces' files, which may hold millions of rows, are written from one Arrow table
+(:mod:`geo.io.writers`).  Paths recorded in outputs are file names only.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geo.constants import WGS84
+from geo.engine.analysis import AnalysisResult
+from geo.io.outdir import ANALYSIS_FILES
+from geo.io.writers import (
+    FORMULA_START,
+    PieceRows,
+    PieceWriter,
+    _arrow_pieces,
+    _flat,
+    _gdal_errors,
+    _piece_layer,
+    _piece_table,
+    atomic_write,
+    csv_text,
+    layer_metadata,
+    multipolygon_wkb,
+    rounded_for_csv,
+    spreadsheet_safe,
+    valid_polygons,
+    write_arrow_layer,
+    write_csv,
+    write_json,
+    write_pieces_parquet,
+)
+
+OUTPUT_FILES = ANALYSIS_FILES
+
+
+def write_gpkg(layers: dict[str, Any], path: Path, metadata: dict | None = None, *, checked: bool = False) -> None:
+    """Write several layers into one GeoPackage, atomically (``checked``: the layers have been through
+    :func:`valid_polygons` already).  A layer may be a GeoDataFrame, or an Arrow table of pieces
+    (:func:`_arrow_pieces`: WGS 84 MultiPolygons as WKB), written as it is."""
+
+    def _write(tmp: Path) -> None:
+        with _gdal_errors(path, tmp):
+            for name, layer in layers.items():
+                if isinstance(layer, gpd.GeoDataFrame):
+                    (layer if checked else valid_polygons(layer)).to_file(
+                        tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata
+                    )
+                else:
+                    write_arrow_layer(layer, tmp, name, metadata)
+
+    atomic_write(path, _write)
+
+
+def write_kml(result: AnalysisResult, path: Path) -> None:
+    """Write the bands, the frontier and the hazard pieces as KML (WGS 84) for Google Earth / OsmAnd,
+    atomically; attribute values go into the file's ExtendedData as text."""
+    notice = result.summary.get("notice")
+    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
+    pieces = _flat(result.by_hazard).assign(geometry=result.by_hazard.geometry.values)
+    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=result.by_hazard.crs).to_crs(WGS84)
+    layers = {"zones": zones, "frontier": result.frontier.to_crs(WGS84), "hazard_pieces": pieces}
+    if notice:
+        layers = {k: v.assign(data_notice=notice) for k, v in layers.items()}
+
+    def _write(tmp: Path) -> None:
+        for name, gdf in layers.items():
+            valid_polygons(gdf).to_file(tmp, layer=name, driver="KML", engine="pyogrio")
+
+    atomic_write(path, _write)
+
+
+#: Data rows an Excel sheet holds (1,048,576 rows, less the header).
+EXCEL_MAX_ROWS = 1_048_575
+
+
+def _number_format(column: str) -> str | None:
+    """Excel number format for a column, from the unit in its name."""
+    if column.startswith("share"):
+        return "0.0%"
+    if column.endswith("_km2"):
+        return "#,##0.0000"
+    if column.endswith("_m2"):
+        return "#,##0"
+    if column.endswith("_km"):
+        return "0.###"
+    return None
+
+
+def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_ROWS) -> None:
+    """Write the tables into one workbook (sheets ``summary``, ``bands``, ``by_province``, ``by_hazard``,
+    and ``reference_table1`` when there is one).
+
+    Numbers are stored as numbers, formatted by unit (km2 to 0.0001, m2 to 1, shares as %), under a
+    frozen header with filters; text is always text, never a formula.  A ``by_hazard`` table longer
+    than an Excel sheet (``max_rows`` rows) is left out of the workbook, and the summary sheet says
+    where the whole table is (``by_hazard.csv``, ``hazard_pieces`` in ``zones.gpkg`` and
+    ``hazard_pieces.parquet``).
+    """
+    from geo.io.writers import write_workbook
+
+    s = result.summary
+    scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+    summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
+    sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
+    if result.streamed:
+        note = (
+            "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg "
+            "(layer hazard_pieces) and hazard_pieces.parquet"
+        )
+        sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
+    elif len(result.by_hazard) <= max_rows:
+        sheets["by_hazard"] = _flat(result.by_hazard)
+    else:
+        note = (
+            f"by_hazard has {len(result.by_hazard):,} rows, more than an Excel sheet holds ({max_rows:,}): "
+            "it is not in this workbook; the whole table is in by_hazard.csv, and with geometry in zones.gpkg "
+            "(layer hazard_pieces) and hazard_pieces.parquet"
+        )
+        sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
+    if s.get("reference_table1"):
+        sheets["reference_table1"] = pd.DataFrame(s["reference_table1"])
+    safe = {name: spreadsheet_safe(df) for name, df in sheets.items()}
+    atomic_write(path, lambda tmp: write_workbook(tmp, safe, _number_format))
+
+
+#: Layer aliases ArcGIS shows in place of the layer names of zones.gdb.
+GDB_ALIASES = {
+    "provinces": "Provinces: contaminated area by border band (km2)",
+    "frontier": "Frontier analysed",
+    "zones": "Border bands (Cambodian side)",
+    "hazard_pieces": "Hazard pieces by province and border band",
+}
+
+
+def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
+    """Write layers into an Esri File Geodatabase folder (GDAL's OpenFileGDB), as a whole.
+
+    The folder is built beside ``path`` and renamed into place.  Field names are
+    laundered by GDAL where the format forbids characters (``band_0-2_km2`` becomes
+    ``band_0_2_km2``); polygons and lines are written as multi-part types.  Each layer
+    carries an alias (:data:`GDB_ALIASES`), which ArcGIS shows as its name; field aliases
+    and coded-value domains are not written (pyogrio, which geo writes through, exposes
+    neither).
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gdb")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*(laundered|will be written as a Float64).*")
+            with _gdal_errors(path, tmp):
+                for name, layer in layers.items():
+                    options = {"LAYER_ALIAS": GDB_ALIASES[name]} if name in GDB_ALIASES else None
+                    valid_polygons(layer).to_file(
+                        tmp,
+                        layer=name,
+                        driver="OpenFileGDB",
+                        engine="pyogrio",
+                        promote_to_multi=True,
+                        layer_options=options,
+                    )
+        if path.exists():
+            shutil.rmtree(path)
+        os.rename(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.GeoDataFrame]:
+    """The layers of ``zones.gpkg``, ``zones.gdb`` and the PostGIS tables, in WGS 84: ``provinces`` (with
+    the ``by_province`` figures), ``frontier``, ``zones`` (open outer edge as null) and ``hazard_pieces``
+    (the public columns; a ``synthetic`` flag for synthetic input, whose notice the layer metadata carries)."""
+    provinces = result.provinces.merge(
+        result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
+    ).to_crs(WGS84)
+    zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
+    layers = {"provinces": provinces, "frontier": result.frontier.to_crs(WGS84), "zones": zones}
+    if pieces:
+        layers["hazard_pieces"] = _piece_layer(result.by_hazard, synthetic=bool(result.summary.get("notice")))
+    return layers
+
+
+def write_outputs(
+    result: AnalysisResult,
+    out_dir: Path,
+    xlsx: bool = False,
+    kml: bool = False,
+    gdb: bool = False,
+    *,
+    pieces: PieceWriter | None = None,
+) -> list[Path]:
+    """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
+    into the staging directory of :class:`geo.io.outdir.OutputSet`).
+
+    Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
+    ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
+    ``hazard_pieces``; EPSG:4326), ``validation.json``, ``hazard_pieces.parquet``
+    (the pieces again, as GeoParquet), with ``xlsx``
+    ``tables.xlsx`` and with ``kml`` ``zones.kml`` (bands, frontier, pieces).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    notice = result.summary.get("notice")
+    by_province = result.by_province.copy()
+    meta = layer_metadata(notice)
+    if notice:
+        # Said in full once per file: in each of the 25 province rows, and in the pieces' table as a
+        # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
+        by_province["data_notice"] = notice
+    written = [out_dir / n for n in OUTPUT_FILES]
+    write_json(result.summary, written[0])
+    write_csv(by_province, written[1])
+    if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
+        pieces.close(gis_layers(result, pieces=False))
+    else:
+        layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
+        table = _arrow_pieces(layers["hazard_pieces"])
+        # Parquet is written without Python's lock, so beside the CSV and the GeoPackage.
+        with ThreadPoolExecutor(1) as pool:
+            parquet = pool.submit(write_pieces_parquet, table, written[5], notice)
+            write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
+            write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
+            parquet.result()
+    write_json(result.validation, written[4])
+    if gdb:
+        written.append(out_dir / "zones.gdb")
+        write_gdb(layers, written[-1])
+    if xlsx:
+        written.append(out_dir / "tables.xlsx")
+        write_xlsx(result, written[-1])
+    if kml:
+        written.append(out_dir / "zones.kml")
+        write_kml(result, written[-1])
+    return written
+
+
+__all__ = [
+    "EXCEL_MAX_ROWS",
+    "FORMULA_START",
+    "GDB_ALIASES",
+    "OUTPUT_FILES",
+    "PieceRows",
+    "PieceWriter",
+    "atomic_write",
+    "csv_text",
+    "gis_layers",
+    "layer_metadata",
+    "multipolygon_wkb",
+    "rounded_for_csv",
+    "spreadsheet_safe",
+    "valid_polygons",
+    "write_arrow_layer",
+    "write_csv",
+    "write_gdb",
+    "write_gpkg",
+    "write_json",
+    "write_kml",
+    "write_outputs",
+    "write_pieces_parquet",
+    "write_xlsx",
+]
+
+
+def postgis_layers(result: AnalysisResult) -> dict[str, pd.DataFrame]:
+    """The tables :func:`geo.io.db.write_postgis` writes: the province table, the bands, and the
+    pieces and zones of the files."""
+    gis = gis_layers(result)
+    bands = pd.DataFrame(result.summary.get("bands", []))
+    return {
+        "by_province": result.by_province.reset_index(drop=True),
+        "bands": bands.map(lambda v: v if not isinstance(v, (list, dict)) else str(v)),
+        "hazard_pieces": gis["hazard_pieces"].reset_index(drop=True),
+        "zones": gis["zones"].reset_index(drop=True),
+    }

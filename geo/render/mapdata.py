@@ -1,0 +1,263 @@
+"""Map layers as data: band meanings and colours, choropleth classes, and GeoJSON features.
+
+Shared by the interactive map (:mod:`geo.render.webmap`) and the static map
+(:mod:`geo.render.plot`).  Geometry is simplified for display only; every number
+shown is a ``by_province`` / ``by_hazard`` value rounded for display.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import math
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.constants import ANALYSIS_CRS, MILITARY_ONLY_KM, RESTRICTED_KM, WGS84
+from geo.engine.analysis import AnalysisResult
+from geo.io.writers import public_columns
+
+#: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies).
+BAND_COLORS = ("#D55E00", "#F0E442", "#009E73", "#0072B2", "#CC79A7", "#56B4E9", "#E69F00")
+BEYOND_COLOR = "#7f7f7f"
+#: Upper limits of the choropleth classes of contaminated area per province, km2.
+AREA_LIMITS_KM2 = (1.0, 10.0, 25.0, 50.0, 100.0)
+#: Colours: no contamination, then light to dark (ColorBrewer Purples, colour-blind safe and
+#: distinct from the band colours drawn over them).
+AREA_COLORS = ("#f7f7f7", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f")
+DENSITY_CELL_M = 2_000.0
+#: Display-only simplification, m (never used for numbers); coordinates rounded to ~1 m.
+SIMPLIFY_M = {"provinces": 60.0, "zones": 25.0, "hazards": 5.0}
+DECIMALS = 5
+#: Hazard attributes already in the tooltip (the popup shows the tooltip rows, then the rest).
+SHOWN = {"hazard_id", "province", "band", "status", "hazard_type", "device_type"}
+
+
+def band_meaning(inner_km: float, outer_km: float) -> str:
+    """What a band means for operators, from the 2 km and 7 km rules.
+
+    Examples
+    --------
+    >>> band_meaning(0, 2), band_meaning(5, 7), band_meaning(7, math.inf)
+    ('military only', 'international operators tasked', 'outside the 7 km restricted zone')
+    """
+    if outer_km <= MILITARY_ONLY_KM:
+        return "military only"
+    if inner_km >= 5 and outer_km <= RESTRICTED_KM:
+        return "international operators tasked"
+    if outer_km <= RESTRICTED_KM:
+        return "restricted zone, no international operators"
+    if inner_km >= RESTRICTED_KM:
+        return f"outside the {RESTRICTED_KM:g} km restricted zone"
+    return f"crosses the {RESTRICTED_KM:g} km line"
+
+
+def band_colors(zones: gpd.GeoDataFrame) -> dict[str, str]:
+    """Colour per band label; the unbounded outer band is grey."""
+    return {
+        band: BEYOND_COLOR if math.isinf(outer) else BAND_COLORS[i % len(BAND_COLORS)]
+        for i, (band, outer) in enumerate(zip(zones["band"], zones["outer_km"]))
+    }
+
+
+def area_class(area_km2: float) -> int:
+    """Choropleth class of a contaminated area: 0 for none, then one per limit.
+
+    Examples
+    --------
+    >>> [area_class(a) for a in (0, 0.5, 1, 5, 60, 150)]
+    [0, 1, 1, 2, 5, 6]
+    """
+    if area_km2 <= 0:
+        return 0
+    return 1 + int(np.searchsorted(AREA_LIMITS_KM2, area_km2, side="left"))
+
+
+def area_legend() -> list[tuple[str, str]]:
+    """(colour, label) of each choropleth class."""
+    edges = (0.0, *AREA_LIMITS_KM2)
+    labels = ["none recorded", *[f"{a:g} – {b:g} km²" for a, b in itertools.pairwise(edges)]]
+    labels[1] = f"up to {AREA_LIMITS_KM2[0]:g} km²"
+    labels.append(f"over {AREA_LIMITS_KM2[-1]:g} km²")
+    return list(zip(AREA_COLORS, labels))
+
+
+def _esc(value) -> str:
+    """HTML-escape a value for the page's static panels (title, legend, footer)."""
+    return html.escape(_text(value), quote=True)
+
+
+def _text(value) -> str:
+    """A value as display text ('' for missing); data layers show it with textContent, never as HTML."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+def _display(gdf: gpd.GeoDataFrame, tolerance_m: float) -> np.ndarray:
+    """Display geometry: simplified in metres, WGS 84, rounded to ~1 m. Never used for numbers."""
+    geoms = shapely.simplify(gdf.to_crs(ANALYSIS_CRS).geometry.values, tolerance_m, preserve_topology=True)
+    geoms = gpd.GeoSeries(geoms, crs=ANALYSIS_CRS).to_crs(WGS84).values
+    return shapely.transform(geoms, lambda xy: np.round(xy, DECIMALS))
+
+
+def _collection(geoms: np.ndarray, props: list[dict]) -> dict:
+    feats = [
+        {"type": "Feature", "geometry": json.loads(shapely.to_geojson(g)), "properties": p}
+        for g, p in zip(geoms, props)
+        if g is not None and not g.is_empty
+    ]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _km2(v: float) -> str:
+    return f"{v:,.2f}"
+
+
+def province_features(result: AnalysisResult) -> dict:
+    """Provinces as GeoJSON; tooltip strings are ``by_province`` values rounded for display."""
+    bp = result.by_province.set_index("code")
+    props = []
+    shown = result.provinces[result.provinces["code"].isin(bp.index)]  # an area of interest limits the table
+    for code in shown["code"]:
+        r = bp.loc[code]
+        km = _text(r.get("name_km"))
+        props.append(
+            {
+                "name": _text(r["province"]),
+                "label": _text(r["province"]) + (f" · {km}" if km else ""),
+                "code": _text(code),
+                "hazards": f"{int(r['hazards']):,}",
+                "area_km2": _km2(r["area_km2"]),
+                "within_2km_km2": _km2(r["within_2km_km2"]),
+                "within_7km_km2": _km2(r["within_7km_km2"]),
+                "share_within_7km": f"{r['share_within_7km']:.1%}",
+                "_fill": AREA_COLORS[area_class(float(r["area_km2"]))],
+            }
+        )
+    return _collection(_display(shown, SIMPLIFY_M["provinces"]), props)
+
+
+def zone_features(result: AnalysisResult) -> dict:
+    """The finite bands as GeoJSON, with colour and meaning."""
+    zones = result.zones[np.isfinite(result.zones["outer_km"])]
+    colors = band_colors(result.zones)
+    props = [
+        {"band": b, "meaning": band_meaning(i, o), "zone_km2": _km2(a), "_fill": colors[b]}
+        for b, i, o, a in zip(zones["band"], zones["inner_km"], zones["outer_km"], zones["area_km2"])
+    ]
+    return _collection(_display(zones, SIMPLIFY_M["zones"]), props)
+
+
+def hazard_features(result: AnalysisResult) -> dict:
+    """Hazard pieces as GeoJSON: tooltip fields, and every attribute for the popup."""
+    pieces = result.by_hazard
+    colors = band_colors(result.zones)
+    hidden = {"geometry", "inner_km", "outer_km", "share_of_hazard", "area_km2", "row", "synthetic", "data_notice"}
+    attrs = [c for c in public_columns(pieces).columns if c not in hidden]
+    props = []
+    for rec in pieces[attrs].itertuples(index=False):
+        row = dict(zip(attrs, rec))
+        props.append(
+            {
+                "hazard_id": _text(row["hazard_id"]),
+                "province": _text(row["province"]),
+                "band": _text(row["band"]),
+                "area": f"{row['area_m2']:,.0f} m² ({row['area_m2'] / 1e4:,.2f} ha)",
+                "status": _text(row.get("status")),
+                "hazard_type": _text(row.get("hazard_type")),
+                "device_type": _text(row.get("device_type")),
+                "_attrs": {
+                    k: (f"{v:,.1f}" if k == "area_m2" else _text(v))
+                    for k, v in row.items()
+                    if k not in SHOWN and _text(v) != ""
+                },
+                "_fill": colors.get(row["band"], "#000000"),
+            }
+        )
+    return _collection(_display(pieces, SIMPLIFY_M["hazards"]), props)
+
+
+def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> dict:
+    """Hazard area per square grid cell (for inputs too large to draw polygon by polygon)."""
+    pieces = result.by_hazard
+    c = shapely.get_coordinates(shapely.centroid(pieces.geometry.values))
+    ix, iy = np.floor(c[:, 0] / cell_m).astype(np.int64), np.floor(c[:, 1] / cell_m).astype(np.int64)
+    keys, inv = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True)
+    area = np.bincount(inv.ravel(), weights=pieces["area_m2"].to_numpy(), minlength=len(keys))
+    count = np.bincount(inv.ravel(), minlength=len(keys))
+    boxes = shapely.box(keys[:, 0] * cell_m, keys[:, 1] * cell_m, (keys[:, 0] + 1) * cell_m, (keys[:, 1] + 1) * cell_m)
+    share = area / (cell_m * cell_m)
+    props = [
+        {
+            "hazard_km2": f"{a / 1e6:,.3f}",
+            "pieces": f"{n:,}",
+            "share": f"{s:.1%}",
+            "_fill": AREA_COLORS[min(1 + int(s * 40), len(AREA_COLORS) - 1)],
+        }
+        for a, n, s in zip(area, count, share)
+    ]
+    return _collection(_display(gpd.GeoDataFrame(geometry=boxes, crs=ANALYSIS_CRS), 0.0), props)
+
+
+#: Colours of the other frontier lines (Paul Tol's bright scheme, apart from the band colours).
+ALTERNATIVE_COLORS = ("#AA3377", "#228833", "#EE7733", "#66CCEE")
+
+
+def alternative_features(result: AnalysisResult) -> dict:
+    """The other mappings of the frontier as GeoJSON (display only: simplified to ~20 m)."""
+    alt = result.alternative_lines
+    colors = dict(zip(sorted(set(alt["line"])), itertools.cycle(ALTERNATIVE_COLORS)))
+    props = [{"_fill": colors[n], "line": _text(n), "neighbor": _text(c)} for n, c in zip(alt["line"], alt["neighbor"])]
+    geoms = shapely.transform(shapely.simplify(alt.geometry.values, 0.0002), lambda xy: np.round(xy, DECIMALS))
+    return _collection(geoms, props)
+
+
+def chart_data(result: AnalysisResult, curve=None) -> dict:
+    """What the map's chart panel draws, all figures taken from the analysis (none recomputed in the page).
+
+    Parameters
+    ----------
+    result : AnalysisResult
+    curve : DataFrame, optional
+        ``distance_km`` and ``total_km2`` from :meth:`AnalysisResult.curve`; the slider reads
+        its values off this table.
+
+    Returns
+    -------
+    dict
+        ``bands`` (label, colour), ``provinces`` (code, name, km2 per band, total; the provinces
+        with contamination, largest first), ``curve`` (``d_km``, ``km2``, ``inside_km2``) and
+        ``marks_km`` (the band edges).
+    """
+    bp = result.by_province
+    zones = result.zones.reset_index(drop=True)
+    colors = band_colors(zones)
+    cols = [f"band_{k}_km2" for k in zones["key"]]
+    rows = bp[bp["area_km2"] > 0].sort_values("area_km2", ascending=False, kind="stable")
+    provinces = [
+        {
+            "code": _text(r["code"]),
+            "name": _text(r["province"]),
+            "km2": [round(float(r[c]), 4) for c in cols],
+            "outside_km2": round(float(r.get("outside_cambodia_km2", 0.0)), 4),
+            "total_km2": round(float(r["area_km2"]), 4),
+        }
+        for _, r in rows.iterrows()
+    ]
+    out = {
+        "bands": [{"label": _text(b), "color": colors[b]} for b in zones["band"]],
+        "provinces": provinces,
+        "marks_km": [float(e) for e in result.summary.get("bands_km", [])],
+        "inside_km2": round(float(result.summary["inside_cambodia_km2"]), 4),
+        "synthetic": bool(result.summary.get("synthetic")),
+    }
+    if curve is not None and len(curve):
+        out["curve"] = {
+            "d_km": [round(float(d), 6) for d in curve["distance_km"]],
+            "km2": [round(float(v), 4) for v in curve["total_km2"]],
+        }
+    return out

@@ -1,0 +1,419 @@
+"""Print-quality static maps (matplotlib): PNG, PDF or SVG for reports.
+
+Drawn in the equal-area analysis CRS, so the scale bar is true to within
+~0.1 % over Cambodia.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import shapely
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+
+from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.crs import transform_geoms
+from geo.engine.analysis import AnalysisResult
+from geo.io.writers import atomic_write
+from geo.render.mapdata import band_colors, band_meaning
+
+
+def _scale_bar(ax, length_m: float) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    h = 0.008 * (y1 - y0)
+    for i in range(4):
+        ax.add_patch(
+            Rectangle(
+                (x + i * length_m / 4, y),
+                length_m / 4,
+                h,
+                facecolor="k" if i % 2 == 0 else "w",
+                edgecolor="k",
+                lw=0.6,
+                zorder=10,
+            )
+        )
+    ax.text(x, y + 2.2 * h, "0", ha="center", va="bottom", fontsize=7, zorder=10)
+    ax.text(x + length_m, y + 2.2 * h, f"{length_m / 1000:g} km", ha="center", va="bottom", fontsize=7, zorder=10)
+
+
+def _north_arrow(ax, x: float, y: float) -> None:
+    """A north arrow with its foot at ``(x, y)`` (axes fractions)."""
+    ax.annotate(
+        "",
+        xy=(x, y + 0.075),
+        xytext=(x, y),
+        xycoords="axes fraction",
+        arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.6, "mutation_scale": 14},
+        zorder=10,
+    )
+    ax.text(x, y + 0.08, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
+
+
+#: Neighbours and sea named on the static map, with a point in each (lon, lat; outside Cambodia).
+SURROUNDINGS = (
+    ("THAILAND", 102.75, 14.62),
+    ("LAOS", 105.75, 14.78),
+    ("VIET NAM", 106.95, 10.95),
+    ("Gulf of Thailand", 103.05, 10.55),
+)
+#: Static map colours: land outside Cambodia and sea, Cambodia, province edges.
+PAPER, LAND, EDGE = "#d9d9d9", "#fbfbf7", "#8a8a8a"
+#: Opacity of the bands' fill (the legend's swatches are drawn with the same).
+BAND_ALPHA = 0.30
+
+
+def khmer_font() -> str | None:
+    """Path of a Khmer font installed on this machine (fontconfig's list, as matplotlib sees it), or None."""
+    from matplotlib import font_manager
+
+    for path in sorted(font_manager.findSystemFonts()):
+        try:
+            name = font_manager.FontProperties(fname=path).get_name()
+        except (OSError, RuntimeError, ValueError):
+            continue
+        if "khmer" in name.lower() and "muol" not in name.lower():  # a text face, not the display ones
+            return path
+    return None
+
+
+def _text_font(lang: str, texts: list[str]):
+    """Font properties that can draw ``texts`` (a Khmer font when any holds Khmer or ``lang`` is km)."""
+    from matplotlib import font_manager
+
+    needs_khmer = lang == "km" or any(any("\u1780" <= ch <= "\u17ff" for ch in t) for t in texts if t)
+    if not needs_khmer:
+        return None
+    path = khmer_font()
+    if path is None:
+        from geo.errors import GeoInputError
+
+        raise GeoInputError(
+            "Khmer text needs a Khmer font and none is installed; install one (Debian: fonts-khmeros) "
+            "or leave out --lang km / the Khmer title"
+        )
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+
+
+def make_plot(
+    result: AnalysisResult,
+    title: str | None = None,
+    when: str | None = None,
+    *,
+    lang: str = "en",
+    bounds: tuple[float, float, float, float] | None = None,
+    subtitle: str | None = None,
+):
+    """A static map of an analysis for reports: bands above the provinces, hazards coloured by band,
+    province labels, neighbours named, north arrow and scale bar in the sea, and a bar chart of the
+    contaminated area per province by band.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+    title : str, optional
+        Drawn as text (never as mathtext); Khmer is drawn with a Khmer font.
+    when : str, optional
+        Date in the footer (default today).
+    lang : {"en", "km"}
+        Language of the province labels.
+    bounds : (west, south, east, north), optional
+        Extent to show, WGS 84 degrees (an area of interest); default the whole country.
+    subtitle : str, optional
+        The line under the title; default the analysis's headline figures.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A4 landscape.
+    """
+    if lang not in ("en", "km"):
+        raise ValueError(f"lang must be 'en' or 'km', not {lang!r}")
+    when = when or date.today().isoformat()
+    s = result.summary
+    head = title or "Mine contamination in Cambodia's border zones"
+    names = result.provinces
+    labels = list(names["name_km"].fillna("")) if lang == "km" else list(names["province"])
+    font = _text_font(lang, [head])
+    fig = Figure(figsize=(11.69, 8.27), dpi=100)
+    ax = fig.add_axes((0.01, 0.07, 0.60, 0.80))
+    ax.set_facecolor(PAPER)
+    if bounds is not None:
+        box = transform_geoms(shapely.segmentize(shapely.box(*bounds), 0.01), WGS84, ANALYSIS_CRS)
+        xmin, ymin, xmax, ymax = box.bounds
+    else:
+        xmin, ymin, xmax, ymax = result.provinces.total_bounds
+    pad = 0.04 * max(xmax - xmin, ymax - ymin)
+    # Only what the page shows is drawn (a province page of an atlas does not carry the whole country).
+    view = (xmin - 2 * pad, ymin - 2 * pad, xmax + 2 * pad, ymax + 2 * pad)
+
+    def shown(frame):
+        clipped = shapely.clip_by_rect(frame.geometry.values, *view)
+        keep = ~shapely.is_empty(clipped)
+        return frame[keep].set_geometry(clipped[keep]) if bounds is not None else frame
+
+    shown(result.provinces).plot(ax=ax, color=LAND, edgecolor=EDGE, linewidth=0.45, zorder=1)
+    colors = band_colors(result.zones)
+    finite = shown(result.zones[result.zones["outer_km"].map(math.isfinite)])
+    finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
+    pieces = result.by_hazard
+    drawn = pieces[shapely.intersects(pieces.geometry.values, shapely.box(*view))] if bounds is not None else pieces
+    if len(drawn):
+        hz_colors = [colors.get(b, "k") for b in drawn["band"]]
+        # An edge in the same colour keeps the smallest hazards visible at national scale.
+        drawn.plot(ax=ax, color=hz_colors, edgecolor=hz_colors, linewidth=0.35, zorder=3)
+    result.frontier.to_crs(ANALYSIS_CRS).plot(ax=ax, color="k", linewidth=1.1, linestyle=(0, (4, 2)), zorder=4)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_xlim(xmin - pad, xmax + pad)
+    ax.set_ylim(ymin - pad, ymax + pad)
+    label_font = _text_font(lang, labels) if lang == "km" else None
+    for geom, text in zip(result.provinces.geometry, labels):
+        p = geom.representative_point()
+        if text and xmin - pad < p.x < xmax + pad and ymin - pad < p.y < ymax + pad:
+            ax.text(
+                p.x,
+                p.y,
+                text,
+                fontsize=6.5,
+                ha="center",
+                va="center",
+                color="#333",
+                zorder=6,
+                fontproperties=label_font,
+                parse_math=False,  # province names are data, not mathtext
+                clip_on=True,
+            )
+    for text, lon, lat in SURROUNDINGS:  # named where they fall inside the extent shown
+        q = transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS)
+        ax.text(
+            q.x,
+            q.y,
+            text,
+            fontsize=8 if text.isupper() else 7,
+            color="#6b6b6b",
+            ha="center",
+            va="center",
+            style="normal" if text.isupper() else "italic",
+            zorder=5,
+            clip_on=True,
+        )
+    span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    _scale_bar(ax, _nice_length(span / 5))
+    _north_arrow(ax, 0.05, 0.12)
+    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
+    where = f" in {s['aoi']['label']}" if s.get("aoi") else ""
+    sub = (
+        f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
+        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
+    )
+    fig.text(0.5, 0.925, subtitle or sub, ha="center", fontsize=9, parse_math=False)  # may name a user's file
+    if s.get("notice"):
+        fig.text(
+            0.5,
+            0.895,
+            s["notice"],
+            ha="center",
+            fontsize=7.5,
+            color="white",
+            fontweight="bold",
+            bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
+        )
+    _bar_chart(fig, result, colors)
+    handles = [
+        Patch(facecolor=colors[b], alpha=BAND_ALPHA, edgecolor="none", label=f"band {b}: {band_meaning(i, o)}")
+        for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
+    ]
+    handles += [Patch(facecolor=colors[b], edgecolor=colors[b], label=f"hazards {b}") for b in result.zones["band"]]
+    if (pieces["band"] == OUTSIDE).any() if len(pieces) else False:
+        handles.append(Patch(facecolor="k", label="hazards outside Cambodia"))
+    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier analysed"))
+    handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label="neighbouring countries and sea"))
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.625, 0.43),
+        fontsize=7,
+        ncol=1,
+        frameon=False,
+        title="Border bands (Cambodian side) and hazards",
+        title_fontsize=7.5,
+        alignment="left",
+    )
+    inputs = [v for v in s.get("inputs", {}).values() if isinstance(v, dict)]
+    sources = list(dict.fromkeys(v["attribution"] for v in inputs if v.get("attribution")))
+    foot = " | ".join(
+        [
+            *sources,
+            "Reference figures: Mine Action Review, Clearing the Mines 2024",
+            f"Albers equal-area (WGS 84); geo {s.get('version', '')}; {when}",
+        ]
+    )
+    fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)
+    return fig
+
+
+def _nice_length(target_m: float) -> float:
+    """A round scale-bar length (1, 2 or 5 x 10^k m) not above ``target_m``."""
+    k = 10 ** math.floor(math.log10(max(target_m, 1.0)))
+    return max(m * k for m in (1, 2, 5) if m * k <= target_m) if target_m >= 1 else 1.0
+
+
+def _bar_chart(fig, result: AnalysisResult, colors: dict) -> None:
+    """Contaminated area (land counted once) per province, stacked by band, beside the map."""
+    from geo.engine.zones import band_key
+
+    bp = result.by_province
+    bp = bp[bp["area_km2"] > 0].sort_values("area_km2")
+    ax = fig.add_axes((0.755, 0.50, 0.225, 0.36))
+    left = [0.0] * len(bp)
+    for band, inner, outer in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"]):
+        col = f"band_{band_key(inner, outer)}_km2"
+        if col not in bp.columns:
+            continue
+        vals = bp[col].to_numpy()
+        ax.barh(bp["province"], vals, left=left, color=colors[band], label=band, height=0.7)
+        left = [a + b for a, b in zip(left, vals)]
+    if "outside_cambodia_km2" in bp.columns and (bp["outside_cambodia_km2"] > 0).any():
+        ax.barh(bp["province"], bp["outside_cambodia_km2"], left=left, color="k", height=0.7)
+    ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
+    ax.set_title("By province and band", fontsize=9, loc="left")
+    for label in ax.get_yticklabels():  # province names are data, not mathtext
+        label.set_parse_math(False)
+    ax.tick_params(labelsize=7)
+    ax.grid(axis="x", alpha=0.3)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def write_plot(fig, path: str | Path, also_pdf: bool = False) -> list[Path]:
+    """Write ``fig`` in the format of ``path``'s extension (.png at 200 dpi, .pdf, .svg), atomically;
+    with ``also_pdf`` a PDF beside a PNG (same stem)."""
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "pdf", "svg"):
+        from geo.errors import GeoInputError
+
+        raise GeoInputError(f"{path.name}: a static map is written as .png, .pdf or .svg")
+    written = [path]
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=200, format=fmt))
+    if also_pdf and fmt == "png":
+        pdf = path.with_suffix(".pdf")
+        atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
+        written.append(pdf)
+    return written
+
+
+def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None = None, lang: str = "en") -> Path:
+    """A multi-page PDF atlas, atomically: the national map, then one page per province with contamination
+    within 7 km of the frontier (most first), each fitted to that province.
+
+    Returns
+    -------
+    Path
+        The PDF written.
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    path = Path(path)
+    bp = result.by_province
+    border = bp[bp["within_7km_km2"] > 0].sort_values("within_7km_km2", ascending=False)
+    shapes = result.provinces.set_index("code").geometry
+
+    def _write(tmp: Path) -> None:
+        with PdfPages(tmp) as pdf:
+            pdf.savefig(make_plot(result, title=title, lang=lang))
+            for code, name in zip(border["code"], border["province"]):
+                box = transform_geoms(shapely.segmentize(shapes[code].envelope, 1000.0), ANALYSIS_CRS, WGS84)
+                head = f"{title + ': ' if title else ''}{name} ({code})"
+                r = border.set_index("code").loc[code]
+                sub = (
+                    f"{name}: {r['area_km2']:,.2f} km² contaminated; {r['within_2km_km2']:,.2f} km² within 2 km "
+                    f"and {r['within_7km_km2']:,.2f} km² within 7 km of the frontier"
+                )
+                pdf.savefig(make_plot(result, title=head, lang=lang, bounds=tuple(box.bounds), subtitle=sub))
+
+    atomic_write(path, _write)
+    return path
+
+
+__all__ = ["make_plot", "write_atlas", "write_plot"]
+
+
+def write_curve_plot(curve, path: str | Path, summary: dict | None = None) -> Path:
+    """Plot contaminated area within distance d of the frontier (total and per province), 2 and 7 km marked."""
+    fig = Figure(figsize=(9, 5.5), dpi=100)
+    ax = fig.subplots()
+    d = curve["distance_km"]
+    ax.plot(d, curve["total_km2"], color="k", lw=2.2, label="all provinces")
+    for col in [c for c in curve.columns if c not in ("distance_km", "total_km2")]:
+        ax.plot(d, curve[col], lw=1.3, label=col.removesuffix("_km2"))
+    for km, text in ((2.0, "2 km: military only"), (7.0, "7 km: restricted zone")):
+        if d.min() <= km <= d.max():
+            ax.axvline(km, color="#b00020", ls="--", lw=1)
+            ax.text(km, ax.get_ylim()[1] * 0.98, f" {text}", color="#b00020", va="top", fontsize=8)
+    ax.set_xlabel("distance from the frontier, d (km)")
+    ax.set_ylabel("contaminated area within d (km²)")
+    ax.set_title("If the restricted zone were d km wide: contamination inside it")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.01, 0.93))
+    if summary and summary.get("notice"):
+        fig.text(0.5, 0.005, summary["notice"], ha="center", fontsize=6.5, color="#b00020")
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    return path
+
+
+def write_burndown(sc, path: str | Path) -> Path:
+    """Land left per band at the end of each year, one panel per set of rules (PNG, 150 dpi).
+
+    ``sc`` is a :class:`geo.planning.scenario.ScenarioResult`; completion years and their ranges
+    are written on each panel.
+    """
+    data = sc.burndown.groupby(["rules", "year", "band"], sort=False)["remaining_km2"].sum().reset_index()
+    rules = list(dict.fromkeys(data["rules"]))
+    bands = list(dict.fromkeys(sc.completion["band"]))
+    palette = ["#b2182b", "#ef8a62", "#fddbc7", "#67a9cf", "#2166ac", "#999999"]
+    fig = Figure(figsize=(5.5 * len(rules) + 1, 5.0), dpi=100)
+    axes = fig.subplots(1, len(rules), sharey=True, squeeze=False)[0]
+    last = int(data["year"].max())
+    for ax, name in zip(axes, rules):
+        d = data[data["rules"] == name].pivot(index="year", columns="band", values="remaining_km2").fillna(0.0)
+        d = d.reindex(range(int(d.index.min()), last + 1)).ffill()
+        cols = [b for b in bands if b in d.columns]
+        ax.stackplot(
+            d.index, *[d[b] for b in cols], labels=cols, colors=palette[: len(cols)], edgecolor="white", linewidth=0.4
+        )
+        info = next(s for s in sc.summary["scenarios"] if s["rules"] == name)["all_land"]
+        done = "never" if info["year"] is None else f"{info['year']} (range {info['low']}-{info['high'] or 'never'})"
+        ax.set_title(f"{name}\nall land released: {done}", fontsize=10, parse_math=False)
+        ax.set_xlabel("end of year")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("contaminated land left (km²)")
+    axes[0].legend(fontsize=8, loc="upper right", title="band", title_fontsize=8)
+    notice = sc.summary.get("notice")
+    fig.suptitle("Projected land release by border band", fontsize=12, fontweight="bold")
+    s = sc.summary
+    foot = (
+        f"capacity ±{s['capacity_range']:.0%}; 1 m² cleared releases {s['release_per_cleared_m2']:.2f} m² "
+        "(Table 4 shares); Mine Action Review, Clearing the Mines 2024"
+    )
+    fig.text(0.01, 0.01, foot, fontsize=7)
+    if notice:
+        fig.text(0.5, 0.93, notice, ha="center", fontsize=6.5, color="#b00020")
+    fig.tight_layout(rect=(0, 0.04, 1, 0.92))
+    path = Path(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
+    return path
+

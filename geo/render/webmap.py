@@ -1,0 +1,482 @@
+"""Interactive HTML maps (folium) that open anywhere, with no network.
+
+Offline assets: folium writes ``<script src=...>``/``<link href=...>`` tags
+pointing at CDNs.  :func:`write_map` replaces each with the file's text,
+taken from the ``folium-offline`` package, which ships the exact web
+resources of folium 0.20 (Leaflet 1.9.3 and every plugin folium knows) keyed
+by their CDN address.  It was chosen over XStatic packages because XStatic
+has Leaflet itself but none of the plugins used here (fullscreen, measure,
+minimap, search); the risk of a little-used fork is contained by pinning it
+next to the folium version it mirrors, using only its data (never its
+code paths), and failing with a clear message, never a silently broken map,
+when an asset is missing.  Nothing is copied into this repository.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from datetime import date
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from folium import plugins
+from folium.elements import JSCSSMixin
+from folium.map import Layer
+from folium.template import Template
+
+from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.engine.analysis import AnalysisResult
+from geo.errors import GeoError
+from geo.io.writers import atomic_write
+from geo.render.mapdata import (
+    DECIMALS,
+    DENSITY_CELL_M,
+    _collection,
+    _display,
+    _esc,
+    _text,
+    alternative_features,
+    area_class,
+    area_legend,
+    band_colors,
+    band_meaning,
+    chart_data,
+    density_features,
+    hazard_features,
+    province_features,
+    zone_features,
+)
+
+#: Above this many hazard pieces the map shows a density grid instead of polygons.
+HAZARD_LIMIT = 20_000
+BASEMAPS = {"none": None, "osm": "OpenStreetMap", "positron": "CartoDB positron"}
+STATIC = Path(__file__).resolve().parents[1] / "static"
+
+
+class _Markup(Element):
+    """A block of HTML geo built itself (user text already escaped), written to the page as is.
+
+    branca's ``Element`` treats its text as a Jinja template, so a title holding ``{{ ... }}`` or
+    ``{% ... %}`` would be evaluated; this element is never rendered through a template engine.
+    """
+
+    def __init__(self, markup: str):
+        super().__init__()
+        self._markup = markup
+
+    def render(self, **kwargs) -> str:
+        return self._markup
+
+
+class DataLayer(Layer):
+    """A GeoJSON layer drawn by geo's own script (styles, tooltips and popups from its properties).
+
+    Parameters
+    ----------
+    data : dict
+        FeatureCollection; ``_fill`` gives each feature's colour, ``_attrs`` its popup rows.
+    name : str
+        Name in the layer control.
+    tooltip : list of (label, property)
+        Rows of the hover tooltip.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = geoLayer({{ this.data_json }}, {{ this.options_json }});
+        (window.geoLayers = window.geoLayers || {})[{{ this.layer_name | tojson }}] = {{ this.get_name() }};
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, data: dict, name: str, tooltip=None, popup: bool = False, show: bool = True, **style):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "DataLayer"
+        self.data = data
+        self.data_json = compact_json(data)
+        self.options_json = compact_json({"tooltip": tooltip, "popup": popup, **style})
+
+
+class _Search(JSCSSMixin, MacroElement):
+    """A search box over one data layer's property (leaflet-search)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        geoSearch({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
+                  {{ this.prop | tojson }}, {{ this.placeholder | tojson }});
+        {% endmacro %}
+        """
+    )
+    default_js = list(plugins.Search.default_js)
+    default_css = list(plugins.Search.default_css)
+
+    def __init__(self, layer: DataLayer, prop: str, placeholder: str):
+        super().__init__()
+        self._name = "GeoSearch"
+        self.layer, self.prop, self.placeholder = layer, prop, placeholder
+
+
+class _Controls(JSCSSMixin, MacroElement):
+    """geo's controls (scale, coordinates) and an outline minimap on the map."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        window.geoMap = {{ this._parent.get_name() }};
+        geoAddControls({{ this._parent.get_name() }});
+        geoCharts({{ this._parent.get_name() }});
+        new L.Control.MiniMap(
+            L.geoJSON({{ this.outline | tojson }},
+                      {style: {color: "#555", weight: 1, fillColor: "#c8d5c0", fillOpacity: 1}}),
+            {position: "bottomleft", width: 120, height: 120, zoomLevelOffset: -4, toggleDisplay: false}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+    default_js = list(plugins.MiniMap.default_js)
+    default_css = list(plugins.MiniMap.default_css)
+
+    def __init__(self, outline: dict):
+        super().__init__()
+        self._name = "GeoControls"
+        self.outline = outline
+
+
+def make_map(
+    result: AnalysisResult,
+    *,
+    title: str | None = None,
+    basemap: str = "none",
+    hazard_limit: int = HAZARD_LIMIT,
+    when: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    curve_km: float = 15.0,
+) -> folium.Map:
+    """An interactive map of an analysis.
+
+    Parameters
+    ----------
+    result : AnalysisResult
+        From :func:`geo.analyze`.
+    title : str, optional
+        Shown in the title panel.
+    basemap : {"none", "osm", "positron"}
+        Tile basemap; ``none`` (readable offline) draws a neutral background.
+    hazard_limit : int
+        Above this many hazard pieces a density grid replaces the polygons.
+    when : str, optional
+        Analysis date shown in the footer (default today, ISO format).
+    bounds : (west, south, east, north), optional
+        What the map opens on, degrees (an area of interest, or the user's data); default the country.
+    curve_km : float
+        The chart panel's what-if curve runs from 0 to this distance, km, in 0.5 km steps
+        (:meth:`AnalysisResult.curve`); 0 leaves the curve out.
+
+    Returns
+    -------
+    folium.Map
+        Write it with :func:`write_map` to inline its scripts for offline use.
+    """
+    if basemap not in BASEMAPS:
+        raise GeoError(f"unknown basemap {basemap!r}; choose one of {', '.join(BASEMAPS)}")
+    when = when or date.today().isoformat()
+    title = title or "Mine contamination in Cambodia's border zones"
+    land = gpd.GeoSeries([result.provinces.union_all()], crs=ANALYSIS_CRS).to_crs(WGS84)
+    w, s_, e, n = land.total_bounds
+    m = folium.Map(
+        location=[(s_ + n) / 2, (w + e) / 2], zoom_start=7, tiles=None, prefer_canvas=True, control_scale=False
+    )
+    # Only Leaflet itself: no jQuery, Bootstrap or icon fonts (nothing here uses them).
+    m.default_js = [j for j in folium.Map.default_js if j[0] == "leaflet"]
+    m.default_css = [c for c in folium.Map.default_css if c[0] == "leaflet_css"]
+    root = m.get_root()
+    root.header.add_child(
+        _Markup(f"<style>{(STATIC / 'geo_map.css').read_text(encoding='utf-8')}</style>"), name="geo_css"
+    )
+    root.header.add_child(
+        _Markup(f"<script>{(STATIC / 'geo_map.js').read_text(encoding='utf-8')}</script>"), name="geo_js"
+    )
+    if BASEMAPS[basemap]:
+        folium.TileLayer(BASEMAPS[basemap], name="Basemap", overlay=False, control=True).add_to(m)
+
+    prov = DataLayer(
+        province_features(result),
+        "Provinces: contaminated area (km²)",
+        color="#444",
+        weight=0.8,
+        fillOpacity=0.7,
+        highlight=True,
+        tooltip=[
+            ["Province", "label"],
+            ["Code", "code"],
+            ["Hazards", "hazards"],
+            ["Area (km²)", "area_km2"],
+            ["Within 2 km (km²)", "within_2km_km2"],
+            ["Within 7 km (km²)", "within_7km_km2"],
+            ["Share within 7 km", "share_within_7km"],
+        ],
+    ).add_to(m)
+    DataLayer(
+        zone_features(result),
+        "Border bands",
+        weight=0.5,
+        fillOpacity=0.35,
+        tooltip=[["Band", "band"], ["Meaning", "meaning"], ["Land in band (km²)", "zone_km2"]],
+    ).add_to(m)
+    front_props = [
+        {"_fill": "#111111", "neighbor": _text(n)} for n in result.frontier.get("neighbor", [""] * len(result.frontier))
+    ]
+    front_geoms = shapely.transform(result.frontier.geometry.values, lambda xy: np.round(xy, DECIMALS))
+    DataLayer(
+        _collection(front_geoms, front_props),
+        "Frontier",
+        weight=2.5,
+        fillOpacity=0,
+        dash="6 4",
+        tooltip=[["Frontier with", "neighbor"]],
+    ).add_to(m)
+    if len(result.alternative_lines):
+        DataLayer(
+            alternative_features(result),
+            "Other mappings of the frontier",
+            weight=2.0,
+            fillOpacity=0,
+            dash="2 4",
+            show=False,
+            tooltip=[["Line", "line"], ["Frontier with", "neighbor"]],
+        ).add_to(m)
+    as_grid = len(result.by_hazard) > hazard_limit
+    grid_note = ""
+    if as_grid:
+        grid_note = f"{len(result.by_hazard):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
+        DataLayer(
+            density_features(result),
+            "Hazard density (grid)",
+            color="#333",
+            weight=0.3,
+            fillOpacity=0.8,
+            tooltip=[["Hazard area (km²)", "hazard_km2"], ["Pieces", "pieces"], ["Share of cell", "share"]],
+        ).add_to(m)
+    else:
+        hz = DataLayer(
+            hazard_features(result),
+            "Hazards (coloured by band)",
+            color="#222",
+            weight=0.6,
+            fillOpacity=0.9,
+            popup=True,
+            tooltip=[
+                ["Hazard", "hazard_id"],
+                ["Province", "province"],
+                ["Area", "area"],
+                ["Band", "band"],
+                ["Status", "status"],
+                ["Type", "hazard_type"],
+                ["Device", "device_type"],
+            ],
+        ).add_to(m)
+        m.add_child(_Search(hz, "hazard_id", "Hazard id"))
+    m.add_child(_Search(prov, "name", "Province"))
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    plugins.Fullscreen(position="topleft").add_to(m)
+    plugins.MeasureControl(
+        position="topleft",
+        primary_length_unit="kilometers",
+        secondary_length_unit="meters",
+        primary_area_unit="hectares",
+        secondary_area_unit="sqmeters",
+    ).add_to(m)
+    outline = _collection(_display(gpd.GeoDataFrame(geometry=land, crs=WGS84), 500.0), [{}])
+    m.add_child(_Controls(outline))
+    root.html.add_child(_Markup(title_html(result, title, when)))
+    curve = result.curve(max_km=curve_km, step_km=0.5, top=0) if curve_km > 0 else None
+    charts = chart_data(result, curve) | {"province_layer": prov.layer_name}
+    root.html.add_child(
+        _Markup(f'<div class="geo-side" id="geo-side">{chart_html(charts)}{legend_html(result, as_grid)}</div>')
+    )
+    root.html.add_child(_Markup(footer_html(result, when, grid_note)))
+    if bounds is not None:
+        w, s_, e, n = bounds
+    m.fit_bounds([[s_, w], [n, e]])
+    return m
+
+
+def write_map(m: folium.Map, path: str | Path) -> Path:
+    """Write a map as one self-contained HTML file (no network needed), atomically."""
+    path = Path(path)
+    page = inline_assets(m.get_root().render())
+    atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return path
+
+
+def compact_json(obj) -> str:
+    """JSON for a <script> block: no spaces, and no '<', '>' or '&' that could end the block."""
+    text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
+    """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band)."""
+    # Only the classes some province is drawn in: every swatch is a colour on the map.
+    drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
+    rows = "".join(
+        f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>'
+        for k, (c, t) in enumerate(area_legend())
+        if k in drawn_classes
+    )
+    colors = band_colors(result.zones)
+    bands = "".join(
+        f'<div class="row"><span class="sw" style="background:{colors[b]};opacity:0.75"></span>'
+        f"{_esc(b)}: {_esc(band_meaning(i, o))}</div>"
+        for b, i, o in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
+        if math.isfinite(o)
+    )
+    if hazards_as_grid:
+        hz = "<div>hazard density (share of each 2 km cell)</div>"
+    else:
+        drawn = set(result.by_hazard["band"])
+        hz = "".join(
+            f'<div class="row"><span class="sw" style="background:{colors[b]}"></span>hazards {_esc(b)}</div>'
+            for b in result.zones["band"]
+            if b in drawn
+        )
+        if OUTSIDE in drawn:
+            hz += '<div class="row"><span class="sw" style="background:#000"></span>hazards outside Cambodia</div>'
+    return (
+        '<details class="geo-panel geo-legend geo-collapsible" id="geo-legend" open>'
+        "<summary>Legend</summary>"
+        "<h2>Contaminated area per province (km²)</h2>"
+        + rows
+        + "<h2>Border bands (Cambodian side)</h2>"
+        + bands
+        + '<div class="row"><span class="ln"></span>frontier</div>'
+        f"<h2>Hazards, coloured by band</h2>{hz}</details>"
+    )
+
+
+def chart_html(data: dict) -> str:
+    """The chart panel (drawn by the page script from ``data``, a JSON block no markup can escape)."""
+    curve = ""
+    if data.get("curve"):
+        curve = (
+            '<h2>What if the belt were d km wide?</h2><div id="geo-curve"></div>'
+            '<input type="range" id="geo-curve-slider" aria-label="distance from the frontier, km">'
+            '<p class="geo-chart-note" id="geo-curve-readout" aria-live="polite"></p>'
+        )
+    note = "SYNTHETIC demo data: not real locations. " if data.get("synthetic") else ""
+    return (
+        '<details class="geo-panel geo-chart" id="geo-chart">'
+        '<summary>Charts<span id="geo-chart-label"></span></summary>'
+        "<h2>Contaminated km² per province, by band</h2>"
+        '<div id="geo-chart-bars"></div><div id="geo-chart-detail"></div>'
+        + curve
+        + f'<p class="geo-chart-note">{_esc(note)}Figures from the analysis (summary.json, curve at '
+        "the band edges equal to the table); land counted once where hazards overlap.</p>"
+        "</details>"
+        f'<script type="application/json" id="geo-chart-data">{compact_json(data)}</script>'
+    )
+
+
+def title_html(result: AnalysisResult, title: str, when: str) -> str:
+    s = result.summary
+    lead = (
+        f"{s['area_km2']:,.2f} km² contaminated; {s['within_2km_km2']:,.2f} km² within 2 km and "
+        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%} of the land in Cambodia) within 7 km "
+        "of the frontier."
+    )
+    u = s.get("uncertainty")
+    if u and u.get("tolerance_m", 0) > 0:
+        r2, r7 = u["within_2km_km2"], u["within_7km_km2"]
+        lead += (
+            f" Frontier uncertain by ±{u['tolerance_m']:g} m: within 2 km {r2['low']:,.2f}–{r2['high']:,.2f} km², "
+            f"within 7 km {r7['low']:,.2f}–{r7['high']:,.2f} km²."
+        )
+    if s.get("outside_cambodia_km2", 0) > 0:
+        lead += f" {s['outside_cambodia_km2']:,.2f} km² of the hazards lie outside Cambodia's outline."
+    others = [e for e in s.get("frontier_sensitivity", []) if e["kind"] == "alternative"]
+    if others:
+        values = [e["within_2km_km2"] for e in others] + [s["within_2km_km2"]]
+        lead += (
+            f" Other mappings of the frontier ({', '.join(e['line'] for e in others)}) give "
+            f"{min(values):,.2f}–{max(values):,.2f} km² within 2 km."
+        )
+    banner = ""
+    if s.get("notice"):
+        short = s["notice"].split(" - ")[0] + " - not real locations"
+        banner = (
+            f'<div class="geo-synthetic" id="geo-synthetic"><span class="long">{_esc(s["notice"])}</span>'
+            f'<span class="short">{_esc(short)}</span></div>'
+        )
+    return (
+        f'<div class="geo-panel geo-title" id="geo-title">'
+        f'<details class="geo-collapsible" open><summary><h1>{_esc(title)}</h1></summary><p>{_esc(lead)}</p>'
+        f'</details><p class="geo-note" id="geo-tile-note"></p>{banner}</div>'
+    )
+
+
+def footer_html(result: AnalysisResult, when: str, grid_note: str) -> str:
+    s = result.summary
+    attributions = [
+        v.get("attribution") for v in s.get("inputs", {}).values() if isinstance(v, dict) and v.get("attribution")
+    ]
+    parts = [
+        *attributions,
+        "Reference figures: Mine Action Review, Clearing the Mines 2024 (Cambodia)",
+        f"Analysis {when}, geo {s.get('version', '')}",
+        "Areas in an Albers equal-area projection (WGS 84); map display in Web Mercator; shapes simplified for display",
+    ]
+    if grid_note:
+        parts.append(grid_note)
+    return f'<div class="geo-panel geo-footer" id="geo-footer">{" | ".join(_esc(p) for p in parts)}</div>'
+
+
+_TAG = re.compile(r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/?>')
+_CSS_URL = re.compile(r"url\((?!['\"]?data:)[^)]*\)")
+
+
+def _offline_assets() -> dict[str, str]:
+    try:
+        from offlinefolium.elements import _res  # the CDN address -> file text table of folium-offline
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise GeoError(
+            "the package folium-offline (web assets for offline maps) is not installed; reinstall geo: pip install -e ."
+        ) from exc
+    return _res
+
+
+def inline_assets(page: str) -> str:
+    """Replace every external script/stylesheet tag with the file's text.
+
+    Raises
+    ------
+    GeoError
+        If an asset is not available offline (the map would break without a network).
+    """
+    assets = _offline_assets()
+
+    def swap(match: re.Match) -> str:
+        url = match.group("js") or match.group("css")
+        if url not in assets:
+            raise GeoError(f"map asset {url} is not available offline (folium-offline does not carry it)")
+        body = assets[url]
+        if match.group("js"):
+            return "<script>" + body.replace("</script", "<\\/script") + "</script>"
+        # Images referenced from plugin stylesheets would be fetched: geo_map.css draws those icons instead.
+        return "<style>" + _CSS_URL.sub("none", body) + "</style>"
+
+    page = _TAG.sub(swap, page)
+    left = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="(https?://[^"]+)"|<link[^>]*\shref="(https?://[^"]+)"', page)
+    left = [a or b for a, b in left]
+    if left:
+        raise GeoError(f"map still refers to {left[0]}; it would not open offline")
+    return page
+
