@@ -128,10 +128,6 @@ def parse_km(text: str | float) -> float:
         return parse_distance_m(bare) / 1000.0
 
 
-
-
-
-
 def neighbor_codes(neighbor: str | Sequence[str] | None) -> list[str] | None:
     """ISO3 codes from ``"THA"``, ``"THA,LAO"``, a list, or ``"all"``/``None`` (every line: None).
 

@@ -21,7 +21,7 @@ frontier, ask *what if the zone were wider?*, check a site, and look at the map.
 > totals (Mine Action Review 2024, Table 1), not real hazard locations. Point `HAZARDS` at your own
 > file to work with real data."""),
     code("""import geo
-from geo import distance_curve, query, where  # noqa: E402
+from geo import distance_curve, query, where
 
 HAZARDS = geo.DEMO_HAZARDS  # or e.g. "sha_export.gpkg"
 geo.__version__"""),
@@ -69,7 +69,7 @@ curve.set_index("distance_km").loc[[2.0, 7.0, 10.0, 15.0]]"""),
         "frontier tolerance. `open_2_7km` admits CMAC and the international operators between 2 and 7 km."
     ),
     code("""geo.access_table(result, "access_2024").head(8)"""),
-    code("""sc = geo.planning.scenario(result, ["access_2024", "open_2_7km"])
+    code("""sc = geo.scenario(result, ["access_2024", "open_2_7km"])
 for rules in sc.summary["scenarios"]:
     a = rules["all_land"]
     print(f"{rules['rules']:>12}: all land released in {a['year']} (range {a['low']}-{a['high']}); "
@@ -80,7 +80,7 @@ ax.set_ylabel("contaminated land left (km²)")"""),
     md("## 6. The map\n\nThe same map `geo map` writes: one HTML file that opens offline."),
     code("""import html
 from IPython.display import HTML
-from geo.render.webmap import inline_assets, make_map  # noqa: E402
+from geo.render.webmap import inline_assets, make_map
 
 page = inline_assets(make_map(result).get_root().render())
 HTML(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:600px;border:0"></iframe>')"""),

@@ -41,8 +41,6 @@ def _input_paths(args: argparse.Namespace) -> list[Path]:
     return [Path(p) for p in (hazards or DEMO_HAZARDS, args.provinces, args.frontier) if p and not is_db_url(p)]
 
 
-
-
 def _write_map(result, path: Path, args: argparse.Namespace, say: Progress) -> Path:
     from geo.render.webmap import make_map, write_map
 
@@ -113,7 +111,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             from geo.render.export import postgis_layers
 
             say(f"writing tables to {redact(args.to_postgis)}, schema {args.schema}, run {args.run_name}")
-            stored = write_postgis(postgis_layers(result), result.summary, args.to_postgis, schema=args.schema, run_name=args.run_name)
+            stored = write_postgis(
+                postgis_layers(result), result.summary, args.to_postgis, schema=args.schema, run_name=args.run_name
+            )
         written = target.commit()
     s = result.summary
     if s.get("notice"):

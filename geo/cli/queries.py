@@ -37,8 +37,6 @@ example:
 """
 
 
-
-
 def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.DataFrame:
     import pandas as pd
 
@@ -229,12 +227,6 @@ def cmd_curve(args: argparse.Namespace, analysis) -> int:
     print(curve.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"wrote {out.with_suffix('.csv')}, {written}")
     return 0
-
-
-
-
-
-
 
 
 def register(sub, add_inputs, run) -> None:

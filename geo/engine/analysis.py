@@ -562,10 +562,10 @@ def as_result(result: AnalysisResult | str) -> AnalysisResult:
 
     Examples
     --------
-    >>> as_result(None)
+    >>> as_result(None)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    geo.errors.GeoInputError: give the analysis to answer from (geo.analyze(...)), or "demo" for the bundled SYNTHETIC demo; got None
+    geo.errors.GeoInputError: give the analysis to answer from (geo.analyze(...)), or "demo" ...; got None
     """
     if isinstance(result, AnalysisResult):
         return result

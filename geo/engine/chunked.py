@@ -582,4 +582,3 @@ __all__ = [
     "layer_info",
     "plan_memory",
 ]
-

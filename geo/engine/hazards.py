@@ -34,8 +34,6 @@ from geo.io.readers import (
     _read_vector,
     column_named,
     find_column,
-    geodesic_circles,
-    says_synthetic,
 )
 from geo.io.validate import check_coordinates, check_memory, check_territory, clean_geometries
 
@@ -246,12 +244,9 @@ def hazard_rows(
 __all__ = [
     "FIELD_ALIASES",
     "VECTOR_SUFFIXES",
-    "find_column",
-    "geodesic_circles",
     "hazard_rows",
     "read_hazards",
     "read_rows",
-    "says_synthetic",
 ]
 
 

@@ -29,8 +29,6 @@ PIECE_COLUMNS = (
 )  # fmt: skip
 
 
-
-
 def keep_user_columns(columns: list) -> dict:
     """New names for the user's columns that geo's piece table would overwrite: ``input_<name>``
     (``input_<name>_2`` ... when that is taken too, e.g. geo's own output read back).

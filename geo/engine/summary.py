@@ -224,8 +224,6 @@ def reference_comparison(
     return rows
 
 
-
-
 def summarize(
     hazards: AnalysedHazards,
     *,

@@ -182,8 +182,6 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
     return gdf, source
 
 
-
-
 def write_postgis(
     layers: dict[str, pd.DataFrame],
     summary: dict,
@@ -192,8 +190,10 @@ def write_postgis(
     schema: str = "geo_results",
     run_name: str = "latest",
 ) -> dict:
-    """Write an analysis' tables (:func:`geo.render.export.postgis_layers`) and its summary into PostGIS as tables ``<run>_by_province``, ``<run>_bands``,
-    ``<run>_hazard_pieces`` and ``<run>_zones`` (WGS 84) of ``schema``, in one transaction.
+    """Write an analysis' tables and summary into PostGIS: tables ``<run>_by_province``,
+    ``<run>_bands``, ``<run>_hazard_pieces`` and ``<run>_zones`` (WGS 84) of ``schema``, in one
+    transaction.  ``layers`` are those of :func:`geo.render.export.postgis_layers`, ``summary``
+    the analysis' summary (version, SYNTHETIC flag and headline figures of the ``runs`` table).
 
     Each table has a primary key, geometry tables a GiST index, and every table a comment with the
     source, date, geo version and the SYNTHETIC flag.  The view ``<run>_hazards_by_band`` (id,
@@ -296,8 +296,6 @@ def write_postgis(
 def _literal(value: str) -> str:
     """A SQL string literal (COMMENT ON takes no bound parameters): quotes doubled, no backslash escapes."""
     return "'" + value.replace("'", "''") + "'"
-
-
 
 
 __all__ = [

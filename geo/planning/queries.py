@@ -28,8 +28,6 @@ from geo.names import PROVINCE_NAMES, normalize_name, province_aliases, province
 log = logging.getLogger("geo")
 
 
-
-
 def bands_at(distances_m, zones: pd.DataFrame) -> np.ndarray:
     """The band each distance from the frontier (m) falls in: ``inner_km <= d < outer_km``.
 
@@ -334,8 +332,6 @@ def query(
     if result.summary.get("notice"):
         out["notice"] = result.summary["notice"]
     return out
-
-
 
 
 class NearbyHazard(TypedDict):

@@ -272,4 +272,3 @@ def far_sites(sites, result) -> list[tuple[int, float]]:
     shapely.prepare(result.territory.land)
     far = ~shapely.dwithin(result.territory.land, geoms, MAX_SITE_KM * 1000.0)
     return [(int(i), float(shapely.distance(result.territory.land, geoms[i])) / 1000.0) for i in np.flatnonzero(far)]
-

@@ -416,4 +416,3 @@ def write_burndown(sc, path: str | Path) -> Path:
     path = Path(path)
     atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=150, format="png"))
     return path
-

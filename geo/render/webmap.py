@@ -479,4 +479,3 @@ def inline_assets(page: str) -> str:
     if left:
         raise GeoError(f"map still refers to {left[0]}; it would not open offline")
     return page
-
