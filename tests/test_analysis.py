@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -297,3 +299,17 @@ def test_contamination_outside_cambodia_is_shown_with_the_totals(straight_world)
     assert ans["inside_cambodia"] is True
     assert ans["outside_cambodia_m2"] == pytest.approx(4e6, rel=1e-3)
     assert ans["hazard_outside_cambodia_m2"] == pytest.approx(1e6, rel=1e-3)
+
+
+def test_a_result_shows_its_headline_briefly_and_escapes_it_in_html(demo_result):
+    text = repr(demo_result)
+    s = demo_result.summary
+    assert len(text) < 600
+    assert f"within 7 km {s['within_7km_km2']:,.2f} km2" in text and "SYNTHETIC" in text
+    low, high = s["uncertainty"]["within_2km_km2"]["low"], s["uncertainty"]["within_2km_km2"]["high"]
+    assert f"({low:,.2f}-{high:,.2f})" in text
+    html = demo_result._repr_html_()
+    assert "Battambang" in html and "<script" not in html
+    hostile = demo_result.by_province.assign(province="<img src=x onerror=alert(1)>")
+    shown = dataclasses.replace(demo_result, by_province=hostile)._repr_html_()
+    assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown

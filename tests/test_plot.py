@@ -13,7 +13,7 @@ from matplotlib.colors import to_rgb
 import geo
 from geo.render.mapdata import band_colors
 from geo.render.plot import khmer_font, make_plot, write_plot
-from tests.conftest import hazards_tm
+from tests.conftest import hazards_tm, missing_tool
 
 
 def test_static_map_png_and_pdf(tmp_path, demo_result):
@@ -76,7 +76,7 @@ def test_geo_plot_writes_the_format_of_the_extension(tmp_path, name, magic):
 
 def test_khmer_labels_use_a_khmer_font(demo_result):
     if khmer_font() is None:
-        pytest.skip("NO KHMER FONT INSTALLED (Debian: fonts-khmeros): Khmer labels cannot be checked")
+        missing_tool("NO KHMER FONT INSTALLED (Debian: fonts-khmeros): Khmer labels cannot be checked")
     fig = make_plot(demo_result, lang="km", title="ផែនទីមីន")
     labels = [t for t in fig.axes[0].texts if t.get_text() == "បាត់ដំបង"]  # Battambang
     assert labels, "the Khmer name of Battambang is on the map"

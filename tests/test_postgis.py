@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import geo
+from tests.conftest import missing_tool
 
 GEO = [sys.executable, "-m", "geo.cli"]
 PASSWORD = "s3cret-Pw-7731"
@@ -43,12 +44,12 @@ def _as_postgres(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def pg():
     bindir = _bindir()
     if bindir is None:
-        pytest.skip("NO POSTGRESQL SERVER BINARIES (Debian: postgresql-15-postgis-3); PostGIS tests not run")
+        missing_tool("NO POSTGRESQL SERVER BINARIES (Debian: postgresql-15-postgis-3); PostGIS tests not run")
     version = bindir.parent.name
     if not glob.glob(f"/usr/share/postgresql/{version}/extension/postgis.control"):
-        pytest.skip(f"NO POSTGIS EXTENSION FOR POSTGRESQL {version} (Debian: postgresql-{version}-postgis-3)")
+        missing_tool(f"NO POSTGIS EXTENSION FOR POSTGRESQL {version} (Debian: postgresql-{version}-postgis-3)")
     if os.geteuid() == 0 and shutil.which("runuser") is None:
-        pytest.skip("RUNNING AS ROOT WITHOUT runuser: cannot start a PostgreSQL server")
+        missing_tool("RUNNING AS ROOT WITHOUT runuser: cannot start a PostgreSQL server")
     root = Path(tempfile.mkdtemp(prefix="geo-pg-", dir="/tmp"))
     data, sock = root / "data", root / "sock"
     sock.mkdir()
@@ -63,11 +64,11 @@ def pg():
         [str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"]
     )
     if init.returncode != 0:
-        pytest.skip(f"INITDB FAILED: {init.stderr[-300:]}")
+        missing_tool(f"INITDB FAILED: {init.stderr[-300:]}")
     opts = f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off"
     start = _as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(root / "log"), "-w", "start"])
     if start.returncode != 0:
-        pytest.skip(f"POSTGRESQL DID NOT START: {start.stderr[-300:]}")
+        missing_tool(f"POSTGRESQL DID NOT START: {start.stderr[-300:]}")
     psql = [str(bindir / "psql"), "-h", str(sock), "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
     try:
         for sql, db in (

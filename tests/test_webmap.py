@@ -13,7 +13,7 @@ import geo
 from geo.errors import GeoError
 from geo.render.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
 from geo.render.webmap import inline_assets, make_map, write_map
-from tests.conftest import hazards_tm
+from tests.conftest import hazards_tm, missing_tool
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -97,7 +97,7 @@ def test_demo_map_is_small(tmp_path, demo_result):
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        missing_tool("Debian's chromium is not installed (.ci/run installs it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -51,7 +51,7 @@ from geo.io.readers import is_synthetic
 from geo.names import neighbor_codes
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class AnalysisResult:
     """Everything one analysis produced.
 
@@ -105,6 +105,47 @@ class AnalysisResult:
         default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
     )
     streamed: bool = False
+
+    def _headline(self) -> list[tuple[str, str]]:
+        """The figures a reader wants first, as (label, text) pairs."""
+        s = self.summary
+        rng = s.get("uncertainty", {})
+
+        def km2(key: str) -> str:
+            text = f"{s.get(key, 0.0):,.2f} km2"
+            r = rng.get(key)
+            return text + (f" ({r['low']:,.2f}-{r['high']:,.2f})" if r else "")
+
+        rows = [
+            ("hazards", f"{s.get('hazards', 0):,}"),
+            ("contaminated area", km2("area_km2")),
+            ("within 2 km", km2("within_2km_km2")),
+            ("within 7 km", km2("within_7km_km2")),
+            ("frontier", ", ".join(s.get("neighbors") or [str(s.get("neighbor") or "given")])),
+            ("bands", ", ".join(str(b) for b in self.zones["band"]) if "band" in self.zones else ""),
+        ]
+        if s.get("synthetic"):
+            rows.append(("data", "SYNTHETIC"))
+        return rows
+
+    def __repr__(self) -> str:
+        parts = "; ".join(f"{label} {text}" for label, text in self._headline())
+        streamed = ", made in chunks" if self.streamed else ""
+        return f"<AnalysisResult: {parts}; {len(self.by_province)} provinces, {len(self.by_hazard):,} pieces{streamed}>"
+
+    def _repr_html_(self) -> str:
+        """The headline and the province table, for notebooks; every value escaped."""
+        from html import escape
+
+        head = "".join(
+            f"<tr><th style='text-align:left'>{escape(label)}</th><td>{escape(text)}</td></tr>"
+            for label, text in self._headline()
+        )
+        table = self.by_province.drop(columns=[c for c in ("geometry",) if c in self.by_province]).round(2)
+        body = table.to_html(index=False, escape=True, border=0, max_rows=30)
+        notice = self.summary.get("notice")
+        note = f"<p><b>{escape(str(notice))}</b></p>" if notice else ""
+        return f"<div><b>AnalysisResult</b><table>{head}</table>{note}{body}</div>"
 
     # Indexes the site queries use, built once per result on first use (not per site).
     @cached_property
