@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 import geo
-from geo import _cache
+from geo.io import cache as geocache
 from tests.conftest import hazards_tm
 
 
@@ -47,9 +47,9 @@ def _entry(where: Path) -> Path:
 
 def _poison(entry: Path) -> None:
     """Rewrite an entry, intact and well-formed, with every band replaced by a wrong square."""
-    value = _cache.loads(entry.read_bytes())
+    value = geocache.loads(entry.read_bytes())
     value["zones"] = value["zones"].assign(geometry=[shapely.box(0, 0, 1, 1)] * len(value["zones"]))
-    entry.write_bytes(_cache.dumps(value))
+    entry.write_bytes(geocache.dumps(value))
 
 
 def _bands(result) -> list[float]:
@@ -67,7 +67,7 @@ def test_roundtrip_keeps_frames_geometries_and_arrays():
         2000.5: [np.inf, "s", None, (1, 2)],
         "one": shapely.LineString([(0, 0), (1, 1)]),
     }
-    back = _cache.loads(_cache.dumps(value))
+    back = geocache.loads(geocache.dumps(value))
     assert back["frame"].crs == gdf.crs and back["frame"]["b"].tolist() == ["x", "y"]
     assert back["frame"].geometry.iloc[0].equals(gdf.geometry.iloc[0]) and back["frame"].geometry.iloc[1] is None
     assert back["geoms"][1] is None and back["geoms"][2].equals(value["geoms"][2])
@@ -75,7 +75,7 @@ def test_roundtrip_keeps_frames_geometries_and_arrays():
     assert back[2000.5] == [np.inf, "s", None, (1, 2)]
     assert back["one"].equals(value["one"])
     with pytest.raises(TypeError):
-        _cache.dumps({"f": lambda: 1})  # only data goes in
+        geocache.dumps({"f": lambda: 1})  # only data goes in
 
 
 def test_cached_territory_gives_the_same_numbers(cache, straight_world, caplog):
@@ -99,7 +99,7 @@ def test_a_planted_pickle_never_runs(cache, straight_world, tmp_path):
     again = _run(straight_world)
     assert not marker.exists()
     assert _bands(again) == _bands(first)
-    assert _cache.loads(_entry(cache).read_bytes())  # rebuilt into an intact entry
+    assert geocache.loads(_entry(cache).read_bytes())  # rebuilt into an intact entry
 
 
 def test_a_flipped_byte_is_detected_and_rebuilt(cache, straight_world, caplog):

@@ -16,7 +16,7 @@ import pytest
 import shapely
 
 import geo
-from geo import chunked
+from geo.engine import chunked
 from geo.cli import main
 from geo.engine.chunked import analyze_in_chunks, plan_memory
 from geo.io.writers import PieceWriter
@@ -222,7 +222,7 @@ def test_auto_engine_chunks_a_layer_of_many_hazards(tmp_path, monkeypatch):
     """--engine auto runs in chunks from AUTO_CHUNK_FEATURES hazards on (lowered here to the demo's
     size), and in memory below it, with an option that needs the whole layer, or with --xlsx (whose
     by_hazard sheet the chunked engine leaves out)."""
-    from geo import cli_analyze
+    from geo.cli import analyze as cli_analyze
 
     monkeypatch.setattr(cli_analyze, "AUTO_CHUNK_MIN_BYTES", 0)
     cases = ((4329, (), True), (4330, (), False), (4329, ("--kml",), False), (4329, ("--xlsx",), False))
@@ -237,7 +237,7 @@ def test_auto_engine_keeps_a_geojson_layer_of_many_hazards_in_memory(tmp_path, m
     """GDAL reads GeoJSON from its start on every access, so in chunks the file is read whole for every
     chunk: --engine auto reads a GeoJSON layer that fits in memory once, in memory, however many hazards
     it holds; a chunked run asked for says what converting the file would spare."""
-    from geo import cli_analyze
+    from geo.cli import analyze as cli_analyze
 
     path = tmp_path / "sha.geojson"
     pyogrio.write_dataframe(geo.read_hazards(geo.DEMO_HAZARDS).iloc[:1200], path, driver="GeoJSON")
