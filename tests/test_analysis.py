@@ -313,3 +313,23 @@ def test_a_result_shows_its_headline_briefly_and_escapes_it_in_html(demo_result)
     hostile = demo_result.by_province.assign(province="<img src=x onerror=alert(1)>")
     shown = dataclasses.replace(demo_result, by_province=hostile)._repr_html_()
     assert "<img" not in shown and "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
+def test_public_frames_carry_no_private_column_and_the_summary_is_typed(demo_result):
+    from geo.engine.summary import Provenance, Summary
+
+    private = [c for c in demo_result.by_hazard.columns if str(c).startswith("_") or c.endswith("_index")]
+    assert private == []
+    assert {"hazard_index", "band_index"} <= set(demo_result.hazard_pieces.columns)
+    assert len(demo_result.by_hazard) == len(demo_result.hazard_pieces)
+    s = demo_result.summary
+    assert isinstance(s, Summary) and isinstance(s.provenance, Provenance)
+    assert s.provenance.synthetic and s.notice == s.provenance.notice
+    # summary.json is the Summary, key for key; a key reads the attribute of that name.
+    as_json = s.to_dict()
+    assert as_json["within_7km_km2"] == s.within_7km_km2 == s["within_7km_km2"]
+    assert as_json["inputs"]["hazards"]["file"] == "demo_sha_2023.gpkg" == s.provenance.inputs["hazards"]["file"]
+    assert list(as_json)[:3] == ["synthetic", "notice", "hazards"]
+    assert "aoi" not in s and s.get("aoi") is None
+    with pytest.raises(KeyError):
+        s["no_such_figure"]

@@ -16,8 +16,8 @@ import pytest
 import shapely
 
 import geo
-from geo.engine import chunked
 from geo.cli import main
+from geo.engine import chunked
 from geo.engine.chunked import analyze_in_chunks, plan_memory
 from geo.io.writers import PieceWriter
 from geo.render.export import write_outputs

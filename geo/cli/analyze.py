@@ -112,7 +112,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
             say(f"writing tables to {redact(args.to_postgis)}, schema {args.schema}, run {args.run_name}")
             stored = write_postgis(
-                postgis_layers(result), result.summary, args.to_postgis, schema=args.schema, run_name=args.run_name
+                postgis_layers(result),
+                result.summary.to_dict(),
+                args.to_postgis,
+                schema=args.schema,
+                run_name=args.run_name,
             )
         written = target.commit()
     s = result.summary

@@ -66,7 +66,7 @@ def cmd_release(args: argparse.Namespace) -> int:
         s = res.summary
         write_csv(res.by_band, t.path / "release_by_band.csv")
         write_json(s, t.path / "release_summary.json")
-        pieces = public_columns(res.analysis.by_hazard)
+        pieces = public_columns(res.analysis.hazard_pieces)
         write_gpkg(
             {"release_pieces": valid_polygons(pieces.to_crs("EPSG:4326"))},
             t.path / "release_pieces.gpkg",

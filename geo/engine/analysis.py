@@ -43,11 +43,12 @@ from geo.engine.sensitivity import (
     neighbor_curves,
     neighbor_figures,
 )
-from geo.engine.summary import primary_pieces, province_table, summarize, validate_spatial
+from geo.engine.summary import Summary, primary_pieces, province_table, summarize, validate_spatial
 from geo.engine.zones import band_frame, parse_bands
 from geo.errors import GeoInputError
 from geo.io.data import DEMO_HAZARDS
 from geo.io.readers import is_synthetic
+from geo.io.writers import public_columns
 from geo.names import neighbor_codes
 
 
@@ -60,8 +61,11 @@ class AnalysisResult:
     by_hazard : GeoDataFrame
         One row per piece (hazard x province x band), analysis CRS: the hazard's columns,
         ``province``, ``code``, ``band``, ``inner_km``, ``outer_km``, ``area_m2``, ``area_km2``,
-        ``share_of_hazard``, and ``hazard_index`` (row of ``hazards``) and ``band_index`` (row of
-        ``zones``, -1 outside Cambodia), which the files written leave out.
+        ``share_of_hazard`` (the rows of ``by_hazard.csv``, with geometry).
+    hazard_pieces : GeoDataFrame
+        The engine's own piece table: ``by_hazard`` with ``hazard_index`` (row of ``hazards``),
+        ``band_index`` (row of ``zones``, -1 outside Cambodia) and, for a whole hazard given in
+        WGS 84, its geometry as given (``_wgs84``), which the maps, queries and files use.
     by_province : DataFrame
         One row per province, every province listed.
     zones : GeoDataFrame
@@ -78,8 +82,9 @@ class AnalysisResult:
         ``zones``, -1 outside Cambodia), ``area_m2``, ``geometry``.
     territory : Territory
         Fitted provinces, bands, cells and frontier buffers (see :mod:`geo.engine.overlay`).
-    summary : dict
-        Totals, band figures, inputs and provenance (``summary.json``).
+    summary : Summary
+        Totals, band figures, ranges and the :class:`~geo.engine.summary.Provenance`
+        (``summary.json`` is ``summary.to_dict()``).
     validation : dict
         Reading and spatial checks (``validation.json``).
     alternative_lines : GeoDataFrame
@@ -91,7 +96,7 @@ class AnalysisResult:
         hold the columns the figures need, without geometry.
     """
 
-    by_hazard: gpd.GeoDataFrame
+    hazard_pieces: gpd.GeoDataFrame
     by_province: pd.DataFrame
     zones: gpd.GeoDataFrame
     provinces: gpd.GeoDataFrame
@@ -99,7 +104,7 @@ class AnalysisResult:
     hazards: gpd.GeoDataFrame
     land_pieces: pd.DataFrame
     territory: Territory
-    summary: dict = field(default_factory=dict)
+    summary: Summary
     validation: dict = field(default_factory=dict)
     alternative_lines: gpd.GeoDataFrame = field(
         default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
@@ -131,7 +136,8 @@ class AnalysisResult:
     def __repr__(self) -> str:
         parts = "; ".join(f"{label} {text}" for label, text in self._headline())
         streamed = ", made in chunks" if self.streamed else ""
-        return f"<AnalysisResult: {parts}; {len(self.by_province)} provinces, {len(self.by_hazard):,} pieces{streamed}>"
+        count = f"{len(self.by_province)} provinces, {len(self.hazard_pieces):,} pieces"
+        return f"<AnalysisResult: {parts}; {count}{streamed}>"
 
     def _repr_html_(self) -> str:
         """The headline and the province table, for notebooks; every value escaped."""
@@ -146,6 +152,11 @@ class AnalysisResult:
         notice = self.summary.get("notice")
         note = f"<p><b>{escape(str(notice))}</b></p>" if notice else ""
         return f"<div><b>AnalysisResult</b><table>{head}</table>{note}{body}</div>"
+
+    @cached_property
+    def by_hazard(self) -> gpd.GeoDataFrame:
+        """The pieces as users and files see them: ``hazard_pieces`` without the engine's own columns."""
+        return public_columns(self.hazard_pieces)
 
     # Indexes the site queries use, built once per result on first use (not per site).
     @cached_property
@@ -411,44 +422,48 @@ class RunPlan:
             synthetic=synthetic,
             primary=primary,
         )
-        summary["inputs"] = {
+        inputs = {
             "hazards": source or {"file": None, "note": "in-memory layer passed to geo.analyze"},
             **{k: self.boundaries.sources.get(k) for k in ("provinces", "outline", "frontier")},
         }
-        summary["neighbor"] = ",".join(neighbor_codes(self.neighbor) or ["all"])
-        if summary.get("notice"):
-            validation["notice"] = summary["notice"]
-        summary["bands_km"] = list(edges)
-        inside_km2 = summary["area_km2"] - summary["outside_cambodia_km2"]
+        if summary.notice:
+            validation["notice"] = summary.notice
+        inside_km2 = summary.area_km2 - summary.outside_cambodia_km2
         log.info("uncertainty ranges (frontier +/- %g m) and frontier sensitivity", self.tolerance_m)
         curve = curves.analysed
-        summary["uncertainty"] = ranges(
+        uncertainty = ranges(
             lambda ds: [float(curve.loc[round(d, 6), "total_km2"]) if d > 0 else 0.0 for d in ds],
             edges,
             self.tolerance_m,
             inside_km2,
         )
-        for band, r in zip(summary["bands"], summary["uncertainty"]["bands"]):
+        for band, r in zip(summary.bands, uncertainty["bands"]):
             r["band"] = band["band"]
-        summary["neighbors"] = self.neighbors
-        summary["by_neighbor"] = [
-            {"neighbor": k, "within_2km_km2": v["within_2km_km2"], "within_7km_km2": v["within_7km_km2"]}
-            for k, v in per_neighbor.items()
-        ]
-        summary["frontier_sensitivity"] = frontier_sensitivity(
-            land_pieces,
-            fine,
-            codes,
-            t.frontier,
-            edges,
-            self.alternatives,
-            buffers=t.buffers,
-            analysed=summary["inputs"]["frontier"],
-            curve=curve,
-            alternative_curves=curves.alternatives,
+        summary = summary.replace(
+            inputs=inputs,
+            neighbor=",".join(neighbor_codes(self.neighbor) or ["all"]),
+            bands_km=list(edges),
+            uncertainty=uncertainty,
+            neighbors=self.neighbors,
+            by_neighbor=[
+                {"neighbor": k, "within_2km_km2": v["within_2km_km2"], "within_7km_km2": v["within_7km_km2"]}
+                for k, v in per_neighbor.items()
+            ],
+            frontier_sensitivity=frontier_sensitivity(
+                land_pieces,
+                fine,
+                codes,
+                t.frontier,
+                edges,
+                self.alternatives,
+                buffers=t.buffers,
+                analysed=inputs["frontier"],
+                curve=curve,
+                alternative_curves=curves.alternatives,
+            ),
         )
         return AnalysisResult(
-            by_hazard=by_hazard,
+            hazard_pieces=by_hazard,
             by_province=by_province,
             zones=self.zones,
             provinces=fitted,

@@ -123,16 +123,15 @@ def scope_result(result: AnalysisResult, aoi: Aoi) -> AnalysisResult:
     # More than 0.1 % of the AOI: two sources' province edges differ by slivers that are not "touching".
     touched = result.provinces.loc[shared > 1e-3 * aoi_a.area, "code"]
     by_province = result.by_province[result.by_province["code"].isin(set(touched))].reset_index(drop=True)
-    summary = {
-        **result.summary,
-        "aoi": {
+    summary = result.summary.replace(
+        aoi={
             "label": aoi.label,
             "kind": aoi.kind,
             "bounds": list(aoi.bounds),
             "area_km2": aoi.area_km2(),
             "note": "hazards clipped to the area of interest before the analysis; provinces it touches listed",
-        },
-    }
+        }
+    )
     return dataclasses.replace(result, by_province=by_province, summary=summary)
 
 

@@ -1,14 +1,16 @@
 """Tables and checks built from the pieces of an analysis.
 
-Pure functions on frames: the per-province table, the summary dictionary,
-the spatial validation checks and the comparison with published totals.
+Pure functions on frames: the per-province table, the :class:`Summary` of a run and its
+:class:`Provenance`, the spatial validation checks and the comparison with published totals.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -31,6 +33,170 @@ from geo.names import normalize_name, province_code
 
 if TYPE_CHECKING:
     from geo.engine.pieces import AnalysedHazards
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's figures come from: its inputs, CRSs, geo's version and whether the data are synthetic.
+
+    Attributes
+    ----------
+    synthetic : bool
+        True when the hazards are synthetic (the bundled demo); every output then says so.
+    notice : str or None
+        The sentence every output carries for synthetic data.
+    inputs : dict
+        ``hazards``, ``provinces``, ``outline``, ``frontier``: file (or table), sha256, attribution.
+    crs : dict
+        ``analysis`` (equal-area CRS of the areas) and ``outputs`` (of the layers written).
+    version : str
+        geo's version.
+    """
+
+    synthetic: bool
+    notice: str | None
+    inputs: dict = field(default_factory=dict)
+    crs: dict = field(default_factory=lambda: {"analysis": ANALYSIS_CRS, "outputs": "EPSG:4326"})
+    version: str = field(default_factory=geo_version)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline figures of an analysis, in km2 of land (overlaps counted once) unless named ``_sum``.
+
+    ``summary.json`` is :meth:`to_dict`; reading a figure by that file's key (``summary["within_7km_km2"]``)
+    gives the same value as the attribute.
+
+    Attributes
+    ----------
+    hazards : int
+        Hazards analysed.
+    area_km2, area_sum_km2, overlap_km2 : float
+        Union of the hazards (land counted once); sum of their areas (as official tables add up);
+        the difference.
+    within_2km_km2, within_7km_km2 : float
+        Contaminated land within 2 and 7 km of the frontier (inside Cambodia).
+    share_within_7km : float
+        ``within_7km_km2`` over the contaminated land inside Cambodia.
+    outside_cambodia_km2, inside_cambodia_km2 : float
+        Contaminated land beyond and inside the outline.
+    bands : list of dict
+        Per band: ``band``, ``key``, ``inner_km``, ``outer_km``, ``area_km2``, ``area_sum_km2``,
+        ``hazards``, ``zone_area_km2``.
+    provinces_with_hazards : int
+    slivers : dict
+        Gaps and overlaps between the provinces and the outline, as patched.
+    provenance : Provenance
+    reference_table1 : dict or None
+        The input's per-province totals against the Mine Action Review's Table 1.
+    neighbor, bands_km, neighbors, by_neighbor : the frontier(s) measured from and the band edges.
+    uncertainty : dict
+        Low / central / high of every zone figure for the frontier tolerance.
+    frontier_sensitivity : list of dict
+        The figures from the analysed line moved and from the other frontier lines.
+    aoi : dict or None
+        The area of interest the run was scoped to.
+    """
+
+    hazards: int
+    area_km2: float
+    area_sum_km2: float
+    overlap_km2: float
+    within_2km_km2: float
+    within_7km_km2: float
+    share_within_7km: float
+    outside_cambodia_km2: float
+    inside_cambodia_km2: float
+    bands: list[dict]
+    provinces_with_hazards: int
+    slivers: dict
+    provenance: Provenance
+    reference_table1: dict | None = None
+    neighbor: str | None = None
+    bands_km: list[float] = field(default_factory=list)
+    uncertainty: dict = field(default_factory=dict)
+    neighbors: list[str] = field(default_factory=list)
+    by_neighbor: list[dict] = field(default_factory=list)
+    frontier_sensitivity: list[dict] = field(default_factory=list)
+    aoi: dict | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return self.provenance.synthetic
+
+    @property
+    def notice(self) -> str | None:
+        return self.provenance.notice
+
+    @property
+    def inputs(self) -> dict:
+        return self.provenance.inputs
+
+    @property
+    def crs(self) -> dict:
+        return self.provenance.crs
+
+    @property
+    def version(self) -> str:
+        return self.provenance.version
+
+    def replace(self, **changes: Any) -> Summary:
+        """A copy with ``changes`` (fields of the summary or of its provenance)."""
+        own = {k: v for k, v in changes.items() if k in _SUMMARY_FIELDS}
+        prov = {k: v for k, v in changes.items() if k not in _SUMMARY_FIELDS}
+        if prov:
+            own["provenance"] = dataclasses.replace(self.provenance, **prov)
+        return dataclasses.replace(self, **own)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``summary.json``: the figures, then the inputs and the frontier's figures, in a fixed order."""
+        out: dict[str, Any] = {"synthetic": self.synthetic, "notice": self.notice}
+        for name in _FIGURES:
+            out[name] = getattr(self, name)
+        out["crs"] = self.crs
+        out["version"] = self.version
+        out["slivers"] = self.slivers
+        if self.reference_table1 is not None:
+            out["reference_table1"] = self.reference_table1
+        out["inputs"] = self.inputs
+        for name in ("neighbor", "bands_km", "uncertainty", "neighbors", "by_neighbor", "frontier_sensitivity"):
+            out[name] = getattr(self, name)
+        if self.aoi is not None:
+            out["aoi"] = self.aoi
+        return out
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in _KEYS or (key in ("reference_table1", "aoi") and getattr(self, key) is None):
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str) or key not in _KEYS:
+            return False
+        return key not in ("reference_table1", "aoi") or getattr(self, key) is not None
+
+
+_FIGURES = (
+    "hazards",
+    "area_km2",
+    "area_sum_km2",
+    "overlap_km2",
+    "within_2km_km2",
+    "within_7km_km2",
+    "share_within_7km",
+    "outside_cambodia_km2",
+    "inside_cambodia_km2",
+    "bands",
+    "provinces_with_hazards",
+)
+_SUMMARY_FIELDS = {f.name for f in dataclasses.fields(Summary)}
+_KEYS = (_SUMMARY_FIELDS - {"provenance"}) | {"synthetic", "notice", "inputs", "crs", "version"}
 
 
 def _within(pieces: pd.DataFrame, fine: gpd.GeoDataFrame, km: float) -> pd.Series:
@@ -235,8 +401,8 @@ def summarize(
     validation: dict,
     synthetic: bool,
     primary: pd.DataFrame | None = None,
-) -> dict:
-    """The ``summary.json`` dictionary (inputs are added by the caller that read the files).
+) -> Summary:
+    """The figures of the :class:`Summary` (the inputs and the frontier's figures are added by the caller).
 
     ``pieces`` are the hazards cut by province and band, ``land_pieces`` their union
     cut the same way (land counted once).
@@ -260,27 +426,23 @@ def summarize(
     area = float(land_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
     outside = float(by_province["outside_cambodia_km2"].sum())
-    summary = {
-        "synthetic": synthetic,
-        "notice": SYNTHETIC_NOTICE if synthetic else None,
-        "hazards": len(hz_area),
-        "area_km2": area,
-        "area_sum_km2": float(hz_area.sum() / 1e6),
-        "overlap_km2": max(float(hz_area.sum() / 1e6) - area, 0.0),
-        "within_2km_km2": float(by_province["within_2km_km2"].sum()),
-        "within_7km_km2": within7,
-        "share_within_7km": within7 / inside if (inside := area - outside) > 0 else 0.0,
-        "outside_cambodia_km2": outside,
-        "inside_cambodia_km2": max(inside, 0.0),
-        "bands": bands,
-        "provinces_with_hazards": int((by_province["hazards"] > 0).sum()),
-        "crs": {"analysis": ANALYSIS_CRS, "outputs": "EPSG:4326"},
-        "version": geo_version(),
-        "slivers": validation.get("slivers", {}),
-    }
-    if TABLE1_FILE.exists():
-        summary["reference_table1"] = reference_comparison(by_hazard, hz_area, primary=primary)
-    return summary
+    inside = area - outside
+    return Summary(
+        hazards=len(hz_area),
+        area_km2=area,
+        area_sum_km2=float(hz_area.sum() / 1e6),
+        overlap_km2=max(float(hz_area.sum() / 1e6) - area, 0.0),
+        within_2km_km2=float(by_province["within_2km_km2"].sum()),
+        within_7km_km2=within7,
+        share_within_7km=within7 / inside if inside > 0 else 0.0,
+        outside_cambodia_km2=outside,
+        inside_cambodia_km2=max(inside, 0.0),
+        bands=bands,
+        provinces_with_hazards=int((by_province["hazards"] > 0).sum()),
+        slivers=validation.get("slivers", {}),
+        provenance=Provenance(synthetic=synthetic, notice=SYNTHETIC_NOTICE if synthetic else None),
+        reference_table1=(reference_comparison(by_hazard, hz_area, primary=primary) if TABLE1_FILE.exists() else None),
+    )
 
 
 def _blank(value) -> bool:

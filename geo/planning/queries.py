@@ -272,7 +272,7 @@ def query(
     """
     result = as_result(result)
     result.require_pieces("query()")
-    pieces = result.by_hazard
+    pieces = result.hazard_pieces
     keep = np.ones(len(pieces), dtype=bool)
     filters: dict = {}
     if province is not None:

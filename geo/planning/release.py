@@ -62,7 +62,7 @@ class ReleaseResult:
         Totals per method, operator, province and band, provenance, the synthetic
         notice, and for the demo layer the check against Tables 5-8.
     analysis : AnalysisResult
-        The analysis of the release polygons (pieces in ``analysis.by_hazard``).
+        The analysis of the release polygons (pieces in ``analysis.hazard_pieces``).
     """
 
     by_band: pd.DataFrame
@@ -237,7 +237,7 @@ def release_by_band(
         if col not in released.columns:
             raise GeoInputError(f"the release layer has no {col} column; read it with geo.read_release")
     analysis = analyze(released, boundaries, bands_km=bands_km, neighbor=neighbor, frontier_tolerance_m=0.0)
-    pieces = analysis.by_hazard
+    pieces = analysis.hazard_pieces
     keys = ["release_year", "release_method", "release_operator", "province", "code", "band"]
     table = pieces.groupby(keys, sort=True, dropna=False)["area_m2"].sum().reset_index()
     table.columns = ["year", "method", "operator", "province", "code", "band", "area_m2"]

@@ -67,8 +67,8 @@ def write_kml(result: AnalysisResult, path: Path) -> None:
     atomically; attribute values go into the file's ExtendedData as text."""
     notice = result.summary.get("notice")
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
-    pieces = _flat(result.by_hazard).assign(geometry=result.by_hazard.geometry.values)
-    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=result.by_hazard.crs).to_crs(WGS84)
+    pieces = _flat(result.hazard_pieces).assign(geometry=result.hazard_pieces.geometry.values)
+    pieces = gpd.GeoDataFrame(pieces, geometry="geometry", crs=result.hazard_pieces.crs).to_crs(WGS84)
     layers = {"zones": zones, "frontier": result.frontier.to_crs(WGS84), "hazard_pieces": pieces}
     if notice:
         layers = {k: v.assign(data_notice=notice) for k, v in layers.items()}
@@ -110,7 +110,7 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     from geo.io.writers import write_workbook
 
     s = result.summary
-    scalars = {k: v for k, v in s.items() if not isinstance(v, (dict, list))}
+    scalars = {k: v for k, v in s.to_dict().items() if not isinstance(v, (dict, list))}
     summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
     sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
     if result.streamed:
@@ -119,11 +119,11 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
             "(layer hazard_pieces) and hazard_pieces.parquet"
         )
         sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
-    elif len(result.by_hazard) <= max_rows:
-        sheets["by_hazard"] = _flat(result.by_hazard)
+    elif len(result.hazard_pieces) <= max_rows:
+        sheets["by_hazard"] = _flat(result.hazard_pieces)
     else:
         note = (
-            f"by_hazard has {len(result.by_hazard):,} rows, more than an Excel sheet holds ({max_rows:,}): "
+            f"by_hazard has {len(result.hazard_pieces):,} rows, more than an Excel sheet holds ({max_rows:,}): "
             "it is not in this workbook; the whole table is in by_hazard.csv, and with geometry in zones.gpkg "
             "(layer hazard_pieces) and hazard_pieces.parquet"
         )
@@ -187,7 +187,7 @@ def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
     layers = {"provinces": provinces, "frontier": result.frontier.to_crs(WGS84), "zones": zones}
     if pieces:
-        layers["hazard_pieces"] = _piece_layer(result.by_hazard, synthetic=bool(result.summary.get("notice")))
+        layers["hazard_pieces"] = _piece_layer(result.hazard_pieces, synthetic=bool(result.summary.get("notice")))
     return layers
 
 
@@ -224,7 +224,7 @@ def write_outputs(
         # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
         by_province["data_notice"] = notice
     written = [out_dir / n for n in OUTPUT_FILES]
-    write_json(result.summary, written[0])
+    write_json(result.summary.to_dict(), written[0])
     write_csv(by_province, written[1])
     if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
         pieces.close(gis_layers(result, pieces=False))
@@ -234,7 +234,7 @@ def write_outputs(
         # Parquet is written without Python's lock, so beside the CSV and the GeoPackage.
         with ThreadPoolExecutor(1) as pool:
             parquet = pool.submit(write_pieces_parquet, table, written[5], notice)
-            write_csv(_piece_table(result.by_hazard, synthetic=bool(notice)), written[2])
+            write_csv(_piece_table(result.hazard_pieces, synthetic=bool(notice)), written[2])
             write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
             parquet.result()
     write_json(result.validation, written[4])

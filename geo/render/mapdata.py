@@ -154,7 +154,7 @@ def zone_features(result: AnalysisResult) -> dict:
 
 def hazard_features(result: AnalysisResult) -> dict:
     """Hazard pieces as GeoJSON: tooltip fields, and every attribute for the popup."""
-    pieces = result.by_hazard
+    pieces = result.hazard_pieces
     colors = band_colors(result.zones)
     hidden = {"geometry", "inner_km", "outer_km", "share_of_hazard", "area_km2", "row", "synthetic", "data_notice"}
     attrs = [c for c in public_columns(pieces).columns if c not in hidden]
@@ -183,7 +183,7 @@ def hazard_features(result: AnalysisResult) -> dict:
 
 def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> dict:
     """Hazard area per square grid cell (for inputs too large to draw polygon by polygon)."""
-    pieces = result.by_hazard
+    pieces = result.hazard_pieces
     c = shapely.get_coordinates(shapely.centroid(pieces.geometry.values))
     ix, iy = np.floor(c[:, 0] / cell_m).astype(np.int64), np.floor(c[:, 1] / cell_m).astype(np.int64)
     keys, inv = np.unique(np.column_stack([ix, iy]), axis=0, return_inverse=True)

@@ -164,7 +164,7 @@ def make_plot(
     colors = band_colors(result.zones)
     finite = shown(result.zones[result.zones["outer_km"].map(math.isfinite)])
     finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
-    pieces = result.by_hazard
+    pieces = result.hazard_pieces
     drawn = pieces[shapely.intersects(pieces.geometry.values, shapely.box(*view))] if bounds is not None else pieces
     if len(drawn):
         hz_colors = [colors.get(b, "k") for b in drawn["band"]]

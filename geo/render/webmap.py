@@ -254,10 +254,10 @@ def make_map(
             show=False,
             tooltip=[["Line", "line"], ["Frontier with", "neighbor"]],
         ).add_to(m)
-    as_grid = len(result.by_hazard) > hazard_limit
+    as_grid = len(result.hazard_pieces) > hazard_limit
     grid_note = ""
     if as_grid:
-        grid_note = f"{len(result.by_hazard):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
+        grid_note = f"{len(result.hazard_pieces):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
         DataLayer(
             density_features(result),
             "Hazard density (grid)",
@@ -343,7 +343,7 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
     if hazards_as_grid:
         hz = "<div>hazard density (share of each 2 km cell)</div>"
     else:
-        drawn = set(result.by_hazard["band"])
+        drawn = set(result.hazard_pieces["band"])
         hz = "".join(
             f'<div class="row"><span class="sw" style="background:{colors[b]}"></span>hazards {_esc(b)}</div>'
             for b in result.zones["band"]
