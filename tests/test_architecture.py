@@ -124,7 +124,7 @@ def test_every_public_name_has_one_home():
     # No other module of geo hands the same function or class on as if it were its own (a re-export).
     graph = _geo_imports()
     for module in graph:
-        if module == "geo":
+        if module == "geo" or module.endswith("__main__"):
             continue
         mod = importlib.import_module(module)
         for attr in getattr(mod, "__all__", ()):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 
 import openpyxl
@@ -303,3 +304,46 @@ def test_formula_text_is_defused_among_values_of_every_kind():
     assert _defuse_column(column).tolist()[:6] == ["'=1+1", None, 3, "A-1", "'-2", column[5]]
     texts = pd.Series(["@SUM(A1)", pd.NA, "ok"], dtype="string")
     assert _defuse_column(texts).tolist()[0] == "'@SUM(A1)"
+
+
+def test_hostile_column_names_cannot_inject_into_kml(tmp_path, straight_world, capsys):
+    """A column name that closes an XML attribute and opens a NetworkLink stays a laundered field name:
+    the file parses, holds no link, and GDAL reads every value back."""
+    import shutil
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    import geopandas as gpd
+
+    from geo.cli import main
+
+    inject = 'a"><NetworkLink><Link><href>http://127.0.0.1:9/x</href></Link></NetworkLink><x y="'
+    hz = hazards_tm([(1, 0, 3, 1), (4, 0, 6, 1)], ids=["H1", "H2"])
+    hz[inject] = ["v1", "v2"]
+    hz["ភូមិ"] = ["ភូមិ ១", "ភូមិ ២"]
+    path = tmp_path / "hostile.gpkg"
+    hz.to_crs("EPSG:4326").to_file(path, layer="hazards")
+    provinces, frontier = straight_world
+    provinces.to_file(tmp_path / "prov.gpkg")
+    frontier.to_file(tmp_path / "front.gpkg")
+    args = [
+        "analyze",
+        str(path),
+        "--provinces",
+        str(tmp_path / "prov.gpkg"),
+        "--frontier",
+        str(tmp_path / "front.gpkg"),
+    ]
+    assert main([*args, "--kml", "--out", str(tmp_path / "out"), "-q"]) == 0, capsys.readouterr().err
+    kml = tmp_path / "out" / "zones.kml"
+    tree = ET.parse(kml)
+    tags = {el.tag.rsplit("}", 1)[-1] for el in tree.iter()}
+    assert not tags & {"NetworkLink", "Link", "href"}
+    back = gpd.read_file(kml, layer="hazard_pieces")
+    laundered = [c for c in back.columns if c.startswith("a_")]
+    assert len(laundered) == 1 and sorted(set(back[laundered[0]])) == ["v1", "v2"]
+    assert sorted(set(back["ភូមិ"])) == ["ភូមិ ១", "ភូមិ ២"]
+    if shutil.which("ogrinfo"):  # Debian's GDAL, as a field office has it
+        info = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(kml)], capture_output=True, text=True)
+        assert info.returncode == 0, info.stderr
+        assert sorted(re.findall(r"Layer name: (\S+)", info.stdout)) == ["frontier", "hazard_pieces", "zones"]

@@ -144,6 +144,8 @@ def test_a_full_disk_leaves_the_previous_set(tmp_path, small_inputs):
     )
     assert proc.returncode == 2, proc.stderr
     assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    # The message names where: the file or the output directory the user gave, not a placeholder.
+    assert str(out) in proc.stderr, proc.stderr
     assert whole(out) == before
     assert not [p.name for p in tmp_path.iterdir() if "staging" in p.name]
 

@@ -140,6 +140,35 @@ def test_a_query_and_a_wrong_password(pg, tmp_path):
     assert sql(pg, "SELECT last_value FROM counter") == "1"
 
 
+def test_sql_cannot_write_however_it_is_crafted(pg, tmp_path, capsys):
+    """--sql runs as one prepared statement in a session whose every transaction is read-only: the
+    payloads that once closed the wrapping query and committed a DROP are refused, and nothing changes."""
+    from geo.cli import main
+
+    sql(pg, "CREATE TABLE victim (a int); ALTER TABLE victim OWNER TO ops; GRANT SELECT ON hazards TO ops")
+    payloads = [
+        "SELECT * FROM hazards) AS q LIMIT 0; COMMIT; DROP TABLE victim; SELECT * FROM (SELECT * FROM hazards",
+        "SELECT * FROM hazards; DROP TABLE victim",
+        "COMMIT; DROP TABLE victim; SELECT * FROM hazards",
+        "DROP TABLE victim",
+        "CREATE TABLE made AS SELECT * FROM hazards",
+        "WITH gone AS (DELETE FROM victim RETURNING *) SELECT * FROM hazards",
+        "COMMIT",
+        "SET default_transaction_read_only = off",
+    ]
+    for k, payload in enumerate(payloads):
+        code = main(["analyze", pg["url"], "--sql", payload, "--out", str(tmp_path / f"p{k}"), "-q"])
+        err = capsys.readouterr().err
+        assert code == 2, (payload, err)
+        assert PASSWORD not in err and "Traceback" not in err
+        assert not (tmp_path / f"p{k}" / "summary.json").exists()
+    assert sql(pg, "SELECT count(*) FROM pg_tables WHERE tablename IN ('victim', 'made')") == "1"
+    assert sql(pg, "SELECT count(*) FROM hazards") == "4330"
+    # A plain query still reads, and its figures are those of the table.
+    assert main(["analyze", pg["url"], "--sql", "SELECT * FROM hazards", "--out", str(tmp_path / "ok"), "-q"]) == 0
+    assert json.loads((tmp_path / "ok" / "summary.json").read_text())["hazards"] == 4330
+
+
 def test_results_are_written_as_tables_and_a_failure_changes_nothing(pg, tmp_path):
     r = run(
         "analyze", "-q", "--aoi", "Pailin", "--out", str(tmp_path / "a"), "--to-postgis", pg["url"], "--run-name", "r1"
@@ -339,3 +368,30 @@ def test_the_password_may_come_from_pgpassword_and_is_never_shown(pg, tmp_path):
         capture_output=True, text=True, timeout=600, env=env,
     )  # fmt: skip
     assert r.returncode == 2 and "password authentication failed" in r.stderr and "not-it-9931" not in r.stderr
+
+
+def test_a_password_in_any_form_libpq_takes_is_never_printed_or_written(pg, tmp_path, capsys):
+    """A password as ``?password=``, or with a bare ``@`` in it, reaches no message, progress line or file."""
+    from geo.cli import main
+
+    odd = "p@ss:w0rd@x7"
+    sql(pg, f"CREATE ROLE ats LOGIN PASSWORD '{odd}'; GRANT SELECT ON hazards TO ats")
+    port = pg["url"].rsplit(":", 1)[1].split("/")[0]
+    forms = {
+        "param": f"postgresql://ats@127.0.0.1:{port}/geo_test?password={odd.replace('@', '%40').replace(':', '%3A')}",
+        "bare_at": f"postgresql://ats:{odd}@127.0.0.1:{port}/geo_test",
+    }
+    shown = []
+    for name, url in forms.items():
+        out = tmp_path / name
+        code = main(["analyze", url, "--table", "hazards", "--out", str(out)])
+        text = capsys.readouterr()
+        assert code == 0, text.err
+        shown += [text.out, text.err, *(p.read_text(errors="replace") for p in out.glob("*.json"))]
+        wrong = url.replace("x7", "y8").replace("%3Aw0rd", "%3Aw0rX")
+        assert main(["analyze", wrong, "--table", "hazards", "--out", str(tmp_path / f"{name}-w"), "-q"]) == 2
+        shown.append(capsys.readouterr().err)
+    for text in shown:
+        for secret in (odd, "w0rd", "ss:w0rd", "w0rX", "y8"):
+            assert secret not in text, (secret, text[-400:])
+    assert any("database" in t and "***" in t for t in shown)

@@ -347,3 +347,26 @@ def test_answers_carry_the_documented_keys_of_their_types(demo_result):
     q = query(demo_result, within_km=7, by="province")
     assert {"filters", "hazards", "pieces", "area_km2", "area_sum_km2", "groups"} <= set(q)
     assert set(q) <= set(QueryAnswer.__annotations__)
+
+
+def test_sites_from_a_plain_workbook_are_read_by_their_lat_lon_columns(tmp_path, capsys):
+    """A workbook of sites (no geometry, as field offices keep them) answers like a CSV; one without
+    lat/lon columns is a clear error, not an internal one."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["village", "lat", "lon"])
+    sheet.append(["Phum Ta Sen", 14.35953, 103.47433])
+    sheet.append(["no place", None, None])
+    book.save(tmp_path / "sites.xlsx")
+    assert main(["where", "--file", str(tmp_path / "sites.xlsx"), "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    table = pd.read_csv(io.StringIO(out.out))
+    assert len(table) == 1 and table["band"].iloc[0] == "0-2 km" and table["province"].iloc[0] == "Oddar Meanchey"
+    assert "row 3: no lat/lon, skipped" in out.err
+    sheet.delete_cols(2, 2)
+    book.save(tmp_path / "no_coords.xlsx")
+    assert main(["where", "--file", str(tmp_path / "no_coords.xlsx")]) == 2
+    err = capsys.readouterr().err
+    assert "needs lat and lon columns" in err and "no_coords.xlsx" in err and "internal error" not in err

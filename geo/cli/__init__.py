@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import traceback
 
@@ -87,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         from geo.io.outdir import environment_error
 
-        env = environment_error(exc, exc.filename or "output")
+        # The file the system named, else the output the user named (never a word standing for it).
+        out = getattr(args, "out", None)
+        env = environment_error(exc, exc.filename or (os.path.abspath(out) if out else "the output directory"))
         if env is None:
             return _internal_error(exc, args)
         print(f"geo: error: {env}", file=sys.stderr)

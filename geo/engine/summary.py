@@ -87,7 +87,7 @@ class Summary:
     slivers : dict
         Gaps and overlaps between the provinces and the outline, as patched.
     provenance : Provenance
-    reference_table1 : dict or None
+    reference_table1 : list of dict or None
         The input's per-province totals against the Mine Action Review's Table 1.
     neighbor, bands_km, neighbors, by_neighbor : the frontier(s) measured from and the band edges.
     uncertainty : dict
@@ -111,7 +111,7 @@ class Summary:
     provinces_with_hazards: int
     slivers: dict
     provenance: Provenance
-    reference_table1: dict | None = None
+    reference_table1: list[dict] | None = None
     neighbor: str | None = None
     bands_km: list[float] = field(default_factory=list)
     uncertainty: dict = field(default_factory=dict)

@@ -41,15 +41,56 @@ def is_db_url(text: str | Path | None) -> bool:
     return isinstance(text, str) and text.startswith(SCHEMES)
 
 
+def _secrets(url: str) -> list[str]:
+    """Every password ``url`` carries, in any form libpq takes: in the user part (up to the last ``@``,
+    so a bare ``@`` in it is part of it), as a ``password=`` parameter, and ``PGPASSWORD``."""
+    import os
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    found = []
+    _, sep, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0].split("?", 1)[0] if sep else ""
+    userinfo, at, _host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        raw = userinfo.split(":", 1)[1]
+        found += [raw, unquote(raw)]
+    query = urlsplit(url).query if sep else ""
+    found += [v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() == "password"]
+    found += [v for k, v in (p.split("=", 1) for p in query.split("&") if "=" in p) if k.lower() == "password"]
+    if os.environ.get("PGPASSWORD"):
+        found.append(os.environ["PGPASSWORD"])
+    return sorted({s for s in found if s}, key=len, reverse=True)
+
+
 def redact(url: str) -> str:
-    """The connection string without its password.
+    """The connection string without its password, in whatever form it was given.
 
     Examples
     --------
     >>> redact("postgresql://ops:s3cret@db.example:5432/ima?sslmode=require")
     'postgresql://ops:***@db.example:5432/ima?sslmode=require'
+    >>> redact("postgresql://ops:p@ss@db.example/ima")
+    'postgresql://ops:***@db.example/ima'
+    >>> redact("postgresql://ops@db.example/ima?password=s3cret&sslmode=require")
+    'postgresql://ops@db.example/ima?password=***&sslmode=require'
     """
-    return re.sub(r"(://[^:/@?]*):[^@/]*@", r"\1:***@", url)
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    slash = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    netloc, tail = rest[:slash], rest[slash:]
+    userinfo, at, host = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    path, q, query = tail.partition("?")
+    if q:
+        parts = [p.split("=", 1) for p in query.split("&")]
+        query = "&".join(f"{p[0]}=***" if len(p) == 2 and p[0].lower() == "password" else "=".join(p) for p in parts)
+    text = f"{head}://{netloc}{path}{q}{query}"
+    for secret in _secrets(url):
+        if len(secret) >= 3:
+            text = text.replace(secret, "***")
+    return text
 
 
 def split_table(url: str) -> tuple[str, str | None]:
@@ -93,19 +134,65 @@ def read_layer(source: str, *, table: str | None = None) -> tuple[gpd.GeoDataFra
     return gdf, {**prov, "sha256": digest.hexdigest()}
 
 
-def _engine(url: str):
+def _engine(url: str, *, read_only: bool = False):
+    """An engine for ``url``; with ``read_only`` every transaction of its sessions is read-only on the
+    server (``default_transaction_read_only``), whatever a statement does to the one it runs in."""
     from sqlalchemy import create_engine
 
-    driver = re.sub(r"^(postgresql|postgres)(\+psycopg)?://", "postgresql+psycopg://", url)
-    return create_engine(driver, pool_pre_ping=False, future=True)
+    driver = re.sub(r"^(postgresql|postgres)(\+psycopg)?://", "postgresql+psycopg://", _quoted_password(url))
+    args = {"options": "-c default_transaction_read_only=on"} if read_only else {}
+    return create_engine(driver, pool_pre_ping=False, future=True, connect_args=args)
+
+
+def _quoted_password(url: str) -> str:
+    """``url`` with the password of its user part percent-encoded: the user part ends at the last ``@``
+    before the host, so a password with a bare ``@`` or ``:`` in it connects as typed.
+
+    Examples
+    --------
+    >>> _quoted_password("postgresql://ops:p@ss:w0rd@db.example/ima")
+    'postgresql://ops:p%40ss%3Aw0rd@db.example/ima'
+    """
+    from urllib.parse import quote, unquote
+
+    head, sep, rest = url.partition("://")
+    slash = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:slash].rpartition("@")
+    if not (sep and at and ":" in userinfo):
+        return url
+    user, password = userinfo.split(":", 1)
+    return f"{head}://{user}:{quote(unquote(password), safe='')}@{host}{rest[slash:]}"
+
+
+def _query_layer(conn, sql: str, geometry_oid: int | None, where: str) -> gpd.GeoDataFrame:
+    """The rows of the user's query, run as it is: one statement, prepared by the server (which refuses
+    several statements in one), in the read-only transaction of ``conn``; never pasted into other SQL."""
+    import shapely
+
+    raw = conn.connection.driver_connection  # the psycopg connection under SQLAlchemy's
+    with raw.cursor() as cur:
+        cur.execute(sql, prepare=True)
+        if cur.description is None:
+            raise GeoInputError("the --sql query returns no rows: give one SELECT statement", where)
+        names = [d.name for d in cur.description]
+        geometry = [d.name for d in cur.description if geometry_oid is not None and d.type_code == geometry_oid]
+        rows = cur.fetchall()
+    if not geometry:
+        raise GeoInputError("the --sql query returns no geometry column", where)
+    frame = pd.DataFrame.from_records(rows, columns=names)
+    column = frame.pop(geometry[0]) if names.count(geometry[0]) == 1 else frame.pop(geometry[0]).iloc[:, 0]
+    geoms = shapely.from_wkb(column.to_numpy())
+    srids = {int(s) for s in shapely.get_srid(geoms[~shapely.is_missing(geoms)]) if s}
+    if len(srids) > 1:
+        raise GeoInputError(f"the --sql query's geometries have several SRIDs ({sorted(srids)}); give one", where)
+    return gpd.GeoDataFrame(frame, geometry=geoms, crs=srids.pop() if srids else None)
 
 
 def _clean(exc: Exception, url: str) -> str:
-    """A driver's message with any password in it removed."""
+    """A driver's message with every password of ``url`` (and ``PGPASSWORD``) removed."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    password = re.search(r"://[^:/@?]*:([^@/]*)@", url)
-    if password and password.group(1):
-        text = text.replace(password.group(1), "***")
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
     return text
 
 
@@ -126,7 +213,9 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
     table : str, optional
         ``table`` or ``schema.table``; its geometry column and SRID come from ``geometry_columns``.
     sql : str, optional
-        A query returning one geometry column; it runs in a read-only transaction.
+        One query (a single statement) returning a geometry column.  It runs as it is, prepared by
+        the server, in a session whose every transaction is read-only: it cannot write, and a second
+        statement after a ``;`` is refused.
 
     Returns
     -------
@@ -139,8 +228,9 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
     if (table is None) == (sql is None):
         raise GeoInputError("a database source needs --table NAME or --sql QUERY (one of them)", redact(url))
     where = redact(url)
+    engine = None
     try:
-        engine = _engine(url)
+        engine = _engine(url, read_only=True)
         with engine.connect() as conn:
             conn.exec_driver_sql("SET TRANSACTION READ ONLY")
             if table is not None:
@@ -164,12 +254,8 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
                 source = {"database": where, "table": f"{row[0]}.{name}"}
             else:
                 assert sql is not None
-                probe = conn.exec_driver_sql(f"SELECT * FROM ({sql}) AS q LIMIT 0")
                 oid = conn.execute(text("SELECT oid FROM pg_type WHERE typname = 'geometry'")).scalar()
-                cols = [d[0] for d in probe.cursor.description if d[1] == oid]
-                if not cols:
-                    raise GeoInputError("the --sql query returns no geometry column", where)
-                gdf = gpd.read_postgis(text(sql), conn, geom_col=cols[0])
+                gdf = _query_layer(conn, sql, oid, where)
                 source = {"database": where, "sql": sql}
     except GeoInputError:
         raise
@@ -177,6 +263,9 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
         raise GeoInputError(f"database error: {_clean(getattr(exc, 'orig', None) or exc, url)}", where) from None
     except Exception as exc:  # driver errors (connection refused, authentication) name the server only
         raise GeoInputError(f"cannot read from the database: {_clean(exc, url)}", where) from None
+    finally:
+        if engine is not None:
+            engine.dispose()  # no connection left open, whatever failed
     if gdf.crs is None:
         raise GeoInputError("the geometry column has no SRID; set one (UpdateGeometrySRID) or use --sql", where)
     return gdf, source

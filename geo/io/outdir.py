@@ -19,6 +19,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import shutil
 import stat
 import tempfile
@@ -82,7 +83,9 @@ def environment_error(exc: OSError, path: Path | str) -> GeoEnvironmentError | N
         errno.EFBIG: "the file grew past the size allowed for this process",
         errno.EIO: "input/output error on the device",
     }[exc.errno]
-    return GeoEnvironmentError(f"cannot write: {why}", str(path))
+    # A file of the staging directory is named as the file it was to become: the user knows that one.
+    shown = re.sub(r"(^|[/\\])\.([^/\\]+)\.staging-[^/\\]+", r"\1\2", str(path))
+    return GeoEnvironmentError(f"cannot write: {why}", shown)
 
 
 def library_write_error(path: Path, written: Path) -> GeoEnvironmentError | None:

@@ -215,6 +215,8 @@ def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geomet
         gdf = gpd.read_file(path, layer=args.site_layer, engine="pyogrio")
     except Exception as exc:
         raise GeoInputError(f"cannot read sites: {exc}", str(path)) from exc
+    if not isinstance(gdf, gpd.GeoDataFrame):  # a table without geometry (a workbook, a DBF): lat/lon columns
+        return table_sites(gdf.astype(object).where(gdf.notna(), "").astype(str), str(path), "row")
     return layer_sites(gdf, args, str(path))
 
 
@@ -243,19 +245,29 @@ def csv_sites(path: Path) -> tuple[list[tuple[str, shapely.Geometry]], list[dict
         df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding="utf-8-sig")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise GeoInputError(f"not a readable CSV table: {exc}", str(path)) from exc
+    sites, attrs, more = table_sites(df, str(path), "line")
+    return sites, attrs, notes + more
+
+
+def table_sites(
+    df: pd.DataFrame, where: str, unit: str
+) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
+    """Sites from a table of text with lat/lon columns (a CSV, a workbook): rows without usable
+    coordinates are skipped and reported by ``unit`` (``line`` or ``row``) number, the header being 1."""
+    notes: list[str] = []
     cols = {c.strip().lower(): c for c in df.columns}
     lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
     lon = next((cols[c] for c in ("lon", "lng", "long", "longitude", "x") if c in cols), None)
     if lat is None or lon is None:
-        raise GeoInputError(f"sites CSV needs lat and lon columns; found {', '.join(map(str, df.columns))}", str(path))
+        raise GeoInputError(f"sites table needs lat and lon columns; found {', '.join(map(str, df.columns))}", where)
     ys = pd.to_numeric(df[lat].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
     xs = pd.to_numeric(df[lon].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
     keep = []
     for i, (y, x) in enumerate(zip(ys, xs)):
         if np.isnan(y) or np.isnan(x):
-            notes.append(f"line {i + 2}: no lat/lon, skipped")
+            notes.append(f"{unit} {i + 2}: no lat/lon, skipped")
         elif not (-90 <= y <= 90 and -180 <= x <= 180):
-            notes.append(f"line {i + 2}: latitude {y} / longitude {x} out of range, skipped")
+            notes.append(f"{unit} {i + 2}: latitude {y} / longitude {x} out of range, skipped")
         else:
             keep.append(i)
     rows = df.iloc[keep]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import unicodedata
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +23,7 @@ import pandas as pd
 
 from geo.constants import WGS84
 from geo.engine.analysis import AnalysisResult
+from geo.errors import GeoEnvironmentError
 from geo.io.outdir import ANALYSIS_FILES
 from geo.io.writers import (
     FORMULA_START,
@@ -62,9 +64,49 @@ def write_gpkg(layers: dict[str, Any], path: Path, metadata: dict | None = None,
     atomic_write(path, _write)
 
 
+def kml_field_names(columns: list) -> dict:
+    """XML-safe names for a layer's columns in KML: letters, marks, digits and ``_`` (Khmer too), the
+    rest replaced by ``_``, each name unique.  GDAL's KML driver writes names into XML attributes as
+    they are, so a column named ``a"><NetworkLink>...`` would otherwise inject elements.
+
+    Examples
+    --------
+    >>> kml_field_names(["hazard_id", 'a"><x y="', "a__x_y__", "1st", "ភូមិ"])
+    {'hazard_id': 'hazard_id', 'a"><x y="': 'a___x_y__', 'a__x_y__': 'a__x_y__', '1st': '_1st', 'ភូមិ': 'ភូមិ'}
+    """
+    out: dict = {}
+    used: set[str] = set()
+    for column in columns:
+        safe = "".join(c if c == "_" or unicodedata.category(c)[0] in "LMN" else "_" for c in str(column)) or "field"
+        safe = f"_{safe}" if safe[0].isdigit() else safe
+        name, k = safe, 2
+        while name in used:
+            name, k = f"{safe}_{k}", k + 1
+        used.add(name)
+        out[column] = name
+    return out
+
+
+def check_kml(path: Path) -> None:
+    """Refuse a KML file that is not well-formed XML or that links anywhere (``NetworkLink``, ``href``):
+    what geo writes holds data only."""
+    import xml.etree.ElementTree as ET
+
+    try:
+        tree = ET.parse(path)  # our own file; the standard parser resolves no external entity
+    except ET.ParseError as exc:
+        raise GeoEnvironmentError(
+            f"the KML written is not well-formed XML ({exc}); nothing was written", str(path)
+        ) from None
+    links = {el.tag.rsplit("}", 1)[-1] for el in tree.iter()} & {"NetworkLink", "Link", "href", "Url"}
+    if links:
+        raise GeoEnvironmentError(f"the KML written holds links ({sorted(links)}); nothing was written", str(path))
+
+
 def write_kml(result: AnalysisResult, path: Path) -> None:
     """Write the bands, the frontier and the hazard pieces as KML (WGS 84) for Google Earth / OsmAnd,
-    atomically; attribute values go into the file's ExtendedData as text."""
+    atomically; attribute values go into the file's ExtendedData as text, under XML-safe field names
+    (:func:`kml_field_names`), and the file is parsed before it takes its place."""
     notice = result.summary.get("notice")
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
     pieces = _flat(result.hazard_pieces).assign(geometry=result.hazard_pieces.geometry.values)
@@ -72,10 +114,15 @@ def write_kml(result: AnalysisResult, path: Path) -> None:
     layers = {"zones": zones, "frontier": result.frontier.to_crs(WGS84), "hazard_pieces": pieces}
     if notice:
         layers = {k: v.assign(data_notice=notice) for k, v in layers.items()}
+    layers = {
+        k: v.rename(columns={c: n for c, n in kml_field_names(list(v.columns)).items() if c != v.geometry.name})
+        for k, v in layers.items()
+    }
 
     def _write(tmp: Path) -> None:
         for name, gdf in layers.items():
             valid_polygons(gdf).to_file(tmp, layer=name, driver="KML", engine="pyogrio")
+        check_kml(tmp)
 
     atomic_write(path, _write)
 
