@@ -202,6 +202,11 @@ def _use_chunks(args: argparse.Namespace) -> bool:
         raise GeoInputError(f"--workers must be at least 1, got {args.workers}")
     if args.scheduler and args.engine != "dask":
         raise GeoInputError("--scheduler goes with --engine dask")
+    if args.engine == "dask" and args.scheduler:
+        from geo.engine.chunked import SchedulerTrust, check_scheduler
+
+        trust = SchedulerTrust(args.trust_scheduler, args.tls_ca, args.tls_cert, args.tls_key)
+        check_scheduler(args.scheduler, trust)  # before the input is even looked at
     if args.engine == "memory":
         return False
     chunkable = bool(args.hazards) and not is_db_url(args.hazards)
@@ -235,7 +240,7 @@ def _use_chunks(args: argparse.Namespace) -> bool:
 def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
     """``geo analyze --engine chunked``: the analysis and its files, written chunk by chunk into ``out``."""
     from geo.engine.boundaries import load_boundaries
-    from geo.engine.chunked import CHUNK_ROWS, analyze_in_chunks
+    from geo.engine.chunked import CHUNK_ROWS, SchedulerTrust, analyze_in_chunks
     from geo.io.writers import PieceWriter
     from geo.names import parse_distance_m
     from geo.render.export import write_outputs
@@ -260,6 +265,7 @@ def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
             chunk_rows=rows,
             workers=args.workers or min(os.cpu_count() or 1, 2),
             scheduler=(args.scheduler or "local") if args.engine == "dask" else None,
+            trust=SchedulerTrust(args.trust_scheduler, args.tls_ca, args.tls_cert, args.tls_key),
         )
         say(f"writing outputs to {args.out}")
         write_outputs(result, out, xlsx=args.xlsx, pieces=writer)
@@ -344,9 +350,19 @@ def register(sub) -> None:
     p.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="with --engine dask: the dask scheduler, e.g. tcp://10.0.0.5:8786 (its workers need geo installed and "
-        "the hazard file at the same path); default: a local cluster of --workers processes",
+        help="with --engine dask: the dask scheduler, e.g. tls://10.0.0.5:8786 (its workers need geo installed and "
+        "the hazard file at the same path); default: a local cluster of --workers processes. The cluster must be "
+        "trusted: dask moves pickles, so whoever runs it can run code in geo. A plain tcp:// scheduler off this "
+        "machine is refused without --trust-scheduler",
     )
+    p.add_argument(
+        "--trust-scheduler",
+        action="store_true",
+        help="admit a plain tcp:// dask scheduler off this machine (only for a cluster you control)",
+    )
+    p.add_argument("--tls-ca", metavar="FILE", help="CA certificate of a tls:// dask scheduler")
+    p.add_argument("--tls-cert", metavar="FILE", help="this client's certificate for a tls:// dask scheduler")
+    p.add_argument("--tls-key", metavar="FILE", help="this client's private key for a tls:// dask scheduler")
     p.add_argument(
         "--chunk-rows",
         type=int,

@@ -30,6 +30,7 @@ from geo.constants import WGS84
 from geo.crs import to_crs_dense
 from geo.errors import GeoInputError
 from geo.io.data import FRONTIER_SOURCES, GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
+from geo.io.readers import check_vrt
 from geo.names import PROVINCE_NAMES, neighbor_codes, normalize_name, province_code  # noqa: F401 - also the public home
 
 
@@ -206,6 +207,7 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
+    check_vrt(path)
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as exc:  # pyogrio raises several types for unreadable files

@@ -3,8 +3,14 @@ chunk, the earlier rows whose land each chunk leaves out, and one report from th
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -241,13 +247,35 @@ def _plan_in_worker(run: str, plan_args: dict) -> None:
         _PLANS[run] = plan_run(**plan_args)
 
 
+def die_with_parent(parent: int) -> None:
+    """Make this worker process end when the process that started it dies, even by SIGKILL, which
+    leaves no chance to clean up: the kernel's parent-death signal on Linux, else a thread that
+    watches the parent.  Without it a killed run's workers (about 1 GB each at scale) kept
+    computing for minutes."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="geo-parent-watch", daemon=True).start()
+
+
 @contextmanager
 def _worker_pool(workers: int, run: str, plan_args: dict) -> Iterator[ProcessPoolExecutor]:
     """``workers`` local processes, started at once: each imports geo and builds the run's plan while
     this process builds its own.  Chunks not yet started are cancelled when the run fails; after a
     run, the processes end in the background."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    pool = ProcessPoolExecutor(workers, mp_context=context)
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),))
     try:
         for _ in range(workers):
             pool.submit(_plan_in_worker, run, plan_args)
@@ -258,12 +286,78 @@ def _worker_pool(workers: int, run: str, plan_args: dict) -> Iterator[ProcessPoo
     pool.shutdown(wait=False)  # every chunk is done: the processes end while the figures are derived
 
 
-@contextmanager
-def dask_client(scheduler: str, workers: int):
-    """A ``dask.distributed`` client: of the scheduler at ``scheduler`` (``tcp://host:port``), or with
-    ``"local"`` of a local cluster of ``workers`` processes, closed on exit."""
+@dataclass(frozen=True)
+class SchedulerTrust:
+    """Whether geo may hand work to a dask scheduler: dask moves pickles, so whoever runs the scheduler
+    or a worker can run code in this process.
+
+    ``trusted`` admits a plain-TCP scheduler off this machine (the user says the cluster is theirs);
+    ``tls_ca``, ``tls_cert`` and ``tls_key`` are the certificate files of a ``tls://`` scheduler.
+    """
+
+    trusted: bool = False
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+
+
+def check_scheduler(address: str, trust: SchedulerTrust) -> None:
+    """Refuse a scheduler geo should not hand work to, before any connection is made.
+
+    A ``tls://`` scheduler needs the CA, certificate and key files; a plain ``tcp://`` one must be on
+    this machine (loopback) unless ``trust.trusted``.
+
+    Examples
+    --------
+    >>> check_scheduler("tcp://127.0.0.1:8786", SchedulerTrust())
+    >>> check_scheduler("tcp://10.0.0.5:8786", SchedulerTrust(trusted=True))
+    >>> check_scheduler("tcp://10.0.0.5:8786", SchedulerTrust())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.GeoInputError: the dask scheduler tcp://10.0.0.5:8786 is reached over plain TCP off this machine...
+    """
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    if address == "local":
+        return
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme == "tls":
+        missing = [
+            n
+            for n, v in (("--tls-ca", trust.tls_ca), ("--tls-cert", trust.tls_cert), ("--tls-key", trust.tls_key))
+            if not v
+        ]
+        if missing:
+            raise GeoInputError(f"a tls:// dask scheduler needs {', '.join(missing)} (certificate files)")
+        for name in (trust.tls_ca, trust.tls_cert, trust.tls_key):
+            if not Path(str(name)).is_file():
+                raise GeoInputError("certificate file does not exist", str(name))
+        return
+    if parts.scheme not in ("tcp", ""):
+        raise GeoInputError(f"the dask scheduler's address {address!r}: use tcp://HOST:PORT or tls://HOST:PORT")
+    host = (parts.hostname or "").lower()
     try:
-        from distributed import Client, LocalCluster
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not trust.trusted:
+        raise GeoInputError(
+            f"the dask scheduler {address} is reached over plain TCP off this machine, and dask moves pickles: "
+            "whoever answers there can run code in geo. Use tls:// with --tls-ca/--tls-cert/--tls-key, or pass "
+            "--trust-scheduler if the cluster is yours"
+        )
+
+
+@contextmanager
+def dask_client(scheduler: str, workers: int, trust: SchedulerTrust | None = None):
+    """A ``dask.distributed`` client: of the scheduler at ``scheduler`` (``tcp://host:port`` or
+    ``tls://host:port``, checked by :func:`check_scheduler`), or with ``"local"`` of a local cluster of
+    ``workers`` processes, closed on exit."""
+    trust = trust or SchedulerTrust()
+    check_scheduler(scheduler, trust)
+    try:
+        from distributed import Client, LocalCluster, Security
     except ImportError as exc:
         raise GeoEnvironmentError(
             "--engine dask needs dask.distributed: pip install 'geo[dask]' (or dask[distributed])"
@@ -275,15 +369,20 @@ def dask_client(scheduler: str, workers: int):
         ):
             yield client
         return
+    security = None
+    if scheduler.startswith("tls://"):
+        security = Security(
+            tls_ca_file=trust.tls_ca,
+            tls_client_cert=trust.tls_cert,
+            tls_client_key=trust.tls_key,
+            require_encryption=True,
+        )
     try:
-        client = Client(scheduler, timeout=DASK_CONNECT_S)
+        client = Client(scheduler, timeout=DASK_CONNECT_S, security=security)
     except (OSError, TimeoutError) as exc:
         raise GeoEnvironmentError(f"cannot reach the dask scheduler at {scheduler}: {exc}") from exc
     with client:
         yield client
-
-
-__all__ = ["DASK_CONNECT_S", "dask_client"]
 
 
 log = logging.getLogger("geo")
@@ -391,12 +490,13 @@ def _parts(
     pool: ProcessPoolExecutor | None,
     scheduler: str | None,
     writer: PieceWriter,
+    trust: SchedulerTrust | None = None,
 ) -> Iterator[ChunkPart]:
     """The chunks' parts in row order: here, in the ``workers`` processes of ``pool``, or on a dask cluster (each
     worker at most one chunk ahead).  Worker processes hand their pieces over in files of ``writer``'s
     directory."""
     if scheduler is not None:
-        with dask_client(scheduler, workers) as client:
+        with dask_client(scheduler, workers, trust) as client:
             ahead = max(len(client.scheduler_info().get("workers", {})), 1) + 1
             log.info("analysing chunks on the dask cluster at %s", client.scheduler.address)
             yield from _in_order(jobs, lambda job: client.submit(_work, run, plan_args, job, pure=False), ahead)
@@ -429,6 +529,7 @@ def analyze_in_chunks(
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
     scheduler: str | None = None,
+    trust: SchedulerTrust | None = None,
 ) -> AnalysisResult:
     """Analyse a hazard file chunk by chunk, writing its pieces as they are made.
 
@@ -452,7 +553,10 @@ def analyze_in_chunks(
     scheduler : str, optional
         Analyse the chunks on a ``dask.distributed`` cluster instead: the scheduler's address
         (``tcp://host:port``; its workers need geo installed and ``path`` readable at the same
-        path), or ``"local"`` for a local cluster of ``workers`` processes.
+        path), or ``"local"`` for a local cluster of ``workers`` processes.  The cluster must be
+        trusted (dask moves pickles): see :func:`check_scheduler`.
+    trust : SchedulerTrust, optional
+        What admits a scheduler off this machine: ``trusted``, or the certificates of a ``tls://`` one.
 
     Returns
     -------
@@ -462,6 +566,8 @@ def analyze_in_chunks(
         without geometry, ``land_pieces`` has no geometry and ``hazards`` none; the pieces with every
         column and geometry are in the files written.
     """
+    if scheduler is not None:
+        check_scheduler(scheduler, trust or SchedulerTrust())  # before any work or connection
     path = Path(path).resolve()
     if not path.exists():
         raise GeoInputError("file does not exist", str(path))
@@ -516,7 +622,7 @@ def analyze_in_chunks(
         curves: Curves | None = None
         in_sliver = 0.0
         offset = 0
-        for k, part in enumerate(_parts(jobs, plan, plan_args, run, workers, pool, scheduler, writer)):
+        for k, part in enumerate(_parts(jobs, plan, plan_args, run, workers, pool, scheduler, writer, trust)):
             reports.append(part.report)
             log.info("chunk %s of %s: %s hazards", k + 1, n_chunks, f"{len(part.kept):,}")
             if part.curves is None or part.rows is None:
@@ -575,10 +681,13 @@ __all__ = [
     "SEQUENTIAL_SUFFIXES",
     "ChunkJob",
     "ChunkPart",
+    "SchedulerTrust",
     "analyse_chunk",
     "analyze_in_chunks",
     "check_plan_memory",
+    "check_scheduler",
     "counted_before",
+    "dask_client",
     "layer_info",
     "plan_memory",
 ]

@@ -250,10 +250,73 @@ def _whole_numbers(gdf: gpd.GeoDataFrame, info: dict) -> gpd.GeoDataFrame:
     return gdf
 
 
+#: GDAL settings under which no file geo opens makes GDAL reach the network: its HTTP(S)/FTP
+#: requests go through a proxy on a closed local port (the discard port), ``/vsicurl/`` opens no
+#: name, and GML schemas and XLinks are not fetched.  A VRT naming a URL, a GML whose
+#: ``schemaLocation`` names a WFS, a zipped VRT: each is then read without a request leaving the machine.
+OFFLINE_GDAL = {
+    "GDAL_HTTP_PROXY": "127.0.0.1:9",
+    "GDAL_HTTPS_PROXY": "127.0.0.1:9",
+    "GDAL_HTTP_TIMEOUT": "2",
+    "GDAL_HTTP_MAX_RETRY": "0",
+    "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".geo-network-off",
+    "GML_DOWNLOAD_SCHEMA": "NO",
+    "GML_SKIP_RESOLVE_ELEMS": "ALL",
+}
+
+
+def gdal_network(allowed: bool) -> None:
+    """Turn GDAL's network access off (geo's default, set when this module is imported) or on.
+
+    The setting is GDAL's, so it holds for the whole process; the command line turns it on only
+    with ``--allow-network``.
+    """
+    pyogrio.set_gdal_config_options({k: (None if allowed else v) for k, v in OFFLINE_GDAL.items()})
+
+
+gdal_network(False)
+
+
+def check_vrt(path: Path) -> None:
+    """Refuse a VRT whose sources lie outside its own folder, or on the network, and a zip holding a
+    VRT (whose sources cannot be checked): a file must not make geo open what the user did not name."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    suffix = path.suffix.lower()
+    if suffix == ".zip" and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            inner = [n for n in z.namelist() if n.lower().endswith(".vrt")]
+        if inner:
+            raise GeoInputError(f"the zip holds a VRT ({inner[0]}); unzip it and open the VRT itself", str(path))
+        return
+    if suffix != ".vrt":
+        return
+    try:
+        tree = ET.parse(path)  # the standard parser fetches no external entity
+    except (ET.ParseError, OSError) as exc:
+        raise GeoInputError(f"not a readable VRT: {exc}", str(path)) from None
+    folder = path.resolve().parent
+    for el in tree.iter():
+        source = (el.text or "").strip()
+        if el.tag not in ("SrcDataSource", "SourceFilename") or not source:
+            continue
+        if source.startswith("/vsi") or "://" in source or source.lower().startswith(("http:", "https:", "ftp:")):
+            raise GeoInputError(
+                f"the VRT's source {source!r} is not a file beside it; geo opens no such source", str(path)
+            )
+        target = Path(source) if el.get("relativeToVRT", "0") != "1" and Path(source).is_absolute() else folder / source
+        if not target.resolve().is_relative_to(folder):
+            raise GeoInputError(
+                f"the VRT's source {source!r} lies outside the VRT's folder; copy it beside the VRT", str(path)
+            )
+
+
 def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
     """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
     suffix = path.suffix.lower()
     synthetic = False
+    check_vrt(path)
     try:
         if is_parquet(path):
             synthetic = says_synthetic(parquet_info(path)["layer_metadata"])  # and checks the geometry metadata

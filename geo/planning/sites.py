@@ -28,6 +28,7 @@ from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, to_crs_dense, transformer
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
+from geo.io.readers import check_vrt
 from geo.names import normalize_name
 from geo.planning.queries import NearbyHazard, WhereAnswer, bands_at
 
@@ -201,6 +202,7 @@ def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geomet
         raise GeoInputError("file does not exist", str(path))
     if path.suffix.lower() == ".csv":
         return csv_sites(path)
+    check_vrt(path)
     try:
         import pyogrio
 
