@@ -26,6 +26,9 @@ UTM48N: str = "EPSG:32648"
 ANALYSIS_CRS: str = (
     "+proj=aea +lat_0=12.5 +lon_0=105 +lat_1=10.5 +lat_2=14.5 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs +type=crs"
 )
+#: The name ``ANALYSIS_CRS`` carries in the files that hold it (a GeoTIFF's CRS), so GIS tools show a
+#: name, not "unknown".
+ANALYSIS_CRS_NAME: str = "Cambodia equal-area (Albers, WGS 84, parallels 10.5 and 14.5 N)"
 
 #: Cambodia's official land area, km2 (Royal Government of Cambodia, as
 #: commonly cited); used to check the bundled province layer.
@@ -71,3 +74,7 @@ RELEASE_SYNTHETIC_NOTICE = (
 #: cores at 433,000 hazards: 37.7 s in chunks against 58.3 s in memory, peaks 3.1 and 3.3 GB; at
 #: 130,000 the two take the same time).
 AUTO_CHUNK_FEATURES: int = 150_000
+
+#: GeoPackage version of every file geo writes: 1.2, which Debian 12's GDAL 3.6 and QGIS 3.22 read
+#: without "may only be partially supported" warnings (GDAL 3.7+ writes 1.4 by default).
+GPKG_VERSION = "1.2"

@@ -40,6 +40,7 @@ from shapely.geometry import MultiPolygon, Polygon
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from geo.constants import GPKG_VERSION  # noqa: E402
 from geo.names import PROVINCE_NAMES  # noqa: E402
 
 PACKAGES = {
@@ -287,7 +288,7 @@ def write_gpkg(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
     if tmp.exists():
         tmp.unlink()
     for name, gdf in layers.items():
-        gdf.to_file(tmp, layer=name, driver="GPKG")
+        gdf.to_file(tmp, layer=name, driver="GPKG", VERSION=GPKG_VERSION)
     tmp.replace(path)
 
 

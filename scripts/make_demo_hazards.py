@@ -29,7 +29,7 @@ import shapely
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from geo.constants import ANALYSIS_CRS, SYNTHETIC_NOTICE, WGS84  # noqa: E402
+from geo.constants import ANALYSIS_CRS, GPKG_VERSION, SYNTHETIC_NOTICE, WGS84  # noqa: E402
 from geo.engine.boundaries import load_boundaries  # noqa: E402
 from geo.engine.zones import frontier_buffers  # noqa: E402
 from geo.names import province_code  # noqa: E402
@@ -173,6 +173,7 @@ def write_synthetic(gdf: gpd.GeoDataFrame, out: Path, layer: str, notice: str, s
         driver="GPKG",
         engine="pyogrio",
         layer_metadata={"SYNTHETIC": "yes", "NOTICE": notice, "SEED": str(seed)},
+        VERSION=GPKG_VERSION,
     )
     tmp.replace(out)
 

@@ -209,3 +209,36 @@ def test_printing_never_fails_on_an_ascii_console(tmp_path, small_inputs):
     )
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
     assert b"frontier tolerance" in proc.stdout
+
+
+def test_runs_where_fcntl_and_renameat2_are_missing(tmp_path, small_inputs):
+    """As on Windows: no fcntl (nor msvcrt here), no renameat2. Result sets are still whole, switched with
+    two renames, and a run is refused while the process named in the lock file lives."""
+    bare = (
+        "import sys; sys.modules['fcntl'] = None; sys.modules['msvcrt'] = None\n"
+        "import geo.io.outdir as o; o._renameat2_exchange = lambda a, b: False\n"
+        "from geo.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    out = tmp_path / "out"
+
+    def run(source):
+        return subprocess.run(
+            [sys.executable, "-c", bare, "analyze", str(source), "--out", str(out), "-q"],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    first = run(small_inputs[0])
+    assert first.returncode == 0, first.stderr
+    whole(out)
+    before = whole(out)["files"]
+    second = run(small_inputs[1])  # a second set replaces the first, whole
+    assert second.returncode == 0, second.stderr
+    assert whole(out)["files"]["summary.json"] != before["summary.json"]
+    lock = tmp_path / ".out.geo-lock"
+    lock.write_text(str(os.getpid()))  # a live process holds it
+    held = run(small_inputs[0])
+    assert held.returncode == 2 and f"another geo run (process {os.getpid()})" in held.stderr, held.stderr
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    lock.write_text(dead.stdout.strip())  # that process has ended: the lock is free
+    assert run(small_inputs[0]).returncode == 0
+    assert not lock.exists()

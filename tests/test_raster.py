@@ -33,10 +33,27 @@ def test_density_cells_follow_the_hazards(straight_world):
 def test_geotiff_written_with_units_and_notice(tmp_path, demo_result):
     path = write_density(demo_result, tmp_path / "d.tif", 2000.0)
     with rasterio.open(path) as src:
-        band = src.read(1)
+        band = src.read(1, masked=True)
         assert src.res == (2000.0, 2000.0)
         assert "m2" in src.tags()["UNITS"] and "SYNTHETIC" in src.tags()["NOTICE"]
         assert float(band.sum(dtype=np.float64)) / 1e6 == pytest.approx(demo_result.summary["area_km2"], rel=1e-6)
+        # Cells wholly outside Cambodia are nodata, and the equal-area CRS has a name.
+        assert src.nodata == -9999.0 and 0 < band.mask.sum() < band.size
+        assert "Cambodia equal-area (Albers" in src.crs.to_wkt()
+
+
+def test_gdal_36_reads_the_raster_crs_name_and_nodata(tmp_path, demo_result):
+    """Debian's gdalinfo (GDAL 3.6, as QGIS 3.22 users have) sees a named CRS and the nodata value."""
+    import shutil
+    import subprocess
+
+    if shutil.which("gdalinfo") is None:
+        pytest.skip("Debian's gdal-bin is not installed")
+    path = write_density(demo_result, tmp_path / "d.tif", 5000.0)
+    info = subprocess.run(["gdalinfo", str(path)], capture_output=True, text=True, timeout=60)
+    assert info.returncode == 0, info.stderr
+    assert 'PROJCRS["Cambodia equal-area' in info.stdout and '"unknown"' not in info.stdout
+    assert "NoData Value=-9999" in info.stdout
 
 
 def test_cli_raster(tmp_path):

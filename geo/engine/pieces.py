@@ -29,18 +29,28 @@ PIECE_COLUMNS = (
 )  # fmt: skip
 
 
+#: Column names GIS formats keep for themselves (any case): a GeoPackage writer takes ``fid`` as the
+#: feature id (two pieces of one hazard then share it), File Geodatabases ``OBJECTID`` and
+#: ``Shape_Area``/``Shape_Length``, PostGIS loads ``ogc_fid``/``gid``.  ogr2ogr into PostGIS keeps a
+#: GeoPackage's ``fid`` as a column, so such layers are common input.
+RESERVED_COLUMNS = frozenset(
+    {"fid", "ogc_fid", "gid", "objectid", "shape_area", "shape_length", "shape_leng", "shape__area", "shape__length"}
+)
+
+
 def keep_user_columns(columns: list) -> dict:
-    """New names for the user's columns that geo's piece table would overwrite: ``input_<name>``
-    (``input_<name>_2`` ... when that is taken too, e.g. geo's own output read back).
+    """New names for the user's columns that geo's piece table, or a format's reserved names
+    (:data:`RESERVED_COLUMNS`), would overwrite: ``input_<name>`` (``input_<name>_2`` ... when that
+    is taken too, e.g. geo's own output read back).
 
     Examples
     --------
-    >>> keep_user_columns(["hazard_id", "code", "input_code", "_x"])
-    {'code': 'input_code_2', '_x': 'input_x'}
+    >>> keep_user_columns(["hazard_id", "code", "input_code", "_x", "fid", "OBJECTID"])
+    {'code': 'input_code_2', '_x': 'input_x', 'fid': 'input_fid', 'OBJECTID': 'input_OBJECTID'}
     """
     used, out = set(map(str, columns)), {}
     for c in columns:
-        if c in PIECE_COLUMNS or str(c).startswith("_"):
+        if c in PIECE_COLUMNS or str(c).startswith("_") or str(c).lower() in RESERVED_COLUMNS:
             base = f"input_{str(c).lstrip('_')}"
             name, k = base, 1
             while name in used:

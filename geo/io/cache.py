@@ -56,10 +56,10 @@ def cache_dir() -> Path | None:
     """The cache directory, or None when caching is off (``GEO_CACHE=0``)."""
     if os.environ.get("GEO_CACHE", "1").strip().lower() in {"0", "false", "no", "off"}:
         return None
-    base = os.environ.get("GEO_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "geo"
-    )
-    return Path(base)
+    from platformdirs import user_cache_dir
+
+    # ~/.cache/geo on Linux (XDG_CACHE_HOME respected), ~/Library/Caches/geo on macOS, %LOCALAPPDATA% on Windows.
+    return Path(os.environ.get("GEO_CACHE_DIR") or user_cache_dir("geo", appauthor=False))
 
 
 @lru_cache(maxsize=1)

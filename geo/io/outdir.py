@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import json
 import os
 import re
@@ -94,8 +93,10 @@ def library_write_error(path: Path, written: Path) -> GeoEnvironmentError | None
 
     ``written`` is the partial file (or folder) the library was writing.
     """
-    import resource
-
+    try:
+        import resource
+    except ImportError:  # Windows: no per-process file-size limit
+        resource = None  # type: ignore[assignment]
     try:
         size = (
             sum(p.stat().st_size for p in written.rglob("*") if p.is_file())
@@ -104,8 +105,8 @@ def library_write_error(path: Path, written: Path) -> GeoEnvironmentError | None
         )
     except OSError:
         size = 0
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if soft != resource.RLIM_INFINITY and size + (1 << 20) >= soft:
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE) if resource is not None else (-1, -1)
+    if resource is not None and soft != resource.RLIM_INFINITY and size + (1 << 20) >= soft:
         return environment_error(OSError(errno.EFBIG, "file too large"), path)
     try:
         free = shutil.disk_usage(path.parent).free
@@ -143,12 +144,51 @@ def check_out_file(path: Path, inputs: list[Path] = ()) -> None:  # type: ignore
         raise GeoEnvironmentError("cannot write: the directory is read-only for this user", str(parent))
 
 
+def _try_lock(fd: int) -> bool:
+    """An exclusive lock on the open lock file ``fd`` without waiting; False if another run holds it.
+
+    ``fcntl.flock`` where there is one (Linux, macOS), ``msvcrt.locking`` on Windows; elsewhere the
+    process id written in the file: the lock is held while that process lives.
+    """
+    try:
+        import fcntl
+    except ImportError:
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    try:
+        import msvcrt
+    except ImportError:
+        msvcrt = None  # type: ignore[assignment]
+    if msvcrt is not None:
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        return True
+    os.lseek(fd, 0, os.SEEK_SET)
+    holder = os.read(fd, 64).decode(errors="replace").strip()
+    if not holder.isdigit() or int(holder) == os.getpid():
+        return True
+    try:
+        os.kill(int(holder), 0)  # signal 0: is that process alive?
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def _renameat2_exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2 RENAME_EXCHANGE); False where not supported."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
-    except (OSError, AttributeError):
+    except (OSError, AttributeError, TypeError):  # no such call (macOS), or no C library by that name (Windows)
         return False
     at_fdcwd, rename_exchange = -100, 2
     fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
@@ -279,9 +319,8 @@ class OutputSet:
             except OSError as exc:
                 env = environment_error(exc, lock)
                 raise env or GeoInputError(f"cannot create the lock file: {exc}", str(lock)) from exc
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
+            if not _try_lock(fd):
+                os.lseek(fd, 0, os.SEEK_SET)
                 holder = os.read(fd, 64).decode(errors="replace").strip()
                 os.close(fd)
                 raise GeoEnvironmentError(

@@ -29,7 +29,7 @@ import pandas as pd
 import shapely
 
 from geo._threads import valid_mask
-from geo.constants import SYNTHETIC_NOTICE, WGS84
+from geo.constants import GPKG_VERSION, SYNTHETIC_NOTICE, WGS84
 from geo.crs import reproject, to_crs
 from geo.errors import GeoEnvironmentError
 from geo.io.outdir import library_write_error
@@ -239,6 +239,7 @@ def _write_layer(data, path: Path, name: str, metadata: dict | None) -> None:
         geometry_type="MultiPolygon",
         crs=CRS.from_user_input(WGS84).to_wkt(),
         layer_metadata=metadata,
+        dataset_options={"VERSION": GPKG_VERSION},
     )
 
 
@@ -823,7 +824,12 @@ class PieceWriter:
             self._gpkg = None
             for name, gdf in layers.items():
                 valid_polygons(gdf).to_file(
-                    self.gpkg_part, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=self._meta
+                    self.gpkg_part,
+                    layer=name,
+                    driver="GPKG",
+                    engine="pyogrio",
+                    layer_metadata=self._meta,
+                    VERSION=GPKG_VERSION,
                 )
         self._parquet_done()
         self._parquet.close()

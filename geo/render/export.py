@@ -21,7 +21,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geo.constants import WGS84
+from geo.constants import GPKG_VERSION, WGS84
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoEnvironmentError
 from geo.io.outdir import ANALYSIS_FILES
@@ -56,7 +56,12 @@ def write_gpkg(layers: dict[str, Any], path: Path, metadata: dict | None = None,
             for name, layer in layers.items():
                 if isinstance(layer, gpd.GeoDataFrame):
                     (layer if checked else valid_polygons(layer)).to_file(
-                        tmp, layer=name, driver="GPKG", engine="pyogrio", layer_metadata=metadata
+                        tmp,
+                        layer=name,
+                        driver="GPKG",
+                        engine="pyogrio",
+                        layer_metadata=metadata,
+                        VERSION=GPKG_VERSION,
                     )
                 else:
                     write_arrow_layer(layer, tmp, name, metadata)
@@ -87,6 +92,18 @@ def kml_field_names(columns: list) -> dict:
     return out
 
 
+def _kml_booleans(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """True/false columns as 1/0: GDAL writes booleans into KML's Integer fields as ``true``/``false``,
+    which GDAL 3.6 and QGIS 3.22 read as 0 (the demo's ``synthetic`` mark was lost in Google Earth)."""
+    flags = [
+        c
+        for c in gdf.columns
+        if c != gdf.geometry.name
+        and (gdf[c].dtype == bool or (gdf[c].dtype == object and gdf[c].map(type).isin([bool]).all() and len(gdf)))
+    ]
+    return gdf.assign(**{c: gdf[c].astype(int) for c in flags}) if flags else gdf
+
+
 def check_kml(path: Path) -> None:
     """Refuse a KML file that is not well-formed XML or that links anywhere (``NetworkLink``, ``href``):
     what geo writes holds data only."""
@@ -115,7 +132,9 @@ def write_kml(result: AnalysisResult, path: Path) -> None:
     if notice:
         layers = {k: v.assign(data_notice=notice) for k, v in layers.items()}
     layers = {
-        k: v.rename(columns={c: n for c, n in kml_field_names(list(v.columns)).items() if c != v.geometry.name})
+        k: _kml_booleans(v).rename(
+            columns={c: n for c, n in kml_field_names(list(v.columns)).items() if c != v.geometry.name}
+        )
         for k, v in layers.items()
     }
 

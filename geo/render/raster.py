@@ -14,7 +14,7 @@ import rasterio
 import shapely
 from rasterio.transform import from_origin
 
-from geo.constants import ANALYSIS_CRS
+from geo.constants import ANALYSIS_CRS, ANALYSIS_CRS_NAME
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
 
@@ -62,19 +62,50 @@ def density_grid(result: AnalysisResult, cell_m: float = 1000.0) -> tuple[np.nda
     return grid, (float(x0), float(y1))
 
 
+#: density.tif's value for cells wholly outside Cambodia (no land to be contaminated).
+NODATA = -9999.0
+
+
+def named_analysis_crs() -> rasterio.crs.CRS:
+    """The analysis CRS with its name (:data:`geo.constants.ANALYSIS_CRS_NAME`) and that of its datum's
+    geographic CRS, as rasterio writes it into a GeoTIFF."""
+    from pyproj import CRS
+
+    spec = CRS(ANALYSIS_CRS).to_json_dict()
+    spec["name"] = ANALYSIS_CRS_NAME
+    spec["base_crs"]["name"] = "WGS 84"
+    return rasterio.crs.CRS.from_wkt(CRS.from_json_dict(spec).to_wkt())
+
+
+def outside_land(
+    result: AnalysisResult, shape: tuple[int, int], origin: tuple[float, float], cell_m: float
+) -> np.ndarray:
+    """Cells of the grid that touch no land of Cambodia (analysis CRS)."""
+    nrow, ncol = shape
+    ox, oy = origin
+    rows, cols = np.meshgrid(np.arange(nrow), np.arange(ncol), indexing="ij")
+    boxes = shapely.box(ox + cols * cell_m, oy - (rows + 1) * cell_m, ox + (cols + 1) * cell_m, oy - rows * cell_m)
+    land = result.territory.land
+    shapely.prepare(land)
+    return ~shapely.intersects(land, boxes)
+
+
 def write_density(result: AnalysisResult, path: str | Path, cell_m: float = 1000.0) -> Path:
-    """Write the density grid as a compressed GeoTIFF (float32, m2 per cell), atomically."""
+    """Write the density grid as a compressed GeoTIFF (float32, m2 per cell), atomically.
+
+    Cells wholly outside Cambodia are nodata (:data:`NODATA`); the CRS carries its name."""
     grid, (ox, oy) = density_grid(result, cell_m)
+    grid = np.where(outside_land(result, grid.shape, (ox, oy), cell_m) & (grid == 0), NODATA, grid)
     profile = {
         "driver": "GTiff",
         "height": grid.shape[0],
         "width": grid.shape[1],
         "count": 1,
         "dtype": "float32",
-        "crs": rasterio.crs.CRS.from_string(ANALYSIS_CRS),
+        "crs": named_analysis_crs(),
         "transform": from_origin(ox, oy, cell_m, cell_m),
         "compress": "deflate",
-        "nodata": None,
+        "nodata": NODATA,
     }
     tags = {
         "UNITS": "m2 of contaminated land per cell (overlaps counted once)",
