@@ -199,6 +199,15 @@ def test_results_are_written_as_tables_and_a_failure_changes_nothing(pg, tmp_pat
     assert sql(pg, "SELECT hazards, synthetic FROM geo_results.runs WHERE run_name = 'r1'") == "233|t"
     srid = sql(pg, "SELECT Find_SRID('geo_results', 'r1_hazard_pieces', 'geometry')")
     assert srid == "4326"
+    # Typed geometry columns with spatial indexes: QGIS reads an untyped one as MultiSurface.
+    types = sql(
+        pg,
+        "SELECT f_table_name || ':' || type FROM geometry_columns WHERE f_table_schema = 'geo_results' "
+        "AND f_table_name IN ('r1_hazard_pieces', 'r1_zones') ORDER BY 1",
+    )
+    assert types.split() == ["r1_hazard_pieces:MULTIPOLYGON", "r1_zones:MULTIPOLYGON"]
+    gist = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'geo_results' AND indexdef LIKE '%USING gist%'"
+    assert int(sql(pg, gist)) >= 2
     # A constraint that the next write breaks at its very end: nothing of r1 may change.
     sql(pg, "ALTER TABLE geo_results.runs ADD CONSTRAINT small_runs CHECK (hazards < 1000)")
     r = run("analyze", "-q", "--out", str(tmp_path / "b"), "--to-postgis", pg["url"], "--run-name", "r1")

@@ -370,3 +370,17 @@ def test_sites_from_a_plain_workbook_are_read_by_their_lat_lon_columns(tmp_path,
     assert main(["where", "--file", str(tmp_path / "no_coords.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "needs lat and lon columns" in err and "no_coords.xlsx" in err and "internal error" not in err
+
+
+def test_answers_become_tables(demo_result):
+    grouped = query(demo_result, within_km=7, by="province")
+    table = grouped.to_frame()
+    assert list(table["province"]) == [g["province"] for g in grouped["groups"]]
+    assert table["area_km2"].sum() == pytest.approx(demo_result.summary["within_7km_km2"], rel=1e-9)
+    one = query(demo_result, province="Pailin", band="0-2").to_frame()
+    assert len(one) == 1 and one.loc[0, "province"] == "Pailin" and one.loc[0, "band"] == "0-2 km"
+    site = where(demo_result, 14.35953, 103.47433)
+    row = site.to_frame()
+    assert len(row) == 1 and row.loc[0, "band"] == "0-2 km" and row.loc[0, "province"] == "Oddar Meanchey"
+    assert row.loc[0, "nearest_hazard_id"] == site["hazards"][0]["hazard_id"]
+    assert row.loc[0, "hazards_nearby"] == len(site["hazards"])

@@ -326,8 +326,9 @@ def write_postgis(
                 q = f"{sch}.{prep.quote(table)}"
                 conn.exec_driver_sql(f"DROP TABLE IF EXISTS {q} CASCADE")
                 if isinstance(frame, gpd.GeoDataFrame):
+                    # Typed columns (geometry(MultiPolygon, 4326)): QGIS reads an untyped one as MultiSurface.
                     # GeoAlchemy2 adds the GiST index of the geometry column.
-                    frame.to_postgis(table, conn, schema=schema, index=True, index_label="id")
+                    multi_geometries(frame).to_postgis(table, conn, schema=schema, index=True, index_label="id")
                 else:
                     frame.to_sql(table, conn, schema=schema, index=True, index_label="id")
                 conn.exec_driver_sql(f"ALTER TABLE {q} ADD PRIMARY KEY (id)")
@@ -380,6 +381,35 @@ def write_postgis(
         "tables": tables,
         "views": [f"{schema}.{run_name}_hazards_by_band"],
     }
+
+
+def multi_geometries(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Polygons and multipolygons as multipolygons (lines likewise), so one geometry type, and a typed
+    column, describes the layer.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> f = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.MultiPolygon([shapely.box(2, 2, 3, 3)])])
+    >>> multi_geometries(f).geom_type.unique().tolist()
+    ['MultiPolygon']
+    """
+    import shapely
+
+    geoms = frame.geometry.to_numpy()
+    present = geoms[~shapely.is_missing(geoms)]
+    kinds = set(shapely.get_type_id(present).tolist())
+    if kinds and kinds <= {3, 6}:  # Polygon, MultiPolygon
+        single = shapely.get_type_id(geoms) == 3
+        geoms = geoms.copy()
+        geoms[single] = [shapely.MultiPolygon([g]) for g in geoms[single]]
+    elif kinds and kinds <= {1, 5}:  # LineString, MultiLineString
+        single = shapely.get_type_id(geoms) == 1
+        geoms = geoms.copy()
+        geoms[single] = [shapely.MultiLineString([g]) for g in geoms[single]]
+    else:
+        return frame
+    return frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs), crs=frame.crs)
 
 
 def _literal(value: str) -> str:

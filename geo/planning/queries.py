@@ -10,7 +10,7 @@ import difflib
 import logging
 import math
 from collections.abc import Sequence
-from typing import TypedDict
+from typing import TypedDict, cast
 
 import numpy as np
 import pandas as pd
@@ -147,7 +147,7 @@ def where(
         answer.update(_polygon_site(geom_a, result))
     if result.summary.get("notice"):
         answer["notice"] = result.summary["notice"]
-    return answer
+    return cast(WhereAnswer, Answer(answer))
 
 
 def _frontier_distance_m(
@@ -331,7 +331,34 @@ def query(
         out["groups"] = groups
     if result.summary.get("notice"):
         out["notice"] = result.summary["notice"]
-    return out
+    return cast(QueryAnswer, Answer(out))
+
+
+class Answer(dict):
+    """An answer of :func:`where` or :func:`query`: a ``dict`` with the keys of :class:`WhereAnswer` or
+    :class:`QueryAnswer`, and :meth:`to_frame` for a table."""
+
+    def to_frame(self) -> pd.DataFrame:
+        """The answer as a table: a query's groups one per row (or its totals in one row); a site's
+        figures in one row, with the number of hazards near it and the nearest one.
+
+        Examples
+        --------
+        >>> Answer({"filters": {"band": "0-2 km"}, "hazards": 2, "pieces": 3, "area_km2": 1.5,
+        ...         "area_sum_km2": 1.6}).to_frame().to_dict("records")
+        [{'band': '0-2 km', 'hazards': 2, 'pieces': 3, 'area_km2': 1.5, 'area_sum_km2': 1.6}]
+        """
+        if "filters" in self:  # a query
+            figures = ["hazards", "pieces", "area_km2", "area_sum_km2"]
+            if "groups" in self:
+                return pd.DataFrame(self["groups"])
+            return pd.DataFrame([{**self["filters"], **{k: self[k] for k in figures}}])
+        row = {k: v for k, v in self.items() if not isinstance(v, (list, dict))}
+        near = self.get("hazards") or []
+        row["hazards_nearby"] = len(near)
+        row["nearest_hazard_id"] = near[0]["hazard_id"] if near else None
+        row["nearest_hazard_m"] = near[0]["distance_m"] if near else None
+        return pd.DataFrame([row])
 
 
 class NearbyHazard(TypedDict):
