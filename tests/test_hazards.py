@@ -274,3 +274,28 @@ def test_shapefile_with_khmer_names_cut_by_the_format(tmp_path):
     got = read_hazards(path)
     khmer = [c for c in got.columns if c.startswith("ឈ")]
     assert khmer and got[khmer[0]].iloc[0] == "ភូមិ"  # the value intact, the name cut at a whole character
+
+
+def test_imsma_core_field_names_are_understood(tmp_path):
+    """An IMSMA Core export (hazard_localid, hazard_guid, status_enum, hazardtype_enum, calculated_area,
+    province): ids, status, type and recorded area are recognised, the guid kept as an attribute."""
+    demo = gpd.read_file(geo.DEMO_HAZARDS).head(40)
+    imsma = gpd.GeoDataFrame(
+        {
+            "hazard_localid": demo["hazard_id"],
+            "hazard_guid": [f"{{{i:08d}-0000-4000-8000-000000000000}}" for i in range(len(demo))],
+            "status_enum": demo["status"],
+            "hazardtype_enum": "SHA",
+            "calculated_area": demo["area_recorded_m2"],
+            "province": demo["province_recorded"],
+        },
+        geometry=demo.geometry.values,
+        crs=demo.crs,
+    )
+    imsma.to_file(tmp_path / "imsma.gpkg", layer="hazard")
+    hz = read_hazards(tmp_path / "imsma.gpkg")
+    fields = hz.attrs["validation"]["fields"]
+    assert fields["hazard_id"] == "hazard_localid" and fields["status"] == "status_enum"
+    assert fields["hazard_type"] == "hazardtype_enum" and fields["area_recorded_m2"] == "calculated_area"
+    assert list(hz["hazard_id"]) == list(demo["hazard_id"])
+    assert "ids_numbered" not in hz.attrs["validation"] and "hazard_guid" in hz.columns

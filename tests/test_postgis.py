@@ -404,3 +404,24 @@ def test_a_password_in_any_form_libpq_takes_is_never_printed_or_written(pg, tmp_
         for secret in (odd, "w0rd", "ss:w0rd", "w0rX", "y8"):
             assert secret not in text, (secret, text[-400:])
     assert any("database" in t and "***" in t for t in shown)
+
+
+def test_an_imsma_core_table_read_with_a_status_filter(pg, tmp_path, capsys):
+    """The docs' recipe for an IMSMA Core PostGIS: the hazard table, --sql with a status filter; the
+    IMSMA names are understood and the figures are those of the rows selected."""
+    from geo.cli import main
+
+    sql(
+        pg,
+        "CREATE TABLE imsma_hazard AS SELECT hazard_id AS hazard_localid, md5(hazard_id) AS hazard_guid, "
+        "CASE WHEN province_recorded = 'Pailin' THEN 'Active' ELSE 'Closed' END AS status_enum, "
+        "'SHA' AS hazardtype_enum, area_recorded_m2 AS calculated_area, province_recorded AS province, geometry "
+        "FROM hazards; GRANT SELECT ON imsma_hazard TO ops",
+    )
+    query = "SELECT * FROM imsma_hazard WHERE status_enum = 'Active'"
+    assert main(["analyze", pg["url"], "--sql", query, "--out", str(tmp_path / "i"), "-q"]) == 0
+    assert "numbered" not in capsys.readouterr().err
+    s = json.loads((tmp_path / "i" / "summary.json").read_text())
+    assert s["hazards"] == 233  # Table 1: 233 SHAs in Pailin, the rows marked Active
+    fields = json.loads((tmp_path / "i" / "validation.json").read_text())["fields"]
+    assert fields["hazard_id"] == "hazard_localid" and fields["status"] == "status_enum"

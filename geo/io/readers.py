@@ -26,24 +26,31 @@ from geo.names import normalize_name
 
 #: geo's field -> export names seen in IMSMA and operator data (normalised).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
-    "hazard_id": ("hazardid", "hazid", "shaid", "hazardref", "hazardreference", "imsmaid", "localid", "id", "ref"),
-    "status": ("status", "hazstatus", "hazardstatus", "state"),
-    "province_recorded": ("provincerecorded", "province", "prov", "provname", "provincename", "admin1", "adm1name"),
-    "district_recorded": ("districtrecorded", "district", "dist", "distname", "districtname", "admin2", "adm2name"),
-    "hazard_type": ("hazardtype", "haztype", "type", "shatype", "contaminationtype", "category"),
-    "device_type": ("devicetype", "device", "minetype", "apav", "threattype", "ordnancetype"),
+    # IMSMA Core (the national mine-action database) names come first where they differ:
+    # hazard_localid, hazard_guid, status_enum, hazardtype_enum, calculated/estimated area, admin levels.
+    "hazard_id": (
+        "hazardid", "hazardlocalid", "hazid", "shaid", "hazardref", "hazardreference", "imsmaid", "localid",
+        "id", "ref", "hazardguid", "guid",
+    ),
+    "status": ("status", "hazstatus", "hazardstatus", "statusenum", "hazardstatusenum", "state"),
+    "province_recorded": (
+        "provincerecorded", "province", "prov", "provname", "provincename", "admin1", "adm1name",
+        "adminlevel1", "admin1name", "location1",
+    ),
+    "district_recorded": (
+        "districtrecorded", "district", "dist", "distname", "districtname", "admin2", "adm2name",
+        "adminlevel2", "admin2name", "location2",
+    ),
+    "hazard_type": (
+        "hazardtype", "haztype", "hazardtypeenum", "typeenum", "type", "shatype", "contaminationtype", "category",
+    ),
+    "device_type": ("devicetype", "device", "minetype", "apav", "threattype", "ordnancetype", "devicetypeenum"),
     "density": ("density", "minedensity", "contaminationdensity", "densityclass"),
     "area_recorded_m2": (
-        "arearecordedm2",
-        "aream2",
-        "areasqm",
-        "areasqm2",
-        "area",
-        "shaarea",
-        "recordedarea",
-        "sizem2",
+        "arearecordedm2", "aream2", "areasqm", "areasqm2", "area", "shaarea", "recordedarea", "sizem2",
+        "calculatedarea", "estimatedarea", "measuredarea", "hazardarea", "polygonarea",
     ),
-}
+}  # fmt: skip
 #: Recorded-area fields in other units, and their factor to m2.
 AREA_UNITS: dict[str, float] = {"areaha": 1e4, "areahectare": 1e4, "areakm2": 1e6, "areasqkm": 1e6}
 WKT_FIELDS = ("wkt", "geometry", "geom", "wktgeom", "shape")
