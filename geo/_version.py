@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+#: The distribution's name on the package index (``geo`` there is another project); the import name is ``geo``.
+DISTRIBUTION = "geo-mine-action"
+
 
 def geo_version() -> str:
     """Installed version of geo (``0+unknown`` when run from a source tree that is not installed).
@@ -14,6 +17,6 @@ def geo_version() -> str:
     True
     """
     try:
-        return version("geo")
+        return version(DISTRIBUTION)
     except PackageNotFoundError:
         return "0+unknown"

@@ -293,3 +293,31 @@ def test_refuses_to_write_over_its_input(tmp_path, capsys):
     code = main(["analyze", str(hazards), "--crs", "EPSG:32648", "--out", str(out), "-q"])
     assert code == 2 and "overwrite the input" in capsys.readouterr().err
     assert hazards.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "given,expected",
+    [
+        ("-", "standard input"),
+        ("/vsistdin/", "standard input"),
+        ("/vsizip//data/hazards.zip/hazards.gpkg", "give the .zip file itself"),
+        ("/vsicurl/http://127.0.0.1:9/hazards.gpkg", "files on this machine only"),
+    ],
+)
+def test_what_ogr2ogr_users_type_gets_a_clear_answer(given, expected, tmp_path, capsys):
+    from geo.cli import main
+
+    assert main(["analyze", given, "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "does not exist" not in err
+    assert main(["where", "--file", given]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_out_dash_is_refused_and_makes_no_folder(tmp_path, capsys, monkeypatch):
+    from geo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["analyze", "--out", "-", "-q"]) == 2
+    assert "standard output" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -22,7 +23,7 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
         text=True,
     )
     assert build.returncode == 0, build.stderr
-    (wheel,) = wheels.glob("geo-*.whl")
+    (wheel,) = wheels.glob("geo_mine_action-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in (
         "geo/data/hazards/demo_sha_2023.gpkg",
@@ -39,23 +40,43 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
         "geo/static/geo_map.js",
     ):
         assert needed in names, needed
+    for wing in ("io", "engine", "planning", "render", "cli"):
+        assert f"geo/{wing}/__init__.py" in names, wing
     # A fresh venv; the libraries geo needs come from this environment (no download), geo from the wheel.
+    # They are put on its path by a .pth line naming this environment's site-packages: that runs none
+    # of the .pth files there, so an editable install of geo in this environment cannot answer for the
+    # wheel (a --system-site-packages venv would see it, and the base interpreter's packages, not a venv's).
+    import sysconfig
+
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py, geo_exe = venv / "bin" / "python", venv / "bin" / "geo"
+    site = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    (Path(site) / "_geo_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own path only
     where = subprocess.run(
-        [str(py), "-c", "import geo, geo.io.data; print(geo.__file__); print(geo.io.data.DATA_DIR)"],
+        [
+            str(py),
+            "-c",
+            "import geo, geo.io.data, geo.cli; print(geo.__file__); print(geo.io.data.__file__); "
+            "print(geo.cli.__file__); print(geo.io.data.DATA_DIR)",
+        ],
         cwd=elsewhere,
         capture_output=True,
         text=True,
         check=True,
+        env=clean,
     ).stdout.split()
     assert all(Path(p).is_relative_to(venv) for p in where), where  # the installed copy, not the checkout
-    run = subprocess.run([str(geo_exe), "analyze", "-q"], cwd=elsewhere, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
+    run = subprocess.run([str(geo_exe), "analyze", "-q"], cwd=elsewhere, capture_output=True, text=True, env=clean)
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-3000:]
     summary = json.loads((elsewhere / "geo-output" / "summary.json").read_text(encoding="utf-8"))
     assert summary["hazards"] == 4330 and summary["synthetic"] is True
     assert round(summary["area_sum_km2"], 6) == 435.064085

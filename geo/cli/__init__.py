@@ -80,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if hasattr(args, "bands"):
             args.bands = parse_bands(args.bands)
+        if getattr(args, "out", None) == "-":
+            raise GeoInputError(
+                "--out - (standard output) is not a place geo writes to: analyze, release and scenario write a "
+                "directory of files; where, query and access print to the screen when --out is left out"
+            )
         _check_options(args)
         return args.func(args)
     except (GeoInputError, GeoEnvironmentError) as exc:

@@ -30,7 +30,7 @@ from geo.constants import WGS84
 from geo.crs import to_crs_dense
 from geo.errors import GeoInputError
 from geo.io.data import FRONTIER_SOURCES, GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
-from geo.io.readers import check_vrt
+from geo.io.readers import check_input_path, check_vrt
 from geo.names import PROVINCE_NAMES, neighbor_codes, normalize_name, province_code  # noqa: F401 - also the public home
 
 
@@ -204,9 +204,7 @@ def _read_layer(path: Path | str, layer: str | None = None) -> gpd.GeoDataFrame:
         out = to_crs_dense(gdf, WGS84)
         out.attrs["sha256"] = source["sha256"]  # of the rows read: the table is not read again for it
         return out
-    path = Path(path)
-    if not path.exists():
-        raise GeoInputError("file does not exist", str(path))
+    path = check_input_path(path)
     check_vrt(path)
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")

@@ -32,6 +32,7 @@ from geo.io.readers import (
     _check_width,
     _read_csv,
     _read_vector,
+    check_input_path,
     column_named,
     find_column,
 )
@@ -94,9 +95,7 @@ def read_hazards(
 
     if is_db_url(path):  # postgresql://.../db?table=NAME, or the table as the layer
         return read_postgis_hazards(str(path), table=layer, crs=crs, id_field=id_field)
-    path = Path(path)
-    if not path.exists():
-        raise GeoInputError("file does not exist", str(path))
+    path = check_input_path(path)
     if path.is_dir() and path.suffix.lower() != ".gdb":  # an Esri File Geodatabase is a folder
         raise GeoInputError("is a directory, not a file", str(path))
     suffix = path.suffix.lower()

@@ -21,7 +21,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from geo.errors import GeoInputError
+from geo.errors import GeoEnvironmentError, GeoInputError
 
 #: Connection-string schemes geo reads as PostGIS.
 SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
@@ -134,6 +134,17 @@ def read_layer(source: str, *, table: str | None = None) -> tuple[gpd.GeoDataFra
     return gdf, {**prov, "sha256": digest.hexdigest()}
 
 
+def need_postgis() -> None:
+    """Refuse clearly when the PostGIS stack (geo's ``postgis`` extra) is not installed."""
+    import importlib.util
+
+    missing = [m for m in ("sqlalchemy", "psycopg", "geoalchemy2") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise GeoEnvironmentError(
+            f"reading or writing PostGIS needs {', '.join(missing)}: pip install 'geo-mine-action[postgis]'"
+        )
+
+
 def _engine(url: str, *, read_only: bool = False):
     """An engine for ``url``; with ``read_only`` every transaction of its sessions is read-only on the
     server (``default_transaction_read_only``), whatever a statement does to the one it runs in."""
@@ -222,6 +233,7 @@ def read_postgis_layer(url: str, *, table: str | None = None, sql: str | None = 
     (GeoDataFrame, dict)
         The layer, and ``{"database": <redacted url>, "table"|"sql": ...}``.
     """
+    need_postgis()
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -295,6 +307,7 @@ def write_postgis(
     dict
         ``schema``, ``run_name``, ``tables`` and ``database`` (redacted).
     """
+    need_postgis()
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 

@@ -284,6 +284,29 @@ def gdal_network(allowed: bool) -> None:
 gdal_network(False)
 
 
+def check_input_path(path: Path | str) -> Path:
+    """The input ``path`` as a file that exists, or a clear error for what ogr2ogr users type that geo
+    does not open: ``-`` and ``/vsistdin/`` (standard input), GDAL's virtual paths (``/vsizip/``,
+    ``/vsicurl/`` ...), a missing file."""
+    text = str(path)
+    if text in ("-", "/vsistdin/", "/vsistdin"):
+        raise GeoInputError(
+            "geo does not read a layer from standard input; save it to a file (e.g. ogr2ogr hazards.gpkg ...)", text
+        )
+    if text.startswith("/vsi"):
+        kind = text.split("/")[1]
+        hint = (
+            "give the .zip file itself (geo reads a zipped Shapefile, GeoPackage or FlatGeobuf) or unzip it"
+            if kind in ("vsizip", "vsitar", "vsigzip", "vsi7z")
+            else "geo opens files on this machine only; download it first"
+        )
+        raise GeoInputError(f"GDAL virtual paths ({'/' + kind + '/'}) are not opened: {hint}", text)
+    path = Path(path)
+    if not path.exists():
+        raise GeoInputError("file does not exist", str(path))
+    return path
+
+
 def check_vrt(path: Path) -> None:
     """Refuse a VRT whose sources lie outside its own folder, or on the network, and a zip holding a
     VRT (whose sources cannot be checked): a file must not make geo open what the user did not name."""

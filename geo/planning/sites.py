@@ -28,7 +28,7 @@ from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, to_crs_dense, transformer
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
-from geo.io.readers import check_vrt
+from geo.io.readers import check_input_path, check_vrt
 from geo.names import normalize_name
 from geo.planning.queries import NearbyHazard, WhereAnswer, bands_at
 
@@ -197,9 +197,7 @@ def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geomet
     if is_db_url(args.file):  # postgresql://.../db?table=NAME, or the table as --site-layer
         gdf, _ = read_layer(args.file, table=args.site_layer)
         return layer_sites(gdf, args, redact(args.file))
-    path = Path(args.file)
-    if not path.exists():
-        raise GeoInputError("file does not exist", str(path))
+    path = check_input_path(args.file)
     if path.suffix.lower() == ".csv":
         return csv_sites(path)
     check_vrt(path)
