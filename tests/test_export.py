@@ -347,3 +347,30 @@ def test_hostile_column_names_cannot_inject_into_kml(tmp_path, straight_world, c
         info = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(kml)], capture_output=True, text=True)
         assert info.returncode == 0, info.stderr
         assert sorted(re.findall(r"Layer name: (\S+)", info.stdout)) == ["frontier", "hazard_pieces", "zones"]
+
+
+def test_older_gdal_reads_geopackages_and_kml_flags_without_loss(tmp_path, demo_result):
+    """GeoPackage 1.2 (outputs and bundled data), and KML flags as 0/1: Debian 12's GDAL 3.6 (as QGIS
+    3.22 users have) opens them without a warning and reads synthetic = 1."""
+    import shutil
+    import sqlite3
+    import subprocess
+
+    from geo.io.data import DATA_DIR
+
+    write_outputs(demo_result, tmp_path / "out", kml=True)
+    files = [tmp_path / "out" / "zones.gpkg", *sorted(DATA_DIR.rglob("*.gpkg"))]
+    for path in files:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 10200, path
+    if shutil.which("ogrinfo") is None:
+        missing_tool("NO GDAL COMMAND-LINE TOOLS (Debian: gdal-bin): older GDAL's reading not checked")
+    for path in files:
+        info = subprocess.run(["ogrinfo", "-ro", "-so", "-al", str(path)], capture_output=True, text=True)
+        assert info.returncode == 0 and "partially supported" not in info.stderr, (path, info.stderr)
+    kml = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", str(tmp_path / "out" / "zones.kml"), "hazard_pieces"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    values = re.findall(r"synthetic \(\w+\) = (\S+)", kml.stdout)
+    assert values and set(values) == {"1"}
