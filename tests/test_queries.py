@@ -384,3 +384,33 @@ def test_answers_become_tables(demo_result):
     assert len(row) == 1 and row.loc[0, "band"] == "0-2 km" and row.loc[0, "province"] == "Oddar Meanchey"
     assert row.loc[0, "nearest_hazard_id"] == site["hazards"][0]["hazard_id"]
     assert row.loc[0, "hazards_nearby"] == len(site["hazards"])
+
+
+def test_where_measures_to_every_border_and_names_the_nearest(demo_result):
+    """A site in Ratanak Kiri near Viet Nam: far from the Thai frontier the figures are measured from,
+    but 2-5 km from a border the restriction applies along. Distances checked against pyproj's
+    geodesic distance to the densified border line (an independent method)."""
+    geod = Geod(ellps="WGS84")
+    vnm = demo_result.border_lines["VNM"]
+    dense = shapely.get_coordinates(shapely.segmentize(vnm, 0.0002))
+    land = shapely.union_all(demo_result.provinces.to_crs("EPSG:4326").geometry.values)
+    x0, y0 = dense[len(dense) // 3]
+    site = None
+    for az in range(0, 360, 15):
+        lon, lat, _ = geod.fwd(x0, y0, az, 3900.0)
+        if shapely.contains(land, shapely.Point(lon, lat)):
+            _, _, d = geod.inv(np.full(len(dense), lon), np.full(len(dense), lat), dense[:, 0], dense[:, 1])
+            if 3000 < d.min() < 5000:
+                site, truth = (lat, lon), float(d.min())
+                break
+    assert site is not None
+    ans = where(demo_result, *site)
+    assert ans["nearest_border"] == "VNM" and ans["band"] == "beyond 7 km"  # the figures' frontier is Thailand's
+    vn = next(b for b in ans["borders"] if b["neighbor"] == "VNM")
+    assert vn["distance_m"] == pytest.approx(truth, abs=5.0) and vn["band"] == "2-5 km"
+    assert {b["neighbor"] for b in ans["borders"]} == {"THA", "LAO", "VNM"}
+    from geo.planning.sites import where_points
+
+    (batch,) = where_points([site[0]], [site[1]], demo_result)
+    assert batch["nearest_border"] == "VNM"
+    assert next(b for b in batch["borders"] if b["neighbor"] == "VNM")["distance_m"] == pytest.approx(truth, abs=5.0)

@@ -53,6 +53,9 @@ def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.Data
                 "inside_cambodia": a["inside_cambodia"],
                 "distance_to_frontier_m": a["distance_to_frontier_m"],
                 "band": a["band"],
+                "nearest_border": a.get("nearest_border") or "",
+                "nearest_border_m": a["borders"][0]["distance_m"] if a.get("borders") else "",
+                "nearest_border_band": a["borders"][0]["band"] if a.get("borders") else "",
                 "hazards_within_radius": len(a["hazards"]),
                 "nearest_hazard_id": near.get("hazard_id", ""),
                 "nearest_hazard_m": near.get("distance_m", ""),
@@ -73,6 +76,9 @@ ANSWER_COLUMNS = {
     "inside_cambodia",
     "distance_to_frontier_m",
     "band",
+    "nearest_border",
+    "nearest_border_m",
+    "nearest_border_band",
     "hazards_within_radius",
     "nearest_hazard_id",
     "nearest_hazard_m",
@@ -145,6 +151,10 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
             where_txt = a["province"] + ("" if a["inside_cambodia"] else " (nearest; the site is outside Cambodia)")
             lines.append(f"  province: {where_txt} [{a['code']}]")
             lines.append(f"  distance to the frontier: {a['distance_to_frontier_m']:,.1f} m -> band {a['band']}")
+            for b in a.get("borders", [])[:1]:  # the restriction applies along every border: name the nearest
+                lines.append(
+                    f"  nearest border: {b['neighbor']} at {b['distance_m']:,.1f} m -> band {b['band']} along it"
+                )
             if a.get("outside_cambodia_m2"):
                 lines.append(
                     f"  outside Cambodia: {a['outside_cambodia_m2'] / 1e4:,.2f} ha of the site, "

@@ -90,6 +90,9 @@ class AnalysisResult:
     alternative_lines : GeoDataFrame
         The other frontier lines of ``summary["frontier_sensitivity"]`` (``line``,
         ``neighbor``), WGS 84; empty when there are none.
+    borders : GeoDataFrame
+        Every land border of the boundaries used (``neighbor``, WGS 84), measured from or not: site
+        checks name the nearest.
     streamed : bool
         True for an analysis made in chunks (:func:`geo.engine.chunked.analyze_in_chunks`): its pieces
         were written to disk as they were made, and ``by_hazard``, ``land_pieces`` and ``hazards``
@@ -110,6 +113,9 @@ class AnalysisResult:
         default_factory=lambda: gpd.GeoDataFrame({"line": [], "neighbor": []}, geometry=[], crs=WGS84)
     )
     streamed: bool = False
+    borders: gpd.GeoDataFrame = field(
+        default_factory=lambda: gpd.GeoDataFrame({"neighbor": []}, geometry=[], crs=WGS84)
+    )
 
     def _headline(self) -> list[tuple[str, str]]:
         """The figures a reader wants first, as (label, text) pairs."""
@@ -174,10 +180,23 @@ class AnalysisResult:
     @cached_property
     def frontier_segments(self) -> tuple[np.ndarray, shapely.STRtree]:
         """The analysed frontier cut into <= 50 m segments (analysis CRS) and their spatial index."""
-        line = shapely.segmentize(self.frontier_analysis, 50.0)
-        coords = [shapely.get_coordinates(part) for part in shapely.get_parts(shapely.line_merge(line))]
-        segs = np.concatenate([shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)) for c in coords if len(c) > 1])
-        return segs, shapely.STRtree(segs)
+        return _segments(self.frontier_analysis)
+
+    @cached_property
+    def border_lines(self) -> dict[str, shapely.Geometry]:
+        """Every land border of the boundaries used, one geometry per neighbour (ISO3), WGS 84: the
+        restriction applies along all of them, whichever the figures were measured from."""
+        groups = self.borders.groupby("neighbor").geometry if len(self.borders) else {}
+        return {str(k): shapely.union_all(g.to_numpy()) for k, g in groups}
+
+    @cached_property
+    def border_segments(self) -> dict[str, tuple[np.ndarray, shapely.STRtree]]:
+        """Each border of :attr:`border_lines` cut into <= 50 m segments (analysis CRS), with an index."""
+        out = {}
+        for iso3, line in self.border_lines.items():
+            line_a = to_crs_dense(gpd.GeoDataFrame(geometry=[line], crs=WGS84), ANALYSIS_CRS).geometry.iloc[0]
+            out[iso3] = _segments(line_a)
+        return out
 
     @cached_property
     def hazard_index(self) -> shapely.STRtree:
@@ -244,6 +263,14 @@ class AnalysisResult:
 
 
 log = logging.getLogger("geo")
+
+
+def _segments(line_a: shapely.Geometry) -> tuple[np.ndarray, shapely.STRtree]:
+    """A line (analysis CRS) cut into <= 50 m segments, and their spatial index."""
+    line = shapely.segmentize(line_a, 50.0)
+    coords = [shapely.get_coordinates(part) for part in shapely.get_parts(shapely.line_merge(line))]
+    segs = np.concatenate([shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)) for c in coords if len(c) > 1])
+    return segs, shapely.STRtree(segs)
 
 
 def _user_band_of(fine: gpd.GeoDataFrame, edges: tuple[float, ...]) -> np.ndarray:
@@ -475,6 +502,7 @@ class RunPlan:
             territory=t,
             alternative_lines=alternative_lines(self.alternatives),
             streamed=streamed,
+            borders=self.boundaries.frontier[["neighbor", "geometry"]].to_crs(WGS84).reset_index(drop=True),
         )
 
 

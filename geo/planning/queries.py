@@ -143,6 +143,8 @@ def where(
                     }
                 )
     answer["hazards"] = found
+    answer["borders"] = _border_distances(local_site, to_local, result, inside)
+    answer["nearest_border"] = answer["borders"][0]["neighbor"] if answer["borders"] else None
     if geom.geom_type != "Point":
         answer.update(_polygon_site(geom_a, result))
     if result.summary.get("notice"):
@@ -169,6 +171,17 @@ def _frontier_distance_m(
     near = shapely.ops.nearest_points(shapely.segmentize(local, 5.0), shapely.Point(0.0, 0.0))[0]
     ll = apply_transformer(near, to_lonlat)
     return float(GEOD.inv(point.x, point.y, ll.x, ll.y)[2])
+
+
+def _border_distances(local_site: shapely.Geometry, to_local, result: AnalysisResult, inside: bool) -> list:
+    """The site's geodesic distance to every land border (in the site's azimuthal equidistant
+    projection, true from the site), and the band it would lie in along that border; nearest first."""
+    out = []
+    for iso3, line in result.border_lines.items():
+        d = float(shapely.distance(local_site, apply_transformer(shapely.segmentize(line, 0.0005), to_local)))
+        band = str(bands_at([d], result.zones)[0]) if inside else OUTSIDE
+        out.append({"neighbor": iso3, "distance_m": round(d, 2), "band": band})
+    return sorted(out, key=lambda b: b["distance_m"])
 
 
 def _polygon_site(geom_a: shapely.Geometry, result: AnalysisResult) -> WhereAnswer:
@@ -377,10 +390,20 @@ class SiteBand(TypedDict):
     hazard_area_m2: float
 
 
+class BorderDistance(TypedDict):
+    """A site's geodesic distance to one land border (m, ``neighbor`` its ISO3 code), and the band it
+    lies in along that border."""
+
+    neighbor: str
+    distance_m: float
+    band: str
+
+
 class WhereAnswer(TypedDict, total=False):
     """The answer of :func:`geo.planning.queries.where` (a ``dict`` at run time, with these keys).
 
-    Every site has ``site`` to ``hazards``; a polygon site adds ``area_m2``,
+    Every site has ``site`` to ``hazards``, and ``borders`` (every land border, nearest first:
+    the restriction applies along all of them) with ``nearest_border``; a polygon site adds ``area_m2``,
     ``hazard_area_m2``, ``outside_cambodia_m2``, ``hazard_outside_cambodia_m2`` and
     ``bands``; an analysis of synthetic data adds ``notice``.
     """
@@ -393,6 +416,8 @@ class WhereAnswer(TypedDict, total=False):
     band: str
     radius_m: float
     hazards: list[NearbyHazard]
+    borders: list[BorderDistance]
+    nearest_border: str | None
     area_m2: float
     hazard_area_m2: float
     outside_cambodia_m2: float

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -30,7 +31,7 @@ from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
 from geo.io.readers import check_input_path, check_vrt
 from geo.names import normalize_name
-from geo.planning.queries import NearbyHazard, WhereAnswer, bands_at
+from geo.planning.queries import Answer, BorderDistance, NearbyHazard, WhereAnswer, bands_at
 
 
 def _foot_points(px: np.ndarray, py: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,7 +54,13 @@ def _geodesic_m(lon: np.ndarray, lat: np.ndarray, x_a: np.ndarray, y_a: np.ndarr
 
 def frontier_distances_m(lon: np.ndarray, lat: np.ndarray, x_a: np.ndarray, y_a: np.ndarray, result) -> np.ndarray:
     """Geodesic distance from each site to the analysed frontier, m."""
-    segs, tree = result.frontier_segments
+    return segment_distances_m(lon, lat, x_a, y_a, *result.frontier_segments)
+
+
+def segment_distances_m(
+    lon: np.ndarray, lat: np.ndarray, x_a: np.ndarray, y_a: np.ndarray, segs: np.ndarray, tree: shapely.STRtree
+) -> np.ndarray:
+    """Geodesic distance from each site to a line cut into short segments (analysis CRS, indexed), m."""
     coords = shapely.get_coordinates(segs).reshape(-1, 2, 2)
     pts = shapely.points(x_a, y_a)
     _, d_a = tree.query_nearest(pts, return_distance=True, all_matches=False)
@@ -126,6 +133,8 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
         k[lost[idx[0]]] = idx[1]
     dist = frontier_distances_m(lon, lat, x_a, y_a, result)
     bands = np.where(inside, bands_at(dist, result.zones), OUTSIDE)
+    border_m = {n: segment_distances_m(lon, lat, x_a, y_a, *s) for n, s in result.border_segments.items()}
+    border_band = {n: np.where(inside, bands_at(d, result.zones), OUTSIDE) for n, d in border_m.items()}
     hazards = _nearby_hazards(lon, lat, pts_a, result, radius_m)
     names, codes = prov["province"].to_numpy(), prov["code"].to_numpy()
     notice = result.summary.get("notice")
@@ -141,13 +150,20 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
             "radius_m": float(radius_m),
             "hazards": hazards[i],
         }
+        borders: list[BorderDistance] = [
+            {"neighbor": n, "distance_m": round(float(d[i]), 2), "band": str(border_band[n][i])}
+            for n, d in border_m.items()
+        ]
+        borders.sort(key=lambda b: b["distance_m"])
+        a["borders"] = borders
+        a["nearest_border"] = borders[0]["neighbor"] if borders else None
         if notice:
             a["notice"] = notice
-        answers.append(a)
+        answers.append(cast(WhereAnswer, Answer(a)))
     return answers
 
 
-__all__ = ["frontier_distances_m", "where_points"]
+__all__ = ["frontier_distances_m", "segment_distances_m", "where_points"]
 
 
 def sites_from_file(gdf: gpd.GeoDataFrame) -> list[tuple[str, shapely.Geometry]]:
