@@ -111,6 +111,42 @@ def parse_distance_m(text: str | float) -> float:
     return value
 
 
+_DMS = re.compile(
+    r"""^\s*(?P<deg>\d+(?:[.,]\d+)?)\s*(?:°|º|d|\s)\s*(?:(?P<min>\d+(?:[.,]\d+)?)\s*(?:'|′|m|\s)?\s*)?"""
+    r"""(?:(?P<sec>\d+(?:[.,]\d+)?)\s*(?:"|″|''|s)?\s*)?(?P<hemi>[NSEW])?\s*$""",
+    re.IGNORECASE,
+)
+
+
+def parse_degrees(text: str | float) -> float:
+    """Degrees as users write them: decimal (``13.35``, ``13,35``, ``-13.35``) or degrees, minutes and
+    seconds with a hemisphere (``13°21'00"N``, ``102 33 E``; S and W are negative).
+
+    Examples
+    --------
+    >>> parse_degrees("13.35"), parse_degrees("13,5"), parse_degrees("102 33 E")
+    (13.35, 13.5, 102.55)
+    >>> parse_degrees("13°21'00\\"N"), parse_degrees("12°30'S")
+    (13.35, -12.5)
+    """
+    if isinstance(text, (int, float)):
+        return float(text)
+    value = str(text).strip()
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        pass
+    match = _DMS.match(value)
+    if not match:
+        raise GeoInputError(
+            f"{text!r} is not a latitude or longitude: give decimal degrees (13.35) or degrees, minutes and "
+            "seconds with N/S/E/W (13°21'00\"N)"
+        )
+    parts = [float((match.group(k) or "0").replace(",", ".")) for k in ("deg", "min", "sec")]
+    degrees = parts[0] + parts[1] / 60.0 + parts[2] / 3600.0
+    return round(-degrees if (match.group("hemi") or "").upper() in ("S", "W") else degrees, 10)
+
+
 def parse_km(text: str | float) -> float:
     """A distance in km: a bare number is km (``7``), or with a unit (``7km``, ``500m``).
 
@@ -149,6 +185,7 @@ __all__ = [
     "PROVINCE_NAMES",
     "neighbor_codes",
     "normalize_name",
+    "parse_degrees",
     "parse_distance_m",
     "parse_km",
     "province_code",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -414,3 +415,20 @@ def test_where_measures_to_every_border_and_names_the_nearest(demo_result):
     (batch,) = where_points([site[0]], [site[1]], demo_result)
     assert batch["nearest_border"] == "VNM"
     assert next(b for b in batch["borders"] if b["neighbor"] == "VNM")["distance_m"] == pytest.approx(truth, abs=5.0)
+
+
+def test_messages_say_what_to_type_and_the_suggestion_works(capsys):
+    # Degrees, minutes and seconds are read; a value that is none is one line, not a usage dump.
+    assert main(["where", "14°21'34.3\"N", "103°28'27.6\"E", "--format", "json"]) == 0
+    dms = json.loads(capsys.readouterr().out)
+    assert main(["where", "14.35953", "103.47433", "--format", "json"]) == 0
+    decimal = json.loads(capsys.readouterr().out)
+    assert dms["band"] == decimal["band"] and abs(dms["distance_to_frontier_m"] - decimal["distance_to_frontier_m"]) < 5
+    assert main(["where", "13x", "102"]) == 2
+    err = capsys.readouterr().err
+    assert "is not a latitude or longitude" in err and "usage:" not in err
+    # The --bands suggested for a --within that is not a band edge is accepted as it is given.
+    assert main(["query", "--within", "6"]) == 2
+    suggested = re.search(r"--bands (\S+),", capsys.readouterr().err).group(1)
+    assert suggested == "2,5,6,7"
+    assert main(["query", "--within", "6", "--bands", suggested, "--format", "json"]) == 0

@@ -355,7 +355,9 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
             if suffix not in (".shp", ".zip", ".csv") or layer is not None:
                 names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
                 if layer is None and len(names) > 1:
-                    raise GeoInputError(f"several layers ({', '.join(names)}); pick one with layer=/--layer", str(path))
+                    raise GeoInputError(
+                        f"several layers ({', '.join(names)}); pick one with --layer (layer= in Python)", str(path)
+                    )
                 if layer is not None and layer not in names:
                     raise GeoInputError(f"no layer {layer!r}; the file has: {', '.join(names)}", str(path))
             # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in

@@ -302,9 +302,10 @@ def query(
         edges = [float(e) for e in result.zones["outer_km"] if math.isfinite(e)]
         if not any(abs(float(within_km) - e) < 1e-9 for e in edges):
             listed = ", ".join(f"{e:g}" for e in edges)
+            wanted = ",".join(f"{e:g}" for e in sorted({*edges, float(within_km)}))
             raise GeoInputError(
                 f"within {within_km:g} km is not a band edge of this analysis ({listed}); "
-                f"add it with --bands (e.g. --bands {listed},{within_km:g})"
+                f"add it with --bands (e.g. --bands {wanted}, or bands_km=({wanted}) in Python)"
             )
         outer = result.zones["outer_km"].to_numpy()
         b = pieces["band_index"].to_numpy()

@@ -30,7 +30,7 @@ from geo.crs import GEOD, to_crs_dense, transformer
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
 from geo.io.readers import check_input_path, check_vrt
-from geo.names import normalize_name
+from geo.names import normalize_name, parse_degrees
 from geo.planning.queries import Answer, BorderDistance, NearbyHazard, WhereAnswer, bands_at
 
 
@@ -187,7 +187,7 @@ def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geomet
     if args.lat is not None:
         if args.lon is None:
             raise GeoInputError("give both LAT and LON")
-        lat, lon = float(args.lat), float(args.lon)
+        lat, lon = parse_degrees(args.lat), parse_degrees(args.lon)
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             hint = " (did you swap lat and lon?)" if -90 <= lon <= 90 and abs(lat) <= 180 else ""
             raise GeoInputError(f"latitude {lat} / longitude {lon} out of range{hint}")
