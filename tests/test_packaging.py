@@ -57,10 +57,12 @@ def test_wheel_installs_into_a_fresh_venv_and_runs_anywhere(tmp_path):
     ).stdout.strip()  # fmt: skip
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(site) / "_geo_test_deps.pth").write_text("\n".join(sorted(deps)) + "\n")
-    subprocess.run([str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)], check=True)
+    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own path only
+    # --ignore-installed: this environment's own install of geo, seen through the .pth line, is not the venv's.
+    pip = [str(py), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--ignore-installed", str(wheel)]
+    subprocess.run(pip, check=True, env=clean)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the venv's own path only
     where = subprocess.run(
         [
             str(py),
