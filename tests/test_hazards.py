@@ -299,3 +299,25 @@ def test_imsma_core_field_names_are_understood(tmp_path):
     assert fields["hazard_type"] == "hazardtype_enum" and fields["area_recorded_m2"] == "calculated_area"
     assert list(hz["hazard_id"]) == list(demo["hazard_id"])
     assert "ids_numbered" not in hz.attrs["validation"] and "hazard_guid" in hz.columns
+
+
+def test_a_utf8_shapefile_without_cpg_keeps_its_khmer_text(tmp_path, caplog):
+    """QGIS exports and phone apps write UTF-8 Shapefiles without a .cpg; GDAL alone reads them as
+    Latin-1. geo finds the text is UTF-8, reads it so and says so; --encoding overrides."""
+    import warnings
+
+    demo = gpd.read_file(geo.DEMO_HAZARDS).head(10)[["hazard_id", "geometry"]]
+    demo["village"] = "ភូមិ តាសែន"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        demo.to_file(tmp_path / "sha.shp", encoding="UTF-8")
+    (tmp_path / "sha.cpg").unlink(missing_ok=True)
+    with caplog.at_level("WARNING", logger="geo"):
+        hz = read_hazards(tmp_path / "sha.shp")
+    assert set(hz["village"]) == {"ភូមិ តាសែន"}
+    assert any("read as UTF-8" in n for n in hz.attrs["validation"]["notes"])
+    assert "read as UTF-8" in caplog.text
+    forced = read_hazards(tmp_path / "sha.shp", encoding="CP1252")
+    assert set(forced["village"]) != {"ភូមិ តាសែន"}  # the encoding asked for is the one used
+    (tmp_path / "sha.cpg").write_text("UTF-8")
+    assert set(read_hazards(tmp_path / "sha.shp")["village"]) == {"ភូមិ តាសែន"}

@@ -156,6 +156,11 @@ def add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
     p.add_argument("--sql", help="with a postgresql:// HAZARDS: a query to read instead (read-only)")
     p.add_argument("--crs", help="CRS of a file that has none, e.g. EPSG:32648")
     p.add_argument("--id-field", help="column holding hazard ids (guessed otherwise)")
+    p.add_argument(
+        "--encoding",
+        help="text encoding of a file that does not say, e.g. CP1252 (a Shapefile without .cpg whose text is "
+        "UTF-8 is read as UTF-8, and said so)",
+    )
     add_boundary_options(p)
     p.add_argument(
         "--frontier-tolerance",
@@ -227,7 +232,9 @@ def run_analysis(args: argparse.Namespace, say: Progress):
     else:
         hazards_path = Path(args.hazards) if args.hazards else DEMO_HAZARDS
         say(f"reading hazards from {hazards_path.name}")
-        hazards = read_hazards(hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field)
+        hazards = read_hazards(
+            hazards_path, layer=args.layer, crs=args.crs, id_field=args.id_field, encoding=args.encoding
+        )
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     aoi = None

@@ -8,6 +8,7 @@ records everything it did in a validation report.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -38,6 +39,8 @@ from geo.io.readers import (
 )
 from geo.io.validate import check_coordinates, check_memory, check_territory, clean_geometries
 
+log = logging.getLogger("geo")
+
 VECTOR_SUFFIXES = {
     ".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv",
     ".kml", ".kmz", ".gml", ".tab", ".mif", ".gdb",
@@ -50,6 +53,7 @@ def read_hazards(
     layer: str | None = None,
     crs: str | None = None,
     id_field: str | None = None,
+    encoding: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read hazard polygons, map their fields and validate them.
 
@@ -69,6 +73,9 @@ def read_hazards(
         no CRS and no ``crs`` is an error.
     id_field : str, optional
         Column holding the hazard id; guessed from common names otherwise.
+    encoding : str, optional
+        Text encoding of a file that does not say (a Shapefile without ``.cpg``); by default a
+        Shapefile whose text is valid UTF-8 is read as UTF-8, and the notes say so.
 
     Returns
     -------
@@ -109,7 +116,7 @@ def read_hazards(
         gdf, notes, approximate = _read_csv(path, crs)
     else:
         check_memory(path)
-        gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs)
+        gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs, encoding=encoding)
         approximate = False
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
@@ -126,16 +133,17 @@ def read_hazards(
 
 
 def read_rows(
-    path: Path, *, layer: str | None, crs: str | None, **rows
+    path: Path, *, layer: str | None, crs: str | None, encoding: str | None = None, **rows
 ) -> tuple[gpd.GeoDataFrame, bool, list[str], list[str]]:
     """Read a vector file's features (all, or the ``rows`` pyogrio selects) with their CRS settled.
 
     Returns the frame, whether the file says it is synthetic, the reader's warnings and notes.
     """
-    notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        gdf, synthetic = _read_vector(path, layer, **rows)
+        gdf, synthetic, notes = _read_vector(path, layer, encoding, **rows)
+    for note in notes:
+        log.warning("%s: %s", path.name, note)
     # GDAL's warnings can mean silently altered values ("parsed incompletely"): keep them.
     reader_warnings = list(dict.fromkeys(str(w.message).strip() for w in caught))[:20]
     if gdf.crs is None:

@@ -342,11 +342,48 @@ def check_vrt(path: Path) -> None:
             )
 
 
-def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFrame, bool]:
-    """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``)."""
+def shapefile_encoding(path: Path) -> str | None:
+    """``UTF-8`` for a Shapefile whose text is UTF-8 but which says nothing of its encoding (no ``.cpg``,
+    no code page in the ``.dbf`` header), as QGIS exports and phone apps write them; else None (GDAL's
+    own reading, Latin-1 for such a file, would scramble Khmer names without a word).
+
+    The ``.dbf``'s bytes decide: some are not plain ASCII, and all of them decode as UTF-8.
+    """
+    if path.suffix.lower() != ".shp":
+        return None
+    siblings = {p.name.lower(): p for p in path.parent.glob(f"{path.stem}.*")}
+    dbf = siblings.get(f"{path.stem.lower()}.dbf")
+    if dbf is None or f"{path.stem.lower()}.cpg" in siblings:
+        return None
+    with open(dbf, "rb") as fh:
+        head = fh.read(32)
+        if len(head) < 32 or head[29] != 0:  # the header names a code page (LDID): GDAL follows it
+            return None
+        fh.seek(int.from_bytes(head[8:10], "little"))
+        data = fh.read(64 << 20)
+    if max(data, default=0) < 0x80:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(data) - 4:  # not merely a character cut by the 64 MB read
+            return None
+    return "UTF-8"
+
+
+def _read_vector(
+    path: Path, layer: str | None, encoding: str | None = None, **rows
+) -> tuple[gpd.GeoDataFrame, bool, list[str]]:
+    """Read a vector file (``rows``: pyogrio's ``skip_features``/``max_features``/``fids``/``fid_as_index``),
+    in ``encoding`` if given, else as the file says or :func:`shapefile_encoding` finds; with the notes
+    of what was assumed."""
     suffix = path.suffix.lower()
     synthetic = False
+    notes: list[str] = []
     check_vrt(path)
+    if encoding is None and (encoding := shapefile_encoding(path)) is not None:
+        notes.append("read as UTF-8: the Shapefile has no .cpg and its text is UTF-8 (--encoding to choose another)")
+    opts = {"encoding": encoding} if encoding else {}
     try:
         if is_parquet(path):
             synthetic = says_synthetic(parquet_info(path)["layer_metadata"])  # and checks the geometry metadata
@@ -363,9 +400,9 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
             # Not the Arrow path: on a damaged FlatGeobuf it crashed the interpreter (segfault in
             # pyarrow's table_to_dataframe, found by benchmarks/fuzz_readers.py); the plain path reports it.
             try:
-                info = pyogrio.read_info(path, layer=layer)
+                info = pyogrio.read_info(path, layer=layer, **opts)
                 meta = info.get("layer_metadata") or {}
-                gdf = _whole_numbers(gpd.read_file(path, layer=layer, engine="pyogrio", **rows), info)
+                gdf = _whole_numbers(gpd.read_file(path, layer=layer, engine="pyogrio", **opts, **rows), info)
             except UnicodeDecodeError:
                 if suffix not in (".shp", ".zip"):
                     raise
@@ -384,7 +421,7 @@ def _read_vector(path: Path, layer: str | None, **rows) -> tuple[gpd.GeoDataFram
         gdf["synthetic"] = True
     elif "synthetic" in gdf.columns:
         synthetic = is_synthetic(gdf)
-    return gdf, synthetic
+    return gdf, synthetic, notes
 
 
 #: File name endings read as GeoParquet.
