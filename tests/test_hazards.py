@@ -7,6 +7,7 @@ import zipfile
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 
@@ -321,3 +322,31 @@ def test_a_utf8_shapefile_without_cpg_keeps_its_khmer_text(tmp_path, caplog):
     assert set(forced["village"]) != {"ភូមិ តាសែន"}  # the encoding asked for is the one used
     (tmp_path / "sha.cpg").write_text("UTF-8")
     assert set(read_hazards(tmp_path / "sha.shp")["village"]) == {"ភូមិ តាសែន"}
+
+
+def test_one_reader_behaviour_for_every_format(tmp_path, caplog):
+    """The same points with a recorded area, as GeoJSON, a semicolon CSV with decimal commas and an XLSX
+    sheet: each becomes the same circles, and the guesses are said on screen."""
+    import pandas as pd
+
+    demo = gpd.read_file(geo.DEMO_HAZARDS).head(15)
+    pts = demo.assign(geometry=demo.geometry.representative_point())[["hazard_id", "area_recorded_m2", "geometry"]]
+    pts.to_file(tmp_path / "pts.geojson")
+    ll = pts.to_crs("EPSG:4326")
+    table = pd.DataFrame(
+        {"hazard_id": ll["hazard_id"], "lat": ll.geometry.y, "lon": ll.geometry.x, "area_m2": ll["area_recorded_m2"]}
+    )
+    table.to_csv(tmp_path / "semi.csv", sep=";", decimal=",", index=False)
+    table.to_excel(tmp_path / "list.xlsx", index=False)
+    with caplog.at_level("WARNING", logger="geo"):
+        read = {name: read_hazards(tmp_path / name) for name in ("pts.geojson", "semi.csv", "list.xlsx")}
+    for name, hz in read.items():
+        assert list(hz["hazard_id"]) == list(demo["hazard_id"]), name
+        assert hz["approximate"].all(), name
+        geod = pyproj.Geod(ellps="WGS84")  # the circles' area on the ellipsoid is the recorded area
+        areas = [abs(geod.geometry_area_perimeter(g)[0]) for g in hz.to_crs("EPSG:4326").geometry]
+        assert areas == pytest.approx(demo["area_recorded_m2"].to_numpy(), rel=1e-4), name
+    base = read["pts.geojson"].geometry.values
+    for name in ("semi.csv", "list.xlsx"):
+        assert shapely.equals_exact(read[name].geometry.values, base, tolerance=1e-7).all(), name
+    assert "semicolon-separated" in caplog.text and caplog.text.count("points turned into circles") >= 3

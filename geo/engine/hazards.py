@@ -33,9 +33,11 @@ from geo.io.readers import (
     _check_width,
     _read_csv,
     _read_vector,
+    _read_workbook,
     check_input_path,
     column_named,
     find_column,
+    geodesic_circles,
 )
 from geo.io.validate import check_coordinates, check_memory, check_territory, clean_geometries
 
@@ -43,7 +45,7 @@ log = logging.getLogger("geo")
 
 VECTOR_SUFFIXES = {
     ".gpkg", ".shp", ".zip", ".geojson", ".json", ".fgb", ".parquet", ".geoparquet", ".csv",
-    ".kml", ".kmz", ".gml", ".tab", ".mif", ".gdb",
+    ".kml", ".kmz", ".gml", ".tab", ".mif", ".gdb", ".xlsx", ".ods",
 }  # fmt: skip
 
 
@@ -114,10 +116,15 @@ def read_hazards(
     synthetic = False
     if suffix == ".csv":
         gdf, notes, approximate = _read_csv(path, crs)
+    elif suffix in (".xlsx", ".ods"):
+        gdf, notes, approximate = _read_workbook(path, layer, crs)
     else:
         check_memory(path)
         gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs, encoding=encoding)
-        approximate = False
+        gdf, approximate = points_with_area_as_circles(gdf, notes)
+    if suffix in (".csv", ".xlsx", ".ods") or approximate:
+        for note in notes:  # every guess said on screen, not only in validation.json
+            log.warning("%s: %s", path.name, note)
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
     out, report = hazard_rows(
@@ -130,6 +137,27 @@ def read_hazards(
     out.attrs["source"] = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
     out.attrs["synthetic"] = bool(synthetic)
     return out
+
+
+def points_with_area_as_circles(gdf: gpd.GeoDataFrame, notes: list[str]) -> tuple[gpd.GeoDataFrame, bool]:
+    """A layer of points with a recorded-area column (any format, as a CSV of lat/lon and area is
+    read): each point becomes a geodesic circle of its area, flagged approximate; other layers as they are."""
+    geoms = gdf.geometry.to_numpy()
+    if not len(gdf) or not (shapely.get_type_id(geoms[~shapely.is_missing(geoms)]) == 0).all():
+        return gdf, False
+    column = find_column(gdf.columns, FIELD_ALIASES["area_recorded_m2"])
+    if column is None:
+        return gdf, False
+    area = pd.to_numeric(gdf[column], errors="coerce").to_numpy(dtype=float)
+    keep = np.isfinite(area) & (area > 0) & ~shapely.is_missing(geoms)
+    lonlat = gdf.geometry.to_crs(WGS84) if gdf.crs is not None else gdf.geometry
+    circles = np.full(len(gdf), None, dtype=object)
+    circles[keep] = geodesic_circles(lonlat.x.to_numpy()[keep], lonlat.y.to_numpy()[keep], area[keep])
+    notes.append(
+        f"{int(keep.sum())} points turned into circles of their recorded area ({column!r}; approximate shapes)"
+        + (f"; {int((~keep).sum())} points without an area dropped" if (~keep).any() else "")
+    )
+    return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=circles, crs=WGS84), True
 
 
 def read_rows(

@@ -120,14 +120,20 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
     notes: list[str] = []
     _check_width(_header_width(path) - 1, path)  # less one for the geometry (WKT) column
     df = None
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    # European-style exports separate with ';' and write decimal commas (as geo where --file reads them).
+    sep = ";" if header.count(";") > header.count(",") else ","
+    if sep == ";":
+        notes.append("read as semicolon-separated, decimal commas accepted")
     # UTF-8, else Windows-1252 (common in exports), else Latin-1 (decodes any byte; said in the notes).
     for encoding, note in (
-        ("utf-8", None),
+        ("utf-8-sig", None),
         ("cp1252", "text is not UTF-8; read as Windows-1252"),
         ("latin-1", "text is neither UTF-8 nor Windows-1252; read as Latin-1, check accents"),
     ):
         try:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding)
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=encoding, sep=sep)
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -137,16 +143,42 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
         break
     if df is None:  # Latin-1 decodes any byte, so this only guards the types
         raise GeoInputError("cannot decode the text of the CSV", str(path))
+    return _read_table(df, path, crs, notes, decimal_comma=sep == ";", unit_name="line")
+
+
+def _read_workbook(path: Path, layer: str | None, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    """A hazard list kept in a spreadsheet (XLSX, ODS): a sheet with a WKT column, or lat/lon and an
+    area column, as a CSV would have them."""
+    try:
+        names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        if layer is None and len(names) > 1:
+            raise GeoInputError(f"several sheets ({', '.join(names)}); pick one with --layer", str(path))
+        if layer is not None and layer not in names:
+            raise GeoInputError(f"no sheet {layer!r}; the workbook has: {', '.join(names)}", str(path))
+        df = pyogrio.read_dataframe(path, layer=layer, read_geometry=False)
+    except GeoInputError:
+        raise
+    except Exception as exc:
+        raise GeoInputError(f"cannot read the workbook: {exc}", str(path)) from exc
+    _check_width(len(df.columns) - 1, path)
+    text = df.astype(object).where(df.notna(), "").map(lambda v: f"{v:.12g}" if isinstance(v, float) else str(v))
+    return _read_table(text, path, crs, [], decimal_comma=False, unit_name="row")
+
+
+def _read_table(
+    df: pd.DataFrame, path: Path, crs: str | None, notes: list[str], *, decimal_comma: bool, unit_name: str
+) -> tuple[gpd.GeoDataFrame, list[str], bool]:
+    """Hazards from a table of text: a WKT column, or lat/lon and a recorded area (circles)."""
     wkt_col = find_column(df.columns, WKT_FIELDS)
     if wkt_col is not None:
         if crs is None:
-            raise GeoInputError("CSV with a WKT column has no CRS; pass crs=/--crs (e.g. EPSG:32648)", str(path))
+            raise GeoInputError("a table with a WKT column has no CRS; pass --crs (e.g. EPSG:32648)", str(path))
         geoms = []
         for i, text in enumerate(df[wkt_col]):
             try:
                 geoms.append(shapely.from_wkt(text) if isinstance(text, str) else None)
             except shapely.errors.GEOSException as exc:
-                raise GeoInputError(f"bad WKT in column {wkt_col!r}: {exc}", str(path), f"line {i + 2}") from exc
+                raise GeoInputError(f"bad WKT in column {wkt_col!r}: {exc}", str(path), f"{unit_name} {i + 2}") from exc
         gdf = gpd.GeoDataFrame(df.drop(columns=[wkt_col]), geometry=geoms, crs=crs)
         return gdf, notes, False
     lat_col, lon_col = find_column(df.columns, LAT_FIELDS), find_column(df.columns, LON_FIELDS)
@@ -160,7 +192,7 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
                 break
     if lat_col is None or lon_col is None or area_col is None:
         raise GeoInputError(
-            "CSV needs a WKT column, or lat/lon columns with an area column (m2, ha or km2); "
+            "a table of hazards needs a WKT column, or lat/lon columns with an area column (m2, ha or km2); "
             f"found columns {list(df.columns)}",
             str(path),
         )
@@ -168,19 +200,22 @@ def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str],
         raise GeoInputError("lat/lon columns are WGS 84 degrees; --crs does not apply to them", str(path))
     values = {}
     for col in (lat_col, lon_col, area_col):
-        num = pd.to_numeric(df[col], errors="coerce")
+        raw = df[col].str.replace(",", ".", regex=False) if decimal_comma else df[col]
+        num = pd.to_numeric(raw, errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy())
         if len(bad):
-            raise GeoInputError(f"{col!r} is not a number: {df[col].iloc[bad[0]]!r}", str(path), f"line {bad[0] + 2}")
+            raise GeoInputError(
+                f"{col!r} is not a number: {df[col].iloc[bad[0]]!r}", str(path), f"{unit_name} {bad[0] + 2}"
+            )
         values[col] = num.to_numpy(dtype=float)
     lat, lon, area = values[lat_col], values[lon_col], values[area_col] * unit
     for name, arr, lim in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
         bad = np.flatnonzero(np.abs(arr) > lim)
         if len(bad):
-            raise GeoInputError(f"{name} {arr[bad[0]]} out of range", str(path), f"line {bad[0] + 2}")
+            raise GeoInputError(f"{name} {arr[bad[0]]} out of range", str(path), f"{unit_name} {bad[0] + 2}")
     bad = np.flatnonzero(area <= 0)
     if len(bad):
-        raise GeoInputError(f"area must be positive, got {area[bad[0]]}", str(path), f"line {bad[0] + 2}")
+        raise GeoInputError(f"area must be positive, got {area[bad[0]]}", str(path), f"{unit_name} {bad[0] + 2}")
     circles = geodesic_circles(lon, lat, area)
     gdf = gpd.GeoDataFrame(df.drop(columns=[lat_col, lon_col]), geometry=circles, crs=WGS84)
     if area_col in gdf.columns and unit != 1.0:
