@@ -350,3 +350,20 @@ def test_one_reader_behaviour_for_every_format(tmp_path, caplog):
     for name in ("semi.csv", "list.xlsx"):
         assert shapely.equals_exact(read[name].geometry.values, base, tolerance=1e-7).all(), name
     assert "semicolon-separated" in caplog.text and caplog.text.count("points turned into circles") >= 3
+
+
+def test_a_google_earth_kml_with_folders_reads_whole_with_its_placemark_names(tmp_path, capsys):
+    """Folders are layers: --layer all reads every one (source_layer says which), and the Placemark
+    names, Google Earth's ids, are the hazard ids (not the driver's generated ``id``)."""
+    from geo.cli import main
+
+    demo = gpd.read_file(geo.DEMO_HAZARDS).head(6).to_crs("EPSG:4326")
+    named = demo[["hazard_id", "geometry"]].rename(columns={"hazard_id": "Name"})
+    named.iloc[:3].to_file(tmp_path / "sha.kml", layer="Pailin", driver="KML")
+    named.iloc[3:].to_file(tmp_path / "sha.kml", layer="Battambang", driver="KML", mode="a")
+    hz = read_hazards(tmp_path / "sha.kml", layer="all")
+    assert list(hz["hazard_id"]) == list(demo["hazard_id"])
+    assert list(hz["source_layer"]) == ["Pailin"] * 3 + ["Battambang"] * 3
+    assert main(["analyze", str(tmp_path / "sha.kml"), "--layer", "all", "--out", str(tmp_path / "o"), "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "Placemark names" in err and "read all 2 layers" in err

@@ -120,11 +120,19 @@ def read_hazards(
         gdf, notes, approximate = _read_workbook(path, layer, crs)
     else:
         check_memory(path)
-        gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs, encoding=encoding)
+        if layer is not None and layer.lower() == "all":  # every layer (a KML's folders, a GeoPackage's tables)
+            gdf, synthetic, reader_warnings, notes = _read_all_layers(path, crs=crs, encoding=encoding)
+        else:
+            gdf, synthetic, reader_warnings, notes = read_rows(path, layer=layer, crs=crs, encoding=encoding)
         gdf, approximate = points_with_area_as_circles(gdf, notes)
-    if suffix in (".csv", ".xlsx", ".ods") or approximate:
-        for note in notes:  # every guess said on screen, not only in validation.json
-            log.warning("%s: %s", path.name, note)
+        if suffix in (".kml", ".kmz") and id_field is None and "Name" in gdf.columns:
+            names = gdf["Name"].astype(str).str.strip()
+            if (names != "").all() and names.is_unique:  # Google Earth keeps the hazard's id as the Placemark name
+                gdf = gdf.drop(columns=[c for c in gdf.columns if str(c).lower() == "id"])
+                id_field = "Name"
+                notes.append("hazard ids read from the Placemark names (Name)")
+    for note in notes:  # every guess said on screen, not only in validation.json
+        log.warning("%s: %s", path.name, note)
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
     out, report = hazard_rows(
@@ -160,6 +168,24 @@ def points_with_area_as_circles(gdf: gpd.GeoDataFrame, notes: list[str]) -> tupl
     return gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=circles, crs=WGS84), True
 
 
+def _read_all_layers(
+    path: Path, *, crs: str | None, encoding: str | None
+) -> tuple[gpd.GeoDataFrame, bool, list[str], list[str]]:
+    """Every layer of a file as one layer, with a ``source_layer`` column naming each feature's layer."""
+    import pyogrio
+
+    names = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    frames, warned, notes, synthetic = [], [], [f"read all {len(names)} layers: {', '.join(names)}"], False
+    for name in names:
+        gdf, syn, w, n = read_rows(path, layer=name, crs=crs, encoding=encoding)
+        frames.append(gdf.to_crs(WGS84).assign(source_layer=name))
+        warned += w
+        notes += n
+        synthetic |= syn
+    joined = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+    return joined, synthetic, warned, notes
+
+
 def read_rows(
     path: Path, *, layer: str | None, crs: str | None, encoding: str | None = None, **rows
 ) -> tuple[gpd.GeoDataFrame, bool, list[str], list[str]]:
@@ -170,8 +196,6 @@ def read_rows(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         gdf, synthetic, notes = _read_vector(path, layer, encoding, **rows)
-    for note in notes:
-        log.warning("%s: %s", path.name, note)
     # GDAL's warnings can mean silently altered values ("parsed incompletely"): keep them.
     reader_warnings = list(dict.fromkeys(str(w.message).strip() for w in caught))[:20]
     if gdf.crs is None:
