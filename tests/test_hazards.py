@@ -367,3 +367,19 @@ def test_a_google_earth_kml_with_folders_reads_whole_with_its_placemark_names(tm
     assert main(["analyze", str(tmp_path / "sha.kml"), "--layer", "all", "--out", str(tmp_path / "o"), "-q"]) == 0
     err = capsys.readouterr().err
     assert "Placemark names" in err and "read all 2 layers" in err
+
+
+def test_csv_coordinates_in_degrees_minutes_seconds_are_read_and_said(tmp_path, caplog):
+    (tmp_path / "dms.csv").write_text(
+        'hazard_id,lat,lon,area_m2\nH1,"14°21\'34.3""N","103°28\'27.6""E",10000\nH2,13.5,102.9,20000\n',
+        encoding="utf-8",
+    )
+    with caplog.at_level("WARNING", logger="geo"):
+        hz = read_hazards(tmp_path / "dms.csv")
+    centre = hz.geometry.iloc[0].centroid
+    assert centre.y == pytest.approx(14 + 21 / 60 + 34.3 / 3600, abs=1e-5)
+    assert centre.x == pytest.approx(103 + 28 / 60 + 27.6 / 3600, abs=1e-5)
+    assert "read as degrees, minutes and seconds" in caplog.text
+    (tmp_path / "bad.csv").write_text("hazard_id,lat,lon,area_m2\nH1,north,103.1,10000\n", encoding="utf-8")
+    with pytest.raises(GeoInputError, match="'lat' is not a number: 'north'"):
+        read_hazards(tmp_path / "bad.csv")

@@ -22,7 +22,7 @@ from pyproj import CRS
 from geo.constants import WGS84
 from geo.crs import GEOD
 from geo.errors import GeoInputError
-from geo.names import normalize_name
+from geo.names import normalize_name, parse_degrees
 
 #: geo's field -> export names seen in IMSMA and operator data (normalised).
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
@@ -203,6 +203,14 @@ def _read_table(
         raw = df[col].str.replace(",", ".", regex=False) if decimal_comma else df[col]
         num = pd.to_numeric(raw, errors="coerce")
         bad = np.flatnonzero(num.isna().to_numpy())
+        if len(bad) and col != area_col:  # degrees, minutes and seconds (13°21'00"N), as GPS units write them
+            try:
+                num = df[col].map(parse_degrees).astype(float)
+            except GeoInputError:
+                pass
+            else:
+                notes.append(f"{col!r} read as degrees, minutes and seconds")
+                bad = np.flatnonzero(num.isna().to_numpy())
         if len(bad):
             raise GeoInputError(
                 f"{col!r} is not a number: {df[col].iloc[bad[0]]!r}", str(path), f"{unit_name} {bad[0] + 2}"
