@@ -133,7 +133,7 @@ def test_the_2024_rules_keep_the_2km_strip_for_the_military(demo_result):
 
 
 def test_opening_2_7km_finishes_no_later_than_the_2024_rules(demo_result):
-    sc = scenario(demo_result, ["access_2024", "open_2_7km"])
+    sc = scenario(demo_result, ["access_2024", "open_2_7km"], "2023")  # with the military of 2023
     today, opened = sc.summary["scenarios"]
     assert today["rules"] == "2024 rules" and opened["rules"] == "2-7 km open"
     assert opened["all_land"]["year"] <= today["all_land"]["year"]
@@ -154,14 +154,15 @@ def test_geo_release_and_scenario_without_arguments_share_the_default_directory(
     assert np.allclose(table["area_km2"], table["area_m2"] / 1e6)
     summary = json.loads((out / "release_summary.json").read_text())
     assert summary["synthetic"] and max(v["largest_difference_m2"] for v in summary["reference_tables"].values()) < 0.5
-    r = run("scenario", "-q", cwd=tmp_path)
+    r = run("scenario", "-q", "--capacity", "2023", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     for name in ("scenario_completion.csv", "scenario_burndown.csv", "scenario_summary.json", "burndown.png"):
         assert (out / name).is_file(), name
     # Each verb replaces its own files and keeps the others'.
     assert (out / "by_province.csv").is_file() and (out / "release_by_band.csv").is_file()
     done = pd.read_csv(out / "scenario_completion.csv")
-    assert done["completion_year"].notna().all()
+    assert done["completion_year"].notna().all()  # with 2023's military, every cell is cleared in time
+    assert json.loads((out / "scenario_summary.json").read_text())["capacity_set"] == "2023"
 
 
 def _release_layer(path, rows):
@@ -240,9 +241,25 @@ def test_bad_rules_and_capacities_are_errors_naming_the_file_and_row(tmp_path):
 def test_bundled_rules_and_capacity_load_and_match_the_review():
     rules = load_rules()
     assert rules.access["0-2 km"] == ["military"] and set(rules.classes["military"]) == {"RCA", "NPMEC"}
-    cap = load_capacity().set_index("operator")
-    # The review's estimate for the military: 1,450 deminers x 300 days x 30 m2.
+    cap = load_capacity("2023").set_index("operator")
+    # The review's estimate for the military in 2023: 1,450 deminers x 300 days x 30 m2.
     assert cap.loc[["RCA", "NPMEC"], "cleared_m2_per_year"].sum() == 1450 * 300 * 30
+    # 2024, the default: no RCA deminers and 25 NPMEC deminers operational, at the same rate.
+    latest = load_capacity().set_index("operator")
+    assert latest.loc["RCA", "cleared_m2_per_year"] == 0 and latest.loc["NPMEC", "cleared_m2_per_year"] == 25 * 300 * 30
+    assert all(latest["source"].str.len() > 40)  # every row cites its sentence of the report
     t8 = pd.read_csv(REFERENCE_DIR / "table8_clearance_by_operator_2023.csv").set_index("operator")
     for op in ("CMAC", "HALO", "MAG", "CSHD"):
         assert cap.loc[op, "cleared_m2_per_year"] == t8.loc[op, "area_cleared_m2"]
+
+
+def test_the_default_scenario_is_on_the_capacity_reported_for_2024(demo_result):
+    """With no RCA and 25 NPMEC deminers, the military-only strip is not cleared within the horizon,
+    and the summary names the set; the 2023 set gives the earlier years."""
+    latest = scenario(demo_result)
+    assert latest.summary["capacity_set"] == "2024"
+    strip = latest.summary["scenarios"][0]["by_band"]["0-2 km"]
+    assert strip["year"] is None and len(strip["not_done"]) >= 5
+    old = scenario(demo_result, capacity="2023")
+    assert old.summary["capacity_set"] == "2023"
+    assert old.summary["scenarios"][0]["by_band"]["0-2 km"]["year"] > 2024

@@ -149,13 +149,15 @@ def cmd_scenario(args: argparse.Namespace, run) -> int:
     rules = [load_rules(r) for r in (args.rules or [None])]
     for r in rules:
         r.check_bands(band_labels(args.bands))
-    capacity = load_capacity(args.capacity)
+    load_capacity(args.capacity)  # a bad capacity file is named before the analysis runs
     shares = None if args.shares == "cleared-only" else int(args.shares)
     spread = _fraction(args.capacity_range)
     inputs = [Path(p) for p in (args.hazards, args.capacity, *(args.rules or [])) if p and Path(p).is_file()]
     with OutputSet(Path(args.out), inputs, force=args.force, owns=SCENARIO_NAMES) as t:
         result = _analysis_for(args, run)
-        sc = scenario(result, rules, capacity, start_year=args.start_year, shares_year=shares, capacity_range=spread)
+        sc = scenario(
+            result, rules, args.capacity, start_year=args.start_year, shares_year=shares, capacity_range=spread
+        )
         write_csv(sc.completion, t.path / "scenario_completion.csv")
         write_csv(sc.burndown, t.path / "scenario_burndown.csv")
         write_json(sc.summary, t.path / "scenario_summary.json")
@@ -201,7 +203,19 @@ def _year(v: dict) -> str:
 def _scenario_lines(sc) -> str:
     s = sc.summary
     lines = [
-        f"Completion from {s['start_year']} (year, range over capacity ±{s['capacity_range']:.0%} and frontier "
+        f"Completion from {s['start_year']} on the {s['capacity_set']} capacities "
+        f"({fmt_number(sum(c['cleared_m2_per_year'] for c in s['capacity']) / 1e6)} km2 cleared a year"
+        + (
+            ", military: "
+            + ", ".join(
+                f"{c['operator']} {fmt_number(c['cleared_m2_per_year'] / 1e6)}"
+                for c in s["capacity"]
+                if c["operator"] in ("RCA", "NPMEC")
+            )
+            if any(c["operator"] in ("RCA", "NPMEC") for c in s["capacity"])
+            else ""
+        )
+        + f"; year, range over capacity ±{s['capacity_range']:.0%} and frontier "
         f"±{s['frontier_tolerance_m']:g} m); 1 m2 of clearance capacity releases "
         f"{s['release_per_cleared_m2']:.2f} m2"
     ]
@@ -262,7 +276,12 @@ def register(sub, add_inputs, run) -> None:
             help="access rules (TOML), or a bundled set: access_2024 (default), open_2_7km"
             + ("; give it twice to compare" if name == "scenario" else ""),
         )
-        p.add_argument("--capacity", help="operators' clearance per year (CSV; default: 2023, Tables 8-9)")
+        p.add_argument(
+            "--capacity",
+            default=None,
+            help="operators' clearance per year: 2024 (default, the latest the source reports: no RCA deminers, "
+            "25 NPMEC deminers), 2023 (Tables 8-9), or a CSV file",
+        )
         add_inputs(p, positional=False)
         if name == "access":
             answer_options(p, ("table", "json", "csv"))

@@ -64,7 +64,11 @@ REFERENCE_DIR = DATA_DIR / "reference"
 DEMO_RELEASE = DATA_DIR / "release" / "demo_release_2023.gpkg"
 RULES_DIR = DATA_DIR / "rules"
 DEFAULT_RULES = RULES_DIR / "access_2024.toml"
-DEFAULT_CAPACITY = RULES_DIR / "capacity_2023.csv"
+#: The bundled capacity sets, by the year the Mine Action Review reports them for.
+CAPACITY_SETS = {"2023": RULES_DIR / "capacity_2023.csv", "2024": RULES_DIR / "capacity_2024.csv"}
+#: The latest capacity the source reports: 2024 (no RCA deminers, 25 NPMEC deminers).
+DEFAULT_CAPACITY_SET = "2024"
+DEFAULT_CAPACITY = CAPACITY_SETS[DEFAULT_CAPACITY_SET]
 
 #: The bundled frontier lines, with their source, licence, scale and known weaknesses
 #: (details and measurements in data/boundaries/SOURCES.md).

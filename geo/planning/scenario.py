@@ -33,7 +33,15 @@ import pandas as pd
 from geo.engine.analysis import AnalysisResult
 from geo.engine.zones import sort_by_band
 from geo.errors import GeoInputError
-from geo.planning.rules import AccessRules, access_matrix, land_cells, load_capacity, load_rules, method_shares
+from geo.planning.rules import (
+    AccessRules,
+    access_matrix,
+    capacity_set_name,
+    land_cells,
+    load_capacity,
+    load_rules,
+    method_shares,
+)
 
 #: Years projected at most; land not released by then is reported as not finished.
 HORIZON_YEARS = 100
@@ -174,8 +182,9 @@ def scenario(
         The remaining contamination (e.g. the hazards at the end of 2023).
     rules : AccessRules, path, or a list of them
         Default: the bundled 2024 rules.  With several, each is projected and compared with the first.
-    capacity : DataFrame or path, optional
-        Operators' clearance per year (see :func:`geo.planning.rules.load_capacity`); default 2023.
+    capacity : DataFrame, path or str, optional
+        Operators' clearance per year (see :func:`geo.planning.rules.load_capacity`): a file, or a
+        bundled set, ``"2024"`` (default: the latest the source reports) or ``"2023"``.
     start_year : int
         First year projected.
     shares_year : int or None
@@ -202,7 +211,8 @@ def scenario(
     listed = list(rules) if isinstance(rules, (list, tuple)) else [rules]
     loaded = [r if isinstance(r, AccessRules) else load_rules(r) for r in listed]  # type: ignore[arg-type]
     cap = load_capacity(capacity)
-    where = "capacity table" if isinstance(capacity, pd.DataFrame) else str(capacity or "bundled capacity_2023.csv")
+    capacity_set = capacity_set_name(capacity)
+    where = "capacity table" if isinstance(capacity, pd.DataFrame) else f"capacity {capacity_set}"
     factor = 1.0 / method_shares(shares_year)["cleared"] if shares_year is not None else 1.0
     bands = list(result.zones["band"])
     names = dict(zip(result.provinces["code"], result.provinces["province"]))
@@ -244,6 +254,7 @@ def scenario(
     summary = {
         "scenarios": summaries,
         "start_year": start_year,
+        "capacity_set": capacity_set,
         "capacity": cap.assign(release_m2_per_year=cap["cleared_m2_per_year"] * factor)
         .assign(provinces=["all" if p is None else ";".join(p) for p in cap["provinces"]])
         .to_dict("records"),
