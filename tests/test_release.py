@@ -263,3 +263,13 @@ def test_the_default_scenario_is_on_the_capacity_reported_for_2024(demo_result):
     old = scenario(demo_result, capacity="2023")
     assert old.summary["capacity_set"] == "2023"
     assert old.summary["scenarios"][0]["by_band"]["0-2 km"]["year"] > 2024
+
+
+def test_the_printed_scenario_shows_both_capacity_sets(tmp_path, capsys):
+    from geo.cli import main
+
+    assert main(["scenario", "--out", str(tmp_path / "s")]) == 0
+    out = capsys.readouterr().out
+    assert "on the 2024 capacities" in out and "On the 2023 capacities instead (--capacity 2023):" in out
+    line = next(x for x in out.splitlines() if x.strip().startswith("2024 rules: all land") and "against" in x)
+    assert line.split("all land ")[1].startswith("20") and "against never" in line

@@ -140,6 +140,7 @@ def cmd_access(args: argparse.Namespace, run) -> int:
 
 def cmd_scenario(args: argparse.Namespace, run) -> int:
     from geo.engine.zones import band_labels
+    from geo.io.data import CAPACITY_SETS
     from geo.io.outdir import SCENARIO_NAMES, OutputSet
     from geo.io.writers import atomic_write, write_csv, write_json
     from geo.planning.rules import load_capacity, load_rules
@@ -177,6 +178,13 @@ def cmd_scenario(args: argparse.Namespace, run) -> int:
     if sc.summary.get("notice"):
         print(f"*** {sc.summary['notice']} ***")
     print(_scenario_lines(sc))
+    # Beside a bundled set, the other one: what the years would be at the capacity of the other year.
+    if sc.summary["capacity_set"] in CAPACITY_SETS:
+        other = next(k for k in sorted(CAPACITY_SETS, reverse=True) if k != sc.summary["capacity_set"])
+        beside = scenario(result, rules, other, start_year=args.start_year, shares_year=shares, capacity_range=spread)
+        print(f"On the {other} capacities instead (--capacity {other}):")
+        for a, b in zip(sc.summary["scenarios"], beside.summary["scenarios"]):
+            print(f"  {b['rules']}: all land {_year(b['all_land'])} (against {_year(a['all_land'])})")
     print("wrote " + ", ".join(p.name for p in written if p.name in SCENARIO_NAMES) + f" in {args.out}")
     return 0
 
