@@ -547,9 +547,6 @@ def plan_run(
     )
 
 
-log = logging.getLogger("geo")
-
-
 def analyze(
     hazards: gpd.GeoDataFrame,
     boundaries: Boundaries | None = None,

@@ -385,8 +385,6 @@ def dask_client(scheduler: str, workers: int, trust: SchedulerTrust | None = Non
         yield client
 
 
-log = logging.getLogger("geo")
-
 #: Suffixes read in chunks (formats OGR reads by feature id).
 CHUNKED_SUFFIXES = (".gpkg", ".shp", ".fgb", ".geojson", ".json", ".gdb", ".gml", ".tab", ".mif", *PARQUET_SUFFIXES)
 #: Suffixes of formats GDAL reads from their start on every access (it keeps no index into them): in
