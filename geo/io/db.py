@@ -41,22 +41,40 @@ def is_db_url(text: str | Path | None) -> bool:
     return isinstance(text, str) and text.startswith(SCHEMES)
 
 
+def _url_parts(url: str) -> tuple[str, str, str | None, str, str] | None:
+    """A connection string's scheme, user, password (as typed, or None), host and the rest (path and
+    query); None for text that is not a URL.  The user part ends at the last ``@`` before the host, so
+    a password with a bare ``@`` in it stays whole.
+
+    Examples
+    --------
+    >>> _url_parts("postgresql://ops:p@ss@db.example:5432/ima?sslmode=require")
+    ('postgresql', 'ops', 'p@ss', 'db.example:5432', '/ima?sslmode=require')
+    """
+    head, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    end = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
+    userinfo, at, host = rest[:end].rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    return head, user, (password if at and colon else None), host if at else rest[:end], rest[end:]
+
+
 def _secrets(url: str) -> list[str]:
-    """Every password ``url`` carries, in any form libpq takes: in the user part (up to the last ``@``,
-    so a bare ``@`` in it is part of it), as a ``password=`` parameter, and ``PGPASSWORD``."""
+    """Every password ``url`` carries, in any form libpq takes: in the user part, as a ``password=``
+    parameter, and ``PGPASSWORD``; longest first."""
     import os
-    from urllib.parse import parse_qsl, unquote, urlsplit
+    from urllib.parse import parse_qsl, unquote
 
     found = []
-    _, sep, rest = url.partition("://")
-    netloc = rest.split("/", 1)[0].split("?", 1)[0] if sep else ""
-    userinfo, at, _host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        raw = userinfo.split(":", 1)[1]
-        found += [raw, unquote(raw)]
-    query = urlsplit(url).query if sep else ""
-    found += [v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() == "password"]
-    found += [v for k, v in (p.split("=", 1) for p in query.split("&") if "=" in p) if k.lower() == "password"]
+    parts = _url_parts(url)
+    if parts is not None:
+        password, rest = parts[2], parts[4]
+        if password:
+            found += [password, unquote(password)]
+        query = rest.partition("?")[2]
+        found += [v for k, v in parse_qsl(query, keep_blank_values=True) if k.lower() == "password"]
+        found += [v for k, v in (q.split("=", 1) for q in query.split("&") if "=" in q) if k.lower() == "password"]
     if os.environ.get("PGPASSWORD"):
         found.append(os.environ["PGPASSWORD"])
     return sorted({s for s in found if s}, key=len, reverse=True)
@@ -74,19 +92,16 @@ def redact(url: str) -> str:
     >>> redact("postgresql://ops@db.example/ima?password=s3cret&sslmode=require")
     'postgresql://ops@db.example/ima?password=***&sslmode=require'
     """
-    head, sep, rest = url.partition("://")
-    if not sep:
+    parts = _url_parts(url)
+    if parts is None:
         return url
-    slash = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    netloc, tail = rest[:slash], rest[slash:]
-    userinfo, at, host = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.split(':', 1)[0]}:***@{host}"
-    path, q, query = tail.partition("?")
+    head, user, password, host, rest = parts
+    userinfo = f"{user}:***@" if password is not None else (f"{user}@" if user else "")
+    path, q, query = rest.partition("?")
     if q:
-        parts = [p.split("=", 1) for p in query.split("&")]
-        query = "&".join(f"{p[0]}=***" if len(p) == 2 and p[0].lower() == "password" else "=".join(p) for p in parts)
-    text = f"{head}://{netloc}{path}{q}{query}"
+        pairs = [p.split("=", 1) for p in query.split("&")]
+        query = "&".join(f"{p[0]}=***" if len(p) == 2 and p[0].lower() == "password" else "=".join(p) for p in pairs)
+    text = f"{head}://{userinfo}{host}{path}{q}{query}"
     for secret in _secrets(url):
         if len(secret) >= 3:
             text = text.replace(secret, "***")
@@ -156,8 +171,8 @@ def _engine(url: str, *, read_only: bool = False):
 
 
 def _quoted_password(url: str) -> str:
-    """``url`` with the password of its user part percent-encoded: the user part ends at the last ``@``
-    before the host, so a password with a bare ``@`` or ``:`` in it connects as typed.
+    """``url`` with the password of its user part percent-encoded, so a password with a bare ``@`` or
+    ``:`` in it connects as typed.
 
     Examples
     --------
@@ -166,13 +181,13 @@ def _quoted_password(url: str) -> str:
     """
     from urllib.parse import quote, unquote
 
-    head, sep, rest = url.partition("://")
-    slash = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    userinfo, at, host = rest[:slash].rpartition("@")
-    if not (sep and at and ":" in userinfo):
+    parts = _url_parts(url)
+    if parts is None:
         return url
-    user, password = userinfo.split(":", 1)
-    return f"{head}://{user}:{quote(unquote(password), safe='')}@{host}{rest[slash:]}"
+    head, user, password, host, rest = parts
+    if password is None:
+        return url
+    return f"{head}://{user}:{quote(unquote(password), safe='')}@{host}{rest}"
 
 
 def _query_layer(conn, sql: str, geometry_oid: int | None, where: str) -> gpd.GeoDataFrame:
