@@ -116,6 +116,31 @@ def _header_width(path: Path) -> int:
         return len(next(csv.reader(fh), []))
 
 
+def coordinate_values(values: pd.Series, *, decimal_comma: bool = True) -> tuple[np.ndarray, bool]:
+    """Latitudes or longitudes as typed in tables: decimal degrees (with a decimal comma when
+    ``decimal_comma``), or degrees, minutes and seconds with a hemisphere; NaN where a value is none
+    of these.  Also whether any value was read as degrees, minutes and seconds.
+
+    Examples
+    --------
+    >>> coordinate_values(pd.Series(["13,5", "13.25", "13°30'N", "north", ""]))
+    (array([13.5 , 13.25, 13.5 ,   nan,   nan]), True)
+    """
+    text = values.astype(str).str.strip()
+    out = pd.to_numeric(text.str.replace(",", ".", regex=False) if decimal_comma else text, errors="coerce")
+    out = out.to_numpy(dtype=float, copy=True)
+    dms = False
+    for i in np.flatnonzero(np.isnan(out)):
+        if not text.iloc[i]:
+            continue
+        try:
+            out[i] = parse_degrees(text.iloc[i])
+            dms = True
+        except GeoInputError:
+            pass
+    return out, dms
+
+
 def _read_csv(path: Path, crs: str | None) -> tuple[gpd.GeoDataFrame, list[str], bool]:
     notes: list[str] = []
     _check_width(_header_width(path) - 1, path)  # less one for the geometry (WKT) column
@@ -200,22 +225,19 @@ def _read_table(
         raise GeoInputError("lat/lon columns are WGS 84 degrees; --crs does not apply to them", str(path))
     values = {}
     for col in (lat_col, lon_col, area_col):
-        raw = df[col].str.replace(",", ".", regex=False) if decimal_comma else df[col]
-        num = pd.to_numeric(raw, errors="coerce")
-        bad = np.flatnonzero(num.isna().to_numpy())
-        if len(bad) and col != area_col:  # degrees, minutes and seconds (13°21'00"N), as GPS units write them
-            try:
-                num = df[col].map(parse_degrees).astype(float)
-            except GeoInputError:
-                pass
-            else:
-                notes.append(f"{col!r} read as degrees, minutes and seconds")
-                bad = np.flatnonzero(num.isna().to_numpy())
+        if col == area_col:
+            raw = df[col].str.replace(",", ".", regex=False) if decimal_comma else df[col]
+            num, dms = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float), False
+        else:  # degrees, minutes and seconds (13°21'00"N) too, as GPS units write them
+            num, dms = coordinate_values(df[col], decimal_comma=decimal_comma)
+        if dms:
+            notes.append(f"{col!r} read as degrees, minutes and seconds")
+        bad = np.flatnonzero(np.isnan(num))
         if len(bad):
             raise GeoInputError(
                 f"{col!r} is not a number: {df[col].iloc[bad[0]]!r}", str(path), f"{unit_name} {bad[0] + 2}"
             )
-        values[col] = num.to_numpy(dtype=float)
+        values[col] = num
     lat, lon, area = values[lat_col], values[lon_col], values[area_col] * unit
     for name, arr, lim in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
         bad = np.flatnonzero(np.abs(arr) > lim)

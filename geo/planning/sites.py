@@ -29,7 +29,7 @@ from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, to_crs_dense, transformer
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
-from geo.io.readers import check_input_path, check_vrt
+from geo.io.readers import LAT_FIELDS, LON_FIELDS, check_input_path, check_vrt, coordinate_values, find_column
 from geo.names import normalize_name, parse_degrees
 from geo.planning.queries import Answer, BorderDistance, NearbyHazard, WhereAnswer, bands_at
 
@@ -271,13 +271,11 @@ def table_sites(
     """Sites from a table of text with lat/lon columns (a CSV, a workbook): rows without usable
     coordinates are skipped and reported by ``unit`` (``line`` or ``row``) number, the header being 1."""
     notes: list[str] = []
-    cols = {c.strip().lower(): c for c in df.columns}
-    lat = next((cols[c] for c in ("lat", "latitude", "y") if c in cols), None)
-    lon = next((cols[c] for c in ("lon", "lng", "long", "longitude", "x") if c in cols), None)
+    lat, lon = find_column(df.columns, LAT_FIELDS), find_column(df.columns, LON_FIELDS)
     if lat is None or lon is None:
         raise GeoInputError(f"sites table needs lat and lon columns; found {', '.join(map(str, df.columns))}", where)
-    ys = pd.to_numeric(df[lat].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
-    xs = pd.to_numeric(df[lon].str.replace(",", ".", regex=False), errors="coerce").to_numpy()
+    ys, _ = coordinate_values(df[lat])  # the same reading as the hazards' tables (geo.io.readers)
+    xs, _ = coordinate_values(df[lon])
     keep = []
     for i, (y, x) in enumerate(zip(ys, xs)):
         if np.isnan(y) or np.isnan(x):
