@@ -82,9 +82,9 @@ ax.set_ylabel("contaminated land left (km²)")"""),
     md("## 6. The map\n\nThe same map `geo map` writes: one HTML file that opens offline."),
     code("""import html
 from IPython.display import HTML
-from geo.render.webmap import inline_assets, make_map
+from geo.render.webmap import offline_page, make_map
 
-page = inline_assets(make_map(result).get_root().render())
+page = offline_page(make_map(result).get_root().render())
 HTML(f'<iframe srcdoc="{html.escape(page)}" style="width:100%;height:600px;border:0"></iframe>')"""),
 ]
 

@@ -12,7 +12,7 @@ from pyproj import Transformer
 import geo
 from geo.errors import GeoError
 from geo.render.mapdata import AREA_COLORS, area_class, band_colors, band_meaning, hazard_features, province_features
-from geo.render.webmap import inline_assets, make_map, write_map
+from geo.render.webmap import make_map, offline_page, write_map
 from tests.conftest import hazards_tm, missing_tool
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
@@ -75,7 +75,7 @@ def test_titles_are_text_not_templates(tmp_path, demo_result, title):
 
 def test_missing_asset_is_a_clear_error():
     with pytest.raises(GeoError, match="not available offline"):
-        inline_assets('<script src="https://example.org/nowhere.js"></script>')
+        offline_page('<script src="https://example.org/nowhere.js"></script>')
 
 
 def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):

@@ -1,15 +1,14 @@
 """Interactive HTML maps (folium) that open anywhere, with no network.
 
-Offline assets: folium writes ``<script src=...>``/``<link href=...>`` tags
-pointing at CDNs.  :func:`write_map` replaces each with the file's text,
-taken from the ``folium-offline`` package, which ships the exact web
-resources of folium 0.20 (Leaflet 1.9.3 and every plugin folium knows) keyed
-by their CDN address.  It was chosen over XStatic packages because XStatic
-has Leaflet itself but none of the plugins used here (fullscreen, measure,
-minimap, search); the risk of a little-used fork is contained by pinning it
-next to the folium version it mirrors, using only its data (never its
-code paths), and failing with a clear message, never a silently broken map,
-when an asset is missing.  Nothing is copied into this repository.
+Offline assets: the map is built with ``folium-offline`` (import name
+``offlinefolium``), folium 0.20's own API whose elements write each script
+and stylesheet into the page instead of a ``<script src=...>`` to a CDN
+(Leaflet 1.9.3 and every plugin folium knows).  It was chosen over XStatic
+packages because XStatic has Leaflet itself but none of the plugins used
+here (fullscreen, measure, minimap, search).  Only its public classes are
+used, and :func:`write_map` checks the page it renders: a reference to
+anything outside the file fails with a clear message, never a silently
+broken map.  Nothing is copied into this repository.
 """
 
 from __future__ import annotations
@@ -20,15 +19,15 @@ import re
 from datetime import date
 from pathlib import Path
 
-import folium
 import geopandas as gpd
 import numpy as np
+import offlinefolium as folium
 import shapely
 from branca.element import Element, MacroElement
-from folium import plugins
-from folium.elements import JSCSSMixin
-from folium.map import Layer
-from folium.template import Template
+from offlinefolium import plugins
+from offlinefolium.elements import JSCSSMixin
+from offlinefolium.map import Layer
+from offlinefolium.template import Template
 
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.engine.analysis import AnalysisResult
@@ -313,7 +312,7 @@ def make_map(
 def write_map(m: folium.Map, path: str | Path) -> Path:
     """Write a map as one self-contained HTML file (no network needed), atomically."""
     path = Path(path)
-    page = inline_assets(m.get_root().render())
+    page = offline_page(m.get_root().render())
     atomic_write(path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return path
 
@@ -439,43 +438,27 @@ def footer_html(result: AnalysisResult, when: str, grid_note: str) -> str:
     return f'<div class="geo-panel geo-footer" id="geo-footer">{" | ".join(_esc(p) for p in parts)}</div>'
 
 
-_TAG = re.compile(r'<script src="(?P<js>[^"]+)"></script>|<link rel="stylesheet" href="(?P<css>[^"]+)"\s*/?>')
+_STYLE = re.compile(r"(<style>)(.*?)(</style>)", re.S)
 _CSS_URL = re.compile(r"url\((?!['\"]?data:)[^)]*\)")
+# Any script, image or frame with a source, or stylesheet link, that is not a data: address.
+_EXTERNAL = re.compile(r'<(?:script|img|iframe)\b[^>]*\ssrc="(?!data:)([^"]+)"|<link\b[^>]*\shref="(?!data:)([^"]+)"')
 
 
-def _offline_assets() -> dict[str, str]:
-    try:
-        from offlinefolium.elements import _res  # the CDN address -> file text table of folium-offline
-    except ImportError as exc:  # pragma: no cover - a broken install
-        raise GeoError(
-            "the package folium-offline (web assets for offline maps) is not installed; reinstall geo: pip install -e ."
-        ) from exc
-    return _res
+def offline_page(page: str) -> str:
+    """Check that a rendered map needs nothing outside its own file.
 
-
-def inline_assets(page: str) -> str:
-    """Replace every external script/stylesheet tag with the file's text.
+    folium-offline's elements already write scripts and stylesheets into the page; images that
+    plugin stylesheets refer to by relative address would be fetched (and fail) from beside the
+    file, so they are dropped (geo_map.css draws those icons instead).
 
     Raises
     ------
     GeoError
-        If an asset is not available offline (the map would break without a network).
+        If the page still refers to a script, stylesheet, image or frame elsewhere (the map
+        would break without a network).
     """
-    assets = _offline_assets()
-
-    def swap(match: re.Match) -> str:
-        url = match.group("js") or match.group("css")
-        if url not in assets:
-            raise GeoError(f"map asset {url} is not available offline (folium-offline does not carry it)")
-        body = assets[url]
-        if match.group("js"):
-            return "<script>" + body.replace("</script", "<\\/script") + "</script>"
-        # Images referenced from plugin stylesheets would be fetched: geo_map.css draws those icons instead.
-        return "<style>" + _CSS_URL.sub("none", body) + "</style>"
-
-    page = _TAG.sub(swap, page)
-    left = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="(https?://[^"]+)"|<link[^>]*\shref="(https?://[^"]+)"', page)
-    left = [a or b for a, b in left]
+    page = _STYLE.sub(lambda m: m.group(1) + _CSS_URL.sub("none", m.group(2)) + m.group(3), page)
+    left = [a or b for a, b in _EXTERNAL.findall(page)]
     if left:
-        raise GeoError(f"map still refers to {left[0]}; it would not open offline")
+        raise GeoError(f"map asset {left[0]} is not available offline (folium-offline did not write it into the page)")
     return page
