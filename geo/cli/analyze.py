@@ -152,6 +152,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             f"within 2 km {fmt_number(r2['low'])}-{fmt_number(r2['high'])} km2, "
             f"within 7 km {fmt_number(r7['low'])}-{fmt_number(r7['high'])} km2"
         )
+    eb = s.get("error_budget")
+    if eb:
+        e2, e7 = eb["within_2km_km2"], eb["within_7km_km2"]
+        print(
+            f"error budget (90 %, {eb['draws']} draws of the frontier, province edges and hazard positions): "
+            f"within 2 km {fmt_number(e2['p05'])}-{fmt_number(e2['p95'])} km2 (median {fmt_number(e2['p50'])}), "
+            f"within 7 km {fmt_number(e7['p05'])}-{fmt_number(e7['p95'])} km2 (median {fmt_number(e7['p50'])})"
+        )
     for row in s.get("by_neighbor", []):
         print(
             f"  frontier with {row['neighbor']} alone: within 2 km {fmt_number(row['within_2km_km2'])} km2, "
@@ -262,6 +270,7 @@ def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
             bands_km=args.bands,
             neighbor=neighbor,
             frontier_tolerance_m=parse_distance_m(args.frontier_tolerance),
+            error_draws=args.error_draws,
             chunk_rows=rows,
             workers=args.workers or min(os.cpu_count() or 1, 2),
             scheduler=(args.scheduler or "local") if args.engine == "dask" else None,

@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from geo.constants import DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
+from geo.constants import DEFAULT_BANDS_KM, ERROR_DRAWS, FRONTIER_TOLERANCE_M
 from geo.errors import GeoInputError
 
 
@@ -170,6 +170,14 @@ def add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
         "of the Thai frontier)",
     )
     p.add_argument(
+        "--error-draws",
+        type=int,
+        default=ERROR_DRAWS,
+        metavar="N",
+        help=f"draws of the error budget: 5th-95th percentiles of the headline figures over the frontier's, the "
+        f"province edges' and the hazards' positional errors, in summary.json (default {ERROR_DRAWS}; 0 leaves it out)",
+    )
+    p.add_argument(
         "--aoi",
         help="area of interest: a province (name or code), a box west,south,east,north in degrees, or a polygon "
         "file; hazards are clipped to it and the maps open on it",
@@ -248,7 +256,12 @@ def run_analysis(args: argparse.Namespace, say: Progress):
     # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
     neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(
-        hazards, bands_km=args.bands, neighbor=neighbor, boundaries=boundaries, frontier_tolerance_m=tolerance
+        hazards,
+        bands_km=args.bands,
+        neighbor=neighbor,
+        boundaries=boundaries,
+        frontier_tolerance_m=tolerance,
+        error_draws=getattr(args, "error_draws", ERROR_DRAWS),
     )
     if aoi is not None:
         from geo.engine.aoi import scope_result

@@ -32,6 +32,7 @@ from geo.constants import (
 from geo.crs import to_crs_dense
 from geo.engine.boundaries import Boundaries, load_boundaries
 from geo.engine.curve import metres, ranges, with_extent, within_curve
+from geo.engine.errorbudget import DRAWS, error_budget, model_for
 from geo.engine.hazards import read_hazards
 from geo.engine.overlay import Territory, build_territory, split, union_groups, union_overlapping
 from geo.engine.pieces import AnalysedHazards, alternative_lines, attribute, hazard_table
@@ -337,6 +338,8 @@ class RunPlan:
         The user bands.
     tolerance_m : float
         The frontier's positional uncertainty, m.
+    error_draws : int
+        Draws of the error budget (0: none).
     """
 
     boundaries: Boundaries
@@ -348,6 +351,7 @@ class RunPlan:
     owner: np.ndarray
     zones: gpd.GeoDataFrame
     tolerance_m: float
+    error_draws: int = DRAWS
 
     @property
     def neighbors(self) -> list[str]:
@@ -402,6 +406,43 @@ class RunPlan:
         alternatives = alternative_curves_of(land_pieces, t.fine_bands, codes, self.edges, self.alternatives)
         neighbors = neighbor_curves(land_pieces, t.fine_bands, codes, self.front) if len(self.neighbors) > 1 else {}
         return Curves(analysed=analysed, alternatives=alternatives, neighbors=neighbors)
+
+    def _error_budget(self, land_pieces: pd.DataFrame, by_province: pd.DataFrame, summary) -> dict | None:
+        """The headline figures' percentiles over draws of the boundary and hazard positions."""
+        if self.error_draws < 0:
+            raise GeoInputError(f"error draws must be 0 (no error budget) or more, got {self.error_draws}")
+        if self.error_draws == 0 or not len(land_pieces):
+            return None
+        log.info("error budget: %s draws of the frontier, province edges and hazard positions", self.error_draws)
+        model = model_for(
+            self.front,
+            self.alternatives,
+            self.boundaries.provinces,
+            self.boundaries.frontier,
+            fallback_m=self.tolerance_m,
+        )
+        t = self.territory
+        central = {
+            "within_2km_km2": summary.within_2km_km2,
+            "within_7km_km2": summary.within_7km_km2,
+            "bands": summary.bands,
+            "by_province": {
+                c: {"within_2km_km2": a, "within_7km_km2": b}
+                for c, a, b in zip(by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"])
+            },
+        }
+        return error_budget(
+            land_pieces,
+            t.fine_bands,
+            list(t.provinces["code"]),
+            np.asarray(self.front.to_crs(ANALYSIS_CRS).geometry.values, dtype=object),
+            self.edges,
+            model,
+            provinces=t.provinces,
+            outline=t.land,
+            central=central,
+            draws=self.error_draws,
+        )
 
     def finish(
         self,
@@ -488,6 +529,7 @@ class RunPlan:
                 curve=curve,
                 alternative_curves=curves.alternatives,
             ),
+            error_budget=self._error_budget(land_pieces, by_province, summary),
         )
         return AnalysisResult(
             hazard_pieces=by_hazard,
@@ -512,6 +554,7 @@ def plan_run(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     neighbor: str | Sequence[str] | None = None,
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+    error_draws: int = DRAWS,
 ) -> RunPlan:
     """Fit the provinces, build the bands, cells and buffers of an analysis (see :func:`analyze`)."""
     edges = parse_bands(bands_km)
@@ -544,6 +587,7 @@ def plan_run(
         owner=owner,
         zones=_user_zones(territory.fine_bands, owner, edges),
         tolerance_m=frontier_tolerance_m,
+        error_draws=int(error_draws),
     )
 
 
@@ -554,6 +598,7 @@ def analyze(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     neighbor: str | Sequence[str] | None = None,
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+    error_draws: int = DRAWS,
 ) -> AnalysisResult:
     """Split hazards by province and border band and total them.
 
@@ -579,6 +624,10 @@ def analyze(
         Positional uncertainty of the frontier, m; every zone figure gets a
         low/central/high range (``summary["uncertainty"]``).  Default 500 m, the
         median distance between the OpenStreetMap and GSHHG lines of the Thai frontier.
+    error_draws : int
+        Draws of the error budget (``summary["error_budget"]``: 5th, 50th and 95th
+        percentiles of the headline figures over the frontier's, the province edges' and
+        the hazards' positional errors, seeded); 0 leaves it out.
 
     Returns
     -------
@@ -596,7 +645,13 @@ def analyze(
     """
     if hazards.crs is None:
         raise GeoInputError("hazard layer has no CRS")
-    plan = plan_run(boundaries, bands_km=bands_km, neighbor=neighbor, frontier_tolerance_m=frontier_tolerance_m)
+    plan = plan_run(
+        boundaries,
+        bands_km=bands_km,
+        neighbor=neighbor,
+        frontier_tolerance_m=frontier_tolerance_m,
+        error_draws=error_draws,
+    )
     log.info(
         "splitting %s hazards by province and band (%s km)",
         f"{len(hazards):,}",

@@ -33,6 +33,7 @@ from pyproj.exceptions import CRSError
 from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, FRONTIER_TOLERANCE_M
 from geo.engine.analysis import AnalysisResult, Curves, RunPlan, plan_run
 from geo.engine.boundaries import Boundaries
+from geo.engine.errorbudget import DRAWS
 from geo.engine.pieces import AnalysedHazards, hazard_table
 from geo.engine.summary import sliver_overlap_m2
 from geo.errors import GeoEnvironmentError, GeoInputError
@@ -524,6 +525,7 @@ def analyze_in_chunks(
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     neighbor: str | Sequence[str] | None = None,
     frontier_tolerance_m: float = FRONTIER_TOLERANCE_M,
+    error_draws: int = DRAWS,
     chunk_rows: int = CHUNK_ROWS,
     workers: int = 1,
     scheduler: str | None = None,
@@ -542,7 +544,7 @@ def analyze_in_chunks(
         finishes them.
     layer, crs, id_field
         As for :func:`geo.read_hazards`.
-    boundaries, bands_km, neighbor, frontier_tolerance_m
+    boundaries, bands_km, neighbor, frontier_tolerance_m, error_draws
         As for :func:`geo.analyze`.
     chunk_rows : int
         Features read and analysed at a time.
@@ -587,6 +589,7 @@ def analyze_in_chunks(
         "bands_km": bands_km,
         "neighbor": neighbor,
         "frontier_tolerance_m": frontier_tolerance_m,
+        "error_draws": error_draws,
     }
     n_chunks = max(-(-total // chunk_rows), 1)
     if n_chunks > 1 and path.suffix.lower() in SEQUENTIAL_SUFFIXES:

@@ -96,6 +96,9 @@ class Summary:
         The figures from the analysed line moved and from the other frontier lines.
     aoi : dict or None
         The area of interest the run was scoped to.
+    error_budget : dict or None
+        5th, 50th and 95th percentiles of the headline figures over draws of the inputs'
+        positional errors (:func:`geo.engine.errorbudget.error_budget`); None when not drawn.
     """
 
     hazards: int
@@ -119,6 +122,7 @@ class Summary:
     by_neighbor: list[dict] = field(default_factory=list)
     frontier_sensitivity: list[dict] = field(default_factory=list)
     aoi: dict | None = None
+    error_budget: dict | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -161,12 +165,13 @@ class Summary:
         out["inputs"] = self.inputs
         for name in ("neighbor", "bands_km", "uncertainty", "neighbors", "by_neighbor", "frontier_sensitivity"):
             out[name] = getattr(self, name)
-        if self.aoi is not None:
-            out["aoi"] = self.aoi
+        for name in ("aoi", "error_budget"):
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
         return out
 
     def __getitem__(self, key: str) -> Any:
-        if key not in _KEYS or (key in ("reference_table1", "aoi") and getattr(self, key) is None):
+        if key not in _KEYS or (key in _OPTIONAL and getattr(self, key) is None):
             raise KeyError(key)
         return getattr(self, key)
 
@@ -179,9 +184,11 @@ class Summary:
     def __contains__(self, key: object) -> bool:
         if not isinstance(key, str) or key not in _KEYS:
             return False
-        return key not in ("reference_table1", "aoi") or getattr(self, key) is not None
+        return key not in _OPTIONAL or getattr(self, key) is not None
 
 
+#: Fields left out of ``summary.json`` (and ``in``) when None.
+_OPTIONAL = ("reference_table1", "aoi", "error_budget")
 _FIGURES = (
     "hazards",
     "area_km2",

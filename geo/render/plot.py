@@ -218,7 +218,15 @@ def make_plot(
         f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
         f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
     )
-    fig.text(0.5, 0.925, subtitle or sub, ha="center", fontsize=9, parse_math=False)  # may name a user's file
+    eb = s.get("error_budget")
+    fig.text(0.5, 0.937 if eb else 0.925, subtitle or sub, ha="center", fontsize=9, parse_math=False)  # may name a file
+    if eb:
+        e2, e7 = eb["within_2km_km2"], eb["within_7km_km2"]
+        budget = (
+            f"90 % error budget (frontier, province edges, hazard positions): within 2 km "
+            f"{e2['p05']:,.2f}–{e2['p95']:,.2f} km², within 7 km {e7['p05']:,.2f}–{e7['p95']:,.2f} km²"
+        )
+        fig.text(0.5, 0.917, budget, ha="center", fontsize=8, color="#333", parse_math=False)
     if s.get("notice"):
         fig.text(
             0.5,

@@ -399,6 +399,13 @@ def title_html(result: AnalysisResult, title: str, when: str) -> str:
             f" Frontier uncertain by ±{u['tolerance_m']:g} m: within 2 km {r2['low']:,.2f}–{r2['high']:,.2f} km², "
             f"within 7 km {r7['low']:,.2f}–{r7['high']:,.2f} km²."
         )
+    eb = s.get("error_budget")
+    if eb:
+        e2, e7 = eb["within_2km_km2"], eb["within_7km_km2"]
+        lead += (
+            f" Error budget (90 %: frontier, province edges and hazard positions): within 2 km "
+            f"{e2['p05']:,.2f}–{e2['p95']:,.2f} km², within 7 km {e7['p05']:,.2f}–{e7['p95']:,.2f} km²."
+        )
     if s.get("outside_cambodia_km2", 0) > 0:
         lead += f" {s['outside_cambodia_km2']:,.2f} km² of the hazards lie outside Cambodia's outline."
     others = [e for e in s.get("frontier_sensitivity", []) if e["kind"] == "alternative"]
