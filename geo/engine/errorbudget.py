@@ -454,6 +454,7 @@ def error_budget(
     lo_m = fine_zones["inner_km"].to_numpy()[fi] * 1000.0
     hi_m = fine_zones["outer_km"].to_numpy()[fi] * 1000.0
     near = lo_m < cut_m[-1] + reach_m  # pieces farther out cannot come within the last edge
+    near &= ~shapely.is_empty(inside.geometry.values) & (inside["area_m2"].to_numpy() > 0)
     sub = inside[near]
     geoms = np.asarray(sub.geometry.values, dtype=object)
     smp = sample_pieces(
