@@ -82,3 +82,6 @@ GPKG_VERSION = "1.2"
 #: Draws of the error budget on the headline figures (:mod:`geo.engine.errorbudget`): enough for the
 #: 5th and 95th percentiles to within ~1 % of their spread; 0 leaves the budget out.
 ERROR_DRAWS: int = 400
+#: Runs and seed of the completion-year Monte Carlo (:mod:`geo.planning.scenario`).
+SCENARIO_DRAWS: int = 300
+SCENARIO_SEED: int = 2024

@@ -273,3 +273,63 @@ def test_the_printed_scenario_shows_both_capacity_sets(tmp_path, capsys):
     assert "on the 2024 capacities" in out and "On the 2023 capacities instead (--capacity 2023):" in out
     line = next(x for x in out.splitlines() if x.strip().startswith("2024 rules: all land") and "against" in x)
     assert line.split("all land ")[1].startswith("20") and "against never" in line
+
+
+def test_survey_additions_and_percentiles_on_a_hand_checkable_case(straight_world, tmp_path):
+    provinces, frontier = straight_world
+    res = geo.analyze(
+        hazards_tm([(2.5, 0, 4.5, 5)]), geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0
+    )
+    rules = tmp_path / "rules.toml"
+    rules.write_text(SIMPLE_RULES, encoding="utf-8")
+    cap = pd.DataFrame({"operator": ["OP"], "cleared_m2_per_year": [3_000_000], "provinces": ["all"]})
+    # 10 km2 known + 5 km2 from survey, all in A's 2-5 km cell (the only land near the frontier):
+    # 15 km2 at 3 a year -> 5 years, 2024..2028. Only the additions are drawn (+-50 %: 12.5-17.5 km2,
+    # 5 or 6 years).
+    sc = scenario(
+        res, rules, cap, shares_year=None, capacity_range=0.0, additional_km2=5, release_ratio=(1.0, 1.0), draws=20
+    )
+    row = sc.completion[(sc.completion["code"] == "A") & (sc.completion["band"] == "2-5 km")].iloc[0]
+    assert row["remaining_km2"] == pytest.approx(15.0, rel=1e-6)
+    assert row["completion_year"] == 2028
+    assert row["p05"] == 2028 and row["p95"] in (2028, 2029) and row["never_share"] == 0.0
+    # With 10 km2 more drawn within +-50 % (5-15 km2 -> 15-25 km2 in all): 5 to 9 years, 2028-2032.
+    spread = scenario(res, rules, cap, shares_year=None, capacity_range=0.0, additional_km2=10, release_ratio=(1, 1))
+    al = spread.summary["scenarios"][0]["all_land"]
+    assert 2028 <= al["p05"] < al["p95"] <= 2032 and al["p05"] <= al["p50"] <= al["p95"]
+
+
+def test_release_ratios_come_from_table4_and_the_reviews_clearance_estimate():
+    from geo.planning.scenario import release_ratios
+
+    r = release_ratios(2023)
+    assert r["low"] == pytest.approx(361_935_450 / 193_364_275)  # 1.87
+    assert r["high"] == pytest.approx(361_935_450 / 129.7e6)  # 2.79
+    assert "129.7" in r["sources"]["high"]
+
+
+def test_the_2024_scenario_names_the_military_strip_as_the_bottleneck_and_prices_the_task(demo_result):
+    sc = scenario(demo_result, additional_km2="survey", budget_usd=20e6, draws=50)
+    s = sc.summary["scenarios"][0]
+    b = s["bottleneck"]
+    assert b["never"] and b["band"] == "0-2 km"
+    assert {o["operator"] for o in b["operators"]} == {"RCA", "NPMEC"}
+    assert "not cleared within 100 years" in b["text"]
+    assert s["by_band"]["0-2 km"]["never_share"] == 1.0 and s["by_band"]["0-2 km"]["p50"] is None
+    c = sc.summary["cost"]
+    land = demo_result.summary["inside_cambodia_km2"] + 179.0
+    assert c["land_km2"] == pytest.approx(land)
+    assert c["cost_usd"] == pytest.approx(land * 132e6 / 515.0)
+    assert c["years_at_budget"] == pytest.approx(c["cost_usd"] / 20e6)
+    assert sc.summary["additional_km2"] == 179.0 and "179km2" in sc.summary["additional_source"]
+
+
+def test_on_the_2023_capacities_the_median_year_is_todays_year_at_the_cmaa_ratio(demo_result):
+    today = scenario(demo_result, capacity="2023", release_ratio=(1.87, 1.87), draws=100)
+    al = today.summary["scenarios"][0]["all_land"]
+    assert al["never_share"] == 0.0
+    assert abs(al["p50"] - al["year"]) <= 1
+    assert al["p05"] <= al["p50"] <= al["p95"]
+    # The Review's higher release per m2 cleared can only bring the years forward.
+    ranged = scenario(demo_result, capacity="2023", draws=100)
+    assert ranged.summary["scenarios"][0]["all_land"]["p50"] <= al["p50"]

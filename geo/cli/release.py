@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from geo.cli.common import add_boundary_options, add_verbosity, answer_format, answer_options, emit, fmt_number
+from geo.constants import SCENARIO_DRAWS as DRAWS
+from geo.constants import SCENARIO_SEED as SEED
 from geo.errors import GeoInputError
 
 RELEASE_EXAMPLES = """\
@@ -156,8 +158,15 @@ def cmd_scenario(args: argparse.Namespace, run) -> int:
     inputs = [Path(p) for p in (args.hazards, args.capacity, *(args.rules or [])) if p and Path(p).is_file()]
     with OutputSet(Path(args.out), inputs, force=args.force, owns=SCENARIO_NAMES) as t:
         result = _analysis_for(args, run)
+        extra = {
+            "additional_km2": args.additional_km2,
+            "release_ratio": _ratio(args.release_ratio),
+            "budget_usd": args.budget_usd,
+            "draws": args.draws,
+            "seed": args.seed,
+        }
         sc = scenario(
-            result, rules, args.capacity, start_year=args.start_year, shares_year=shares, capacity_range=spread
+            result, rules, args.capacity, start_year=args.start_year, shares_year=shares, capacity_range=spread, **extra
         )
         write_csv(sc.completion, t.path / "scenario_completion.csv")
         write_csv(sc.burndown, t.path / "scenario_burndown.csv")
@@ -181,10 +190,15 @@ def cmd_scenario(args: argparse.Namespace, run) -> int:
     # Beside a bundled set, the other one: what the years would be at the capacity of the other year.
     if sc.summary["capacity_set"] in CAPACITY_SETS:
         other = next(k for k in sorted(CAPACITY_SETS, reverse=True) if k != sc.summary["capacity_set"])
-        beside = scenario(result, rules, other, start_year=args.start_year, shares_year=shares, capacity_range=spread)
+        beside = scenario(
+            result, rules, other, start_year=args.start_year, shares_year=shares, capacity_range=spread, **extra
+        )
         print(f"On the {other} capacities instead (--capacity {other}):")
         for a, b in zip(sc.summary["scenarios"], beside.summary["scenarios"]):
-            print(f"  {b['rules']}: all land {_year(b['all_land'])} (against {_year(a['all_land'])})")
+            print(
+                f"  {b['rules']}: all land {_year(b['all_land'])}, {_spread(b['all_land'])} "
+                f"(against {_year(a['all_land'])}, {_spread(a['all_land'])})"
+            )
     print("wrote " + ", ".join(p.name for p in written if p.name in SCENARIO_NAMES) + f" in {args.out}")
     return 0
 
@@ -198,6 +212,35 @@ def _fraction(text: str) -> float:
     if not 0 <= value < 1:
         raise GeoInputError(f"--capacity-range {text} must lie between 0 and 1 (0.25 = ±25 %)")
     return value
+
+
+def _ratio(text: str | None) -> tuple[float, float] | None:
+    if text is None:
+        return None
+    parts = [t.strip() for t in str(text).split(",")]
+    try:
+        values = [float(t) for t in parts]
+    except ValueError:
+        raise GeoInputError(f"--release-ratio {text!r}: give LOW,HIGH, e.g. 1.87,2.79 (one number: no range)") from None
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise GeoInputError(f"--release-ratio {text!r}: give LOW,HIGH, e.g. 1.87,2.79")
+    return values[0], values[1]
+
+
+def _spread(v: dict) -> str:
+    """The percentile years of a summary entry, in words."""
+    if v.get("p50") is None and v.get("never_share") is None:
+        return "no distribution"
+    never = v.get("never_share") or 0.0
+    if never >= 1.0:
+        return "not finished within the horizon in any run"
+    p = [v.get(k) for k in ("p05", "p50", "p95")]
+    shown = "-".join("never" if y is None else str(y) for y in (p[0], p[2]))
+    median = "never" if p[1] is None else str(p[1])
+    text = f"median {median} (90 %: {shown})"
+    return text + (f", not finished in {never:.0%} of runs" if never > 0 else "")
 
 
 def _year(v: dict) -> str:
@@ -227,15 +270,40 @@ def _scenario_lines(sc) -> str:
         f"±{s['frontier_tolerance_m']:g} m); 1 m2 of clearance capacity releases "
         f"{s['release_per_cleared_m2']:.2f} m2"
     ]
+    if s.get("additional_km2"):
+        lines.append(
+            f"  with {fmt_number(s['additional_km2'])} km2 more from survey ({s['additional_source']}), "
+            f"{s['additional_rule']}"
+        )
+    r = s["release_ratio"]
+    if r["high"] > r["low"]:
+        lines.append(
+            f"  percentiles over {s['draws']} runs: capacity ±{s['capacity_range']:.0%}, release per m2 cleared "
+            f"{r['low']:.2f}-{r['high']:.2f} (CMAA 2023 - Mine Action Review estimate), frontier ±"
+            f"{s['frontier_tolerance_m']:g} m" + (", additions ±50 %" if s.get("additional_km2") else "")
+        )
     for sc_ in s["scenarios"]:
-        lines.append(f"  {sc_['rules']}: all land {_year(sc_['all_land'])}")
+        lines.append(f"  {sc_['rules']}: all land {_year(sc_['all_land'])}; {_spread(sc_['all_land'])}")
         for band, v in sc_["by_band"].items():
-            lines.append(f"      {band:>12}: {fmt_number(v['remaining_km2']):>8} km2 left, done {_year(v)}")
+            lines.append(
+                f"      {band:>12}: {fmt_number(v['remaining_km2']):>8} km2 left, done {_year(v)}; {_spread(v)}"
+            )
+        if sc_.get("bottleneck"):
+            lines.append(f"      bottleneck: {sc_['bottleneck']['text']}")
         for item in sc_["all_land"]["not_done"][:5]:
             lines.append(f"      not done: {item}")
         d = sc_["difference_years_vs_first"]["all_land"]
         if sc_ is not s["scenarios"][0] and d is not None:
             lines.append(f"      {abs(d)} years {'earlier' if d < 0 else 'later'} than {s['scenarios'][0]['rules']}")
+    c = s.get("cost")
+    if c:
+        line = (
+            f"Cost to complete {fmt_number(c['land_km2'])} km2: ${c['cost_usd'] / 1e6:,.1f} million at "
+            f"${c['usd_per_km2']:,.0f} per km2 (Cambodia's $132 million for 515 km2)"
+        )
+        if c.get("years_at_budget") is not None:
+            line += f"; {c['years_at_budget']:,.1f} years at ${c['budget_usd_per_year']:,.0f} a year"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -303,6 +371,24 @@ def register(sub, add_inputs, run) -> None:
             help="year of Table 4 whose method shares turn clearance into release (default 2023), or cleared-only",
         )
         p.add_argument("--capacity-range", default="0.25", help="spread of capacities for the ranges (default 0.25)")
+        p.add_argument(
+            "--additional-km2",
+            default=None,
+            metavar="N|survey|target",
+            help="land survey will add, km2, spread over the border provinces' cells in proportion to their land: a "
+            "number, or survey (179, the figure Cambodia gave) or target (80 = the 515 km2 it must release less "
+            "the 435 known)",
+        )
+        p.add_argument(
+            "--release-ratio",
+            default=None,
+            metavar="LOW,HIGH",
+            help="land released per m2 of clearance capacity (default 1.87,2.79: the CMAA's 2023 figures and the "
+            "Mine Action Review's estimate); the central years use LOW",
+        )
+        p.add_argument("--budget-usd", type=float, default=None, help="a yearly budget, USD: years to pay the cost")
+        p.add_argument("--draws", type=int, default=DRAWS, help=f"runs of the Monte Carlo (default {DRAWS})")
+        p.add_argument("--seed", type=int, default=SEED, help=f"its seed (default {SEED})")
         p.add_argument("--out", default="geo-output", help="output directory (default: ./geo-output)")
         p.add_argument("--force", action="store_true", help="write into a non-empty directory geo did not create")
         p.set_defaults(func=lambda a: cmd_scenario(a, run))

@@ -454,13 +454,17 @@ def error_budget(
     lo_m = fine_zones["inner_km"].to_numpy()[fi] * 1000.0
     hi_m = fine_zones["outer_km"].to_numpy()[fi] * 1000.0
     near = lo_m < cut_m[-1] + reach_m  # pieces farther out cannot come within the last edge
-    near &= ~shapely.is_empty(inside.geometry.values) & (inside["area_m2"].to_numpy() > 0)
+    # Only pieces with a shape and an area (a chunked run may carry empty ones).
+    near &= np.isfinite(shapely.bounds(np.asarray(inside.geometry.values, dtype=object))).all(axis=1)
+    near &= inside["area_m2"].to_numpy() > 0
+    code_of = inside["code"].astype(str).map(code_ix).fillna(-1).to_numpy(dtype=np.int64)
+    near &= code_of >= 0  # land of a province the output lists
     sub = inside[near]
     geoms = np.asarray(sub.geometry.values, dtype=object)
     smp = sample_pieces(
         geoms,
         sub["area_m2"].to_numpy(dtype=float),
-        sub["code"].map(code_ix).to_numpy(),
+        code_of[near],
         lo_m[near],
         hi_m[near],
         spacing_m,

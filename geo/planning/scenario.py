@@ -44,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from geo.constants import SCENARIO_DRAWS, SCENARIO_SEED
 from geo.engine.analysis import AnalysisResult
 from geo.engine.zones import sort_by_band
 from geo.errors import GeoInputError
@@ -62,10 +63,8 @@ from geo.planning.rules import (
 HORIZON_YEARS = 100
 #: Land left below this, m2, counts as released (rounding of the yearly shares).
 DONE_M2 = 0.5
-#: Runs of the Monte Carlo behind the percentile years.
-DRAWS = 300
-#: Its seed: the same inputs give the same years.
-SEED = 2024
+#: Runs of the Monte Carlo behind the percentile years, and its seed (the same inputs give the same years).
+DRAWS, SEED = SCENARIO_DRAWS, SCENARIO_SEED
 #: Named survey additions, km2, with the report's words.
 ADDITIONS_KM2: dict[str, tuple[float, str]] = {
     "survey": (
