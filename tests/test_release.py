@@ -75,15 +75,21 @@ def test_released_area_by_band_adds_up_to_the_table_4_method_totals(demo_release
     assert demo_release.summary["synthetic"] and "SYNTHETIC" in demo_release.summary["notice"]
 
 
-def test_a_hand_checkable_scenario_gives_the_exact_completion_year(straight_world, tmp_path):
+def _ten_km2_case(straight_world, tmp_path):
+    """10 km2 (2 km x 5 km) wholly in the 2-5 km band of province A, simple rules, one operator
+    clearing 3 km2 a year: the analysis, the rules file and the capacity table."""
     provinces, frontier = straight_world
-    # 2 km x 5 km = 10 km2, wholly in the 2-5 km band of province A.
     res = geo.analyze(
         hazards_tm([(2.5, 0, 4.5, 5)]), geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0
     )
     rules = tmp_path / "rules.toml"
     rules.write_text(SIMPLE_RULES, encoding="utf-8")
     cap = pd.DataFrame({"operator": ["OP"], "cleared_m2_per_year": [3_000_000], "provinces": ["all"]})
+    return res, rules, cap
+
+
+def test_a_hand_checkable_scenario_gives_the_exact_completion_year(straight_world, tmp_path):
+    res, rules, cap = _ten_km2_case(straight_world, tmp_path)
     sc = scenario(res, rules, cap, start_year=2024, shares_year=None, capacity_range=0.25)
     row = sc.completion[(sc.completion["code"] == "A") & (sc.completion["band"] == "2-5 km")].iloc[0]
     # 10 / 3 a year: 7, 4, 1, 0 left at the end of 2024 .. 2027.
@@ -276,13 +282,7 @@ def test_the_printed_scenario_shows_both_capacity_sets(tmp_path, capsys):
 
 
 def test_survey_additions_and_percentiles_on_a_hand_checkable_case(straight_world, tmp_path):
-    provinces, frontier = straight_world
-    res = geo.analyze(
-        hazards_tm([(2.5, 0, 4.5, 5)]), geo.Boundaries.from_frames(provinces, frontier), frontier_tolerance_m=0
-    )
-    rules = tmp_path / "rules.toml"
-    rules.write_text(SIMPLE_RULES, encoding="utf-8")
-    cap = pd.DataFrame({"operator": ["OP"], "cleared_m2_per_year": [3_000_000], "provinces": ["all"]})
+    res, rules, cap = _ten_km2_case(straight_world, tmp_path)
     # 10 km2 known + 5 km2 from survey, all in A's 2-5 km cell (the only land near the frontier):
     # 15 km2 at 3 a year -> 5 years, 2024..2028. Only the additions are drawn (+-50 %: 12.5-17.5 km2,
     # 5 or 6 years).

@@ -588,10 +588,6 @@ def _percentiles(results, base, edges, user_edges, codes, central, draws, seed, 
             return cum[:, :, j], cum0[:, j]
         return cum[:, :, j].sum(axis=1), cum0[:, j].sum()
 
-    def exact(key: str) -> float | None:
-        v = central.get(key)
-        return None if v is None else float(v) * 1e6
-
     out: dict = {
         "level": 0.9,
         "percentiles": "p05, p50 and p95 of the figure over the draws; central is the analysis' own figure",
@@ -602,14 +598,14 @@ def _percentiles(results, base, edges, user_edges, codes, central, draws, seed, 
     }
     for e in (2.0, 7.0):
         v, s0 = within(e)
-        out[f"within_{e:g}km_km2"] = pct(v, exact(f"within_{e:g}km_km2"), s0)
+        out[f"within_{e:g}km_km2"] = pct(v, _exact(central, f"within_{e:g}km_km2"), s0)
     bands = []
     lows = [0.0, *user_edges]
-    exact_bands = {b.get("band"): b.get("area_km2") for b in central.get("bands", [])}
+    exact_bands = {b.get("band"): {"area_km2": b.get("area_km2")} for b in central.get("bands", [])}
     for inner, outer in zip(lows, [*user_edges, math.inf]):
         label = band_label(inner, outer)
         if math.isinf(outer):  # the land beyond: what the last edge does not hold (given the exact total)
-            if exact_bands.get(label) is None:
+            if _exact(exact_bands.get(label, {}), "area_km2") is None:
                 continue
             v_lo, s_lo = within(inner)
             v_hi, s_hi = -v_lo, -s_lo
@@ -618,8 +614,7 @@ def _percentiles(results, base, edges, user_edges, codes, central, draws, seed, 
             if inner > 0:
                 v_lo, s_lo = within(inner)
                 v_hi, s_hi = v_hi - v_lo, s_hi - s_lo
-        ex = exact_bands.get(label)
-        bands.append({"band": label, **pct(v_hi, None if ex is None else ex * 1e6, s_hi)})
+        bands.append({"band": label, **pct(v_hi, _exact(exact_bands.get(label, {}), "area_km2"), s_hi)})
     out["bands"] = bands
     by_prov = {}
     v2, s2 = within(2.0, per_code=True)
@@ -638,6 +633,7 @@ def _percentiles(results, base, edges, user_edges, codes, central, draws, seed, 
 
 
 def _exact(d: dict, key: str) -> float | None:
+    """A figure of the analysis in km2 (``d[key]``) in m2, or None when not given."""
     v = d.get(key)
     return None if v is None else float(v) * 1e6
 

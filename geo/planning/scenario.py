@@ -248,7 +248,7 @@ def _addition_shares(cells: pd.DataFrame, result: AnalysisResult) -> np.ndarray:
     return weight / total if total > 0 else np.zeros(len(cells))
 
 
-def _percentile_years(years: np.ndarray, start_year: int) -> dict:
+def _percentile_years(years: np.ndarray) -> dict:
     """5th, 50th, 95th percentile completion year of runs (-1: never), None where not reached."""
     finite = np.where(years < 0, np.inf, years.astype(float))
     out: dict = {}
@@ -385,11 +385,11 @@ def scenario(
         high = np.where(never, -1, run_years.max(axis=0))
         ops = ["; ".join(cap["operator"][allowed[:, j]]) for j in range(len(cells))]
         frame = cells.assign(year=years, low=low, high=high, operators=ops, reach=allowed.any(axis=0))
-        table = _completion_rows(frame, rl.name, names, bands, mc, start_year)
+        table = _completion_rows(frame, rl.name, names, bands, mc)
         completion.append(table)
         burndown.append(_burndown_rows(left, cells, rl.name, names, start_year, bands))
         rs = _rules_summary(rl, table)
-        _add_distribution(rs, cells, mc, start_year, bands)
+        _add_distribution(rs, cells, mc)
         rs["bottleneck"] = _bottleneck(cells, done, allowed, cap, yearly, names, horizon, start_year)
         summaries.append(rs)
     comp = pd.concat(completion, ignore_index=True)
@@ -439,7 +439,7 @@ def _group_years(mc: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
 
 def _completion_rows(
-    frame: pd.DataFrame, rules_name: str, names: dict, bands: list[str], mc: np.ndarray, start_year: int
+    frame: pd.DataFrame, rules_name: str, names: dict, bands: list[str], mc: np.ndarray
 ) -> pd.DataFrame:
     rows = []
     frame = frame.reset_index(drop=True)
@@ -472,7 +472,7 @@ def _completion_rows(
                 "completion_year_low": worst("low"),
                 "completion_year_high": worst("high"),
                 **(
-                    _percentile_years(_group_years(mc, g.index[g["area_m2"] > 0].to_numpy()), start_year)
+                    _percentile_years(_group_years(mc, g.index[g["area_m2"] > 0].to_numpy()))
                     if land > 0 and len(mc)
                     else {"p05": None, "p50": None, "p95": None, "never_share": 0.0 if land <= 0 else None}
                 ),
@@ -522,14 +522,14 @@ def _rules_summary(rules: AccessRules, table: pd.DataFrame) -> dict:
     }
 
 
-def _add_distribution(rs: dict, cells: pd.DataFrame, mc: np.ndarray, start_year: int, bands: list[str]) -> None:
+def _add_distribution(rs: dict, cells: pd.DataFrame, mc: np.ndarray) -> None:
     """Percentile years of all land and of each band into a rules summary."""
     has = cells["area_m2"].to_numpy() > 0
     empty = {"p05": None, "p50": None, "p95": None, "never_share": None}
-    rs["all_land"].update(_percentile_years(_group_years(mc, np.flatnonzero(has)), start_year) if len(mc) else empty)
+    rs["all_land"].update(_percentile_years(_group_years(mc, np.flatnonzero(has))) if len(mc) else empty)
     for band, v in rs["by_band"].items():
         idx = np.flatnonzero(has & (cells["band"].to_numpy() == band))
-        v.update(_percentile_years(_group_years(mc, idx), start_year) if len(mc) and len(idx) else empty)
+        v.update(_percentile_years(_group_years(mc, idx)) if len(mc) and len(idx) else empty)
 
 
 def _bottleneck(
