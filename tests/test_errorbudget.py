@@ -143,3 +143,13 @@ def test_line_calibration_reads_a_known_offset():
     sigma, _, stats = calibrate_lines([a], [b], both_uncertain=False)
     assert stats["median_m"] == pytest.approx(300.0, abs=1.0)
     assert sigma == pytest.approx(300.0 / 0.6745, rel=0.01)
+
+
+def test_the_web_map_shows_the_budget_beside_the_headline(tmp_path, demo_result):
+    from geo.render.webmap import make_map, write_map
+
+    page = write_map(make_map(demo_result), tmp_path / "m.html").read_text(encoding="utf-8")
+    e2 = demo_result.summary["error_budget"]["within_2km_km2"]
+    e7 = demo_result.summary["error_budget"]["within_7km_km2"]
+    assert f"within 2 km {e2['p05']:,.2f}–{e2['p95']:,.2f} km²" in page
+    assert f"within 7 km {e7['p05']:,.2f}–{e7['p95']:,.2f} km²" in page
