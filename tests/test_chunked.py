@@ -116,6 +116,8 @@ def test_demo_in_chunks_gives_the_whole_layer_figures_and_files(tmp_path):
         assert a["within_2km_km2"] == pytest.approx(b["within_2km_km2"], abs=1e-9)
         assert a["within_7km_km2"] == pytest.approx(b["within_7km_km2"], abs=1e-9)
     assert sm["reference_table1"] == sc["reference_table1"]
+    for key in ("within_2km_km2", "within_7km_km2"):  # every border's figures, also summed over chunks
+        assert sm["all_borders"][key] == pytest.approx(sc["all_borders"][key], abs=1e-9)
     vm, vc = (json.loads((d / "validation.json").read_text()) for d in (m, c))
     assert vc.pop("chunks")["count"] == 6  # 5 chunks of at most 1,000 rows, made 6 for two workers
     assert vm == vc

@@ -256,6 +256,10 @@ def test_quiet_prints_the_headline_and_table1_only_for_the_demo(tmp_path, capsys
     assert main(["analyze", "--out", str(tmp_path / "demo"), "-q"]) == 0
     out = capsys.readouterr().out
     assert "within 2 km (military only)" in out and "Table 1" in out
+    # The Thai-frontier figures, then every land border's beside them, as in summary.json.
+    every = json.loads((tmp_path / "demo" / "summary.json").read_text(encoding="utf-8"))["all_borders"]
+    line = next(x for x in out.splitlines() if x.startswith("from every land border (LAO, THA, VNM)"))
+    assert f"within 7 km {every['within_7km_km2']:,.2f} km2" in line
     assert "TOTAL" not in out  # -q: no table
     user = tmp_path / "mine.gpkg"
     geo.read_hazards(geo.DEMO_HAZARDS).iloc[:50].drop(columns=["row", "synthetic"]).to_file(user, engine="pyogrio")

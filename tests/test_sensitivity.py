@@ -30,6 +30,22 @@ def test_every_border_gives_per_neighbour_and_combined_figures(all_borders, demo
     assert bp.loc[bp["code"] == "KH-16", "within_7km_LAO_km2"].iloc[0] > 0  # Ratanak Kiri borders Laos
 
 
+def test_the_thai_run_carries_the_all_borders_figures_of_an_all_borders_run(all_borders, demo_result):
+    # Two methods: the Thai run measures every border on its pieces (W(d) of the whole frontier);
+    # the all-borders run cuts its bands from every border. They agree to rounding.
+    every = demo_result.summary["all_borders"]
+    s = all_borders.summary
+    assert every["neighbors"] == ["LAO", "THA", "VNM"]
+    for key in ("within_2km_km2", "within_7km_km2", "share_within_7km"):
+        assert every[key] == pytest.approx(s[key], rel=1e-6)
+    assert every["within_7km_km2"] > demo_result.summary["within_7km_km2"]  # Laos and Viet Nam add land
+    bp = all_borders.by_province.set_index("code")
+    for code, row in every["by_province"].items():
+        assert row["within_7km_km2"] == pytest.approx(bp.loc[code, "within_7km_km2"], rel=1e-6, abs=1e-9)
+    # On the all-borders run the figures are its own.
+    assert s["all_borders"]["within_2km_km2"] == s["within_2km_km2"]
+
+
 def test_neighbour_lists_and_unknown_codes(demo_hazards, boundaries):
     two = geo.analyze(demo_hazards.iloc[:200], boundaries=boundaries, neighbor="THA,LAO")
     assert [r["neighbor"] for r in two.summary["by_neighbor"]] == ["LAO", "THA"]

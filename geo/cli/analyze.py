@@ -135,6 +135,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         f"({s['share_within_7km']:.1%} of the {fmt_number(s['inside_cambodia_km2'])} km2 in Cambodia"
         + (f"; {fmt_number(s['outside_cambodia_km2'])} km2 more lie outside it)" if outside_any else ")")
     )
+    every = s.get("all_borders")
+    if every and neighbor and every["neighbors"] != s["neighbors"]:  # the restriction applies along every border
+        print(
+            f"from every land border ({', '.join(every['neighbors'])}): "
+            f"within 2 km {fmt_number(every['within_2km_km2'])} km2; "
+            f"within 7 km {fmt_number(every['within_7km_km2'])} km2 ({every['share_within_7km']:.1%})"
+        )
     ref = s.get("reference_table1")
     if (
         ref and not s.get("aoi") and (s.get("synthetic") or args.verbose)

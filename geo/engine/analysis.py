@@ -40,12 +40,13 @@ from geo.engine.sensitivity import (
     SHIFTS_M,
     alternative_curves_of,
     analysed_curve,
+    curve_for,
     frontier_sensitivity,
     neighbor_curves,
     neighbor_figures,
 )
 from geo.engine.summary import Summary, primary_pieces, province_table, summarize, validate_spatial
-from geo.engine.zones import band_frame, parse_bands
+from geo.engine.zones import band_frame, frontier_lines, parse_bands
 from geo.errors import GeoInputError
 from geo.io.data import DEMO_HAZARDS
 from geo.io.readers import is_synthetic
@@ -301,17 +302,24 @@ class Curves:
         Each alternative line, at the band edges.
     neighbors : dict
         Each neighbour's frontier on its own, at 2 and 7 km (when there are several).
+    all_borders : DataFrame or None
+        Every land border at 2 and 7 km, when the analysed line is only some of them.
     """
 
     analysed: pd.DataFrame
     alternatives: dict[str, pd.DataFrame]
     neighbors: dict[str, pd.DataFrame]
+    all_borders: pd.DataFrame | None = None
 
     def __add__(self, other: Curves) -> Curves:
+        both = None
+        if self.all_borders is not None and other.all_borders is not None:
+            both = self.all_borders.add(other.all_borders, fill_value=0.0)
         return Curves(
             analysed=self.analysed.add(other.analysed, fill_value=0.0),
             alternatives={k: v.add(other.alternatives[k], fill_value=0.0) for k, v in self.alternatives.items()},
             neighbors={k: v.add(other.neighbors[k], fill_value=0.0) for k, v in self.neighbors.items()},
+            all_borders=both,
         )
 
 
@@ -405,7 +413,44 @@ class RunPlan:
         )
         alternatives = alternative_curves_of(land_pieces, t.fine_bands, codes, self.edges, self.alternatives)
         neighbors = neighbor_curves(land_pieces, t.fine_bands, codes, self.front) if len(self.neighbors) > 1 else {}
-        return Curves(analysed=analysed, alternatives=alternatives, neighbors=neighbors)
+        every = None
+        if self.some_borders:
+            every = curve_for(
+                land_pieces, t.fine_bands, codes, frontier_lines(self.boundaries.frontier), [2.0, 7.0], same_line=False
+            )
+        return Curves(analysed=analysed, alternatives=alternatives, neighbors=neighbors, all_borders=every)
+
+    @property
+    def some_borders(self) -> bool:
+        """True when the analysed line is only some of the boundaries' frontier lines."""
+        return len(self.front) < len(self.boundaries.frontier)
+
+    def _all_borders(self, curves: Curves, by_province: pd.DataFrame, summary) -> dict | None:
+        """The 2 and 7 km figures from every land border (the analysed ones when they are all)."""
+        frontier = self.boundaries.frontier
+        if not len(frontier):
+            return None
+        names = frontier["neighbor"].astype(str).str.upper() if "neighbor" in frontier.columns else pd.Series([])
+        inside_km2 = summary.area_km2 - summary.outside_cambodia_km2
+        if curves.all_borders is None:
+            w2, w7 = summary.within_2km_km2, summary.within_7km_km2
+            per = {
+                c: (a, b)
+                for c, a, b in zip(by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"])
+            }
+        else:
+            at2, at7 = curves.all_borders.loc[2.0], curves.all_borders.loc[7.0]
+            w2, w7 = float(at2["total_km2"]), float(at7["total_km2"])
+            per = {c: (float(at2[c]), float(at7[c])) for c in by_province["code"]}
+        return {
+            "neighbors": sorted(set(names)),
+            "within_2km_km2": w2,
+            "within_7km_km2": w7,
+            "share_within_7km": w7 / inside_km2 if inside_km2 > 0 else 0.0,
+            "by_province": {
+                c: {"within_2km_km2": a, "within_7km_km2": b} for c, (a, b) in per.items() if a > 0 or b > 0
+            },
+        }
 
     def _error_budget(self, land_pieces: pd.DataFrame, by_province: pd.DataFrame, summary) -> dict | None:
         """The headline figures' percentiles over draws of the boundary and hazard positions."""
@@ -530,6 +575,7 @@ class RunPlan:
                 alternative_curves=curves.alternatives,
             ),
             error_budget=self._error_budget(land_pieces, by_province, summary),
+            all_borders=self._all_borders(curves, by_province, summary),
         )
         return AnalysisResult(
             hazard_pieces=by_hazard,

@@ -99,6 +99,11 @@ class Summary:
     error_budget : dict or None
         5th, 50th and 95th percentiles of the headline figures over draws of the inputs'
         positional errors (:func:`geo.engine.errorbudget.error_budget`); None when not drawn.
+    all_borders : dict or None
+        The same zones measured from every land border of the provinces' country (the
+        restriction applies along all of them): ``neighbors``, ``within_2km_km2``,
+        ``within_7km_km2``, ``share_within_7km`` and ``by_province`` (code -> the two
+        figures); None when the boundaries carry no frontier lines.
     """
 
     hazards: int
@@ -123,6 +128,7 @@ class Summary:
     frontier_sensitivity: list[dict] = field(default_factory=list)
     aoi: dict | None = None
     error_budget: dict | None = None
+    all_borders: dict | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -165,7 +171,7 @@ class Summary:
         out["inputs"] = self.inputs
         for name in ("neighbor", "bands_km", "uncertainty", "neighbors", "by_neighbor", "frontier_sensitivity"):
             out[name] = getattr(self, name)
-        for name in ("aoi", "error_budget"):
+        for name in ("aoi", "error_budget", "all_borders"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -188,7 +194,7 @@ class Summary:
 
 
 #: Fields left out of ``summary.json`` (and ``in``) when None.
-_OPTIONAL = ("reference_table1", "aoi", "error_budget")
+_OPTIONAL = ("reference_table1", "aoi", "error_budget", "all_borders")
 _FIGURES = (
     "hazards",
     "area_km2",

@@ -406,6 +406,12 @@ def title_html(result: AnalysisResult, title: str, when: str) -> str:
             f" Error budget (90 %: frontier, province edges and hazard positions): within 2 km "
             f"{e2['p05']:,.2f}–{e2['p95']:,.2f} km², within 7 km {e7['p05']:,.2f}–{e7['p95']:,.2f} km²."
         )
+    every = s.get("all_borders")
+    if every and every["within_7km_km2"] != s["within_7km_km2"]:
+        lead += (
+            f" From every land border ({', '.join(every['neighbors'])}): {every['within_2km_km2']:,.2f} km² within"
+            f" 2 km, {every['within_7km_km2']:,.2f} km² within 7 km."
+        )
     if s.get("outside_cambodia_km2", 0) > 0:
         lead += f" {s['outside_cambodia_km2']:,.2f} km² of the hazards lie outside Cambodia's outline."
     others = [e for e in s.get("frontier_sensitivity", []) if e["kind"] == "alternative"]
