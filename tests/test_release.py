@@ -324,12 +324,16 @@ def test_the_2024_scenario_names_the_military_strip_as_the_bottleneck_and_prices
     assert sc.summary["additional_km2"] == 179.0 and "179km2" in sc.summary["additional_source"]
 
 
-def test_on_the_2023_capacities_the_median_year_is_todays_year_at_the_cmaa_ratio(demo_result):
-    today = scenario(demo_result, capacity="2023", release_ratio=(1.87, 1.87), draws=100)
-    al = today.summary["scenarios"][0]["all_land"]
+def test_on_the_2023_capacities_the_median_year_is_todays_year(demo_result):
+    today = scenario(demo_result, capacity="2023", draws=100)  # the defaults: the CMAA's ratio in every run
+    s = today.summary
+    al = s["scenarios"][0]["all_land"]
+    assert s["release_ratio"]["drawn"] == [s["release_ratio"]["low"]] * 2
     assert al["never_share"] == 0.0
     assert abs(al["p50"] - al["year"]) <= 1
     assert al["p05"] <= al["p50"] <= al["p95"]
-    # The Review's higher release per m2 cleared can only bring the years forward.
-    ranged = scenario(demo_result, capacity="2023", draws=100)
+    # The Review's higher release per m2 cleared can only bring the years forward: beside, and when drawn.
+    assert s["scenarios"][0]["at_high_ratio"]["all_land_year"] < al["year"]
+    ranged = scenario(demo_result, capacity="2023", release_ratio=(1.87, 2.79), draws=100)
+    assert ranged.summary["release_ratio"]["drawn"] == [1.87, 2.79]
     assert ranged.summary["scenarios"][0]["all_land"]["p50"] <= al["p50"]

@@ -276,11 +276,13 @@ def _scenario_lines(sc) -> str:
             f"{s['additional_rule']}"
         )
     r = s["release_ratio"]
-    if r["high"] > r["low"]:
+    lo_d, hi_d = r.get("drawn", (r["low"], r["high"]))
+    if s.get("draws"):
+        ratio = f"{lo_d:.2f}-{hi_d:.2f}" if hi_d > lo_d else f"{lo_d:.2f} ({r['sources']['low']})"
         lines.append(
             f"  percentiles over {s['draws']} runs: capacity ±{s['capacity_range']:.0%}, release per m2 cleared "
-            f"{r['low']:.2f}-{r['high']:.2f} (CMAA 2023 - Mine Action Review estimate), frontier ±"
-            f"{s['frontier_tolerance_m']:g} m" + (", additions ±50 %" if s.get("additional_km2") else "")
+            f"{ratio}, frontier ±{s['frontier_tolerance_m']:g} m"
+            + (", additions ±50 %" if s.get("additional_km2") else "")
         )
     for sc_ in s["scenarios"]:
         lines.append(f"  {sc_['rules']}: all land {_year(sc_['all_land'])}; {_spread(sc_['all_land'])}")
@@ -290,6 +292,13 @@ def _scenario_lines(sc) -> str:
             )
         if sc_.get("bottleneck"):
             lines.append(f"      bottleneck: {sc_['bottleneck']['text']}")
+        hr = sc_.get("at_high_ratio")
+        if hr:
+            done = hr["all_land_year"] if hr["all_land_year"] is not None else "not within the horizon"
+            lines.append(
+                f"      at {hr['release_per_cleared_m2']:.2f} m2 released per m2 cleared (the Review's clearance "
+                f"estimate; --release-ratio {r['low']:.2f},{r['high']:.2f} draws between): all land {done}"
+            )
         for item in sc_["all_land"]["not_done"][:5]:
             lines.append(f"      not done: {item}")
         d = sc_["difference_years_vs_first"]["all_land"]

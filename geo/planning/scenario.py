@@ -301,8 +301,10 @@ def scenario(
         Land survey is expected to add, km2, or a preset: ``"survey"`` (179) or ``"target"``
         (80 = 515 - 435); placed by the rule of the module docstring, in every figure.
     release_ratio : (low, high), optional
-        Land released per m2 of clearance capacity; default :func:`release_ratios` (1.87, 2.79).
-        The central years use the low end, the percentiles draw within the range.
+        Land released per m2 of clearance capacity, drawn within the range for the percentiles;
+        the central years use the low end.  Default: the CMAA's 1.87 (the ratio its capacity
+        tables pair with) in every run, and the central years at the Review's 2.79
+        (:func:`release_ratios`) given beside as ``at_high_ratio``.
     budget_usd : float, optional
         A yearly budget: the summary's ``cost`` gives the years it takes to pay the cost to
         complete (from the report's $132 million for 515 km2).
@@ -329,11 +331,16 @@ def scenario(
     capacity_set = capacity_set_name(capacity)
     where = "capacity table" if isinstance(capacity, pd.DataFrame) else f"capacity {capacity_set}"
     ratios = release_ratios(shares_year)
+    # By default the runs hold the CMAA's ratio, the one its capacity tables pair with (the Review's
+    # ratio pairs with its own, lower clearance figures); its years are given beside.
+    drawn = (ratios["low"], ratios["low"])
     if release_ratio is not None:
         lo_r, hi_r = (float(v) for v in release_ratio)
         if not (0 < lo_r <= hi_r and np.isfinite(hi_r)):
             raise GeoInputError(f"release ratio must be LOW,HIGH with 0 < LOW <= HIGH, got {lo_r:g},{hi_r:g}")
         ratios = {"low": lo_r, "high": hi_r, "sources": {"low": "given by the user", "high": "given by the user"}}
+        drawn = (lo_r, hi_r)
+    ratios["drawn"] = list(drawn)
     factor = ratios["low"]
     add_km2, add_source = parse_additions(additional_km2)
     if draws < 0:
@@ -373,7 +380,7 @@ def scenario(
         shifts = list(edge_ratio)
         for k in range(draws):
             cap_f = rng.uniform(1 - capacity_range, 1 + capacity_range, len(base_yearly))
-            ratio_k = float(rng.uniform(ratios["low"], ratios["high"]))
+            ratio_k = float(rng.uniform(*drawn))
             add_f = float(rng.uniform(0.5, 1.5)) if add_km2 > 0 else 1.0
             e = edge_ratio[shifts[int(rng.integers(len(shifts)))]]
             run = project(known * e + added * add_f, allowed, base_yearly * cap_f * ratio_k, horizon)[1]
@@ -391,6 +398,17 @@ def scenario(
         rs = _rules_summary(rl, table)
         _add_distribution(rs, cells, mc)
         rs["bottleneck"] = _bottleneck(cells, done, allowed, cap, yearly, names, horizon, start_year)
+        if ratios["high"] > factor:  # the other end of the ratio's range, central years
+            at_high = _years(
+                project(cells["area_m2"].to_numpy(), allowed, yearly / factor * ratios["high"], horizon)[1], start_year
+            )
+            whole = cells["area_m2"].to_numpy() > 0
+            rs["at_high_ratio"] = {
+                "release_per_cleared_m2": ratios["high"],
+                "all_land_year": None
+                if (at_high[whole] < 0).any()
+                else int(at_high[whole].max(initial=start_year - 1)),
+            }
         summaries.append(rs)
     comp = pd.concat(completion, ignore_index=True)
     first = summaries[0]
@@ -412,8 +430,8 @@ def scenario(
         "draws": draws,
         "seed": seed,
         "distribution": "p05/p50/p95: percentiles of the completion year over runs drawing each capacity within "
-        f"±{capacity_range:.0%}, the release per m2 cleared within its range, the additions within ±50 % and the "
-        "frontier's band edges moved by -t, -t/2, 0, t/2 or t; None: that share of runs does not finish within "
+        f"±{capacity_range:.0%}, the release per m2 cleared within release_ratio.drawn, the additions within ±50 % "
+        "and the frontier's band edges moved by -t, -t/2, 0, t/2 or t; None: that share of runs does not finish within "
         "the horizon",
         "cost": _cost(result, add_km2, budget_usd),
         "method_shares": method_shares(shares_year) if shares_year is not None else None,
