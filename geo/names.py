@@ -147,6 +147,35 @@ def parse_degrees(text: str | float) -> float:
     return round(-degrees if (match.group("hemi") or "").upper() in ("S", "W") else degrees, 10)
 
 
+def split_site(tokens: Sequence[str]) -> tuple[str, str]:
+    """A site's latitude and longitude texts from the words a user typed, however split.
+
+    ``13.35 102.55``, ``"13.35, 102.55"``, ``13 21 00 N 102 33 00 E`` and ``13°21'N 102°33'E``
+    all give the two halves :func:`parse_degrees` reads.
+
+    Examples
+    --------
+    >>> split_site(["13.35,", "102.55"]), split_site(["13 21 N 102 33 E"])
+    (('13.35', '102.55'), ('13 21 N', '102 33 E'))
+    """
+    words = " ".join(str(t) for t in tokens).replace(";", " ").split()
+    if len(words) == 1 and words[0].count(",") == 1:  # "13.35,102.55"
+        words = words[0].split(",")
+    words = [w.rstrip(",") for w in words if w.strip(",")]
+    hemi = [i for i, w in enumerate(words) if w[-1:].upper() in ("N", "S")]
+    if hemi and hemi[0] < len(words) - 1:  # the latitude ends at its N or S
+        return " ".join(words[: hemi[0] + 1]), " ".join(words[hemi[0] + 1 :])
+    if len(words) == 2:
+        return words[0], words[1]
+    if len(words) in (4, 6):  # degrees and minutes (and seconds) of each, without hemispheres
+        half = len(words) // 2
+        return " ".join(words[:half]), " ".join(words[half:])
+    raise GeoInputError(
+        f"{' '.join(str(t) for t in tokens)!r} is not a site: give LAT LON, e.g. 13.35 102.55 or "
+        "13°21'00\"N 102°33'00\"E"
+    )
+
+
 def parse_km(text: str | float) -> float:
     """A distance in km: a bare number is km (``7``), or with a unit (``7km``, ``500m``).
 

@@ -266,3 +266,38 @@ def test_quiet_prints_the_headline_and_table1_only_for_the_demo(tmp_path, capsys
     assert main(["analyze", str(user), "--out", str(tmp_path / "mine")]) == 0
     out = capsys.readouterr().out
     assert "TOTAL" in out and "Table 1" not in out  # a user's layer is not a Table 1 calibration
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        ["13 21 00 N", "102 33 00 E"],
+        ["13", "21", "00", "N", "102", "33", "00", "E"],
+        ["13°21'N 102°33'E"],
+        ["13.35,102.55"],
+        ["13.35,", "102.55"],
+    ],
+)
+def test_where_reads_a_site_however_it_is_typed(typed, capsys):
+    assert main(["where", *typed, "--format", "json", "--error-draws", "0"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["site"] == "13.35, 102.55" and answer["code"] == "KH-2"
+
+
+def test_where_with_half_a_site_says_so_without_a_usage_dump(capsys):
+    assert main(["where", "13.35", "--error-draws", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "give both LAT and LON" in err and "usage:" not in err
+
+
+def test_a_wrong_crs_names_the_likely_one(tmp_path, capsys):
+    import geopandas as gpd
+    import shapely
+
+    path = tmp_path / "utm48.gpkg"
+    gpd.GeoDataFrame({"id": ["a"]}, geometry=[shapely.box(300000, 1500000, 300500, 1500500)], crs="EPSG:32648").to_file(
+        path, engine="pyogrio"
+    )
+    assert main(["analyze", str(path), "--crs", "EPSG:32647", "--out", str(tmp_path / "o"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "with EPSG:32648 (WGS 84 / UTM zone 48N) they do: pass --crs EPSG:32648" in err

@@ -20,14 +20,14 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``geo`` parser with every verb (each verb module adds its own)."""
     from geo._version import geo_version
     from geo.cli import analyze, queries, release
-    from geo.cli.common import Progress, add_inputs, run_analysis
+    from geo.cli.common import Progress, add_inputs, saved_analysis
 
     parser = argparse.ArgumentParser(prog="geo", description="Mine-action GIS for Cambodia's border zones.")
     parser.add_argument("--version", action="version", version=f"geo {geo_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.register(sub)
-    queries.register(sub, add_inputs, lambda a: run_analysis(a, Progress(True)))
-    release.register(sub, add_inputs, lambda a: run_analysis(a, Progress(a.quiet)))
+    queries.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(True)))
+    release.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(a.quiet)))
     return parser
 
 

@@ -11,6 +11,7 @@ from geo.cli.common import (
     Progress,
     add_inputs,
     add_map_options,
+    analysis_key,
     fmt_number,
     print_checks,
     render_sensitivity,
@@ -119,6 +120,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 run_name=args.run_name,
             )
         written = target.commit()
+    if not chunked:  # kept for the questions that follow (geo where/query --from DIR, or the same inputs)
+        from geo.engine.saved import link_output, remember
+
+        key = analysis_key(args)
+        if key is not None:
+            remember(key, result)
+            link_output(out_dir, key)
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")

@@ -151,6 +151,13 @@ def add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
         )
     else:
         p.add_argument("--hazards", help="hazard polygons (default: bundled SYNTHETIC demo)")
+        p.add_argument(
+            "--from",
+            dest="from_dir",
+            metavar="DIR",
+            help="answer from the analysis that wrote DIR (a geo analyze output directory) in about a second; "
+            "without it, the analysis of the same inputs and options is reused when this machine kept one",
+        )
     p.add_argument("--layer", help="layer of a multi-layer file or File Geodatabase")
     p.add_argument("--table", help="with a postgresql:// HAZARDS: the table (or schema.table) to read")
     p.add_argument("--sql", help="with a postgresql:// HAZARDS: a query to read instead (read-only)")
@@ -218,6 +225,93 @@ def add_map_options(p: argparse.ArgumentParser) -> None:
         choices=("none", "osm", "positron"),
         help="tile basemap (default: none, readable offline)",
     )
+
+
+def _files_digest(path: Path) -> bytes:
+    """sha256 of a dataset: a folder's files, or a file with its sidecars (same name, other extension)."""
+    import hashlib
+
+    from geo.io.data import sha256_path
+
+    if path.is_dir() or not path.exists():
+        return (sha256_path(path) if path.exists() else f"missing:{path}").encode()
+    digest = hashlib.sha256()
+    for p in sorted(q for q in path.parent.glob(glob_escape(path.stem) + ".*") if q.is_file()):
+        if p.name.lower().startswith(path.name.lower()) or p.stem == path.stem:
+            digest.update(p.name.encode() + b"\0" + sha256_path(p).encode())
+    return digest.hexdigest().encode()
+
+
+def glob_escape(text: str) -> str:
+    """``text`` with the characters glob reads as patterns taken literally."""
+    import glob
+
+    return glob.escape(text)
+
+
+def analysis_key(args: argparse.Namespace) -> list[bytes] | None:
+    """What an analysis from these arguments depends on, for :mod:`geo.engine.saved`; None for a
+    database input (its rows can change under the same name)."""
+    from geo.io.data import DATA_DIR, DEMO_HAZARDS
+    from geo.io.db import is_db_url
+
+    named = [args.hazards, args.provinces, args.frontier]
+    if any(x and is_db_url(x) for x in named):
+        return None
+    parts = [
+        b"hazards:" + _files_digest(Path(args.hazards) if args.hazards else DEMO_HAZARDS),
+        b"provinces:" + (_files_digest(Path(args.provinces)) if args.provinces else b"bundled"),
+        b"frontier:" + (_files_digest(Path(args.frontier)) if args.frontier else b"bundled"),
+        b"bundled:" + _files_digest(DATA_DIR / "boundaries"),
+    ]
+    aoi = getattr(args, "aoi", None)
+    if aoi and Path(aoi).exists():
+        parts.append(b"aoi:" + _files_digest(Path(aoi)))
+    options = (
+        args.layer,
+        args.crs,
+        args.id_field,
+        args.encoding,
+        args.province_field,
+        args.neighbor,
+        tuple(float(b) for b in args.bands),
+        str(args.frontier_tolerance),
+        int(getattr(args, "error_draws", ERROR_DRAWS)),
+        aoi,
+    )
+    parts.append(repr(options).encode())
+    return parts
+
+
+def saved_analysis(args: argparse.Namespace, say: Progress):
+    """The analysis the arguments ask for: from ``--from DIR``, else the one kept for the same inputs and
+    options, else a new one (then kept for the next question)."""
+    from geo.engine.saved import recall, recall_output, remember
+
+    if getattr(args, "from_dir", None):
+        given = [
+            f"--{k.replace('_', '-')}"
+            for k in ("hazards", "provinces", "frontier", "layer", "aoi")
+            if getattr(args, k, None)
+        ]
+        if given:
+            raise GeoInputError(
+                f"--from {args.from_dir} answers from that saved analysis, with its own inputs; leave out "
+                f"{', '.join(given)} (or leave out --from to analyse them)"
+            )
+        result = recall_output(Path(args.from_dir))
+        say(f"answering from the analysis saved in {args.from_dir}")
+        return result, result.summary.get("neighbor")
+    key = analysis_key(args)
+    if key is not None:
+        result = recall(key)
+        if result is not None:
+            say("answering from the saved analysis of the same inputs")
+            return result, result.summary.get("neighbor")
+    result, neighbor = run_analysis(args, say)
+    if key is not None:
+        remember(key, result)
+    return result, neighbor
 
 
 def run_analysis(args: argparse.Namespace, say: Progress):

@@ -248,8 +248,12 @@ def register(sub, add_inputs, run) -> None:
         epilog=WHERE_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("lat", nargs="?", metavar="LAT", help="latitude (WGS 84): 13.35 or 13°21'00\"N")
-    p.add_argument("lon", nargs="?", metavar="LON", help="longitude (WGS 84): 102.55 or 102°33'00\"E")
+    p.add_argument(
+        "site",
+        nargs="*",
+        metavar="LAT LON",
+        help="latitude then longitude (WGS 84): 13.35 102.55, or 13°21'00\"N 102°33'00\"E, or 13 21 N 102 33 E",
+    )
     p.add_argument("--wkt", help="a site geometry in WKT (lon/lat unless --site-crs)")
     p.add_argument("--file", help="sites: CSV with lat/lon columns, a vector layer, or postgresql://.../db?table=NAME")
     p.add_argument("--site-crs", help="CRS of --wkt or of a sites layer without one")

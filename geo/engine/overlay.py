@@ -62,6 +62,10 @@ class Territory:
     buffers: dict[float, np.ndarray]
 
 
+#: Territories kept in the cache (each of some 25 MB; one per set of boundaries and bands in use).
+TERRITORIES_KEPT = 8
+
+
 def build_territory(
     provinces: gpd.GeoDataFrame,
     outline: gpd.GeoDataFrame,
@@ -111,10 +115,10 @@ def build_territory(
         b"".join(shapely.to_wkb(front)),
         repr((tuple(float(e) for e in edges_km), tuple(extra))).encode(),
     ]
-    return cached("territory", key, build, encode=_territory_data, decode=_territory_from_data)
+    return cached("territory", key, build, encode=territory_data, decode=territory_from_data, keep=TERRITORIES_KEPT)
 
 
-def _territory_data(t: Territory) -> dict:
+def territory_data(t: Territory) -> dict:
     """A territory as plain data for the cache (frames, geometries, arrays)."""
     return {
         "land": t.land,
@@ -127,7 +131,7 @@ def _territory_data(t: Territory) -> dict:
     }
 
 
-def _territory_from_data(d: dict) -> Territory:
+def territory_from_data(d: dict) -> Territory:
     return Territory(
         land=d["land"],
         provinces=d["provinces"],

@@ -257,11 +257,14 @@ def _remove(path: Path) -> None:
         pass
 
 
-def cached(name: str, key_parts: list[bytes], build: Callable[[], T], encode=None, decode=None) -> T:
+def cached(
+    name: str, key_parts: list[bytes], build: Callable[[], T], encode=None, decode=None, keep: int | None = None
+) -> T:
     """``build()``, from the cache when an intact entry with the same key exists.
 
     ``encode``/``decode`` turn the value into and back from plain data (dicts of
-    frames, geometries and arrays) when it is not plain data itself.
+    frames, geometries and arrays) when it is not plain data itself; ``keep`` as
+    for :func:`store`.
     """
     hit = lookup(name, key_parts)
     if hit is not None:
@@ -270,12 +273,16 @@ def cached(name: str, key_parts: list[bytes], build: Callable[[], T], encode=Non
         except (KeyError, TypeError, ValueError) as exc:
             log.warning("cache entry %s has an unexpected shape (%s); rebuilding it", name, exc)
     value = build()
-    store((name, key_parts), encode(value) if encode else value)
+    store((name, key_parts), encode(value) if encode else value, keep=keep)
     return value
 
 
-def store(key: tuple[str, list[bytes]], value: object) -> None:
-    """Keep ``value`` under ``key`` (name, key parts), atomically; a cache that cannot be written is no error."""
+def store(key: tuple[str, list[bytes]], value: object, keep: int | None = None) -> None:
+    """Keep ``value`` under ``key`` (name, key parts), atomically; a cache that cannot be written is no error.
+
+    With ``keep``, only the ``keep`` newest entries of that name stay (entries of an older
+    geo or of inputs no longer used are removed, oldest first).
+    """
     where = cache_dir()
     if where is None:
         return
@@ -291,11 +298,30 @@ def store(key: tuple[str, list[bytes]], value: object) -> None:
             fh.write(entry)
         os.replace(tmp, path)
         tmp = None
+        if keep is not None:
+            prune(where, name, keep)
     except (OSError, TypeError, ValueError) as exc:
         log.info("could not store %s in the cache (%s)", name, exc)
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+
+
+def prune(where: Path, name: str, keep: int) -> int:
+    """Remove this user's entries named ``name`` but the ``keep`` newest; how many went."""
+    entries = []
+    for path in where.glob(f"{name}-*{SUFFIX}"):
+        try:
+            st = os.lstat(path)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and (not hasattr(os, "geteuid") or st.st_uid == os.geteuid()):
+            entries.append((st.st_mtime_ns, path))
+    gone = 0
+    for _, path in sorted(entries, reverse=True)[max(keep, 0) :]:
+        _remove(path)
+        gone += 1
+    return gone
 
 
 def remove_stale_temporaries(where: Path, older_than_s: float = STALE_TMP_S) -> int:

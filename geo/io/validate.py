@@ -158,6 +158,22 @@ def check_territory(gdf: gpd.GeoDataFrame, land_wgs84, path: Path, sample: int =
     raise GeoInputError(problem, str(path))
 
 
+def _likely_crs(cx: np.ndarray, cy: np.ndarray, wrong) -> str | None:
+    """The first of :data:`USUAL_CRS` (other than ``wrong``) that puts at least 90 % of the points
+    ``cx``, ``cy`` in or near Cambodia, or None."""
+    wrong = CRS.from_user_input(wrong)
+    for candidate in USUAL_CRS:
+        if CRS.from_user_input(candidate) == wrong:
+            continue
+        try:
+            lonlat = gpd.GeoSeries(shapely.points(cx, cy), crs=candidate).to_crs(WGS84)
+        except Exception:  # coordinates this CRS cannot take
+            continue
+        if np.mean(_inside_box(lonlat.x.to_numpy(), lonlat.y.to_numpy())) >= 0.9:
+            return candidate
+    return None
+
+
 def _inside_box(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     x0, y0, x1, y1 = CAMBODIA_BOX
     return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
@@ -222,10 +238,16 @@ def check_coordinates(gdf: gpd.GeoDataFrame, crs, path: Path, hint_only: bool = 
                     "no hazard lies in or near Cambodia, but all would with x and y exchanged: did you swap lat/lon?",
                     str(path),
                 )
+            likely = _likely_crs(cx, cy, crs)
             raise GeoInputError(
                 f"no hazard lies in or near Cambodia (they centre on lon {np.nanmedian(x):.3f}, "
                 f"lat {np.nanmedian(y):.3f}"
-                f" in {crs.to_string()}); is the CRS right? pass the right one with --crs",
+                f" in {crs.to_string()}); "
+                + (
+                    f"with {likely} ({CRS.from_user_input(likely).name}) they do: pass --crs {likely}"
+                    if likely
+                    else "is the CRS right? pass the right one with --crs"
+                ),
                 str(path),
             )
         return {}

@@ -30,7 +30,7 @@ from geo.crs import GEOD, to_crs_dense, transformer
 from geo.engine.analysis import AnalysisResult
 from geo.errors import GeoInputError
 from geo.io.readers import LAT_FIELDS, LON_FIELDS, check_input_path, check_vrt, coordinate_values, find_column
-from geo.names import normalize_name, parse_degrees
+from geo.names import normalize_name, parse_degrees, split_site
 from geo.planning.queries import Answer, BorderDistance, NearbyHazard, WhereAnswer, bands_at
 
 
@@ -181,13 +181,15 @@ MAX_SITE_KM = 50.0
 def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geometry]], list[dict], list[str]]:
     """The sites asked about: (label, WGS 84 geometry), each site's own attributes, and notes on skipped rows."""
 
-    given = [x is not None for x in (args.lat, args.wkt, args.file)]
+    typed = list(args.site or [])
+    given = [bool(typed), args.wkt is not None, args.file is not None]
     if sum(given) != 1:
         raise GeoInputError("give a site: LAT LON, or --wkt WKT, or --file FILE")
-    if args.lat is not None:
-        if args.lon is None:
-            raise GeoInputError("give both LAT and LON")
-        lat, lon = parse_degrees(args.lat), parse_degrees(args.lon)
+    if typed:
+        if len(typed) == 1 and not any(c in typed[0] for c in " ,;"):
+            raise GeoInputError(f"give both LAT and LON (got only {typed[0]!r})")
+        lat_text, lon_text = split_site(typed)
+        lat, lon = parse_degrees(lat_text), parse_degrees(lon_text)
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             hint = " (did you swap lat and lon?)" if -90 <= lon <= 90 and abs(lat) <= 180 else ""
             raise GeoInputError(f"latitude {lat} / longitude {lon} out of range{hint}")
