@@ -333,3 +333,25 @@ def test_public_frames_carry_no_private_column_and_the_summary_is_typed(demo_res
     assert "aoi" not in s and s.get("aoi") is None
     with pytest.raises(KeyError):
         s["no_such_figure"]
+
+
+def test_hazards_outside_cambodia_are_placed_and_kept_out_of_province_counts(boundaries):
+    import geopandas as gpd
+    import shapely
+
+    sites = {f"kh-{i}": (102.6 + 0.01 * i, 13.5) for i in range(12)}
+    sites |= {"tha": (102.3, 13.6), "lao": (106.0, 14.3), "vnm": (106.5, 11.0), "sea": (103.3, 10.4)}
+    layer = gpd.GeoDataFrame(
+        {"hazard_id": list(sites)}, geometry=[shapely.Point(x, y) for x, y in sites.values()], crs="EPSG:4326"
+    ).to_crs("EPSG:32648")
+    layer["geometry"] = layer.buffer(100)
+    res = geo.analyze(layer, boundaries=boundaries, error_draws=0)
+    where = res.by_hazard.set_index("hazard_id")["lies_in"]
+    assert where["tha"] == "Thailand" and where["lao"] == "Laos" and where["vnm"] == "Viet Nam"
+    assert where["sea"].startswith("the sea") and (where.filter(like="kh-") == "Cambodia").all()
+    assert res.by_province["hazards"].sum() == 12  # the four abroad are no province's
+    places = {p["lies_in"]: p for p in res.summary["outside_places"]}
+    assert {p["hazards"] for p in places.values()} == {1} and len(places) == 4
+    assert sum(p["area_sum_km2"] for p in places.values()) == pytest.approx(
+        res.summary["outside_cambodia_km2"], rel=1e-6
+    )

@@ -487,3 +487,25 @@ def test_a_stopped_or_failed_layer_stream_ends_its_thread_and_says_why(tmp_path)
         stream.put(_pieces_table(2))
         stream.finish()
     assert threading.active_count() == before
+
+
+def test_points_with_an_area_become_the_same_circles_in_chunks(tmp_path):
+    """Circles overlapping across chunks are found (the boxes widened by the largest radius): land once."""
+    rng = np.random.default_rng(1)
+    n = 60
+    x, y = 102.55 + rng.uniform(0, 0.02, n), 13.45 + rng.uniform(0, 0.02, n)
+    points = gpd.GeoDataFrame(
+        {"hazard_id": [f"p{i}" for i in range(n)], "area_m2": rng.uniform(5e4, 3e5, n)},
+        geometry=shapely.points(x, y),
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "points.gpkg"
+    points.to_file(path, engine="pyogrio")
+    args = ("analyze", str(path), "--error-draws", "0", "-q")
+    assert _run(*args, "--engine", "memory", "--out", str(tmp_path / "m")) == 0
+    assert _run(*args, "--engine", "chunked", "--chunk-rows", "7", "--workers", "1", "--out", str(tmp_path / "c")) == 0
+    sm, sc = (json.loads((tmp_path / d / "summary.json").read_text()) for d in ("m", "c"))
+    assert sm["hazards"] == sc["hazards"] == n
+    assert sc["overlap_km2"] > 1.0  # the circles overlap, across chunks too
+    assert sc["area_km2"] == pytest.approx(sm["area_km2"], rel=1e-9)
+    assert sc["area_sum_km2"] == pytest.approx(sm["area_sum_km2"], rel=1e-9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -73,7 +74,10 @@ def test_by_province_columns(demo_run):
     ]
     assert all(c in bp.columns for c in cols)
     assert len(bp) == 25 and bp["code"].is_unique
-    assert bp["data_notice"].str.contains("SYNTHETIC").all()
+    # The notice said once (first row), the flag on every row; rows in the printed table's order.
+    assert bp["data_notice"].iloc[0].startswith("SYNTHETIC") and bp["data_notice"].iloc[1:].isna().all()
+    assert bp["synthetic"].all()
+    assert bp["area_km2"].is_monotonic_decreasing and "province_area_km2" in bp and "land_km2" not in bp
     s = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
     assert bp["within_7km_km2"].sum() == pytest.approx(s["within_7km_km2"])
 
@@ -301,3 +305,24 @@ def test_a_wrong_crs_names_the_likely_one(tmp_path, capsys):
     assert main(["analyze", str(path), "--crs", "EPSG:32647", "--out", str(tmp_path / "o"), "-q"]) == 2
     err = capsys.readouterr().err
     assert "with EPSG:32648 (WGS 84 / UTM zone 48N) they do: pass --crs EPSG:32648" in err
+
+
+def test_the_printed_table_and_by_province_csv_list_provinces_in_one_order(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["analyze", "--out", str(out), "--error-draws", "0"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    start = next(i for i, x in enumerate(printed) if x.startswith("province "))
+    end = next(i for i, x in enumerate(printed) if x.startswith("TOTAL"))
+    rows = [x for x in printed[start + 1 : end] if not x.startswith("-")]
+    csv = pd.read_csv(out / "by_province.csv", encoding="utf-8-sig")
+    listed = csv.loc[csv["area_km2"] > 0, "province"].tolist()
+    assert [r[: len(p)] for r, p in zip(rows, listed)] == listed and len(rows) == len(listed) == 10
+
+
+def test_where_csv_says_the_notice_once(tmp_path, capsys):
+    sites = tmp_path / "sites.csv"
+    sites.write_text("name,lat,lon\na,13.35,102.55\nb,13.5,102.6\nc,12.9,102.5\n", encoding="utf-8")
+    assert main(["where", "--file", str(sites), "--format", "csv", "--error-draws", "0"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert table["data_notice"].iloc[0].startswith("SYNTHETIC") and table["data_notice"].iloc[1:].isna().all()
+    assert table["synthetic"].all() and len(table) == 3

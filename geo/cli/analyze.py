@@ -143,6 +143,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         f"({s['share_within_7km']:.1%} of the {fmt_number(s['inside_cambodia_km2'])} km2 in Cambodia"
         + (f"; {fmt_number(s['outside_cambodia_km2'])} km2 more lie outside it)" if outside_any else ")")
     )
+    away = [p for p in s.get("outside_places", []) if p["hazards"]]
+    if away:
+        print(
+            f"{sum(p['hazards'] for p in away):,} hazards lie mostly outside Cambodia, counted in no province: "
+            + ", ".join(f"{p['hazards']:,} in {p['lies_in']}" for p in away)
+            + " (by_hazard.csv: lies_in)"
+        )
     every = s.get("all_borders")
     if every and neighbor and every["neighbors"] != s["neighbors"]:  # the restriction applies along every border
         print(
@@ -281,6 +288,7 @@ def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
             layer=args.layer,
             crs=args.crs,
             id_field=args.id_field,
+            encoding=args.encoding,
             boundaries=boundaries,
             bands_km=args.bands,
             neighbor=neighbor,

@@ -23,6 +23,8 @@ def fmt_number(value: float, digits: int = 2) -> str:
 
 def render_table(result) -> str:
     """A plain-text table of the per-province figures and totals."""
+    from geo.engine.summary import by_area
+
     s = result.summary
     bp = result.by_province
     band_cols = [f"band_{k}_km2" for k in result.zones["key"]]
@@ -32,7 +34,7 @@ def render_table(result) -> str:
     head = ["province", "hazards", "area km2", *[b["band"] for b in s["bands"]]]
     head += ["outside Cambodia"] * outside + ["within 7 km", "share"]
     rows = []
-    for _, r in bp[(bp["hazards"] > 0) | (bp["area_km2"] > 0)].sort_values("area_km2", ascending=False).iterrows():
+    for _, r in by_area(bp[(bp["hazards"] > 0) | (bp["area_km2"] > 0)]).iterrows():
         rows.append(
             [
                 r["province"],

@@ -62,7 +62,7 @@ def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.Data
                 "area_m2": a.get("area_m2", ""),
                 "hazard_area_m2": a.get("hazard_area_m2", ""),
                 "outside_cambodia_m2": a.get("outside_cambodia_m2", ""),
-                **({"data_notice": a["notice"]} if a.get("notice") else {}),
+                **({"synthetic": True, "data_notice": a["notice"] if k == 0 else ""} if a.get("notice") else {}),
             }
         )
     return pd.DataFrame(rows)
@@ -85,6 +85,7 @@ ANSWER_COLUMNS = {
     "area_m2",
     "hazard_area_m2",
     "outside_cambodia_m2",
+    "synthetic",
     "data_notice",
 }
 

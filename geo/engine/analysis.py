@@ -420,6 +420,17 @@ class RunPlan:
             )
         return Curves(analysed=analysed, alternatives=alternatives, neighbors=neighbors, all_borders=every)
 
+    @cached_property
+    def places(self) -> tuple[shapely.Geometry, dict[str, shapely.Geometry]]:
+        """The outline and each neighbour's frontier (analysis CRS), to say where outside pieces lie."""
+        frontier = self.boundaries.frontier
+        lines: dict[str, shapely.Geometry] = {}
+        if len(frontier) and "neighbor" in frontier.columns:
+            projected = frontier.to_crs(ANALYSIS_CRS)
+            for iso3, g in projected.groupby(projected["neighbor"].astype(str).str.upper()):
+                lines[str(iso3)] = shapely.union_all(g.geometry.to_numpy())
+        return self.territory.land, lines
+
     @property
     def some_borders(self) -> bool:
         """True when the analysed line is only some of the boundaries' frontier lines."""
@@ -705,7 +716,7 @@ def analyze(
     )
     hz = AnalysedHazards.prepare(hazards)
     pieces, land_pieces = plan.pieces(hz)
-    by_hazard = hazard_table(pieces, hz, plan.territory.provinces, plan.zones)
+    by_hazard = hazard_table(pieces, hz, plan.territory.provinces, plan.zones, plan.places)
     return plan.finish(
         hz,
         pieces=pieces,

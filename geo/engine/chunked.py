@@ -178,21 +178,45 @@ def _synthetic(path: Path, layer: str | None, info: dict) -> bool:
     return False
 
 
+def circle_reach_m(path: Path, layer: str | None, info: dict) -> float:
+    """The largest radius, m, of the circles a point layer with a recorded-area column becomes
+    (:func:`geo.engine.hazards.points_with_area_as_circles`); 0 for other layers."""
+    from geo.io.readers import FIELD_ALIASES, find_column
+
+    kind = info.get("geometry_type")  # GeoParquet's info has none: its area column is taken as it is
+    if kind is not None and "point" not in str(kind).lower():
+        return 0.0
+    column = find_column(list(info.get("fields", [])), FIELD_ALIASES["area_recorded_m2"])
+    if column is None:
+        return 0.0
+    if is_parquet(path):
+        import pyarrow.parquet as pq
+
+        values = pq.read_table(path, columns=[column]).column(0).to_pandas()
+    else:
+        values = pyogrio.read_dataframe(path, layer=layer, columns=[column], read_geometry=False)[column]
+    area = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    area = area[np.isfinite(area) & (area > 0)]
+    return float(np.sqrt(area.max() / np.pi)) * 1.01 if len(area) else 0.0
+
+
 def counted_before(
-    path: Path, layer: str | None, source_crs: str | None, chunk_rows: int, total: int
+    path: Path, layer: str | None, source_crs: str | None, chunk_rows: int, total: int, reach_m: float = 0.0
 ) -> Iterator[np.ndarray]:
     """For each chunk of rows in turn (``total`` rows), the feature ids of earlier rows whose bounding boxes
     meet its own (``source_crs``: the CRS the file's coordinates are in).
 
     The bounds are read a chunk at a time (a chunk's ids are ready long before the chunk before it is
     analysed).  Boxes are the file's own, widened by :data:`BOX_MARGIN_DEG` (geographic CRS) or
-    :data:`BOX_MARGIN_M`, so that hazards meeting in the analysis CRS are always among them.
+    :data:`BOX_MARGIN_M`, so that hazards meeting in the analysis CRS are always among them; and by
+    ``reach_m`` more for points that become circles of up to that radius.
     """
     try:
         geographic = source_crs is None or CRS.from_user_input(source_crs).is_geographic
     except CRSError as exc:
         raise GeoInputError(f"the file's CRS cannot be used ({exc}); pass --crs", str(path)) from exc
-    margin = BOX_MARGIN_DEG if geographic else BOX_MARGIN_M
+    # A degree is at least 100 km on the ground anywhere near Cambodia (longitude, at 15 degrees north: 107 km).
+    margin = BOX_MARGIN_DEG + reach_m / 100_000.0 if geographic else BOX_MARGIN_M + reach_m
     yield np.array([], dtype=np.int64)  # the first chunk has no earlier rows: on its way before any box is read
     seen: list[tuple[shapely.STRtree, np.ndarray]] = []
     for start in range(0, total if total > chunk_rows else 0, chunk_rows):
@@ -395,15 +419,25 @@ SEQUENTIAL_SUFFIXES = (".geojson", ".json", ".gml", ".mif")
 #: Hazard columns the figures and checks use; the others only go to the files written.
 _KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
 #: Piece columns the figures use.
-_PIECE_KEEP = ("hazard_index", "province", "code", "band", "band_index", "area_m2")
+_PIECE_KEEP = ("hazard_index", "province", "code", "band", "lies_in", "band_index", "area_m2")
 
 
-def _read_chunk(path: Path, *, layer, crs, id_field, first_row: int = 1, **rows):
-    """Features of ``rows`` read, checked and repaired as :func:`geo.read_hazards` does, and the report."""
-    from geo.engine.hazards import hazard_rows, read_rows
+def _read_chunk(path: Path, *, layer, crs, id_field, encoding=None, first_row: int = 1, **rows):
+    """Features of ``rows`` read, checked and repaired as :func:`geo.read_hazards` does (points with an
+    area as circles, the same text encoding), and the report."""
+    from geo.engine.hazards import hazard_rows, points_with_area_as_circles, read_rows
 
-    gdf, _, warned, notes = read_rows(path, layer=layer, crs=crs, **rows)
-    return hazard_rows(gdf, path, id_field=id_field, notes=notes, reader_warnings=warned, first_row=first_row)
+    gdf, _, warned, notes = read_rows(path, layer=layer, crs=crs, encoding=encoding, **rows)
+    gdf, approximate = points_with_area_as_circles(gdf, notes)
+    return hazard_rows(
+        gdf,
+        path,
+        id_field=id_field,
+        notes=notes,
+        reader_warnings=warned,
+        approximate=approximate,
+        first_row=first_row,
+    )
 
 
 @dataclass(frozen=True)
@@ -419,6 +453,7 @@ class ChunkJob:
     counted_fids: np.ndarray
     synthetic: bool
     spill: Path | None = None  # where the pieces go to disk for the caller (PieceRows.spill), or not at all
+    encoding: str | None = None
 
 
 @dataclass
@@ -443,6 +478,7 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         layer=job.layer,
         crs=job.crs,
         id_field=job.id_field,
+        encoding=job.encoding,
         first_row=job.start + 1,
         skip_features=job.start,
         max_features=job.rows,
@@ -452,14 +488,16 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
     del chunk
     counted = np.array([], dtype=object)
     if len(job.counted_fids) and len(hz.table):
-        earlier, _ = _read_chunk(job.path, layer=job.layer, crs=job.crs, id_field=job.id_field, fids=job.counted_fids)
+        earlier, _ = _read_chunk(
+            job.path, layer=job.layer, crs=job.crs, id_field=job.id_field, encoding=job.encoding, fids=job.counted_fids
+        )
         if len(earlier):
             counted = AnalysedHazards.prepare(earlier).geoms
     if not len(hz.table):
         empty = pd.DataFrame()
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
-    table = hazard_table(pieces, hz, t.provinces, plan.zones)
+    table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places)
     rows = PieceRows.of(table, synthetic=job.synthetic)
     return ChunkPart(
         rows=rows if job.spill is None else rows.spill(job.spill),
@@ -521,6 +559,7 @@ def analyze_in_chunks(
     layer: str | None = None,
     crs: str | None = None,
     id_field: str | None = None,
+    encoding: str | None = None,
     boundaries: Boundaries | None = None,
     bands_km: Sequence[float] = DEFAULT_BANDS_KM,
     neighbor: str | Sequence[str] | None = None,
@@ -542,7 +581,7 @@ def analyze_in_chunks(
         Writes ``by_hazard.csv`` and the ``hazard_pieces`` layer of ``zones.gpkg`` as chunks are
         split (:class:`geo.render.export.PieceWriter`); :func:`geo.render.export.write_outputs` with ``pieces=writer``
         finishes them.
-    layer, crs, id_field
+    layer, crs, id_field, encoding
         As for :func:`geo.read_hazards`.
     boundaries, bands_km, neighbor, frontier_tolerance_m, error_draws
         As for :func:`geo.analyze`.
@@ -615,8 +654,12 @@ def analyze_in_chunks(
         plan_args["boundaries"] = plan.boundaries
         synthetic = _synthetic(path, layer, info)
         jobs = (
-            ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic)
-            for k, fids in enumerate(counted_before(path, layer, crs or info.get("crs"), chunk_rows, total))
+            ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic, encoding=encoding)
+            for k, fids in enumerate(
+                counted_before(
+                    path, layer, crs or info.get("crs"), chunk_rows, total, circle_reach_m(path, layer, info)
+                )
+            )
         )
         reports, kept, by_hazard, pieces, land = [], [], [], [], []
         areas: list[np.ndarray] = []

@@ -15,7 +15,7 @@ import shapely
 from pyproj import CRS
 
 from geo._threads import valid_mask
-from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.constants import ANALYSIS_CRS, NEIGHBOR_NAMES, OUTSIDE, SEA, WGS84
 from geo.crs import to_crs_dense
 from geo.engine.overlay import union_groups
 from geo.io.readers import FIELD_ALIASES, find_column
@@ -150,10 +150,40 @@ def attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:
     return out
 
 
+def lies_in(geoms: np.ndarray, outline: shapely.Geometry, borders: dict[str, shapely.Geometry]) -> np.ndarray:
+    """Where pieces outside Cambodia lie: the neighbour whose land frontier is the nearest part of the
+    national outline, or :data:`~geo.constants.SEA` where the coast is nearer (analysis CRS).
+
+    The frontier lines and the outline are drawn from one source, so a frontier is as near as the
+    outline where it is the nearest part of it; a 100 m allowance (and 1 % of the distance) takes
+    the rest of two drawings of the same line.
+    """
+    out = np.full(len(geoms), SEA, dtype=object)
+    if not len(geoms):
+        return out
+    points = shapely.point_on_surface(geoms)
+    edge = shapely.boundary(outline)
+    to_outline = shapely.distance(edge, points)
+    best = np.full(len(geoms), np.inf)
+    for iso3, line in borders.items():
+        d = shapely.distance(line, points)
+        closer = (d < best) & (d <= to_outline * 1.01 + 100.0)
+        out[closer] = NEIGHBOR_NAMES.get(iso3.upper(), iso3)
+        best = np.where(closer, d, best)
+    return out
+
+
 def hazard_table(
-    pieces: pd.DataFrame, hazards: AnalysedHazards, fitted: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+    pieces: pd.DataFrame,
+    hazards: AnalysedHazards,
+    fitted: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    places: tuple[shapely.Geometry, dict[str, shapely.Geometry]] | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per hazard x province x user band (fine pieces of a band merged).
+
+    ``lies_in`` says where each piece is: ``Cambodia``, or outside it, the neighbour or the sea
+    (:func:`lies_in`, from ``places``: the outline and each neighbour's frontier, analysis CRS).
 
     For hazards given in WGS 84, a private ``_wgs84`` column holds the hazard's own geometry where the
     piece is the whole hazard (see :attr:`AnalysedHazards.wgs84`), else None.
@@ -180,6 +210,11 @@ def hazard_table(
     table.insert(4, "inner_km", np.where(b >= 0, zones["inner_km"].to_numpy()[np.clip(b, 0, None)], np.nan))
     outer = zones["outer_km"].to_numpy()[np.clip(b, 0, None)]
     table.insert(5, "outer_km", np.where((b >= 0) & np.isfinite(outer), outer, np.nan))
+    where = np.full(len(rows), "Cambodia", dtype=object)
+    if (b < 0).any():
+        outline, borders = places if places is not None else (None, {})
+        where[b < 0] = lies_in(rows["geometry"].to_numpy()[b < 0], outline, borders) if outline is not None else OUTSIDE
+    table.insert(6, "lies_in", where)
     table["area_m2"] = rows["area_m2"].to_numpy()
     table["area_km2"] = table["area_m2"] / 1e6
     table["share_of_hazard"] = table["area_m2"] / hazards.area_m2[src]

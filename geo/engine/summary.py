@@ -80,6 +80,10 @@ class Summary:
         ``within_7km_km2`` over the contaminated land inside Cambodia.
     outside_cambodia_km2, inside_cambodia_km2 : float
         Contaminated land beyond and inside the outline.
+    outside_places : list of dict
+        Where the hazards outside Cambodia lie: per ``lies_in`` (a neighbour, or the sea),
+        ``hazards`` (those whose largest part lies there: no province counts them) and
+        ``area_sum_km2`` (their pieces there).
     bands : list of dict
         Per band: ``band``, ``key``, ``inner_km``, ``outer_km``, ``area_km2``, ``area_sum_km2``,
         ``hazards``, ``zone_area_km2``.
@@ -129,6 +133,7 @@ class Summary:
     aoi: dict | None = None
     error_budget: dict | None = None
     all_borders: dict | None = None
+    outside_places: list[dict] = field(default_factory=list)
 
     @property
     def synthetic(self) -> bool:
@@ -205,6 +210,7 @@ _FIGURES = (
     "share_within_7km",
     "outside_cambodia_km2",
     "inside_cambodia_km2",
+    "outside_places",
     "bands",
     "provinces_with_hazards",
 )
@@ -244,7 +250,9 @@ def province_table(
     codes = fitted["code"]
     out = pd.DataFrame({"province": fitted["province"], "code": codes, "name_km": fitted["name_km"]})
     primary = primary_pieces(by_hazard) if primary is None else primary
-    out["hazards"] = codes.map(primary.groupby("code").size()).fillna(0).astype(int).to_numpy()
+    # A hazard lying mostly outside Cambodia is no province's (summary: outside_places).
+    counted = primary[primary["band_index"] >= 0]
+    out["hazards"] = codes.map(counted.groupby("code").size()).fillna(0).astype(int).to_numpy()
     km2 = lambda s: codes.map(s).fillna(0.0).to_numpy() / 1e6  # noqa: E731
     out["area_km2"] = km2(land_pieces.groupby("code")["area_m2"].sum())
     out["area_sum_km2"] = km2(pieces.groupby("code")["area_m2"].sum())
@@ -263,9 +271,15 @@ def province_table(
     order = [c for c in out.columns if c not in ("share_within_7km", "inside_cambodia_km2")]
     at = order.index("within_7km_km2") + 1
     out = out[[*order[:at], "share_within_7km", *order[at:], "inside_cambodia_km2"]]
-    out["land_km2"] = fitted.geometry.area.to_numpy() / 1e6
+    out["province_area_km2"] = fitted.geometry.area.to_numpy() / 1e6
     out["sliver_land_km2"] = fitted["sliver_m2"].to_numpy() / 1e6
     return out.reset_index(drop=True)
+
+
+def by_area(by_province: pd.DataFrame) -> pd.DataFrame:
+    """The province rows as tables show them: most contaminated land first, then by code."""
+    order = np.lexsort((by_province["code"].astype(str).to_numpy(), -by_province["area_km2"].to_numpy()))
+    return by_province.iloc[order].reset_index(drop=True)
 
 
 def sliver_overlap_m2(geoms: np.ndarray, slivers: gpd.GeoDataFrame) -> float:
@@ -438,6 +452,19 @@ def summarize(
         )
     area = float(land_pieces["area_m2"].sum() / 1e6)
     within7 = float(by_province["within_7km_km2"].sum())
+    places = []
+    if "lies_in" in by_hazard.columns:
+        out_pieces = by_hazard[by_hazard["band_index"] < 0]
+        primary = primary_pieces(by_hazard) if primary is None else primary
+        out_primary = primary[primary["band_index"] < 0]
+        for name, g in out_pieces.groupby("lies_in", sort=True):
+            places.append(
+                {
+                    "lies_in": str(name),
+                    "hazards": int((out_primary["lies_in"] == name).sum()),
+                    "area_sum_km2": float(g["area_m2"].sum() / 1e6),
+                }
+            )
     outside = float(by_province["outside_cambodia_km2"].sum())
     inside = area - outside
     return Summary(
@@ -450,6 +477,7 @@ def summarize(
         share_within_7km=within7 / inside if inside > 0 else 0.0,
         outside_cambodia_km2=outside,
         inside_cambodia_km2=max(inside, 0.0),
+        outside_places=places,
         bands=bands,
         provinces_with_hazards=int((by_province["hazards"] > 0).sum()),
         slivers=validation.get("slivers", {}),

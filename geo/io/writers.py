@@ -547,6 +547,14 @@ def _flat(df: pd.DataFrame) -> pd.DataFrame:
     return public_columns(df).drop(columns=[c for c in df.columns if c == "geometry"])
 
 
+def with_notice(table: pd.DataFrame, notice: str) -> pd.DataFrame:
+    """``table`` with a ``synthetic`` flag on every row and the ``data_notice`` said once, on the first."""
+    text = np.full(len(table), "", dtype=object)
+    if len(text):
+        text[0] = notice
+    return table.assign(synthetic=True, data_notice=text)
+
+
 def _piece_table(by_hazard: pd.DataFrame, *, synthetic: bool) -> pd.DataFrame:
     """The rows of ``by_hazard.csv``: the public columns without geometry, and for synthetic input a
     ``synthetic`` flag (the notice itself is said once per file, not on every row)."""

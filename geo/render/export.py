@@ -23,6 +23,7 @@ import pandas as pd
 
 from geo.constants import GPKG_VERSION, WGS84
 from geo.engine.analysis import AnalysisResult
+from geo.engine.summary import by_area
 from geo.errors import GeoEnvironmentError
 from geo.io.outdir import ANALYSIS_FILES
 from geo.io.writers import (
@@ -37,6 +38,7 @@ from geo.io.writers import (
     layer_metadata,
     spreadsheet_safe,
     valid_polygons,
+    with_notice,
     write_arrow_layer,
     write_csv,
     write_json,
@@ -178,7 +180,7 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     s = result.summary
     scalars = {k: v for k, v in s.to_dict().items() if not isinstance(v, (dict, list))}
     summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
-    sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": result.by_province}
+    sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": by_area(result.by_province)}
     if result.streamed:
         note = (
             "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg "
@@ -283,12 +285,11 @@ def write_outputs(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     notice = result.summary.get("notice")
-    by_province = result.by_province.copy()
+    by_province = by_area(result.by_province)  # in the order of the printed table
     meta = layer_metadata(notice)
     if notice:
-        # Said in full once per file: in each of the 25 province rows, and in the pieces' table as a
-        # ``synthetic`` flag (the full text on each of a million rows would be most of the file).
-        by_province["data_notice"] = notice
+        # Said once per file: a ``synthetic`` flag on every row, the full text on the first.
+        by_province = with_notice(by_province, notice)
     written = [out_dir / n for n in OUTPUT_FILES]
     write_json(result.summary.to_dict(), written[0])
     write_csv(by_province, written[1])
