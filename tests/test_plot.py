@@ -37,6 +37,14 @@ def test_static_map_png_and_pdf(tmp_path, demo_result):
 
     with Image.open(png) as im:
         assert im.size == (2338, 1654)  # A4 landscape at 200 dpi
+    # Print files keep text as text: TrueType (CID Type 2) fonts in the PDF, no Type 3; <text> in the SVG.
+    import re
+
+    subtypes = set(re.findall(rb"/Subtype\s*/(\w+)", pdf.read_bytes()))
+    assert b"Type3" not in subtypes and b"CIDFontType2" in subtypes
+    (svg,) = write_plot(fig, tmp_path / "zones.svg")
+    text = svg.read_text(encoding="utf-8")
+    assert text.count("<text") > 20 and "Battambang" in text
 
 
 def test_hazards_are_drawn_in_their_band_colour_above_the_bands(straight_world):

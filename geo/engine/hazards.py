@@ -201,7 +201,7 @@ def read_rows(
     if gdf.crs is None:
         if crs is None:
             hint = check_coordinates(gdf, None, path, hint_only=True)
-            raise GeoInputError(f"file has no CRS (e.g. a missing .prj){hint}; pass crs=/--crs", str(path))
+            raise GeoInputError(f"file has no CRS (e.g. a missing .prj){hint}; pass --crs (crs= in Python)", str(path))
         gdf = gdf.set_crs(crs)
     elif crs is not None and CRS.from_user_input(crs) != gdf.crs:
         notes.append(f"file declares {gdf.crs.to_string()}; overridden by --crs {crs}")

@@ -305,6 +305,18 @@ def _bar_chart(fig, result: AnalysisResult, colors: dict) -> None:
         ax.spines[side].set_visible(False)
 
 
+#: Print files keep their text as text: TrueType fonts embedded in PDFs (not Type 3 outlines), and
+#: ``<text>`` elements in SVGs (editable in Inkscape or Illustrator, searchable, selectable).
+PRINT_TEXT = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.fonttype": "none"}
+
+
+def _save(fig, tmp: Path, **kw) -> None:
+    import matplotlib
+
+    with matplotlib.rc_context(PRINT_TEXT):
+        fig.savefig(tmp, **kw)
+
+
 def write_plot(fig, path: str | Path, also_pdf: bool = False) -> list[Path]:
     """Write ``fig`` in the format of ``path``'s extension (.png at 200 dpi, .pdf, .svg), atomically;
     with ``also_pdf`` a PDF beside a PNG (same stem)."""
@@ -315,10 +327,10 @@ def write_plot(fig, path: str | Path, also_pdf: bool = False) -> list[Path]:
 
         raise GeoInputError(f"{path.name}: a static map is written as .png, .pdf or .svg")
     written = [path]
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=200, format=fmt))
+    atomic_write(path, lambda tmp: _save(fig, tmp, dpi=200, format=fmt))
     if also_pdf and fmt == "png":
         pdf = path.with_suffix(".pdf")
-        atomic_write(pdf, lambda tmp: fig.savefig(tmp, format="pdf"))
+        atomic_write(pdf, lambda tmp: _save(fig, tmp, format="pdf"))
         written.append(pdf)
     return written
 
@@ -340,7 +352,9 @@ def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None =
     shapes = result.provinces.set_index("code").geometry
 
     def _write(tmp: Path) -> None:
-        with PdfPages(tmp) as pdf:
+        import matplotlib
+
+        with matplotlib.rc_context(PRINT_TEXT), PdfPages(tmp) as pdf:
             pdf.savefig(make_plot(result, title=title, lang=lang))
             for code, name in zip(border["code"], border["province"]):
                 box = transform_geoms(shapely.segmentize(shapes[code].envelope, 1000.0), ANALYSIS_CRS, WGS84)
