@@ -43,6 +43,19 @@ def test_province_tooltips_are_the_table_rounded(demo_result):
     assert "ប៉ៃលិន" in feats["KH-24"]["label"]  # Khmer name beside the English one
 
 
+def test_popups_read_as_words_with_rounded_values_and_units(demo_result):
+    from geo.render.mapdata import hazard_features, popup_row
+
+    assert popup_row("area_recorded_m2", 1047032.7899999999) == ("area recorded", "1,047,033 m²")
+    assert popup_row("distance_m", "528.04") == ("distance", "528.0 m")
+    assert popup_row("ratio", 0.123456789) == ("ratio", "0.1235")
+    assert popup_row("remarks", "<b>1.5</b>") == ("remarks", "<b>1.5</b>")  # text stays text
+    first = hazard_features(demo_result)["features"][0]["properties"]["_attrs"]
+    recorded = demo_result.hazard_pieces["area_recorded_m2"].iloc[0]
+    assert first["area recorded"] == f"{recorded:,.0f} m²"
+    assert not any("_" in label for label in first)
+
+
 @pytest.fixture(scope="module")
 def xss_result(straight_world):
     from tests.conftest import hazards_tm

@@ -97,6 +97,45 @@ def _text(value) -> str:
     return str(value)
 
 
+#: Units a column name ends with, and how a popup shows them.
+_UNITS = (("_km2", "km²", 3), ("_m2", "m²", 0), ("_ha", "ha", 2), ("_km", "km", 2), ("_m", "m", 1))
+
+
+def popup_row(name: str, value) -> tuple[str, str]:
+    """A popup's label and value for an attribute: words for the name (``area_recorded_m2`` ->
+    ``area recorded``), numbers rounded with their unit (``1,047,033 m²``), other values as text."""
+    label, unit, digits = str(name), "", None
+    for suffix, shown, places in _UNITS:
+        if label.lower().endswith(suffix) and len(label) > len(suffix):
+            label, unit, digits = label[: -len(suffix)], shown, places
+            break
+    label = label.replace("_", " ").strip() or str(name)
+    number = None
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        number = float(value)
+    elif unit:
+        try:
+            number = float(str(value).replace(",", ""))
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number):
+        return label, _text(value)
+    if digits is None:  # a plain number: as it is when whole, else to 4 significant decimals at most
+        text = f"{number:,.0f}" if number.is_integer() else f"{number:,.4f}".rstrip("0").rstrip(".")
+    else:
+        text = f"{number:,.{digits}f}"
+    return label, f"{text} {unit}".strip()
+
+
+def _popup_rows(row: dict) -> dict[str, str]:
+    """:func:`popup_row` of every attribute; two names read alike keep their own names."""
+    out: dict[str, str] = {}
+    for name, value in row.items():
+        label, text = popup_row(name, value)
+        out[label if label not in out else str(name)] = text
+    return out
+
+
 def _display(gdf: gpd.GeoDataFrame, tolerance_m: float) -> np.ndarray:
     """Display geometry: simplified in metres, WGS 84, rounded to ~1 m. Never used for numbers."""
     geoms = shapely.simplify(gdf.to_crs(ANALYSIS_CRS).geometry.values, tolerance_m, preserve_topology=True)
@@ -170,11 +209,7 @@ def hazard_features(result: AnalysisResult) -> dict:
                 "status": _text(row.get("status")),
                 "hazard_type": _text(row.get("hazard_type")),
                 "device_type": _text(row.get("device_type")),
-                "_attrs": {
-                    k: (f"{v:,.1f}" if k == "area_m2" else _text(v))
-                    for k, v in row.items()
-                    if k not in SHOWN and _text(v) != ""
-                },
+                "_attrs": _popup_rows({k: v for k, v in row.items() if k not in SHOWN and _text(v) != ""}),
                 "_fill": colors.get(row["band"], "#000000"),
             }
         )
