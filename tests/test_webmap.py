@@ -248,6 +248,12 @@ def test_mouse_utm_coordinates_match_pyproj(demo_page):
         x, y = page.evaluate(f"geoUtm48n({lat}, {lon})")
         ex, ey = utm.transform(lon, lat)
         assert abs(x - ex) < 0.05 and abs(y - ey) < 0.05
+    # West of 102 E the readout is in zone 47N, never a negative easting of zone 48.
+    zone47 = Transformer.from_crs("EPSG:4326", "EPSG:32647", always_xy=True)
+    assert page.evaluate("geoUtmZone(101.5)") == 47 and page.evaluate("geoUtmZone(102.5)") == 48
+    x, y = page.evaluate("geoUtm(12.0, 101.5, 47)")
+    ex, ey = zone47.transform(101.5, 12.0)
+    assert abs(x - ex) < 0.05 and abs(y - ey) < 0.05
 
 
 @pytest.mark.browser
@@ -343,6 +349,32 @@ def _overlap(a, b) -> float:
     dx = min(a["x"] + a["w"], b["x"] + b["w"]) - max(a["x"], b["x"])
     dy = min(a["y"] + a["h"], b["y"] + b["h"]) - max(a["y"], b["y"])
     return max(dx, 0) * max(dy, 0)
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1024, 640)])
+def test_the_headline_figures_are_on_screen_on_load(browser, tmp_path_factory, demo_result, width, height):
+    path = tmp_path_factory.mktemp("headline") / "map.html"
+    write_map(make_map(demo_result), path)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(path.as_uri())
+    page.wait_for_function("() => window.geoMap && window.geoMap._loaded")
+    page.wait_for_timeout(300)
+    figures = page.evaluate(
+        """() => [...document.querySelectorAll('#geo-headline .geo-figure')].map(el => {
+          const r = el.getBoundingClientRect();
+          return {text: el.innerText, size: parseFloat(getComputedStyle(el).fontSize),
+                  inside: r.width > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth};
+        })"""
+    )
+    s, eb = demo_result.summary, demo_result.summary["error_budget"]
+    assert [f["text"].split(" km²")[0] for f in figures] == [
+        f"{s[k]:,.2f}" for k in ("area_km2", "within_2km_km2", "within_7km_km2")
+    ]
+    assert all(f["inside"] and f["size"] >= 14 for f in figures), figures
+    assert f"{eb['within_2km_km2']['p05']:,.2f}" in figures[1]["text"]
+    assert page.is_visible("#geo-synthetic")
+    page.close()
 
 
 @pytest.mark.browser

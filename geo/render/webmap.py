@@ -431,7 +431,26 @@ def title_html(result: AnalysisResult, title: str, when: str) -> str:
     return (
         f'<div class="geo-panel geo-title" id="geo-title">'
         f'<details class="geo-collapsible" open><summary><h1>{_esc(title)}</h1></summary><p>{_esc(lead)}</p>'
-        f'</details><p class="geo-note" id="geo-tile-note"></p>{banner}</div>'
+        f'</details>{headline_html(s)}<p class="geo-note" id="geo-tile-note"></p>{banner}</div>'
+    )
+
+
+def headline_html(s) -> str:
+    """The three figures a reader wants first, always on screen (outside the collapsible details):
+    contaminated, within 2 km and within 7 km, each with its 90 % interval when the error budget exists."""
+    eb = s.get("error_budget") or {}
+
+    def figure(value: float, what: str, key: str | None = None) -> str:
+        band = eb.get(key) if key else None
+        spread = f" (90 %: {band['p05']:,.2f}–{band['p95']:,.2f})" if band else ""
+        return f'<span class="geo-figure"><b>{value:,.2f} km²</b> {_esc(what)}{spread}</span>'
+
+    return (
+        '<div class="geo-headline" id="geo-headline">'
+        + figure(s["area_km2"], "contaminated")
+        + figure(s["within_2km_km2"], "within 2 km", "within_2km_km2")
+        + figure(s["within_7km_km2"], "within 7 km", "within_7km_km2")
+        + "</div>"
     )
 
 

@@ -1,11 +1,11 @@
-/* geo's own map controls: metric scale, mouse coordinates (lat/lon and UTM 48N). */
+/* geo's own map controls: metric scale, pointer coordinates (lat/lon and UTM, in the zone of the point). */
 (function () {
-  // UTM zone 48N on WGS 84 (central meridian 105 E, k0 0.9996, false easting 500 km):
+  // A northern UTM zone on WGS 84 (central meridian 6 * zone - 183 E, k0 0.9996, false easting 500 km):
   // transverse Mercator series (Snyder, Map Projections - A Working Manual, 1987, eqs. 8-9 .. 8-10).
-  function utm48n(latDeg, lonDeg) {
+  function utmNorth(latDeg, lonDeg, zone) {
     var a = 6378137.0, f = 1 / 298.257223563, k0 = 0.9996;
     var e2 = f * (2 - f), ep2 = e2 / (1 - e2);
-    var phi = latDeg * Math.PI / 180, lam = (lonDeg - 105) * Math.PI / 180;
+    var phi = latDeg * Math.PI / 180, lam = (lonDeg - (6 * zone - 183)) * Math.PI / 180;
     var s = Math.sin(phi), c = Math.cos(phi), t = Math.tan(phi);
     var N = a / Math.sqrt(1 - e2 * s * s), T = t * t, C = ep2 * c * c, A = lam * c;
     var e4 = e2 * e2, e6 = e4 * e2;
@@ -19,7 +19,11 @@
       + (61 - 58 * T + T * T + 600 * C - 330 * ep2) * Math.pow(A, 6) / 720));
     return [x, y];
   }
+  function utm48n(latDeg, lonDeg) { return utmNorth(latDeg, lonDeg, 48); }
   window.geoUtm48n = utm48n;
+  // The zone a longitude lies in (Cambodia: 48, its far west 47).
+  window.geoUtmZone = function (lonDeg) { return Math.floor((lonDeg + 180) / 6) + 1; };
+  window.geoUtm = utmNorth;
 
   window.geoAddControls = function (map) {
     L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(map);
@@ -31,12 +35,15 @@
       options: { position: "bottomright" },
       onAdd: function () {
         var div = L.DomUtil.create("div", "geo-panel geo-coords");
-        div.textContent = "move the pointer over the map";
-        map.on("mousemove", function (e) {
-          var u = utm48n(e.latlng.lat, e.latlng.lng);
+        var touch = ("ontouchstart" in window) || navigator.maxTouchPoints > 0;
+        div.textContent = touch ? "tap the map for its coordinates" : "move the pointer over the map";
+        function show(e) {
+          var zone = window.geoUtmZone(e.latlng.lng), u = utmNorth(e.latlng.lat, e.latlng.lng, zone);
           div.textContent = e.latlng.lat.toFixed(5) + ", " + e.latlng.lng.toFixed(5)
-            + "  |  UTM 48N " + u[0].toFixed(0) + " E " + u[1].toFixed(0) + " N";
-        });
+            + "  |  UTM " + zone + "N " + u[0].toFixed(0) + " E " + u[1].toFixed(0) + " N";
+        }
+        map.on("mousemove", show);
+        map.on("click", show);
         return div;
       }
     });
