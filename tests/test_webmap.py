@@ -514,3 +514,37 @@ def test_hostile_province_names_reach_the_chart_as_text(browser, tmp_path, strai
     assert page.evaluate("document.querySelectorAll('#geo-chart img, #geo-chart script').length") == 0
     assert log["dialogs"] == [] and log["errors"] == []
     page.close()
+
+
+_LABELS_JS = """() => [...document.querySelectorAll('.geo-label')].filter(el => {
+  const r = el.getBoundingClientRect(); return getComputedStyle(el).display !== 'none' && r.width > 0;
+}).map(el => el.innerText)"""
+
+
+@pytest.mark.browser
+def test_places_are_named_on_the_map(demo_page):
+    page, log = demo_page
+    page.evaluate("() => { geoMap.setView([12.8, 104.5], 7, {animate: false}); }")
+    page.wait_for_timeout(200)
+    national = page.evaluate(_LABELS_JS)
+    assert {"THAILAND", "LAOS", "VIET NAM", "Gulf of Thailand"} <= set(national)
+    page.evaluate("() => { geoMap.setView([13.0, 103.0], 9, {animate: false}); }")
+    page.wait_for_timeout(200)
+    assert "Battambang" in page.evaluate(_LABELS_JS)
+    assert not log["errors"]
+
+
+@pytest.mark.browser
+def test_hostile_province_names_are_labels_as_text(browser, tmp_path, straight_world):
+    provinces, frontier = straight_world
+    provinces = provinces.assign(province=XSS_PROVINCES)
+    from tests.conftest import hazards_tm
+
+    res = geo.analyze(hazards_tm([(1, 0, 2, 1)]), geo.Boundaries.from_frames(provinces, frontier), error_draws=0)
+    page, log = open_offline(browser, write_map(make_map(res), tmp_path / "labels.html"))
+    page.evaluate("() => { geoMap.setZoom(10, {animate: false}); }")
+    page.wait_for_timeout(200)
+    texts = page.eval_on_selector_all(".geo-label-province span", "els => els.map(e => e.textContent)")
+    assert sorted(texts) == sorted(XSS_PROVINCES)
+    assert page.evaluate("document.querySelectorAll('.geo-label img, .geo-label script').length") == 0
+    assert not log["dialogs"] and not log["requests"]

@@ -35,6 +35,14 @@ DECIMALS = 5
 #: Hazard attributes already in the tooltip (the popup shows the tooltip rows, then the rest).
 SHOWN = {"hazard_id", "province", "band", "status", "hazard_type", "device_type"}
 
+#: Neighbours and sea named on both maps, with a point in each (lon, lat; outside Cambodia).
+SURROUNDINGS = (
+    ("THAILAND", 102.75, 14.62),
+    ("LAOS", 105.75, 14.78),
+    ("VIET NAM", 106.95, 10.95),
+    ("Gulf of Thailand", 103.05, 10.55),
+)
+
 
 def band_meaning(inner_km: float, outer_km: float) -> str:
     """What a band means for operators, from the 2 km and 7 km rules.
@@ -189,6 +197,21 @@ def zone_features(result: AnalysisResult) -> dict:
         for b, i, o, a in zip(zones["band"], zones["inner_km"], zones["outer_km"], zones["area_km2"])
     ]
     return _collection(_display(zones, SIMPLIFY_M["zones"]), props)
+
+
+def place_labels(result: AnalysisResult) -> list[dict]:
+    """Names drawn on the web map: each province at a point inside it, the neighbours and the sea
+    (``text``, ``lat``, ``lon``, ``kind``: ``province``, ``country`` or ``sea``)."""
+    points = gpd.GeoSeries(shapely.point_on_surface(result.provinces.geometry.values), crs=result.provinces.crs).to_crs(
+        WGS84
+    )
+    out = [
+        {"text": _text(name), "lat": round(p.y, 5), "lon": round(p.x, 5), "kind": "province"}
+        for name, p in zip(result.provinces["province"], points)
+    ]
+    for text, lon, lat in SURROUNDINGS:
+        out.append({"text": text, "lat": lat, "lon": lon, "kind": "sea" if text.startswith("Gulf") else "country"})
+    return out
 
 
 def hazard_features(result: AnalysisResult) -> dict:

@@ -19,7 +19,7 @@ from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
-from geo.render.mapdata import band_colors, band_meaning
+from geo.render.mapdata import SURROUNDINGS, band_colors, band_meaning
 
 
 def _scale_bar(ax, length_m: float) -> None:
@@ -56,13 +56,6 @@ def _north_arrow(ax, x: float, y: float) -> None:
     ax.text(x, y + 0.08, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
 
 
-#: Neighbours and sea named on the static map, with a point in each (lon, lat; outside Cambodia).
-SURROUNDINGS = (
-    ("THAILAND", 102.75, 14.62),
-    ("LAOS", 105.75, 14.78),
-    ("VIET NAM", 106.95, 10.95),
-    ("Gulf of Thailand", 103.05, 10.55),
-)
 #: Static map colours: land outside Cambodia and sea, Cambodia, province edges.
 PAPER, LAND, EDGE = "#d9d9d9", "#fbfbf7", "#8a8a8a"
 #: Opacity of the bands' fill (the legend's swatches are drawn with the same).

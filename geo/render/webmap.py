@@ -48,6 +48,7 @@ from geo.render.mapdata import (
     chart_data,
     density_features,
     hazard_features,
+    place_labels,
     province_features,
     zone_features,
 )
@@ -148,6 +149,23 @@ class _Controls(JSCSSMixin, MacroElement):
         super().__init__()
         self._name = "GeoControls"
         self.outline = outline
+
+
+class _Labels(MacroElement):
+    """Place names (provinces, neighbours, sea) as text on the map; set with textContent by geo's script."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        geoLabels({{ this._parent.get_name() }}, {{ this.labels_json }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, labels: list[dict]):
+        super().__init__()
+        self._name = "GeoLabels"
+        self.labels_json = compact_json(labels)
 
 
 def make_map(
@@ -296,6 +314,7 @@ def make_map(
     ).add_to(m)
     outline = _collection(_display(gpd.GeoDataFrame(geometry=land, crs=WGS84), 500.0), [{}])
     m.add_child(_Controls(outline))
+    m.add_child(_Labels(place_labels(result)))
     root.html.add_child(_Markup(title_html(result, title, when)))
     curve = result.curve(max_km=curve_km, step_km=0.5, top=0) if curve_km > 0 else None
     charts = chart_data(result, curve) | {"province_layer": prov.layer_name}

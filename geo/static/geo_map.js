@@ -111,6 +111,26 @@
     });
     return layer;
   };
+  /* Place names: text set with textContent (names are data); province names from zoom 8, where they fit. */
+  window.geoLabels = function (map, labels) {
+    var group = L.layerGroup().addTo(map);
+    labels.forEach(function (p) {
+      var icon = L.divIcon({ className: "geo-label geo-label-" + p.kind, html: "", iconSize: null });
+      var m = L.marker([p.lat, p.lon], { icon: icon, interactive: false, keyboard: false }).addTo(group);
+      var el = m.getElement();
+      if (el) {
+        var span = document.createElement("span");
+        span.textContent = p.text;
+        el.appendChild(span);
+      }
+    });
+    function byZoom() {
+      map.getContainer().classList.toggle("geo-near", map.getZoom() >= 8);
+    }
+    map.on("zoomend", byZoom);
+    byZoom();
+    window.geoLabelLayer = group;
+  };
   window.geoSearch = function (map, layer, prop, placeholder) {
     var control = new L.Control.Search({
       layer: layer, propertyName: prop, marker: false, collapsed: true, initial: false,
