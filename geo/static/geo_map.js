@@ -101,7 +101,13 @@
             var rest = Object.keys(f.properties._attrs).map(function (k) { return [k, f.properties._attrs[k]]; });
             d.appendChild(table(shown.concat(rest)));
             return d;
-          }, { maxWidth: 420 });
+          }, {
+            maxWidth: 420,
+            // Opened clear of the controls down the left and the headline at the top right.
+            autoPanPaddingTopLeft: L.point(70, 60), autoPanPaddingBottomRight: L.point(20, 40)
+          });
+          // On touch a tap would show the tooltip and the popup at once: the popup alone.
+          l.on("popupopen", function () { l.closeTooltip(); });
         }
         if (o.highlight) {
           l.on("mouseover", function () { l.setStyle({ weight: 2.5, color: "#000" }); });
@@ -111,7 +117,7 @@
     });
     return layer;
   };
-  /* Place names: text set with textContent (names are data); province names from zoom 8, where they fit. */
+  /* Place names: text set with textContent (names are data); province names from zoom 7, where they fit. */
   window.geoLabels = function (map, labels) {
     var group = L.layerGroup().addTo(map);
     labels.forEach(function (p) {
@@ -125,7 +131,7 @@
       }
     });
     function byZoom() {
-      map.getContainer().classList.toggle("geo-near", map.getZoom() >= 8);
+      map.getContainer().classList.toggle("geo-near", map.getZoom() >= 7);
     }
     map.on("zoomend", byZoom);
     byZoom();
