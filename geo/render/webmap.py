@@ -53,6 +53,8 @@ from geo.render.mapdata import (
     zone_features,
 )
 
+#: The bands are the subject: nearly opaque over provinces drawn light (legend swatches drawn the same).
+BAND_OPACITY, PROVINCE_OPACITY = 0.8, 0.35
 #: Above this many hazard pieces the map shows a density grid instead of polygons.
 HAZARD_LIMIT = 20_000
 BASEMAPS = {"none": None, "osm": "OpenStreetMap", "positron": "CartoDB positron"}
@@ -230,7 +232,7 @@ def make_map(
         "Provinces: contaminated area (km²)",
         color="#444",
         weight=0.8,
-        fillOpacity=0.7,
+        fillOpacity=PROVINCE_OPACITY,
         highlight=True,
         tooltip=[
             ["Province", "label"],
@@ -246,7 +248,7 @@ def make_map(
         zone_features(result),
         "Border bands",
         weight=0.5,
-        fillOpacity=0.35,
+        fillOpacity=BAND_OPACITY,
         tooltip=[["Band", "band"], ["Meaning", "meaning"], ["Land in band (km²)", "zone_km2"]],
     ).add_to(m)
     front_props = [
@@ -347,13 +349,13 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
     # Only the classes some province is drawn in: every swatch is a colour on the map.
     drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
-        f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>'
+        f'<div class="row"><span class="sw" style="background:{c};opacity:{PROVINCE_OPACITY}"></span>{_esc(t)}</div>'
         for k, (c, t) in enumerate(area_legend())
         if k in drawn_classes
     )
     colors = band_colors(result.zones)
     bands = "".join(
-        f'<div class="row"><span class="sw" style="background:{colors[b]};opacity:0.75"></span>'
+        f'<div class="row"><span class="sw" style="background:{colors[b]};opacity:{BAND_OPACITY}"></span>'
         f"{_esc(b)}: {_esc(band_meaning(i, o))}</div>"
         for b, i, o in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
         if math.isfinite(o)
