@@ -23,6 +23,7 @@ def test_static_map_png_and_pdf(tmp_path, demo_result):
     assert any(f"{s['within_7km_km2']:,.2f} km²" in t for t in texts)
     assert any("SYNTHETIC" in t for t in texts)
     assert any("OpenStreetMap" in t for t in texts)
+    assert any("disputed" in t for t in texts)  # the boundary disclaimer
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "band 0-2 km: military only" in legend and "frontier analysed" in legend
     assert "hazards 0-2 km" in legend and "hazards beyond 7 km" in legend

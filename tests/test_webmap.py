@@ -549,3 +549,16 @@ def test_hostile_province_names_are_labels_as_text(browser, tmp_path, straight_w
     assert sorted(texts) == sorted(XSS_PROVINCES)
     assert page.evaluate("document.querySelectorAll('.geo-label img, .geo-label script').length") == 0
     assert not log["dialogs"] and not log["requests"]
+
+
+@pytest.mark.browser
+def test_the_credits_carry_the_boundary_disclaimer_and_open_on_a_tap(demo_page):
+    page, _ = demo_page
+    assert "disputed" in page.inner_text("#geo-footer")
+    closed = page.evaluate("() => document.getElementById('geo-footer').getBoundingClientRect().height")
+    page.click("#geo-footer")
+    style = page.evaluate("() => getComputedStyle(document.getElementById('geo-footer')).whiteSpace")
+    opened = page.evaluate("() => document.getElementById('geo-footer').getBoundingClientRect().height")
+    assert style == "normal" and opened > closed
+    page.click("#geo-title h1")  # focus elsewhere: the credits line closes again
+    assert page.evaluate("() => getComputedStyle(document.getElementById('geo-footer')).whiteSpace") == "nowrap"

@@ -35,6 +35,12 @@ DECIMALS = 5
 #: Hazard attributes already in the tooltip (the popup shows the tooltip rows, then the rest).
 SHOWN = {"hazard_id", "province", "band", "status", "hazard_type", "device_type"}
 
+#: Said on every map: the lines drawn are not an authority on where a border runs.
+DISCLAIMER = (
+    "Boundaries are shown for analysis only and imply no position on their course; parts of "
+    "Cambodia's borders, with Thailand among them, are disputed or not demarcated"
+)
+
 #: Neighbours and sea named on both maps, with a point in each (lon, lat; outside Cambodia).
 SURROUNDINGS = (
     ("THAILAND", 102.75, 14.62),

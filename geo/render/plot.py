@@ -19,7 +19,7 @@ from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
-from geo.render.mapdata import SURROUNDINGS, band_colors, band_meaning
+from geo.render.mapdata import DISCLAIMER, SURROUNDINGS, band_colors, band_meaning
 
 
 def _scale_bar(ax, length_m: float) -> None:
@@ -259,6 +259,7 @@ def make_plot(
             *sources,
             "Reference figures: Mine Action Review, Clearing the Mines 2024",
             f"Albers equal-area (WGS 84); geo {s.get('version', '')}; {when}",
+            DISCLAIMER,
         ]
     )
     fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)

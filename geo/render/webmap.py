@@ -36,6 +36,7 @@ from geo.io.writers import atomic_write
 from geo.render.mapdata import (
     DECIMALS,
     DENSITY_CELL_M,
+    DISCLAIMER,
     _collection,
     _display,
     _esc,
@@ -485,10 +486,12 @@ def footer_html(result: AnalysisResult, when: str, grid_note: str) -> str:
         "Reference figures: Mine Action Review, Clearing the Mines 2024 (Cambodia)",
         f"Analysis {when}, geo {s.get('version', '')}",
         "Areas in an Albers equal-area projection (WGS 84); map display in Web Mercator; shapes simplified for display",
+        DISCLAIMER,
     ]
     if grid_note:
         parts.append(grid_note)
-    return f'<div class="geo-panel geo-footer" id="geo-footer">{" | ".join(_esc(p) for p in parts)}</div>'
+    # Focusable: a tap (or Tab) opens the credits in full where there is no hover.
+    return f'<div class="geo-panel geo-footer" id="geo-footer" tabindex="0">{" | ".join(_esc(p) for p in parts)}</div>'
 
 
 _STYLE = re.compile(r"(<style>)(.*?)(</style>)", re.S)
