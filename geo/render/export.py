@@ -337,7 +337,11 @@ def postgis_layers(result: AnalysisResult) -> dict[str, pd.DataFrame]:
     gis = gis_layers(result)
     bands = pd.DataFrame(result.summary.get("bands", []))
     return {
-        "by_province": result.by_province.reset_index(drop=True),
+        # As by_province.csv: most contaminated first, a synthetic flag on synthetic data (the notice
+        # itself is the table's comment).
+        "by_province": by_area(result.by_province).assign(
+            **({"synthetic": True} if result.summary.get("notice") else {})
+        ),
         "bands": bands.map(lambda v: v if not isinstance(v, (list, dict)) else str(v)),
         "hazard_pieces": gis["hazard_pieces"].reset_index(drop=True),
         "zones": gis["zones"].reset_index(drop=True),
