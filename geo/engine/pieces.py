@@ -24,7 +24,7 @@ log = logging.getLogger("geo")
 
 #: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
 PIECE_COLUMNS = (
-    "province", "code", "band", "inner_km", "outer_km", "area_m2", "area_km2", "share_of_hazard",
+    "province", "code", "band", "inner_km", "outer_km", "lies_in", "area_m2", "area_km2", "share_of_hazard",
     "hazard_index", "band_index",
 )  # fmt: skip
 
