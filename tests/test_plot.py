@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 
@@ -24,6 +25,8 @@ def test_static_map_png_and_pdf(tmp_path, demo_result):
     assert any("SYNTHETIC" in t for t in texts)
     assert any("OpenStreetMap" in t for t in texts)
     assert any("disputed" in t for t in texts)  # the boundary disclaimer
+    ticks = {t.get_text() for t in fig.axes[0].texts}
+    assert {"103°E", "105°E", "12°N", "13°N"} <= ticks  # the graticule's labels
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "band 0-2 km: military only" in legend and "frontier analysed" in legend
     assert "hazards 0-2 km" in legend and "hazards beyond 7 km" in legend
@@ -111,3 +114,12 @@ def test_an_atlas_has_the_country_then_each_border_province(tmp_path, demo_resul
         text=True,
     )
     assert bad.returncode == 2 and "multi-page PDF" in bad.stderr
+    # A province page carries a locator of the country with the part shown outlined; the national page none.
+    from geo.constants import ANALYSIS_CRS, WGS84
+    from geo.crs import transform_geoms
+
+    pailin = demo_result.provinces.set_index("code").geometry.loc["KH-24"].envelope
+    box = transform_geoms(shapely.segmentize(pailin, 1000.0), ANALYSIS_CRS, WGS84).bounds
+    page = make_plot(demo_result, title="Pailin", bounds=tuple(box))
+    assert [a.get_gid() for a in page.axes[0].child_axes] == ["geo-locator"]
+    assert not make_plot(demo_result).axes[0].child_axes

@@ -10,6 +10,7 @@ import math
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import shapely
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -203,6 +204,9 @@ def make_plot(
             clip_on=True,
         )
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
+    _graticule(ax)
+    if bounds is not None:  # a page of part of the country: where it lies
+        _locator(ax, result, (xmin, ymin, xmax, ymax))
     _scale_bar(ax, _nice_length(span / 5))
     _north_arrow(ax, 0.05, 0.12)
     fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
@@ -264,6 +268,55 @@ def make_plot(
     )
     fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)
     return fig
+
+
+def _graticule(ax) -> None:
+    """Meridians and parallels (WGS 84 degrees) drawn faintly over the map, labelled inside its frame:
+    every degree at national scale, every quarter degree on a province page."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    frame = transform_geoms(shapely.segmentize(shapely.box(x0, y0, x1, y1), (x1 - x0) / 50), ANALYSIS_CRS, WGS84)
+    lon0, lat0, lon1, lat1 = frame.bounds
+    step = 1.0 if lon1 - lon0 > 3 else (0.5 if lon1 - lon0 > 1.5 else 0.25)
+    style = {"color": "#7a8a99", "linewidth": 0.3, "alpha": 0.7, "zorder": 0.8}
+    label = {"fontsize": 5.5, "color": "#4a5a69", "zorder": 7, "clip_on": True}
+    dy, dx = 0.008 * (y1 - y0), 0.006 * (x1 - x0)
+    for lon in np.arange(math.ceil(lon0 / step) * step, lon1, step):
+        line = transform_geoms(
+            shapely.LineString([(lon, lat0 - 1), (lon, lat1 + 1)]).segmentize(0.05), WGS84, ANALYSIS_CRS
+        )
+        xs, ys = shapely.get_coordinates(line).T
+        ax.plot(xs, ys, **style)
+        at = float(np.interp(y0, ys, xs))
+        if x0 + dx < at < x1 - dx:
+            ax.text(at, y0 + dy, f"{lon:g}°E", ha="center", va="bottom", **label)
+    for lat in np.arange(math.ceil(lat0 / step) * step, lat1, step):
+        line = transform_geoms(
+            shapely.LineString([(lon0 - 1, lat), (lon1 + 1, lat)]).segmentize(0.05), WGS84, ANALYSIS_CRS
+        )
+        xs, ys = shapely.get_coordinates(line).T
+        ax.plot(xs, ys, **style)
+        at = float(np.interp(x0, xs, ys))
+        if y0 + dy < at < y1 - dy:
+            ax.text(x0 + dx, at, f"{lat:g}°N", ha="left", va="center", **label)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+
+
+def _locator(ax, result: AnalysisResult, box: tuple[float, float, float, float]) -> None:
+    """A small map of the country in the page's top left corner with the part shown outlined."""
+    inset = ax.inset_axes((0.01, 0.77, 0.22, 0.22))
+    inset.set_facecolor("white")
+    result.provinces.plot(ax=inset, color=LAND, edgecolor=EDGE, linewidth=0.2)
+    bx = shapely.box(*box)
+    xs, ys = shapely.get_coordinates(bx.exterior).T
+    inset.plot(xs, ys, color="#b00020", linewidth=1.0)
+    inset.set_aspect("equal")
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.set_gid("geo-locator")
 
 
 def _nice_length(target_m: float) -> float:
