@@ -120,6 +120,13 @@ def test_an_atlas_has_the_country_then_each_border_province(tmp_path, demo_resul
 
     pailin = demo_result.provinces.set_index("code").geometry.loc["KH-24"].envelope
     box = transform_geoms(shapely.segmentize(pailin, 1000.0), ANALYSIS_CRS, WGS84).bounds
-    page = make_plot(demo_result, title="Pailin", bounds=tuple(box))
+    page = make_plot(demo_result, title="Pailin", bounds=tuple(box), focus="KH-24", page=(9, 9))
     assert [a.get_gid() for a in page.axes[0].child_axes] == ["geo-locator"]
+    # Its chart is the province's own, band by band, as by_province.csv gives it; the page is numbered.
+    row = demo_result.by_province.set_index("code").loc["KH-24"]
+    chart = page.axes[1]
+    assert chart.get_title(loc="left") == "Pailin by band"
+    widths = {t.get_text(): p.get_width() for t, p in zip(chart.get_yticklabels(), chart.patches)}
+    assert widths["0-2 km"] == pytest.approx(row["band_0-2_km2"]) and len(widths) == len(demo_result.zones)
+    assert "page 9 of 9" in [t.get_text() for t in page.texts]
     assert not make_plot(demo_result).axes[0].child_axes

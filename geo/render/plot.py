@@ -105,6 +105,8 @@ def make_plot(
     lang: str = "en",
     bounds: tuple[float, float, float, float] | None = None,
     subtitle: str | None = None,
+    focus: str | None = None,
+    page: tuple[int, int] | None = None,
 ):
     """A static map of an analysis for reports: bands above the provinces, hazards coloured by band,
     province labels, neighbours named, north arrow and scale bar in the sea, and a bar chart of the
@@ -123,6 +125,10 @@ def make_plot(
         Extent to show, WGS 84 degrees (an area of interest); default the whole country.
     subtitle : str, optional
         The line under the title; default the analysis's headline figures.
+    focus : str, optional
+        A province code: the chart beside the map gives that province's area in each band.
+    page : (number, count), optional
+        Printed at the bottom right (an atlas's pages).
 
     Returns
     -------
@@ -235,7 +241,9 @@ def make_plot(
             fontweight="bold",
             bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
         )
-    _bar_chart(fig, result, colors)
+    _bar_chart(fig, result, colors, focus)
+    if page is not None:
+        fig.text(0.99, 0.035, f"page {page[0]} of {page[1]}", ha="right", va="bottom", fontsize=7, color="#333")
     handles = [
         Patch(facecolor=colors[b], alpha=BAND_ALPHA, edgecolor="none", label=f"band {b}: {band_meaning(i, o)}")
         for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
@@ -325,13 +333,30 @@ def _nice_length(target_m: float) -> float:
     return max(m * k for m in (1, 2, 5) if m * k <= target_m) if target_m >= 1 else 1.0
 
 
-def _bar_chart(fig, result: AnalysisResult, colors: dict) -> None:
-    """Contaminated area (land counted once) per province, stacked by band, beside the map."""
+def _bar_chart(fig, result: AnalysisResult, colors: dict, focus: str | None = None) -> None:
+    """Contaminated area (land counted once) per province, stacked by band, beside the map; with
+    ``focus`` (a province code), that province's own area in each band."""
     from geo.engine.zones import band_key
 
     bp = result.by_province
-    bp = bp[bp["area_km2"] > 0].sort_values("area_km2")
     ax = fig.add_axes((0.755, 0.50, 0.225, 0.36))
+    if focus is not None:
+        row = bp.set_index("code").loc[focus]
+        bands = [
+            (band, float(row.get(f"band_{band_key(inner, outer)}_km2", 0.0)))
+            for band, inner, outer in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
+        ][::-1]
+        ax.barh([b for b, _ in bands], [v for _, v in bands], color=[colors[b] for b, _ in bands], height=0.7)
+        for k, (_, v) in enumerate(bands):
+            ax.text(v, k, f" {v:,.2f}", va="center", fontsize=7)
+        ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
+        ax.set_title(f"{row['province']} by band", fontsize=9, loc="left")
+        ax.title.set_parse_math(False)
+        ax.tick_params(labelsize=7)
+        for side in ("top", "right"):
+            ax.spines[side].set_visible(False)
+        return
+    bp = bp[bp["area_km2"] > 0].sort_values("area_km2")
     left = [0.0] * len(bp)
     for band, inner, outer in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"]):
         col = f"band_{band_key(inner, outer)}_km2"
@@ -402,8 +427,9 @@ def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None =
         import matplotlib
 
         with matplotlib.rc_context(PRINT_TEXT), PdfPages(tmp) as pdf:
-            pdf.savefig(make_plot(result, title=title, lang=lang))
-            for code, name in zip(border["code"], border["province"]):
+            total = 1 + len(border)
+            pdf.savefig(make_plot(result, title=title, lang=lang, page=(1, total)))
+            for k, (code, name) in enumerate(zip(border["code"], border["province"]), start=2):
                 box = transform_geoms(shapely.segmentize(shapes[code].envelope, 1000.0), ANALYSIS_CRS, WGS84)
                 head = f"{title + ': ' if title else ''}{name} ({code})"
                 r = border.set_index("code").loc[code]
@@ -411,7 +437,17 @@ def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None =
                     f"{name}: {r['area_km2']:,.2f} km² contaminated; {r['within_2km_km2']:,.2f} km² within 2 km "
                     f"and {r['within_7km_km2']:,.2f} km² within 7 km of the frontier"
                 )
-                pdf.savefig(make_plot(result, title=head, lang=lang, bounds=tuple(box.bounds), subtitle=sub))
+                pdf.savefig(
+                    make_plot(
+                        result,
+                        title=head,
+                        lang=lang,
+                        bounds=tuple(box.bounds),
+                        subtitle=sub,
+                        focus=code,
+                        page=(k, total),
+                    )
+                )
 
     atomic_write(path, _write)
     return path
