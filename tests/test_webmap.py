@@ -95,6 +95,15 @@ def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):
     page = write_map(make_map(demo_result, hazard_limit=1000), tmp_path / "g.html").read_text(encoding="utf-8")
     assert "Hazard density (grid)" in page and "density grid" in page
     assert "Hazards (coloured by band)" not in page
+    # The grid has its own ramp and classes, and every class drawn has its swatch (and only those).
+    from geo.render.mapdata import AREA_COLORS, DENSITY_COLORS, density_features
+
+    fills = {f["properties"]["_fill"] for f in density_features(demo_result)["features"]}
+    assert fills <= set(DENSITY_COLORS) and not fills & set(AREA_COLORS) and len(fills) >= 2
+    legend = page[page.index('id="geo-legend"') :]
+    assert "Hazard density: share of each 2 km cell" in legend and "coloured by band" not in legend
+    for color in DENSITY_COLORS:
+        assert (f"background:{color};" in legend) == (color in fills), color
 
 
 def test_demo_map_is_small(tmp_path, demo_result):

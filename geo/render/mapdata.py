@@ -29,6 +29,10 @@ AREA_LIMITS_KM2 = (1.0, 10.0, 25.0, 50.0, 100.0)
 #: distinct from the band colours drawn over them).
 AREA_COLORS = ("#f7f7f7", "#efedf5", "#dadaeb", "#bcbddc", "#9e9ac8", "#756bb1", "#54278f")
 DENSITY_CELL_M = 2_000.0
+#: The density grid's own ramp (orange to dark red: no province or band colour), by the share of a
+#: cell the hazards cover, with the upper limits of its classes.
+DENSITY_COLORS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
+DENSITY_LIMITS = (0.01, 0.05, 0.10, 0.25)
 #: Display-only simplification, m (never used for numbers); coordinates rounded to ~1 m.
 SIMPLIFY_M = {"provinces": 60.0, "zones": 25.0, "hazards": 5.0}
 DECIMALS = 5
@@ -88,6 +92,26 @@ def area_class(area_km2: float) -> int:
     if area_km2 <= 0:
         return 0
     return 1 + int(np.searchsorted(AREA_LIMITS_KM2, area_km2, side="left"))
+
+
+def density_class(share: float) -> int:
+    """Class of a grid cell by the share of it the hazards cover (:data:`DENSITY_LIMITS`).
+
+    Examples
+    --------
+    >>> [density_class(s) for s in (0.001, 0.01, 0.03, 0.2, 0.6)]
+    [0, 1, 1, 3, 4]
+    """
+    return int(np.searchsorted(DENSITY_LIMITS, share, side="right"))
+
+
+def density_legend() -> list[tuple[str, str]]:
+    """(colour, label) of each density class."""
+    edges = (0.0, *DENSITY_LIMITS)
+    labels = [f"{a:.0%} – {b:.0%} of the cell" for a, b in itertools.pairwise(edges)]
+    labels[0] = f"under {DENSITY_LIMITS[0]:.0%} of the cell"
+    labels.append(f"{DENSITY_LIMITS[-1]:.0%} or more of the cell")
+    return list(zip(DENSITY_COLORS, labels))
 
 
 def area_legend() -> list[tuple[str, str]]:
@@ -260,7 +284,7 @@ def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> 
             "hazard_km2": f"{a / 1e6:,.3f}",
             "pieces": f"{n:,}",
             "share": f"{s:.1%}",
-            "_fill": AREA_COLORS[min(1 + int(s * 40), len(AREA_COLORS) - 1)],
+            "_fill": DENSITY_COLORS[density_class(s)],
         }
         for a, n, s in zip(area, count, share)
     ]

@@ -48,6 +48,7 @@ from geo.render.mapdata import (
     band_meaning,
     chart_data,
     density_features,
+    density_legend,
     hazard_features,
     place_labels,
     province_features,
@@ -276,10 +277,13 @@ def make_map(
         ).add_to(m)
     as_grid = len(result.hazard_pieces) > hazard_limit
     grid_note = ""
+    grid_fills: set[str] = set()
     if as_grid:
         grid_note = f"{len(result.hazard_pieces):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
+        grid = density_features(result)
+        grid_fills = {f["properties"]["_fill"] for f in grid["features"]}
         DataLayer(
-            density_features(result),
+            grid,
             "Hazard density (grid)",
             color="#333",
             weight=0.3,
@@ -322,7 +326,9 @@ def make_map(
     curve = result.curve(max_km=curve_km, step_km=0.5, top=0) if curve_km > 0 else None
     charts = chart_data(result, curve) | {"province_layer": prov.layer_name}
     root.html.add_child(
-        _Markup(f'<div class="geo-side" id="geo-side">{chart_html(charts)}{legend_html(result, as_grid)}</div>')
+        _Markup(
+            f'<div class="geo-side" id="geo-side">{chart_html(charts)}{legend_html(result, as_grid, grid_fills)}</div>'
+        )
     )
     root.html.add_child(_Markup(footer_html(result, when, grid_note)))
     if bounds is not None:
@@ -345,8 +351,9 @@ def compact_json(obj) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
-    """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band)."""
+def legend_html(result: AnalysisResult, hazards_as_grid: bool, grid_fills: set[str] | None = None) -> str:
+    """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band, or
+    the density grid's classes drawn, ``grid_fills``)."""
     # Only the classes some province is drawn in: every swatch is a colour on the map.
     drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
@@ -362,7 +369,11 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
         if math.isfinite(o)
     )
     if hazards_as_grid:
-        hz = "<div>hazard density (share of each 2 km cell)</div>"
+        hz = "".join(
+            f'<div class="row"><span class="sw" style="background:{c};opacity:0.8"></span>{_esc(t)}</div>'
+            for c, t in density_legend()
+            if grid_fills is None or c in grid_fills
+        )
     else:
         drawn = set(result.hazard_pieces["band"])
         hz = "".join(
@@ -380,7 +391,12 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool) -> str:
         + "<h2>Border bands (Cambodian side)</h2>"
         + bands
         + '<div class="row"><span class="ln"></span>frontier</div>'
-        f"<h2>Hazards, coloured by band</h2>{hz}</details>"
+        + (
+            f"<h2>Hazard density: share of each {DENSITY_CELL_M / 1000:g} km cell the hazards cover</h2>"
+            if hazards_as_grid
+            else "<h2>Hazards, coloured by band</h2>"
+        )
+        + f"{hz}</details>"
     )
 
 
