@@ -162,6 +162,8 @@ def split_site(tokens: Sequence[str]) -> tuple[str, str]:
     if len(words) == 1 and words[0].count(",") == 1:  # "13.35,102.55"
         words = words[0].split(",")
     words = [w.rstrip(",") for w in words if w.strip(",")]
+    if len(words) == 1:
+        raise GeoInputError(f"give both LAT and LON (got only {words[0]!r})")
     hemi = [i for i, w in enumerate(words) if w[-1:].upper() in ("N", "S")]
     if hemi and hemi[0] < len(words) - 1:  # the latitude ends at its N or S
         return " ".join(words[: hemi[0] + 1]), " ".join(words[hemi[0] + 1 :])

@@ -231,6 +231,7 @@ def add_map_options(p: argparse.ArgumentParser) -> None:
 
 def _files_digest(path: Path) -> bytes:
     """sha256 of a dataset: a folder's files, or a file with its sidecars (same name, other extension)."""
+    import glob
     import hashlib
 
     from geo.io.data import sha256_path
@@ -238,17 +239,10 @@ def _files_digest(path: Path) -> bytes:
     if path.is_dir() or not path.exists():
         return (sha256_path(path) if path.exists() else f"missing:{path}").encode()
     digest = hashlib.sha256()
-    for p in sorted(q for q in path.parent.glob(glob_escape(path.stem) + ".*") if q.is_file()):
+    for p in sorted(q for q in path.parent.glob(glob.escape(path.stem) + ".*") if q.is_file()):
         if p.name.lower().startswith(path.name.lower()) or p.stem == path.stem:
             digest.update(p.name.encode() + b"\0" + sha256_path(p).encode())
     return digest.hexdigest().encode()
-
-
-def glob_escape(text: str) -> str:
-    """``text`` with the characters glob reads as patterns taken literally."""
-    import glob
-
-    return glob.escape(text)
 
 
 def analysis_key(args: argparse.Namespace) -> list[bytes] | None:

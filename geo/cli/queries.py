@@ -40,6 +40,8 @@ example:
 def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.DataFrame:
     import pandas as pd
 
+    from geo.io.writers import with_notice
+
     rows = []
     for k, a in enumerate(answers):
         near = a["hazards"][0] if a["hazards"] else {}
@@ -62,10 +64,10 @@ def _where_rows(answers: list[dict], attrs: list[dict] | None = None) -> pd.Data
                 "area_m2": a.get("area_m2", ""),
                 "hazard_area_m2": a.get("hazard_area_m2", ""),
                 "outside_cambodia_m2": a.get("outside_cambodia_m2", ""),
-                **({"synthetic": True, "data_notice": a["notice"] if k == 0 else ""} if a.get("notice") else {}),
             }
         )
-    return pd.DataFrame(rows)
+    notice = next((a["notice"] for a in answers if a.get("notice")), None)
+    return with_notice(pd.DataFrame(rows), notice) if notice else pd.DataFrame(rows)
 
 
 #: Columns of the where table; a site's own column of the same name is kept as site_<name>.

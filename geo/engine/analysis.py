@@ -445,22 +445,18 @@ class RunPlan:
         inside_km2 = summary.area_km2 - summary.outside_cambodia_km2
         if curves.all_borders is None:
             w2, w7 = summary.within_2km_km2, summary.within_7km_km2
-            per = {
-                c: (a, b)
-                for c, a, b in zip(by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"])
-            }
+            per = _within_by_province(by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"])
         else:
             at2, at7 = curves.all_borders.loc[2.0], curves.all_borders.loc[7.0]
             w2, w7 = float(at2["total_km2"]), float(at7["total_km2"])
-            per = {c: (float(at2[c]), float(at7[c])) for c in by_province["code"]}
+            codes = by_province["code"]
+            per = _within_by_province(codes, [float(at2[c]) for c in codes], [float(at7[c]) for c in codes])
         return {
             "neighbors": sorted(set(names)),
             "within_2km_km2": w2,
             "within_7km_km2": w7,
             "share_within_7km": w7 / inside_km2 if inside_km2 > 0 else 0.0,
-            "by_province": {
-                c: {"within_2km_km2": a, "within_7km_km2": b} for c, (a, b) in per.items() if a > 0 or b > 0
-            },
+            "by_province": {c: v for c, v in per.items() if v["within_2km_km2"] > 0 or v["within_7km_km2"] > 0},
         }
 
     def _error_budget(self, land_pieces: pd.DataFrame, by_province: pd.DataFrame, summary) -> dict | None:
@@ -482,10 +478,9 @@ class RunPlan:
             "within_2km_km2": summary.within_2km_km2,
             "within_7km_km2": summary.within_7km_km2,
             "bands": summary.bands,
-            "by_province": {
-                c: {"within_2km_km2": a, "within_7km_km2": b}
-                for c, a, b in zip(by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"])
-            },
+            "by_province": _within_by_province(
+                by_province["code"], by_province["within_2km_km2"], by_province["within_7km_km2"]
+            ),
         }
         return error_budget(
             land_pieces,
@@ -603,6 +598,11 @@ class RunPlan:
             streamed=streamed,
             borders=self.boundaries.frontier[["neighbor", "geometry"]].to_crs(WGS84).reset_index(drop=True),
         )
+
+
+def _within_by_province(codes, within_2km, within_7km) -> dict[str, dict[str, float]]:
+    """Province code -> its ``within_2km_km2`` and ``within_7km_km2``."""
+    return {c: {"within_2km_km2": a, "within_7km_km2": b} for c, a, b in zip(codes, within_2km, within_7km)}
 
 
 def plan_run(

@@ -186,8 +186,6 @@ def read_sites(args: argparse.Namespace) -> tuple[list[tuple[str, shapely.Geomet
     if sum(given) != 1:
         raise GeoInputError("give a site: LAT LON, or --wkt WKT, or --file FILE")
     if typed:
-        if len(typed) == 1 and not any(c in typed[0] for c in " ,;"):
-            raise GeoInputError(f"give both LAT and LON (got only {typed[0]!r})")
         lat_text, lon_text = split_site(typed)
         lat, lon = parse_degrees(lat_text), parse_degrees(lon_text)
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
