@@ -84,7 +84,14 @@ def test_public_tables_carry_documented_columns_only_and_progress_goes_to_the_ge
     steps = [r.getMessage() for r in caplog.records if r.name == "geo"]
     assert any(m.startswith("splitting 3 hazards by province and band (1, 3 km)") for m in steps)
     assert any("2 hazards overlap" in m for m in steps)
-    assert res.land_pieces.columns.tolist() == ["code", "fine_index", "band_index", "area_m2", "geometry"]
+    assert res.land_pieces.columns.tolist() == [
+        "code",
+        "district_code",
+        "fine_index",
+        "band_index",
+        "area_m2",
+        "geometry",
+    ]
     # The user's 3 bands index the zones; the territory's finer bands (1, 2, 3, 7 km edges) stay apart.
     assert len(res.zones) == 3 and len(res.territory.fine_bands) == 5
     assert set(res.land_pieces["band_index"]) <= {-1, 0, 1, 2}

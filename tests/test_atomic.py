@@ -17,8 +17,9 @@ import pyogrio
 import pytest
 
 import geo
+from geo.io.outdir import ANALYSIS_FILES
 
-FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json", "hazard_pieces.parquet")
+FILES = ANALYSIS_FILES  # every file an analysis writes
 
 
 def digest(path: Path) -> str:
@@ -35,7 +36,7 @@ def complete(path: Path) -> bool:
         return len(pd.read_csv(path)) > 0
     if path.suffix == ".parquet":
         return len(gpd.read_parquet(path)) > 0
-    return set(pyogrio.list_layers(path)[:, 0]) == {"provinces", "frontier", "zones", "hazard_pieces"}
+    return set(pyogrio.list_layers(path)[:, 0]) == {"provinces", "districts", "frontier", "zones", "hazard_pieces"}
 
 
 def geo_cmd(*args) -> list[str]:

@@ -346,7 +346,14 @@ def test_worker_processes_hand_their_pieces_over_in_files_that_do_not_stay(tmp_p
         args = ("analyze", str(geo.DEMO_HAZARDS), "--engine", "chunked", "--chunk-rows", "1500", "--workers", workers)
         assert _run(*args, "--out", str(out), "-q") == 0
         runs[workers] = out
-    expected = ["by_hazard.csv", "by_province.csv", "hazard_pieces.parquet", "summary.json", "validation.json"]
+    expected = [
+        "by_district.csv",
+        "by_hazard.csv",
+        "by_province.csv",
+        "hazard_pieces.parquet",
+        "summary.json",
+        "validation.json",
+    ]
     assert sorted(p.name for p in runs["2"].iterdir() if not p.name.startswith(".geo")) == sorted(
         [*expected, "zones.gpkg"]
     )

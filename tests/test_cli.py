@@ -87,7 +87,7 @@ def test_by_hazard_and_layers(demo_run):
     assert {"hazard_id", "province", "code", "band", "area_m2", "area_km2"} <= set(bh.columns)
     assert bh["area_m2"].sum() / 1e6 == pytest.approx(435.064085, abs=1e-5)
     layers = set(pyogrio.list_layers(demo_run / "zones.gpkg")[:, 0])
-    assert layers == {"provinces", "frontier", "zones", "hazard_pieces"}
+    assert layers == {"provinces", "districts", "frontier", "zones", "hazard_pieces"}
     zones = gpd.read_file(demo_run / "zones.gpkg", layer="zones")
     assert zones.crs.to_epsg() == 4326 and len(zones) == 4
     pieces = gpd.read_file(demo_run / "zones.gpkg", layer="hazard_pieces")

@@ -30,6 +30,7 @@ def test_analyze_writes_a_file_geodatabase_with_the_geopackage_layers(gdb_run):
     layers = dict(pyogrio.list_layers(gdb))
     assert layers == {
         "provinces": "MultiPolygon",
+        "districts": "MultiPolygon",
         "frontier": "MultiLineString",
         "zones": "MultiPolygon",
         "hazard_pieces": "MultiPolygon",

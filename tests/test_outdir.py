@@ -15,9 +15,9 @@ import pytest
 
 import geo
 from geo.cli import main
-from geo.io.outdir import MARKER, OUTPUT_NAMES
+from geo.io.outdir import ANALYSIS_FILES, MARKER, OUTPUT_NAMES
 
-FILES = ("summary.json", "by_province.csv", "by_hazard.csv", "zones.gpkg", "validation.json", "hazard_pieces.parquet")
+FILES = ANALYSIS_FILES  # every file an analysis writes
 ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 

@@ -45,7 +45,7 @@ from geo.engine.sensitivity import (
     neighbor_curves,
     neighbor_figures,
 )
-from geo.engine.summary import Summary, primary_pieces, province_table, summarize, validate_spatial
+from geo.engine.summary import Summary, district_table, primary_pieces, province_table, summarize, validate_spatial
 from geo.engine.zones import band_frame, frontier_lines, parse_bands
 from geo.errors import GeoInputError
 from geo.io.data import DEMO_HAZARDS
@@ -95,6 +95,9 @@ class AnalysisResult:
     borders : GeoDataFrame
         Every land border of the boundaries used (``neighbor``, WGS 84), measured from or not: site
         checks name the nearest.
+    by_district : DataFrame or None
+        One row per district (:func:`geo.engine.summary.district_table`): each province's districts
+        add up to its row. None when the boundaries have no districts.
     streamed : bool
         True for an analysis made in chunks (:func:`geo.engine.chunked.analyze_in_chunks`): its pieces
         were written to disk as they were made, and ``by_hazard``, ``land_pieces`` and ``hazards``
@@ -118,6 +121,7 @@ class AnalysisResult:
     borders: gpd.GeoDataFrame = field(
         default_factory=lambda: gpd.GeoDataFrame({"neighbor": []}, geometry=[], crs=WGS84)
     )
+    by_district: pd.DataFrame | None = None
 
     def _headline(self) -> list[tuple[str, str]]:
         """The figures a reader wants first, as (label, text) pairs."""
@@ -368,7 +372,9 @@ class RunPlan:
 
     def _attribute(self, geoms: np.ndarray) -> pd.DataFrame:
         t = self.territory
-        return attribute(split(geoms, t.cells.geometry.values, t.land), t.cells, t.provinces, t.fine_bands, self.owner)
+        return attribute(
+            split(geoms, t.cells.geometry.values, t.land), t.cells, t.provinces, t.fine_bands, self.owner, t.districts
+        )
 
     def pieces(self, hz: AnalysedHazards, counted: np.ndarray | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Split hazards by province and fine band: every hazard's pieces, and the land pieces.
@@ -400,7 +406,9 @@ class RunPlan:
             land = pd.concat([pieces[~shared[pieces["src"]]], self._attribute(unions)], ignore_index=True)
         else:
             land = pieces
-        return pieces, land[["code", "fine_index", "band_index", "area_m2", "geometry"]].reset_index(drop=True)
+        return pieces, land[["code", "district_code", "fine_index", "band_index", "area_m2", "geometry"]].reset_index(
+            drop=True
+        )
 
     def curves(self, land_pieces: pd.DataFrame) -> Curves:
         """W(d) of the land pieces for the ranges, the shifted lines, the alternatives and each neighbour."""
@@ -514,15 +522,11 @@ class RunPlan:
         fitted, fine, codes = t.provinces, t.fine_bands, t.provinces["code"]
         edges = self.edges
         primary = primary_pieces(by_hazard)  # each hazard's largest piece, used by three of the tables
-        by_province = province_table(
-            fitted,
-            zones=self.zones,
-            fine=fine,
-            pieces=pieces,
-            land_pieces=land_pieces,
-            by_hazard=by_hazard,
-            primary=primary,
-        )
+        cut = {"zones": self.zones, "fine": fine, "pieces": pieces, "land_pieces": land_pieces}
+        by_province = province_table(fitted, **cut, by_hazard=by_hazard, primary=primary)
+        by_district = None
+        if t.districts is not None:
+            by_district = district_table(t.districts, **cut, by_hazard=by_hazard, primary=primary)
         per_neighbor = neighbor_figures(curves.neighbors, codes)
         for iso3, fig in per_neighbor.items():  # each frontier on its own, next to the combined figures
             by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
@@ -597,6 +601,7 @@ class RunPlan:
             alternative_lines=alternative_lines(self.alternatives),
             streamed=streamed,
             borders=self.boundaries.frontier[["neighbor", "geometry"]].to_crs(WGS84).reset_index(drop=True),
+            by_district=by_district,
         )
 
 
@@ -632,7 +637,9 @@ def plan_run(
     t_km = frontier_tolerance_m / 1000.0
     moves_km = {-t_km, t_km, *(s / 1000.0 for s in SHIFTS_M), *(-s / 1000.0 for s in SHIFTS_M)}
     shifted = [metres(e + s) for e in fine_edges for s in sorted(moves_km)]
-    territory = build_territory(boundaries.provinces, boundaries.outline, front, fine_edges, shifted)
+    territory = build_territory(
+        boundaries.provinces, boundaries.outline, front, fine_edges, shifted, districts=boundaries.districts
+    )
     owner = _user_band_of(territory.fine_bands, edges)
     return RunPlan(
         boundaries=boundaries,
@@ -716,7 +723,9 @@ def analyze(
     )
     hz = AnalysedHazards.prepare(hazards)
     pieces, land_pieces = plan.pieces(hz)
-    by_hazard = hazard_table(pieces, hz, plan.territory.provinces, plan.zones, plan.places)
+    by_hazard = hazard_table(
+        pieces, hz, plan.territory.provinces, plan.zones, plan.places, districts=plan.territory.districts
+    )
     return plan.finish(
         hz,
         pieces=pieces,

@@ -29,7 +29,16 @@ import shapely
 from geo.constants import WGS84
 from geo.crs import to_crs_dense
 from geo.errors import GeoInputError
-from geo.io.data import FRONTIER_SOURCES, GSHHG_FILE, NATURAL_EARTH_FILE, OSM_FILE, PROVINCES_FILE, sha256_file
+from geo.io.data import (
+    DISTRICTS_FILE,
+    DISTRICTS_SOURCE,
+    FRONTIER_SOURCES,
+    GSHHG_FILE,
+    NATURAL_EARTH_FILE,
+    OSM_FILE,
+    PROVINCE_SETS,
+    sha256_file,
+)
 from geo.io.readers import check_input_path, check_vrt
 from geo.names import PROVINCE_NAMES, neighbor_codes, normalize_name, province_code  # noqa: F401 - also the public home
 
@@ -48,6 +57,12 @@ class Boundaries:
         Land frontier lines, column ``neighbor`` (ISO 3166-1 alpha-3).
     sources : dict
         File names and attribution of each layer, carried into every output.
+    alternatives : dict
+        Other mappings of the frontier: name -> (lines, source dict).
+    districts : GeoDataFrame or None
+        Districts: ``district_code``, ``district``, ``name_km``, ``province_code``, ``province``,
+        ``geometry``; the analysis fits them into the provinces (:func:`fit_districts`). None when
+        the provinces are not Cambodia's by ISO 3166-2:KH code (a user layer of other units).
     """
 
     provinces: gpd.GeoDataFrame
@@ -55,6 +70,7 @@ class Boundaries:
     frontier: gpd.GeoDataFrame
     sources: dict = field(default_factory=dict)
     alternatives: dict = field(default_factory=dict)
+    districts: gpd.GeoDataFrame | None = None
 
     @classmethod
     def bundled(cls) -> Boundaries:
@@ -98,6 +114,7 @@ class Boundaries:
         *,
         sources: dict | None = None,
         alternatives: dict | None = None,
+        districts: gpd.GeoDataFrame | None = None,
     ) -> Boundaries:
         """Boundaries from layers already in memory (any CRS; reprojected to WGS 84).
 
@@ -154,6 +171,7 @@ class Boundaries:
             frontier=to_crs_dense(frontier, WGS84),
             sources={k: dict((sources or {}).get(k) or given) for k in ("provinces", "outline", "frontier")},
             alternatives=dict(alternatives or {}),
+            districts=None if districts is None else to_crs_dense(districts, WGS84),
         )
 
     def default_neighbor(self) -> str:
@@ -263,17 +281,18 @@ def load_boundaries(
     (25, 4326)
     """
     sources: dict = {}
-    if provinces is None:
-        if not PROVINCES_FILE.exists():
+    preset = province_set(provinces)
+    if preset is not None:
+        chosen = PROVINCE_SETS[preset]
+        if not chosen["path"].exists():
             raise GeoInputError(
-                "bundled province layer is missing; run scripts/build_boundaries.py", str(PROVINCES_FILE)
+                f"bundled province layer {preset!r} is missing; run scripts/build_boundaries.py", str(chosen["path"])
             )
-        prov = _read_layer(PROVINCES_FILE, "provinces")
-        sources["provinces"] = {
-            "file": "data/boundaries/amcharts/provinces.gpkg",
-            "attribution": "Province polygons: amCharts geodata 5.1.6 (amCharts free linkware licence)",
-        }
+        prov = _read_layer(chosen["path"], "provinces")
+        sources["provinces"] = {"file": chosen["file"], "attribution": chosen["attribution"], "set": preset}
+        provinces = None
     else:
+        assert provinces is not None  # province_set names the default set for None
         raw = _read_layer(provinces)
         if province_field not in raw.columns:
             raise GeoInputError(
@@ -321,7 +340,7 @@ def load_boundaries(
             raise GeoInputError(f"frontier layer must hold lines, found {sorted(kinds) or 'nothing'}", _label(frontier))
         sources["frontier"] = {"file": _label(frontier), "attribution": "user-supplied frontier layer"}
     paths = {
-        "provinces": provinces if provinces is not None else PROVINCES_FILE,
+        "provinces": provinces if provinces is not None else PROVINCE_SETS[str(preset)]["path"],
         "outline": provinces if provinces is not None else OSM_FILE,
         "frontier": frontier if frontier is not None else OSM_FILE,
     }
@@ -339,13 +358,107 @@ def load_boundaries(
             if path.exists():
                 source = {**FRONTIER_SOURCES[key], "sha256": sha256_file(path)}
                 alternatives[source["name"]] = (_read_layer(path, "frontier"), source)
+    districts = bundled_districts()
+    districts = districts[districts["province_code"].isin(set(prov["code"]))].reset_index(drop=True)
+    if len(districts):
+        sources["districts"] = {**DISTRICTS_SOURCE, "sha256": sha256_file(DISTRICTS_FILE)}
     return Boundaries(
         provinces=prov.reset_index(drop=True),
         outline=outline,
         frontier=front,
         sources=sources,
         alternatives=alternatives,
+        districts=districts if len(districts) else None,
     )
+
+
+#: The province layer used when none is named (see ``PROVINCE_SETS`` and data/boundaries/SOURCES.md).
+DEFAULT_PROVINCES = "amcharts"
+
+
+def province_set(spec: str | Path | None) -> str | None:
+    """The bundled province set ``spec`` names (``amcharts``, ``geoboundaries``; None: the default), or
+    None for a file or table of the user's (a file of that name wins over the set's name)."""
+    if spec is None:
+        return DEFAULT_PROVINCES
+    text = str(spec).strip().lower()
+    if text in PROVINCE_SETS and not Path(str(spec)).exists():
+        return text
+    return None
+
+
+@lru_cache(maxsize=1)
+def _districts_layer() -> gpd.GeoDataFrame:
+    if not DISTRICTS_FILE.exists():
+        raise GeoInputError("bundled district layer is missing; run scripts/build_districts.py", str(DISTRICTS_FILE))
+    gdf = gpd.read_file(DISTRICTS_FILE, layer="districts", engine="pyogrio")
+    cols = ["district_code", "district", "name_km", "province_code", "province", "geometry"]
+    return gdf[cols]
+
+
+def bundled_districts() -> gpd.GeoDataFrame:
+    """The bundled districts (geoBoundaries KHM ADM2 with the NCDD gazetteer's codes and Khmer names), WGS 84.
+
+    Examples
+    --------
+    >>> d = bundled_districts()
+    >>> len(d), d.loc[d["district"] == "Malai", "district_code"].item()
+    (197, '0109')
+    """
+    return _districts_layer().copy()
+
+
+def fit_districts(districts: gpd.GeoDataFrame, provinces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Make each province's districts tile that province exactly.
+
+    Districts come from another source than the provinces, so their edges differ. Each
+    province's districts are clipped to it, and the province land none of them covers goes
+    to the district sharing the longest edge with it (as :func:`fit_provinces` does for the
+    provinces in the outline). A province with no district is one district of itself.
+
+    Parameters
+    ----------
+    districts : GeoDataFrame
+        Columns ``district_code``, ``district``, ``name_km``, ``province_code``; any CRS.
+    provinces : GeoDataFrame
+        Fitted provinces (``code``, ``province``), projected CRS.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``district_code``, ``district``, ``name_km``, ``code`` (province), ``province``,
+        ``sliver_m2`` (land added by the fit), ``geometry``; provinces' CRS.
+    """
+    d = to_crs_dense(districts, provinces.crs)
+    frames = []
+    for code, name, geom in zip(provinces["code"], provinces["province"], provinces.geometry.values):
+        own = d[d["province_code"] == code]
+        if not len(own):
+            own = gpd.GeoDataFrame(
+                {"district_code": [code], "district": [name], "name_km": [""]}, geometry=[geom], crs=provinces.crs
+            )
+        units = gpd.GeoDataFrame(
+            {"code": own["district_code"].to_numpy(), "province": own["district"].to_numpy()},
+            geometry=own.geometry.values,
+            crs=provinces.crs,
+        )
+        tiles, _ = fit_provinces(units, gpd.GeoDataFrame(geometry=[geom], crs=provinces.crs))
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "district_code": tiles["code"].to_numpy(),
+                    "district": tiles["province"].to_numpy(),
+                    "name_km": own["name_km"].to_numpy(),
+                    "code": code,
+                    "province": name,
+                    "sliver_m2": tiles["sliver_m2"].to_numpy(),
+                },
+                geometry=tiles.geometry.values,
+                crs=provinces.crs,
+            )
+        )
+    out = pd.concat(frames, ignore_index=True)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=provinces.crs)
 
 
 def fit_provinces(provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -399,8 +512,15 @@ def fit_provinces(provinces: gpd.GeoDataFrame, outline: gpd.GeoDataFrame) -> tup
             near = shapely.STRtree(clean).query_nearest(shapely.point_on_surface(parts[lonely]), all_matches=False)
             owner[lonely[near[0]]] = near[1]
     for k in np.unique(owner):
-        # The slivers were cut out of the gaps, so they never overlap the province.
-        clean[k] = shapely.coverage_union_all(np.array([clean[k], *parts[owner == k]], dtype=object))
+        # The slivers were cut out of the gaps, so they never overlap the province; where the
+        # overlaps removed above leave edges that are not noded alike, a full union joins them.
+        joined = np.array([clean[k], *parts[owner == k]], dtype=object)
+        try:
+            clean[k] = shapely.coverage_union_all(joined)
+        except shapely.errors.GEOSException:
+            clean[k] = None
+        if clean[k] is None or not shapely.is_valid(clean[k]):
+            clean[k] = shapely.union_all(joined)
     rows = [{"code": provinces["code"].iloc[k], "area_m2": p.area, "geometry": p} for k, p in zip(owner, parts)]
     slivers = pd.DataFrame(rows, columns=["code", "area_m2", "geometry"])
     added = slivers.groupby("code")["area_m2"].sum() if len(slivers) else pd.Series(dtype=float)

@@ -419,7 +419,7 @@ SEQUENTIAL_SUFFIXES = (".geojson", ".json", ".gml", ".mif")
 #: Hazard columns the figures and checks use; the others only go to the files written.
 _KEEP = ("hazard_id", "area_recorded_m2", "province_recorded", "approximate")
 #: Piece columns the figures use.
-_PIECE_KEEP = ("hazard_index", "province", "code", "band", "lies_in", "band_index", "area_m2")
+_PIECE_KEEP = ("hazard_index", "province", "code", "district_code", "band", "lies_in", "band_index", "area_m2")
 
 
 def _read_chunk(path: Path, *, layer, crs, id_field, encoding=None, first_row: int = 1, **rows):
@@ -497,14 +497,14 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         empty = pd.DataFrame()
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
-    table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places)
+    table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places, districts=t.districts)
     rows = PieceRows.of(table, synthetic=job.synthetic)
     return ChunkPart(
         rows=rows if job.spill is None else rows.spill(job.spill),
         report=report,
         by_hazard=pd.DataFrame(table[list(_PIECE_KEEP)]),
-        pieces=pd.DataFrame(pieces[["code", "band_index", "area_m2"]]),
-        land=pd.DataFrame(land[["code", "fine_index", "band_index", "area_m2"]]),
+        pieces=pd.DataFrame(pieces[["code", "district_code", "band_index", "area_m2"]]),
+        land=pd.DataFrame(land[["code", "district_code", "fine_index", "band_index", "area_m2"]]),
         kept=pd.DataFrame(hz.table[[c for c in _KEEP if c in hz.table.columns]]),
         area_m2=hz.area_m2,
         curves=plan.curves(land),

@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from geo._threads import in_threads, workers
 from geo.constants import ANALYSIS_CRS
 from geo.crs import to_crs_dense
-from geo.engine.boundaries import fit_provinces
+from geo.engine.boundaries import fit_districts, fit_provinces
 from geo.engine.zones import bands_from_buffers, frontier_buffers, frontier_lines
 from geo.io.cache import cached
 
@@ -45,12 +45,15 @@ class Territory:
         (so ``within_2km_km2`` and ``within_7km_km2`` exist whatever the bands asked for);
         the result's ``zones`` merge them back into the bands asked for.
     cells : GeoDataFrame
-        Province x band cells (:func:`make_cells`).
+        District x band cells (:func:`make_cells`; province x band where there are no districts).
     frontier : array of lines
         The frontier as buffered (WGS 84, densified).
     buffers : dict
         Extra frontier buffers by distance, m: arrays of per-stretch polygons (both sides,
         unclipped) whose union is the area within that distance.
+    districts : GeoDataFrame or None
+        Districts fitted into the fitted provinces (:func:`geo.engine.boundaries.fit_districts`):
+        they tile each province exactly, so district figures add up to the province's.
     """
 
     land: shapely.Geometry
@@ -60,6 +63,7 @@ class Territory:
     cells: gpd.GeoDataFrame
     frontier: np.ndarray
     buffers: dict[float, np.ndarray]
+    districts: gpd.GeoDataFrame | None = None
 
 
 #: Territories kept in the cache (each of some 25 MB; one per set of boundaries and bands in use).
@@ -72,6 +76,7 @@ def build_territory(
     frontier: gpd.GeoDataFrame,
     edges_km: Sequence[float],
     extra_m: Sequence[float] = (),
+    districts: gpd.GeoDataFrame | None = None,
 ) -> Territory:
     """Fit the provinces, build the bands and cut the cells (cached on disk, see :mod:`geo.io.cache`).
 
@@ -85,6 +90,9 @@ def build_territory(
         Band edges, km.
     extra_m : sequence of float
         More buffer distances, m, to build in the same pass (e.g. for uncertainty ranges).
+    districts : GeoDataFrame, optional
+        Districts (``district_code``, ``district``, ``name_km``, ``province_code``); the cells are
+        then district x band.
     """
     prov = to_crs_dense(provinces, ANALYSIS_CRS)
     if "name_km" not in prov.columns:
@@ -94,6 +102,11 @@ def build_territory(
     front = frontier_lines(frontier)
     edges_m = [float(e) * 1000.0 for e in edges_km]
     extra = sorted({float(d) for d in extra_m if d > 0} - set(edges_m))
+    dist = None
+    if districts is not None and len(districts):
+        dist = to_crs_dense(districts, ANALYSIS_CRS)[
+            ["district_code", "district", "name_km", "province_code", "geometry"]
+        ].reset_index(drop=True)
 
     def build() -> Territory:
         land = shapely.union_all(out_a.geometry.values)
@@ -105,7 +118,9 @@ def build_territory(
             bufs = buffers.result()
         zones = bands_from_buffers(bufs, land, list(edges_km))
         more = dict(zip(extra, frontier_buffers(front, extra, union=False))) if extra else {}
-        return Territory(land, fitted, slivers, zones, make_cells(fitted, zones), front, more)
+        fitted_d = fit_districts(dist, fitted) if dist is not None else None
+        cells = make_cells(fitted if fitted_d is None else fitted_d, zones)
+        return Territory(land, fitted, slivers, zones, cells, front, more, fitted_d)
 
     # The key holds the inputs; geo's version and code are added by the cache itself.
     key = [
@@ -114,6 +129,10 @@ def build_territory(
         b"".join(shapely.to_wkb(out_a.geometry.values)),
         b"".join(shapely.to_wkb(front)),
         repr((tuple(float(e) for e in edges_km), tuple(extra))).encode(),
+        b""
+        if dist is None
+        else b"".join(shapely.to_wkb(dist.geometry.values))
+        + "|".join(f"{c}:{n}:{k}:{p}" for c, n, k, p in dist.drop(columns="geometry").itertuples(index=False)).encode(),
     ]
     return cached("territory", key, build, encode=territory_data, decode=territory_from_data, keep=TERRITORIES_KEPT)
 
@@ -128,6 +147,7 @@ def territory_data(t: Territory) -> dict:
         "cells": t.cells,
         "frontier": np.asarray(t.frontier, dtype=object),
         "buffers": {float(d): np.asarray(b, dtype=object) for d, b in t.buffers.items()},
+        "districts": t.districts,
     }
 
 
@@ -140,17 +160,19 @@ def territory_from_data(d: dict) -> Territory:
         cells=d["cells"],
         frontier=d["frontier"],
         buffers={float(k): v for k, v in d["buffers"].items()},
+        districts=d.get("districts"),
     )
 
 
 def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Cut provinces by bands into cells that tile the territory.
+    """Cut provinces (or their districts) by bands into cells that tile the territory.
 
     Parameters
     ----------
     provinces : GeoDataFrame
         Fitted provinces (see :func:`geo.engine.boundaries.fit_provinces`), columns
-        ``code``, ``province``; projected CRS.
+        ``code``, ``province``; projected CRS. Or fitted districts, which carry
+        ``district_code`` too (:func:`geo.engine.boundaries.fit_districts`).
     zones : GeoDataFrame
         Bands from :func:`geo.engine.zones.border_zones`, same CRS; the last row is
         the unbounded band beyond the last edge.
@@ -159,23 +181,29 @@ def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoD
     -------
     GeoDataFrame
         Columns ``code``, ``province``, ``zone`` (row position in ``zones``),
-        ``geometry``; empty cells dropped.
+        ``district_code`` (empty without districts), ``geometry``; empty cells dropped.
     """
     finite = zones.iloc[:-1]
     near = shapely.union_all(finite.geometry.values) if len(finite) else shapely.Polygon()
     tree = shapely.STRtree(finite.geometry.values)
     rows = []
     beyond = len(zones) - 1
-    for code, name, geom in zip(provinces["code"], provinces["province"], provinces.geometry.values):
+    units = provinces["district_code"] if "district_code" in provinces.columns else [""] * len(provinces)
+    for code, name, unit, geom in zip(provinces["code"], provinces["province"], units, provinces.geometry.values):
         if not shapely.intersects(geom, near):
-            rows.append((code, name, beyond, geom))
+            rows.append((code, name, beyond, unit, geom))
             continue
         for z in tree.query(geom, predicate="intersects"):
-            rows.append((code, name, int(z), shapely.intersection(geom, finite.geometry.values[z])))
-        rows.append((code, name, beyond, shapely.difference(geom, near)))
+            rows.append((code, name, int(z), unit, shapely.intersection(geom, finite.geometry.values[z])))
+        rows.append((code, name, beyond, unit, shapely.difference(geom, near)))
     cells = gpd.GeoDataFrame(
-        {"code": [r[0] for r in rows], "province": [r[1] for r in rows], "zone": [r[2] for r in rows]},
-        geometry=[r[3] for r in rows],
+        {
+            "code": [r[0] for r in rows],
+            "province": [r[1] for r in rows],
+            "zone": [r[2] for r in rows],
+            "district_code": [r[3] for r in rows],
+        },
+        geometry=[r[4] for r in rows],
         crs=provinces.crs,
     )
     cells = cells[~cells.geometry.is_empty & (cells.geometry.area > 0)].reset_index(drop=True)

@@ -24,8 +24,8 @@ log = logging.getLogger("geo")
 
 #: Columns geo adds to the piece table; a hazard column with one of these names becomes ``input_<name>``.
 PIECE_COLUMNS = (
-    "province", "code", "band", "inner_km", "outer_km", "lies_in", "area_m2", "area_km2", "share_of_hazard",
-    "hazard_index", "band_index",
+    "province", "code", "district", "district_code", "band", "inner_km", "outer_km", "lies_in", "area_m2",
+    "area_km2", "share_of_hazard", "hazard_index", "band_index",
 )  # fmt: skip
 
 
@@ -131,21 +131,28 @@ def alternative_lines(alternatives: dict) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=WGS84)
 
 
-def attribute(pieces, cells, fitted, fine, owner) -> pd.DataFrame:
-    """Give each piece its province and fine band; outside pieces go to the nearest province."""
+def attribute(pieces, cells, fitted, fine, owner, districts=None) -> pd.DataFrame:
+    """Give each piece its province, district and fine band; outside pieces go to the nearest
+    province (and the nearest of its districts)."""
     inside = pieces["cell"].to_numpy() >= 0
     cell_idx = pieces["cell"].to_numpy()
     code = np.empty(len(pieces), dtype=object)
+    unit = np.full(len(pieces), "", dtype=object)
     zone = np.full(len(pieces), -1)
     code[inside] = cells["code"].to_numpy()[cell_idx[inside]]
     zone[inside] = cells["zone"].to_numpy()[cell_idx[inside]]
+    if "district_code" in cells.columns:
+        unit[inside] = cells["district_code"].to_numpy()[cell_idx[inside]]
     if (~inside).any():
-        near = shapely.STRtree(fitted.geometry.values).query_nearest(
-            shapely.point_on_surface(pieces["geometry"].to_numpy()[~inside]), all_matches=False
-        )
+        points = shapely.point_on_surface(pieces["geometry"].to_numpy()[~inside])
+        # The districts tile the provinces, so the nearest district lies in the nearest province.
+        units = fitted if districts is None or not len(districts) else districts
+        near = shapely.STRtree(units.geometry.values).query_nearest(points, all_matches=False)
         order = np.argsort(near[0])
-        code[~inside] = fitted["code"].to_numpy()[near[1][order]]
-    out = pieces.assign(code=code, fine_index=zone)
+        code[~inside] = units["code"].to_numpy()[near[1][order]]
+        if units is districts:
+            unit[~inside] = districts["district_code"].to_numpy()[near[1][order]]
+    out = pieces.assign(code=code, district_code=unit, fine_index=zone)
     out["band_index"] = np.where(zone >= 0, owner[np.clip(zone, 0, None)], -1)
     return out
 
@@ -179,8 +186,12 @@ def hazard_table(
     fitted: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     places: tuple[shapely.Geometry, dict[str, shapely.Geometry]] | None = None,
+    districts: gpd.GeoDataFrame | None = None,
 ) -> gpd.GeoDataFrame:
     """One row per hazard x province x user band (fine pieces of a band merged).
+
+    ``district`` and ``district_code`` name the district holding the largest part of the piece
+    (``districts``: the fitted districts; empty without them).
 
     ``lies_in`` says where each piece is: ``Cambodia``, or outside it, the neighbour or the sea
     (:func:`lies_in`, from ``places``: the outline and each neighbour's frontier, analysis CRS).
@@ -196,7 +207,13 @@ def hazard_table(
     _, unions = union_groups(pieces.loc[multi, "geometry"].to_numpy(), groups.ngroup().to_numpy())
     merged["geometry"] = unions
     merged["whole"] = False
-    rows = pd.concat([pieces.loc[~multi, [*key, "whole", "area_m2", "geometry"]], merged], ignore_index=True)
+    if "district_code" not in pieces.columns:
+        pieces = pieces.assign(district_code="")
+    # A piece of a band crossing district edges is counted in the district holding most of it.
+    top = pieces.loc[multi, [*key, "district_code", "area_m2"]].sort_values("area_m2", ascending=False, kind="stable")
+    merged = merged.merge(top.drop_duplicates(key)[[*key, "district_code"]], on=key, how="left")
+    cols = [*key, "whole", "area_m2", "geometry", "district_code"]
+    rows = pd.concat([pieces.loc[~multi, cols], merged], ignore_index=True)
     rows = rows.sort_values(key, kind="stable").reset_index(drop=True)
     src = rows["src"].to_numpy()
     b = rows["band_index"].to_numpy()
@@ -206,15 +223,19 @@ def hazard_table(
     names = dict(zip(fitted["code"], fitted["province"]))
     table.insert(1, "province", [names[c] for c in rows["code"]])
     table.insert(2, "code", rows["code"].to_numpy())
-    table.insert(3, "band", np.where(b >= 0, zones["band"].to_numpy()[np.clip(b, 0, None)], OUTSIDE))
-    table.insert(4, "inner_km", np.where(b >= 0, zones["inner_km"].to_numpy()[np.clip(b, 0, None)], np.nan))
+    unit = rows["district_code"].fillna("").to_numpy()
+    unit_names = {} if districts is None else dict(zip(districts["district_code"], districts["district"]))
+    table.insert(3, "district", [unit_names.get(u, "") for u in unit])
+    table.insert(4, "district_code", unit)
+    table.insert(5, "band", np.where(b >= 0, zones["band"].to_numpy()[np.clip(b, 0, None)], OUTSIDE))
+    table.insert(6, "inner_km", np.where(b >= 0, zones["inner_km"].to_numpy()[np.clip(b, 0, None)], np.nan))
     outer = zones["outer_km"].to_numpy()[np.clip(b, 0, None)]
-    table.insert(5, "outer_km", np.where((b >= 0) & np.isfinite(outer), outer, np.nan))
+    table.insert(7, "outer_km", np.where((b >= 0) & np.isfinite(outer), outer, np.nan))
     where = np.full(len(rows), "Cambodia", dtype=object)
     if (b < 0).any():
         outline, borders = places if places is not None else (None, {})
         where[b < 0] = lies_in(rows["geometry"].to_numpy()[b < 0], outline, borders) if outline is not None else OUTSIDE
-    table.insert(6, "lies_in", where)
+    table.insert(8, "lies_in", where)
     table["area_m2"] = rows["area_m2"].to_numpy()
     table["area_km2"] = table["area_m2"] / 1e6
     table["share_of_hazard"] = table["area_m2"] / hazards.area_m2[src]

@@ -276,6 +276,58 @@ def province_table(
     return out.reset_index(drop=True)
 
 
+def district_table(
+    districts: gpd.GeoDataFrame,
+    *,
+    zones: gpd.GeoDataFrame,
+    fine: gpd.GeoDataFrame,
+    pieces: pd.DataFrame,
+    land_pieces: pd.DataFrame,
+    by_hazard: pd.DataFrame,
+    primary: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per district (all listed), the columns of :func:`province_table`, areas in km2.
+
+    The districts are those fitted into the provinces (:func:`geo.engine.boundaries.fit_districts`),
+    and the pieces were cut by them, so each province's districts add up to its row: areas, bands
+    and hazards (a hazard is counted in the district holding the largest part of the piece it is
+    counted by in its province).
+
+    Columns ``district``, ``district_code``, ``name_km`` (the district's), ``province``, ``code``,
+    then as :func:`province_table`, with ``district_area_km2`` for ``province_area_km2``.
+    """
+    units = gpd.GeoDataFrame(
+        {
+            "code": districts["district_code"].to_numpy(),
+            "province": districts["district"].to_numpy(),
+            "name_km": districts["name_km"].to_numpy(),
+            "sliver_m2": districts["sliver_m2"].to_numpy(),
+        },
+        geometry=districts.geometry.values,
+        crs=districts.crs,
+    )
+
+    def by_unit(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.assign(code=frame["district_code"].to_numpy())
+
+    primary = primary_pieces(by_hazard) if primary is None else primary
+    out = province_table(
+        units,
+        zones=zones,
+        fine=fine,
+        pieces=by_unit(pieces),
+        land_pieces=by_unit(land_pieces),
+        by_hazard=by_unit(by_hazard),
+        primary=by_unit(primary),
+    )
+    out = out.rename(
+        columns={"province": "district", "code": "district_code", "province_area_km2": "district_area_km2"}
+    )
+    out.insert(3, "province", districts["province"].to_numpy())
+    out.insert(4, "code", districts["code"].to_numpy())
+    return out
+
+
 def by_area(by_province: pd.DataFrame) -> pd.DataFrame:
     """The province rows as tables show them: most contaminated land first, then by code."""
     order = np.lexsort((by_province["code"].astype(str).to_numpy(), -by_province["area_km2"].to_numpy()))

@@ -55,6 +55,28 @@ def data_dir() -> Path:
 
 DATA_DIR = data_dir()
 PROVINCES_FILE = DATA_DIR / "boundaries" / "amcharts" / "provinces.gpkg"
+#: geoBoundaries' districts (Open Development Cambodia 2014, CC BY 4.0) and the provinces they make up.
+DISTRICTS_FILE = DATA_DIR / "boundaries" / "geoboundaries" / "districts.gpkg"
+GEOBOUNDARIES_PROVINCES_FILE = DATA_DIR / "boundaries" / "geoboundaries" / "provinces.gpkg"
+#: The bundled province layers ``--provinces`` names, with the attribution every output carries.
+PROVINCE_SETS: dict[str, dict] = {
+    "amcharts": {
+        "path": PROVINCES_FILE,
+        "file": "data/boundaries/amcharts/provinces.gpkg",
+        "attribution": "Province polygons: amCharts geodata 5.1.6 (amCharts free linkware licence)",
+    },
+    "geoboundaries": {
+        "path": GEOBOUNDARIES_PROVINCES_FILE,
+        "file": "data/boundaries/geoboundaries/provinces.gpkg",
+        "attribution": "Province polygons: union of geoBoundaries KHM ADM2 districts (Open Development Cambodia "
+        "2014, CC BY 4.0)",
+    },
+}
+DISTRICTS_SOURCE = {
+    "file": "data/boundaries/geoboundaries/districts.gpkg",
+    "attribution": "Districts: geoBoundaries KHM ADM2 (Open Development Cambodia 2014, CC BY 4.0); codes and "
+    "Khmer names: NCDD national gazetteer",
+}
 OSM_FILE = DATA_DIR / "boundaries" / "osm" / "cambodia.gpkg"
 GSHHG_FILE = DATA_DIR / "boundaries" / "gshhg" / "frontier.gpkg"
 NATURAL_EARTH_FILE = DATA_DIR / "boundaries" / "naturalearth" / "frontier.gpkg"

@@ -40,6 +40,7 @@ ANALYSIS_FILES = (
     "zones.gpkg",
     "validation.json",
     "hazard_pieces.parquet",
+    "by_district.csv",
 )
 OUTPUT_NAMES = (
     *ANALYSIS_FILES,

@@ -205,6 +205,7 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
 #: Layer aliases ArcGIS shows in place of the layer names of zones.gdb.
 GDB_ALIASES = {
     "provinces": "Provinces: contaminated area by border band (km2)",
+    "districts": "Districts: contaminated area by border band (km2)",
     "frontier": "Frontier analysed",
     "zones": "Border bands (Cambodian side)",
     "hazard_pieces": "Hazard pieces by province and border band",
@@ -247,16 +248,49 @@ def write_gdb(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
 
 def gis_layers(result: AnalysisResult, *, pieces: bool = True) -> dict[str, gpd.GeoDataFrame]:
     """The layers of ``zones.gpkg``, ``zones.gdb`` and the PostGIS tables, in WGS 84: ``provinces`` (with
-    the ``by_province`` figures), ``frontier``, ``zones`` (open outer edge as null) and ``hazard_pieces``
-    (the public columns; a ``synthetic`` flag for synthetic input, whose notice the layer metadata carries)."""
+    the ``by_province`` figures), ``districts`` (with the ``by_district`` figures, where the boundaries
+    have districts), ``frontier``, ``zones`` (open outer edge as null) and ``hazard_pieces`` (the public
+    columns; a ``synthetic`` flag for synthetic input, whose notice the layer metadata carries)."""
     provinces = result.provinces.merge(
         result.by_province.drop(columns=["province", "name_km"]), on="code", how="left"
     ).to_crs(WGS84)
     zones = result.zones.to_crs(WGS84).assign(outer_km=result.zones["outer_km"].replace(np.inf, np.nan))
-    layers = {"provinces": provinces, "frontier": result.frontier.to_crs(WGS84), "zones": zones}
+    layers = {"provinces": provinces}
+    districts = result.territory.districts
+    if result.by_district is not None and districts is not None:
+        figures = result.by_district.drop(columns=["district", "name_km", "province", "code"])
+        layers["districts"] = gpd.GeoDataFrame(
+            districts[["district_code", "district", "name_km", "code", "province"]].merge(
+                figures, on="district_code", how="left"
+            ),
+            geometry=districts.geometry.values,
+            crs=districts.crs,
+        ).to_crs(WGS84)
+    layers.update({"frontier": result.frontier.to_crs(WGS84), "zones": zones})
     if pieces:
         layers["hazard_pieces"] = _piece_layer(result.hazard_pieces, synthetic=bool(result.summary.get("notice")))
     return layers
+
+
+def district_rows(result: AnalysisResult) -> pd.DataFrame:
+    """The rows of ``by_district.csv``: most contaminated first (by province as the province table,
+    then by district), a ``synthetic`` flag and the notice for synthetic data; header only when the
+    boundaries have no districts."""
+    table = result.by_district
+    if table is None:
+        table = pd.DataFrame(columns=["district", "district_code", "name_km", "province", "code"])
+    else:
+        rank = {c: i for i, c in enumerate(by_area(result.by_province)["code"])}
+        order = np.lexsort(
+            (
+                table["district_code"].astype(str).to_numpy(),
+                -table["area_km2"].to_numpy(),
+                table["code"].map(rank).fillna(len(rank)).to_numpy(),
+            )
+        )
+        table = table.iloc[order].reset_index(drop=True)
+    notice = result.summary.get("notice")
+    return with_notice(table, notice) if notice else table
 
 
 def write_outputs(
@@ -272,9 +306,10 @@ def write_outputs(
     into the staging directory of :class:`geo.io.outdir.OutputSet`).
 
     Files: ``summary.json``, ``by_province.csv``, ``by_hazard.csv``,
-    ``zones.gpkg`` (layers ``provinces``, ``frontier``, ``zones``,
+    ``zones.gpkg`` (layers ``provinces``, ``districts``, ``frontier``, ``zones``,
     ``hazard_pieces``; EPSG:4326), ``validation.json``, ``hazard_pieces.parquet``
-    (the pieces again, as GeoParquet), with ``xlsx``
+    (the pieces again, as GeoParquet), ``by_district.csv`` (each province's districts add up to
+    its row of ``by_province.csv``), with ``xlsx``
     ``tables.xlsx`` and with ``kml`` ``zones.kml`` (bands, frontier, pieces).
 
     Returns
@@ -305,6 +340,7 @@ def write_outputs(
             write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
             parquet.result()
     write_json(result.validation, written[4])
+    write_csv(district_rows(result), written[6])
     if gdb:
         written.append(out_dir / "zones.gdb")
         write_gdb(layers, written[-1])
@@ -322,6 +358,7 @@ __all__ = [
     "FORMULA_START",
     "GDB_ALIASES",
     "OUTPUT_FILES",
+    "district_rows",
     "gis_layers",
     "write_gdb",
     "write_gpkg",
