@@ -58,7 +58,7 @@ for km in (2, 7):
 ax.set_ylabel("contaminated area within d (km²)")
 curve.set_index("distance_km").loc[[2.0, 7.0, 10.0, 15.0]]"""),
     md("## 4. Site check and filtered totals"),
-    code("""site = where(result, (14.35953, 103.47433), radius_m=1000)
+    code("""site = where(result, (14.35632, 103.46527), radius_m=1000)
 {k: site[k] for k in ("province", "distance_to_frontier_m", "band")}, site["hazards"][:3]"""),
     code("""query(result, province="Otdar Meanchey", band="0-2")"""),
     md(

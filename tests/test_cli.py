@@ -208,7 +208,8 @@ def test_analyze_with_map_and_png(tmp_path):
 def test_inputs_name_the_bundled_boundary_files(demo_run):
     s = json.loads((demo_run / "summary.json").read_text(encoding="utf-8"))
     assert s["inputs"]["outline"]["file"] == "data/boundaries/osm/cambodia.gpkg"
-    assert s["inputs"]["provinces"]["file"] == "data/boundaries/amcharts/provinces.gpkg"
+    assert s["inputs"]["provinces"]["file"] == "data/boundaries/geoboundaries/provinces.gpkg"
+    assert s["inputs"]["districts"]["file"] == "data/boundaries/geoboundaries/districts.gpkg"
     assert s["inputs"]["frontier"]["file"] == "data/boundaries/osm/cambodia.gpkg"
     assert all(len(s["inputs"][k]["sha256"]) == 64 for k in ("outline", "provinces", "frontier"))
 

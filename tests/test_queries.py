@@ -182,14 +182,14 @@ def test_parse_distance():
 
 
 def test_cli_where_query_curve(tmp_path, capsys):
-    assert main(["where", "14.35953", "103.47433", "--format", "json", "--radius", "500m"]) == 0
+    assert main(["where", "14.35632", "103.46527", "--format", "json", "--radius", "500m"]) == 0
     ans = json.loads(capsys.readouterr().out)
     assert {"province", "code", "distance_to_frontier_m", "band", "hazards"} <= set(ans)
     assert {"hazard_id", "distance_m", "area_m2"} <= set(ans["hazards"][0])
     assert main(["where", "103.47", "14.35"]) == 2  # swapped
     assert "swap" in capsys.readouterr().err
     sites = tmp_path / "sites.csv"
-    sites.write_text("name,lat,lon\nA,14.35953,103.47433\nB,12.5,104.9\n", encoding="utf-8")
+    sites.write_text("name,lat,lon\nA,14.35632,103.46527\nB,12.5,104.9\n", encoding="utf-8")
     assert main(["where", "--file", str(sites), "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert out.count("\n") == 3 and "Oddar Meanchey" in out
@@ -209,9 +209,9 @@ def test_cli_frontier_tolerance(tmp_path):
 
 
 def test_where_accepts_the_forms_a_planner_types(demo_result):
-    a = where(demo_result, 14.35953, 103.47433)
-    b = where(demo_result, (14.35953, 103.47433))
-    c = where(demo_result, "POINT (103.47433 14.35953)")
+    a = where(demo_result, 14.35632, 103.46527)
+    b = where(demo_result, (14.35632, 103.46527))
+    c = where(demo_result, "POINT (103.46527 14.35632)")
     assert a["distance_to_frontier_m"] == b["distance_to_frontier_m"] == c["distance_to_frontier_m"]
     with pytest.raises(GeoInputError):
         where(demo_result, 1, 2, 3)
@@ -225,7 +225,7 @@ def test_top_level_api():
 
 def test_out_extension_picks_the_format(tmp_path, capsys):
     sites = tmp_path / "sites.csv"
-    sites.write_text("name,lat,lon\nA,14.35953,103.47433\nB,12.5,104.9\n", encoding="utf-8")
+    sites.write_text("name,lat,lon\nA,14.35632,103.46527\nB,12.5,104.9\n", encoding="utf-8")
     assert main(["where", "--file", str(sites), "--out", str(tmp_path / "w.csv")]) == 0
     table = pd.read_csv(tmp_path / "w.csv")
     assert len(table) == 2 and {"province", "distance_to_frontier_m", "band"} <= set(table.columns)
@@ -254,7 +254,7 @@ def test_sites_files_as_planners_make_them(tmp_path, capsys):
 
     sites = tmp_path / "villages.csv"
     sites.write_text(
-        "name;lat;lon;households\nA;14.35953;103.47433;120\n;;;\nB;12,5;104,9;40\nC;0;0;1\n", encoding="utf-8"
+        "name;lat;lon;households\nA;14.35632;103.46527;120\n;;;\nB;12,5;104,9;40\nC;0;0;1\n", encoding="utf-8"
     )
     assert main(["where", "--file", str(sites), "--out", str(tmp_path / "w.csv")]) == 0
     err = capsys.readouterr().err
@@ -266,7 +266,7 @@ def test_sites_files_as_planners_make_them(tmp_path, capsys):
     assert "km from Cambodia" in capsys.readouterr().err
     # A multi-layer file: the sites' layer has its own option.
     gpkg = tmp_path / "sites.gpkg"
-    pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.Point(103.47433, 14.35953)], crs=4326)
+    pts = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.Point(103.46527, 14.35632)], crs=4326)
     pts.to_file(gpkg, layer="villages", engine="pyogrio")
     pts.to_file(gpkg, layer="schools", engine="pyogrio")
     assert main(["where", "--file", str(gpkg)]) == 2
@@ -304,7 +304,7 @@ def test_questions_take_a_result_and_the_demo_only_by_name(demo_result, caplog):
 
     assert demo_result.curve(max_km=7, step_km=1, top=0)["total_km2"].iloc[-1] == demo_result.summary["within_7km_km2"]
     # No result, no answer made up from the demo: the error says what to pass.
-    for ask in (lambda: query(None, province="Pailin"), lambda: where(None, 14.35953, 103.47433)):
+    for ask in (lambda: query(None, province="Pailin"), lambda: where(None, 14.35632, 103.46527)):
         with pytest.raises(GeoInputError, match='"demo" for the bundled SYNTHETIC demo'):
             ask()
     with pytest.raises(TypeError):
@@ -316,7 +316,7 @@ def test_questions_take_a_result_and_the_demo_only_by_name(demo_result, caplog):
     # Asked for by name, the synthetic demo is analysed once and the user is told.
     assert caplog.text.count("answering from the bundled SYNTHETIC demo") == 1
     assert by_name == query(demo_result, province="Pailin")
-    assert where("demo", 14.35953, 103.47433) == where(demo_result, 14.35953, 103.47433)
+    assert where("demo", 14.35632, 103.46527) == where(demo_result, 14.35632, 103.46527)
 
 
 def test_where_wkt_with_swapped_coordinates_is_named(capsys):
@@ -328,7 +328,7 @@ def test_where_wkt_with_swapped_coordinates_is_named(capsys):
 def test_answers_carry_the_documented_keys_of_their_types(demo_result):
     from geo.planning.queries import NearbyHazard, QueryAnswer, SiteBand, WhereAnswer
 
-    point = where(demo_result, 14.35953, 103.47433)
+    point = where(demo_result, 14.35632, 103.46527)
     every_site = {
         "site",
         "province",
@@ -358,7 +358,7 @@ def test_sites_from_a_plain_workbook_are_read_by_their_lat_lon_columns(tmp_path,
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["village", "lat", "lon"])
-    sheet.append(["Phum Ta Sen", 14.35953, 103.47433])
+    sheet.append(["Phum Ta Sen", 14.35632, 103.46527])
     sheet.append(["no place", None, None])
     book.save(tmp_path / "sites.xlsx")
     assert main(["where", "--file", str(tmp_path / "sites.xlsx"), "--format", "csv"]) == 0
@@ -380,7 +380,7 @@ def test_answers_become_tables(demo_result):
     assert table["area_km2"].sum() == pytest.approx(demo_result.summary["within_7km_km2"], rel=1e-9)
     one = query(demo_result, province="Pailin", band="0-2").to_frame()
     assert len(one) == 1 and one.loc[0, "province"] == "Pailin" and one.loc[0, "band"] == "0-2 km"
-    site = where(demo_result, 14.35953, 103.47433)
+    site = where(demo_result, 14.35632, 103.46527)
     row = site.to_frame()
     assert len(row) == 1 and row.loc[0, "band"] == "0-2 km" and row.loc[0, "province"] == "Oddar Meanchey"
     assert row.loc[0, "nearest_hazard_id"] == site["hazards"][0]["hazard_id"]
@@ -419,9 +419,9 @@ def test_where_measures_to_every_border_and_names_the_nearest(demo_result):
 
 def test_messages_say_what_to_type_and_the_suggestion_works(capsys):
     # Degrees, minutes and seconds are read; a value that is none is one line, not a usage dump.
-    assert main(["where", "14°21'34.3\"N", "103°28'27.6\"E", "--format", "json"]) == 0
+    assert main(["where", "14°21'22.8\"N", "103°27'55.0\"E", "--format", "json"]) == 0
     dms = json.loads(capsys.readouterr().out)
-    assert main(["where", "14.35953", "103.47433", "--format", "json"]) == 0
+    assert main(["where", "14.35632", "103.46527", "--format", "json"]) == 0
     decimal = json.loads(capsys.readouterr().out)
     assert dms["band"] == decimal["band"] and abs(dms["distance_to_frontier_m"] - decimal["distance_to_frontier_m"]) < 5
     assert main(["where", "13x", "102"]) == 2

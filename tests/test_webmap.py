@@ -110,7 +110,7 @@ def test_demo_map_is_small(tmp_path, demo_result):
     path = write_map(make_map(demo_result), tmp_path / "demo.html")
     assert path.stat().st_size < 5_000_000
     page = path.read_text(encoding="utf-8")
-    assert "SYNTHETIC" in page and "OpenStreetMap contributors" in page and "amCharts" in page
+    assert "SYNTHETIC" in page and "OpenStreetMap contributors" in page and "geoBoundaries" in page
 
 
 # ---------------------------------------------------------------- in a real browser, network blocked
@@ -187,6 +187,7 @@ def test_map_has_the_expected_layers_and_controls(demo_page):
     assert names == [
         "Provinces: contaminated area (km²)",
         "Border bands",
+        "Districts (geoBoundaries 2014)",
         "Frontier",
         "Other mappings of the frontier",
         "Hazards (coloured by band)",
@@ -291,7 +292,7 @@ def test_tile_basemap_degrades_gracefully_offline(browser, tmp_path, demo_result
     assert "could not be loaded" in page.inner_text("#geo-tile-note")
     assert log["requests"]  # the tiles were asked for, and refused
     assert not [e for e in log["errors"] if "Failed to load resource" not in e]  # no script error
-    assert page.evaluate("Object.keys(geoLayers).length") == 5
+    assert page.evaluate("Object.keys(geoLayers).length") == 6  # provinces, bands, districts, frontier, ...
     page.close()
 
 

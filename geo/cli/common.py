@@ -104,6 +104,7 @@ def print_checks(v: dict, verbose: bool = False) -> None:
         ("outside_cambodia", "hazards reaching outside Cambodia"),
         ("area_mismatch", "recorded areas off by >10%"),
         ("province_mismatch", "recorded provinces differing from the map"),
+        ("in_mine_free_province", "hazards in provinces the report says were declared mine free"),
         ("reader_warnings", "warnings from the file reader (values may have been altered)"),
         ("swapped_lat_lon_suspected", "hazards that look like lat/lon swapped"),
         ("ids_numbered", "hazards without a recognised id column, numbered row-N (name it with --id-field)"),
@@ -188,8 +189,9 @@ def add_inputs(p: argparse.ArgumentParser, positional: bool = True) -> None:
     )
     p.add_argument(
         "--aoi",
-        help="area of interest: a province (name or code), a box west,south,east,north in degrees, or a polygon "
-        "file; hazards are clipped to it and the maps open on it",
+        help="area of interest: a province or a district (name or code; 'Samraong, Oddar Meanchey' where a name is "
+        "shared), border-districts (every district with land within 7 km of the frontier), a box "
+        "west,south,east,north in degrees, or a polygon file; hazards are clipped to it and the maps open on it",
     )
     add_verbosity(p)
 
@@ -198,7 +200,8 @@ def add_boundary_options(p: argparse.ArgumentParser) -> None:
     """The boundaries and bands of an analysis (every verb that analyses takes them)."""
     p.add_argument(
         "--provinces",
-        help="province polygon layer replacing the bundled one (a file, or postgresql://.../db?table=NAME)",
+        help="province layer: amcharts (bundled, the default), geoboundaries (bundled: the union of geoBoundaries' "
+        "districts), or your own polygon layer (a file, or postgresql://.../db?table=NAME)",
     )
     p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
     p.add_argument(
@@ -248,15 +251,17 @@ def _files_digest(path: Path) -> bytes:
 def analysis_key(args: argparse.Namespace) -> list[bytes] | None:
     """What an analysis from these arguments depends on, for :mod:`geo.engine.saved`; None for a
     database input (its rows can change under the same name)."""
+    from geo.engine.boundaries import province_set
     from geo.io.data import DATA_DIR, DEMO_HAZARDS
     from geo.io.db import is_db_url
 
     named = [args.hazards, args.provinces, args.frontier]
     if any(x and is_db_url(x) for x in named):
         return None
+    preset = province_set(args.provinces)
     parts = [
         b"hazards:" + _files_digest(Path(args.hazards) if args.hazards else DEMO_HAZARDS),
-        b"provinces:" + (_files_digest(Path(args.provinces)) if args.provinces else b"bundled"),
+        b"provinces:" + (f"bundled {preset}".encode() if preset else _files_digest(Path(args.provinces))),
         b"frontier:" + (_files_digest(Path(args.frontier)) if args.frontier else b"bundled"),
         b"bundled:" + _files_digest(DATA_DIR / "boundaries"),
     ]
@@ -335,16 +340,16 @@ def run_analysis(args: argparse.Namespace, say: Progress):
         )
     say(f"loading boundaries{' (bundled)' if not (args.provinces or args.frontier) else ''}")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
+    # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
+    neighbor = args.neighbor or (None if args.frontier else "THA")
     aoi = None
     if getattr(args, "aoi", None):
         from geo.engine.aoi import clip_hazards, parse_aoi
 
-        aoi = parse_aoi(args.aoi, boundaries)
+        aoi = parse_aoi(args.aoi, boundaries, neighbor=neighbor, bands_km=args.bands)
         hazards = clip_hazards(hazards, aoi)
         say(f"area of interest {aoi.label}: {len(hazards):,} hazards reach into it")
         args.aoi_bounds = aoi.bounds
-    # The bundled layer holds three frontiers (Thailand by default); a user's layer is used whole unless asked.
-    neighbor = args.neighbor or (None if args.frontier else "THA")
     result = analyze(
         hazards,
         bands_km=args.bands,

@@ -30,6 +30,7 @@ examples:
   geo query --province "Pailin,Koh Kong" --by status --format csv
   geo query --province "Banteay Meanchey" --band 0-2
   geo query --province otdar --type AP --format json      # spelling variants and case are fine
+  geo query --district Malai --within 7                    # a district (name, code, or 'name, province')
 """
 CURVE_EXAMPLES = """\
 example:
@@ -194,6 +195,7 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
     ans = query(
         result,
         province=args.province,
+        district=args.district,
         band=args.band_filter,
         within_km=within,
         status=args.status,
@@ -274,6 +276,12 @@ def register(sub, add_inputs, run) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--province", help="name, spelling variant or ISO code (KH-1 ...); several with commas")
+    p.add_argument(
+        "--district",
+        action="append",
+        help="a district by name, gazetteer code (0109) or 'name, province' where a name is shared; repeat for "
+        "several; areas are cut to the district",
+    )
     p.add_argument("--band", dest="band_filter", help="band, e.g. 0-2, 5-7 or 'beyond 7'")
     p.add_argument("--within", help="cumulative distance from the frontier, km: 7 means 0-7 km (a band edge)")
     p.add_argument("--by", help="group by province, band, status and/or type, e.g. --by province,band")

@@ -34,7 +34,7 @@ from geo.engine.boundaries import Boundaries, load_boundaries
 from geo.engine.curve import metres, ranges, with_extent, within_curve
 from geo.engine.errorbudget import DRAWS, error_budget, model_for
 from geo.engine.hazards import read_hazards
-from geo.engine.overlay import Territory, build_territory, split, union_groups, union_overlapping
+from geo.engine.overlay import Territory, border_districts, build_territory, split, union_groups, union_overlapping
 from geo.engine.pieces import AnalysedHazards, alternative_lines, attribute, hazard_table
 from geo.engine.sensitivity import (
     SHIFTS_M,
@@ -45,7 +45,16 @@ from geo.engine.sensitivity import (
     neighbor_curves,
     neighbor_figures,
 )
-from geo.engine.summary import Summary, district_table, primary_pieces, province_table, summarize, validate_spatial
+from geo.engine.summary import (
+    Summary,
+    district_table,
+    primary_pieces,
+    province_status,
+    province_table,
+    summarize,
+    validate_spatial,
+    with_status,
+)
 from geo.engine.zones import band_frame, frontier_lines, parse_bands
 from geo.errors import GeoInputError
 from geo.io.data import DEMO_HAZARDS
@@ -503,6 +512,38 @@ class RunPlan:
             draws=self.error_draws,
         )
 
+    def _border_districts(self, along: pd.DataFrame, by_district: pd.DataFrame) -> dict:
+        """``summary["border_districts"]``: the districts with land within 7 km of the frontier analysed."""
+        figures = by_district.set_index("district_code")
+        rows = [
+            {
+                "district_code": c,
+                "district": d,
+                "province": p,
+                "code": code,
+                "land_within_7km_km2": float(land),
+                "area_km2": float(figures.loc[c, "area_km2"]),
+                "within_7km_km2": float(figures.loc[c, "within_7km_km2"]),
+            }
+            for c, d, p, code, land in along[
+                ["district_code", "district", "province", "code", "land_within_km2"]
+            ].itertuples(index=False)
+        ]
+        return {
+            "within_km": RESTRICTED_KM,
+            "neighbor": ",".join(neighbor_codes(self.neighbor) or ["all"]),
+            "count": len(rows),
+            "area_km2": float(sum(r["area_km2"] for r in rows)),
+            "within_7km_km2": float(sum(r["within_7km_km2"] for r in rows)),
+            "districts": rows,
+            "report": "Mine Action Review 2024: contamination concentrated in 21 north-western districts along "
+            "the border with Thailand; the survey deciding the next extension request covers 21 districts "
+            "along the 800 km border",
+            "note": "districts (geoBoundaries 2014, fitted into the provinces) with at least 1 ha of land within "
+            "7 km of the frontier analysed; the report's 21 may count the districts of today (several were "
+            "split since 2014) or only those with contamination",
+        }
+
     def finish(
         self,
         hz: AnalysedHazards,
@@ -523,14 +564,20 @@ class RunPlan:
         edges = self.edges
         primary = primary_pieces(by_hazard)  # each hazard's largest piece, used by three of the tables
         cut = {"zones": self.zones, "fine": fine, "pieces": pieces, "land_pieces": land_pieces}
+        status = province_status()
         by_province = province_table(fitted, **cut, by_hazard=by_hazard, primary=primary)
-        by_district = None
+        by_district, along = None, None
         if t.districts is not None:
-            by_district = district_table(t.districts, **cut, by_hazard=by_hazard, primary=primary)
+            by_district = with_status(district_table(t.districts, **cut, by_hazard=by_hazard, primary=primary), status)
+            along = border_districts(t)
+            land = dict(zip(along["district_code"], along["land_within_km2"]))
+            by_district["border_district"] = by_district["district_code"].isin(set(land)).to_numpy()
+            by_district["land_within_7km_km2"] = by_district["district_code"].map(land).fillna(0.0).to_numpy()
         per_neighbor = neighbor_figures(curves.neighbors, codes)
         for iso3, fig in per_neighbor.items():  # each frontier on its own, next to the combined figures
             by_province[f"within_2km_{iso3}_km2"] = [fig["by_province"][c][0] for c in by_province["code"]]
             by_province[f"within_7km_{iso3}_km2"] = [fig["by_province"][c][1] for c in by_province["code"]]
+        by_province = with_status(by_province, status)
         validation = validate_spatial(
             hz, by_hazard, t.slivers, checks=checks, in_sliver_m2=in_sliver_m2, primary=primary
         )
@@ -549,6 +596,8 @@ class RunPlan:
             "hazards": source or {"file": None, "note": "in-memory layer passed to geo.analyze"},
             **{k: self.boundaries.sources.get(k) for k in ("provinces", "outline", "frontier")},
         }
+        if t.districts is not None and self.boundaries.sources.get("districts"):
+            inputs["districts"] = self.boundaries.sources["districts"]
         if summary.notice:
             validation["notice"] = summary.notice
         inside_km2 = summary.area_km2 - summary.outside_cambodia_km2
@@ -586,6 +635,7 @@ class RunPlan:
             ),
             error_budget=self._error_budget(land_pieces, by_province, summary),
             all_borders=self._all_borders(curves, by_province, summary),
+            border_districts=None if along is None else self._border_districts(along, by_district),
         )
         return AnalysisResult(
             hazard_pieces=by_hazard,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +17,13 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from geo.constants import ANALYSIS_CRS, WGS84
+from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, WGS84
 from geo.crs import transform_geoms
-from geo.engine.analysis import AnalysisResult
+from geo.engine.analysis import AnalysisResult, RunPlan, plan_run
 from geo.engine.boundaries import Boundaries, _read_layer
+from geo.engine.overlay import border_districts
 from geo.errors import GeoInputError
-from geo.names import province_code
+from geo.names import neighbor_codes, province_code
 
 _NUMBER = r"\s*(-?\d+(?:\.\d+)?)\s*"
 _BBOX = re.compile(",".join([_NUMBER] * 4) + "$")
@@ -45,8 +47,25 @@ class Aoi:
         return float(transform_geoms(shapely.segmentize(self.geometry, 0.005), WGS84, ANALYSIS_CRS).area) / 1e6
 
 
-def parse_aoi(spec: str, boundaries: Boundaries) -> Aoi:
-    """An AOI from a province name or code, ``west,south,east,north`` in degrees, or a polygon file.
+#: The ``--aoi`` word for the districts with land within 7 km of the frontier analysed.
+BORDER_DISTRICTS = "border-districts"
+
+
+def parse_aoi(
+    spec: str,
+    boundaries: Boundaries,
+    *,
+    neighbor: str | Sequence[str] | None = None,
+    bands_km: Sequence[float] = DEFAULT_BANDS_KM,
+) -> Aoi:
+    """An AOI from a province or district (name or code), ``border-districts``, ``west,south,east,north``
+    in degrees, or a polygon file.
+
+    A district is given by its name (``Malai``), its gazetteer code (``0109``) or, where a name is
+    shared, ``name, province`` (``Samraong, Oddar Meanchey``); a province name wins over a district
+    of the same name (``Pailin``). ``border-districts`` is every district with land within 7 km of
+    the frontier of ``neighbor`` (Thailand by default; see :func:`geo.engine.overlay.border_districts`).
+    Districts are taken as fitted into the provinces, as the analysis counts them.
 
     Examples
     --------
@@ -80,10 +99,62 @@ def parse_aoi(spec: str, boundaries: Boundaries) -> Aoi:
     if len(hit):
         row = hit.iloc[0]
         return Aoi(row.geometry, f"{row['province']} ({row['code']})", "province")
+    if boundaries.districts is not None:
+        districts = _fitted_districts(boundaries, neighbor, bands_km)
+        if text.lower() == BORDER_DISTRICTS:
+            along = border_districts(_plan(boundaries, neighbor, bands_km).territory)
+            chosen = districts[districts["district_code"].isin(set(along["district_code"]))]
+            where = neighbor_codes(neighbor or boundaries.default_neighbor()) or ["all"]
+            return _district_aoi(chosen, f"border districts ({len(chosen)}, within 7 km of {','.join(where)})")
+        chosen = match_district(text, districts)
+        if chosen is not None:
+            row = chosen.iloc[0]
+            return _district_aoi(chosen, f"{row['district']} district, {row['province']} ({row['district_code']})")
+    kinds = "a province, a district, border-districts" if boundaries.districts is not None else "a province"
     raise GeoInputError(
-        f"--aoi {text!r} is not a province, a box (west,south,east,north) or an existing file; provinces: "
+        f"--aoi {text!r} is not {kinds}, a box (west,south,east,north) or an existing file; provinces: "
         + ", ".join(sorted(provinces["province"]))
     )
+
+
+def match_district(text: str, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame | None:
+    """The district ``text`` names: a gazetteer code, a name, or ``name, province``; None if none.
+
+    Raises
+    ------
+    GeoInputError
+        If a name is shared by districts of several provinces (the message lists them).
+    """
+    wanted = text.strip()
+    by_code = districts[districts["district_code"].astype(str) == wanted]
+    if len(by_code):
+        return by_code
+    name, _, province = (part.strip().lower() for part in wanted.partition(","))
+    hit = districts[districts["district"].str.lower() == name]
+    if province:
+        hit = hit[(hit["province"].str.lower() == province) | (hit["code"].str.lower() == province)]
+    if len(hit) > 1:
+        listed = "; ".join(f"{d}, {p} ({c})" for d, p, c in zip(hit["district"], hit["province"], hit["district_code"]))
+        raise GeoInputError(
+            f"{len(hit)} districts are called {text!r}: give one as 'name, province' or by code: {listed}"
+        )
+    return hit if len(hit) else None
+
+
+def _plan(boundaries: Boundaries, neighbor, bands_km) -> RunPlan:
+    return plan_run(boundaries, neighbor=neighbor, bands_km=bands_km, error_draws=0)
+
+
+def _fitted_districts(boundaries: Boundaries, neighbor, bands_km) -> gpd.GeoDataFrame:
+    """The districts as fitted into the provinces (the analysis's own, from its cached territory)."""
+    fitted = _plan(boundaries, neighbor, bands_km).territory.districts
+    assert fitted is not None  # the boundaries have districts
+    return fitted
+
+
+def _district_aoi(chosen: gpd.GeoDataFrame, label: str) -> Aoi:
+    geom = shapely.union_all(chosen.geometry.values)
+    return Aoi(transform_geoms(geom, ANALYSIS_CRS, WGS84), label, "district")
 
 
 def clip_hazards(hazards: gpd.GeoDataFrame, aoi: Aoi) -> gpd.GeoDataFrame:
@@ -123,6 +194,12 @@ def scope_result(result: AnalysisResult, aoi: Aoi) -> AnalysisResult:
     # More than 0.1 % of the AOI: two sources' province edges differ by slivers that are not "touching".
     touched = result.provinces.loc[shared > 1e-3 * aoi_a.area, "code"]
     by_province = result.by_province[result.by_province["code"].isin(set(touched))].reset_index(drop=True)
+    by_district = result.by_district
+    if by_district is not None and result.territory.districts is not None:
+        fitted = result.territory.districts
+        shared = shapely.area(shapely.intersection(fitted.geometry.values, aoi_a))
+        inside = set(fitted.loc[shared > 1e-3 * aoi_a.area, "district_code"])
+        by_district = by_district[by_district["district_code"].isin(inside)].reset_index(drop=True)
     summary = result.summary.replace(
         aoi={
             "label": aoi.label,
@@ -132,7 +209,7 @@ def scope_result(result: AnalysisResult, aoi: Aoi) -> AnalysisResult:
             "note": "hazards clipped to the area of interest before the analysis; provinces it touches listed",
         }
     )
-    return dataclasses.replace(result, by_province=by_province, summary=summary)
+    return dataclasses.replace(result, by_province=by_province, by_district=by_district, summary=summary)
 
 
 def data_bounds(result: AnalysisResult, pad: float = 0.1) -> tuple[float, float, float, float] | None:

@@ -4,7 +4,10 @@ The bundled layers live in ``data/boundaries/`` (built by
 ``scripts/build_boundaries.py``; provenance and licences in
 ``data/boundaries/SOURCES.md``):
 
-* ``amcharts/provinces.gpkg`` - the 25 provinces (amCharts, linkware licence);
+* ``geoboundaries/provinces.gpkg`` - the 25 provinces as the union of geoBoundaries' districts
+  (Open Development Cambodia 2014, CC BY 4.0), the default; ``geoboundaries/districts.gpkg`` -
+  the 197 districts, with the national gazetteer's codes and Khmer names;
+* ``amcharts/provinces.gpkg`` - the 25 provinces (amCharts, linkware licence), the alternative;
 * ``osm/cambodia.gpkg`` - layers ``outline`` and ``frontier`` (OpenStreetMap
   contributors, ODbL 1.0).
 
@@ -373,7 +376,7 @@ def load_boundaries(
 
 
 #: The province layer used when none is named (see ``PROVINCE_SETS`` and data/boundaries/SOURCES.md).
-DEFAULT_PROVINCES = "amcharts"
+DEFAULT_PROVINCES = "geoboundaries"
 
 
 def province_set(spec: str | Path | None) -> str | None:

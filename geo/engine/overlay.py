@@ -21,7 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from geo._threads import in_threads, workers
-from geo.constants import ANALYSIS_CRS
+from geo.constants import ANALYSIS_CRS, RESTRICTED_KM
 from geo.crs import to_crs_dense
 from geo.engine.boundaries import fit_districts, fit_provinces
 from geo.engine.zones import bands_from_buffers, frontier_buffers, frontier_lines
@@ -137,6 +137,43 @@ def build_territory(
     return cached("territory", key, build, encode=territory_data, decode=territory_from_data, keep=TERRITORIES_KEPT)
 
 
+#: A district with less land than this within the distance is not a border district (the fit of two
+#: sources' edges leaves slivers that touch the zone without being part of it), m2: one hectare.
+BORDER_DISTRICT_MIN_M2 = 10_000.0
+
+
+def border_districts(t: Territory, within_km: float = RESTRICTED_KM) -> pd.DataFrame:
+    """The districts with land within ``within_km`` of the frontier the territory was cut from.
+
+    Parameters
+    ----------
+    t : Territory
+        With districts (:attr:`Territory.districts`); its fine bands include ``within_km``.
+    within_km : float
+        Distance from the frontier, km (default the 7 km restricted zone).
+
+    Returns
+    -------
+    DataFrame
+        ``district_code``, ``district``, ``province``, ``code``, ``land_within_km2`` (the
+        district's land within that distance), the districts with at least
+        :data:`BORDER_DISTRICT_MIN_M2` of it, by province code and district code; empty
+        without districts.
+    """
+    cols = ["district_code", "district", "province", "code", "land_within_km2"]
+    if t.districts is None:
+        return pd.DataFrame(columns=cols)
+    fine = t.fine_bands
+    near = np.flatnonzero(fine["outer_km"].to_numpy() <= within_km + 1e-9)
+    cells = t.cells[t.cells["zone"].isin(near)]
+    land = pd.Series(shapely.area(cells.geometry.values), index=cells["district_code"].to_numpy())
+    land = land.groupby(level=0).sum()
+    land = land[land >= BORDER_DISTRICT_MIN_M2]
+    out = t.districts[t.districts["district_code"].isin(land.index)][cols[:-1]].copy()
+    out["land_within_km2"] = out["district_code"].map(land).to_numpy() / 1e6
+    return out.reset_index(drop=True)
+
+
 def territory_data(t: Territory) -> dict:
     """A territory as plain data for the cache (frames, geometries, arrays)."""
     return {
@@ -207,8 +244,24 @@ def make_cells(provinces: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> gpd.GeoD
         crs=provinces.crs,
     )
     cells = cells[~cells.geometry.is_empty & (cells.geometry.area > 0)].reset_index(drop=True)
-    cells["geometry"] = _polygonal(cells.geometry.to_numpy())
+    cells["geometry"] = _without_specks(_polygonal(cells.geometry.to_numpy()))
     return cells
+
+
+#: Parts of a cell smaller than this are dropped, m2: the differences of nearly coincident edges (a
+#: district's and a band's) leave specks of 1e-9 m2 that make GEOS intersect a hazard with the whole
+#: cell wrongly (the hazard comes back whole from a cell it does not touch).
+SPECK_M2 = 0.01
+
+
+def _without_specks(geoms: np.ndarray) -> np.ndarray:
+    out = geoms.copy()
+    for k in np.flatnonzero(shapely.get_num_geometries(geoms) > 1):
+        parts = shapely.get_parts(geoms[k])
+        keep = parts[shapely.area(parts) >= SPECK_M2]
+        if len(keep) < len(parts) and len(keep):
+            out[k] = shapely.multipolygons(keep) if len(keep) > 1 else keep[0]
+    return out
 
 
 def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.DataFrame:

@@ -50,6 +50,7 @@ def result_data(result: AnalysisResult) -> dict[str, Any]:
         "alternative_lines": result.alternative_lines,
         "borders": result.borders,
         "streamed": result.streamed,
+        "by_district": result.by_district,
     }
 
 
@@ -69,6 +70,7 @@ def result_from_data(d: dict[str, Any]) -> AnalysisResult:
         alternative_lines=d["alternative_lines"],
         borders=d["borders"],
         streamed=bool(d["streamed"]),
+        by_district=d.get("by_district"),
     )
 
 

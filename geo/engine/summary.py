@@ -28,7 +28,7 @@ from geo.constants import (
     SYNTHETIC_NOTICE,
 )
 from geo.engine.curve import sum_by_code
-from geo.io.data import TABLE1_FILE
+from geo.io.data import PROVINCE_STATUS_FILE, TABLE1_FILE
 from geo.names import normalize_name, province_code
 
 if TYPE_CHECKING:
@@ -46,7 +46,8 @@ class Provenance:
     notice : str or None
         The sentence every output carries for synthetic data.
     inputs : dict
-        ``hazards``, ``provinces``, ``outline``, ``frontier``: file (or table), sha256, attribution.
+        ``hazards``, ``provinces``, ``outline``, ``frontier`` (and ``districts`` where used): file (or table),
+        sha256, attribution.
     crs : dict
         ``analysis`` (equal-area CRS of the areas) and ``outputs`` (of the layers written).
     version : str
@@ -108,6 +109,9 @@ class Summary:
         restriction applies along all of them): ``neighbors``, ``within_2km_km2``,
         ``within_7km_km2``, ``share_within_7km`` and ``by_province`` (code -> the two
         figures); None when the boundaries carry no frontier lines.
+    border_districts : dict or None
+        The districts with land within 7 km of the frontier analysed (``count``, ``districts``:
+        code, name, province and that land, km2), beside the report's 21; None without districts.
     """
 
     hazards: int
@@ -134,6 +138,7 @@ class Summary:
     error_budget: dict | None = None
     all_borders: dict | None = None
     outside_places: list[dict] = field(default_factory=list)
+    border_districts: dict | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -176,7 +181,7 @@ class Summary:
         out["inputs"] = self.inputs
         for name in ("neighbor", "bands_km", "uncertainty", "neighbors", "by_neighbor", "frontier_sensitivity"):
             out[name] = getattr(self, name)
-        for name in ("aoi", "error_budget", "all_borders"):
+        for name in ("aoi", "error_budget", "all_borders", "border_districts"):
             if getattr(self, name) is not None:
                 out[name] = getattr(self, name)
         return out
@@ -199,7 +204,7 @@ class Summary:
 
 
 #: Fields left out of ``summary.json`` (and ``in``) when None.
-_OPTIONAL = ("reference_table1", "aoi", "error_budget", "all_borders")
+_OPTIONAL = ("reference_table1", "aoi", "error_budget", "all_borders", "border_districts")
 _FIGURES = (
     "hazards",
     "area_km2",
@@ -328,6 +333,53 @@ def district_table(
     return out
 
 
+def province_status() -> pd.DataFrame:
+    """Provinces declared mine free (or expected to be), from the Mine Action Review 2024.
+
+    Columns ``code`` (ISO 3166-2:KH), ``province``, ``status`` (``declared mine free`` or
+    ``expected mine free``), ``year`` and ``source`` (the report's sentence), one row per
+    province it names (data/reference/province_status.csv).
+
+    Examples
+    --------
+    >>> s = province_status()
+    >>> sorted(s.loc[s["status"] == "declared mine free", "year"].value_counts().items())
+    [(2022, 6), (2023, 8)]
+    """
+    return pd.read_csv(PROVINCE_STATUS_FILE, dtype={"code": str, "year": int}, encoding="utf-8")
+
+
+def with_status(table: pd.DataFrame, status: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``table`` (a ``code`` column of provinces) with ``declared_mine_free`` (True where the report says
+    the province was declared mine free) and ``mine_free_status`` (e.g. ``declared 2022``,
+    ``expected 2024``; missing, a blank cell in the files, for the others)."""
+    status = province_status() if status is None else status
+    words = {c: f"{s.split()[0]} {y}" for c, s, y in zip(status["code"], status["status"], status["year"])}
+    declared = set(status.loc[status["status"] == "declared mine free", "code"])
+    codes = table["code"].astype(str)
+    return table.assign(
+        declared_mine_free=codes.isin(declared).to_numpy(), mine_free_status=codes.map(words).to_numpy()
+    )
+
+
+def in_declared_provinces(primary: pd.DataFrame, ids: np.ndarray, status: pd.DataFrame | None = None) -> dict:
+    """The hazards counted in a province the report says was declared mine free (``validation.json``:
+    ``in_mine_free_province``): worth a second look, since such a province should have none."""
+    status = province_status() if status is None else status
+    declared = status[status["status"] == "declared mine free"].set_index("code")
+    hit = primary[primary["code"].astype(str).isin(declared.index) & (primary["band_index"] >= 0)]
+    items = [
+        {"hazard_id": ids[s], "province": p, "code": c, "declared": int(declared.loc[c, "year"]), "area_m2": float(a)}
+        for s, p, c, a in zip(hit["hazard_index"], hit["province"], hit["code"].astype(str), hit["area_m2"])
+    ]
+    return {
+        "count": len(items),
+        "area_km2": float(hit["area_m2"].sum() / 1e6),
+        "items": items,
+        "source": "Mine Action Review 2024, Cambodia chapter, notes 5 and 6 (data/reference/province_status.csv)",
+    }
+
+
 def by_area(by_province: pd.DataFrame) -> pd.DataFrame:
     """The province rows as tables show them: most contaminated land first, then by code."""
     order = np.lexsort((by_province["code"].astype(str).to_numpy(), -by_province["area_km2"].to_numpy()))
@@ -420,6 +472,7 @@ def validate_spatial(
     }
     approx = hz["approximate"].astype(bool).to_numpy() if "approximate" in hz.columns else np.zeros(len(hz), bool)
     report["approximate_geometry"] = {"count": int(approx.sum()), "ids": ids[approx].tolist()}
+    report["in_mine_free_province"] = in_declared_provinces(primary, ids)
     return report
 
 

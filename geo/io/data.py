@@ -82,6 +82,8 @@ GSHHG_FILE = DATA_DIR / "boundaries" / "gshhg" / "frontier.gpkg"
 NATURAL_EARTH_FILE = DATA_DIR / "boundaries" / "naturalearth" / "frontier.gpkg"
 DEMO_HAZARDS = DATA_DIR / "hazards" / "demo_sha_2023.gpkg"
 TABLE1_FILE = DATA_DIR / "reference" / "table1_ap_mined_area_2023.csv"
+#: Provinces declared mine free (2022, 2023) and expected to be (2024), as the Mine Action Review says.
+PROVINCE_STATUS_FILE = DATA_DIR / "reference" / "province_status.csv"
 REFERENCE_DIR = DATA_DIR / "reference"
 DEMO_RELEASE = DATA_DIR / "release" / "demo_release_2023.gpkg"
 RULES_DIR = DATA_DIR / "rules"

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import TypedDict, cast
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -89,9 +90,9 @@ def where(
 
     Examples
     --------
-    >>> ans = where("demo", 14.35953, 103.47433)  # inside a synthetic demo hazard
+    >>> ans = where("demo", 14.35632, 103.46527)  # inside a synthetic demo hazard
     >>> ans["province"], ans["band"], ans["hazards"][0]["hazard_id"], ans["hazards"][0]["distance_m"]
-    ('Oddar Meanchey', '0-2 km', 'DEMO-22-0002', 0.0)
+    ('Oddar Meanchey', '0-2 km', 'DEMO-22-0020', 0.0)
     """
     args = list(site)
     if len(args) == 2 and all(isinstance(v, (int, float)) for v in args):
@@ -244,6 +245,7 @@ def query(
     status: str | None = None,
     type: str | None = None,
     by: str | Sequence[str] | None = None,
+    district: str | Sequence[str] | None = None,
 ) -> QueryAnswer:
     """Counts and areas of the hazard pieces matching every filter given, in total or by group.
 
@@ -265,6 +267,10 @@ def query(
         no hazard has is an error listing the values present.
     by : str or list of str, optional
         Group by ``province``, ``band``, ``status`` and/or ``type`` (comma-separated or a list).
+    district : str or list of str, optional
+        A district by name (``Malai``), gazetteer code (``0109``) or, where names are shared,
+        ``name, province``; several as a list. The pieces are cut to the districts (as fitted into
+        the provinces), so the areas equal ``by_district.csv``'s.
 
     Returns
     -------
@@ -278,10 +284,10 @@ def query(
     --------
     >>> q = query("demo", province="Otdar Meanchey", band="0-2")
     >>> q["filters"]["province"], q["hazards"] > 0, round(q["area_km2"], 2)
-    ('Oddar Meanchey', True, 19.65)
+    ('Oddar Meanchey', True, 24.09)
     >>> g = query("demo", province="pailin, koh kong", within_km=7, by="province")
     >>> [(x["province"], round(x["area_km2"], 2)) for x in g["groups"]]
-    [('Koh Kong', 10.82), ('Pailin', 7.72)]
+    [('Koh Kong', 10.79), ('Pailin', 7.7)]
     """
     result = as_result(result)
     result.require_pieces("query()")
@@ -294,6 +300,9 @@ def query(
         keep &= pieces["code"].isin(codes).to_numpy()
         table = result.provinces.set_index("code")["province"]
         filters["province"] = ", ".join(table[c] for c in dict.fromkeys(codes))
+    if district is not None:
+        pieces, inside, filters["district"] = _in_districts(pieces, district, result)
+        keep &= inside
     if band is not None:
         idx = resolve_band(band, result)
         keep &= (pieces["band_index"] == idx).to_numpy()
@@ -346,6 +355,39 @@ def query(
     if result.summary.get("notice"):
         out["notice"] = result.summary["notice"]
     return cast(QueryAnswer, Answer(out))
+
+
+def _in_districts(pieces: pd.DataFrame, district: str | Sequence[str], result: AnalysisResult):
+    """The pieces cut to the districts named (geometry and ``area_m2``), which of them lie in those
+    districts, and the districts' names."""
+    from geo.engine.aoi import match_district
+
+    fitted = result.territory.districts
+    if fitted is None:
+        raise GeoInputError(
+            "this analysis has no districts (its provinces are not Cambodia's by ISO code); query by --province"
+        )
+    chosen = []
+    for text in [district] if isinstance(district, str) else list(district):
+        hit = match_district(text, fitted)
+        if hit is None:
+            close = difflib.get_close_matches(str(text), list(fitted["district"]), n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise GeoInputError(f"no district {text!r} in this analysis{hint}")
+        chosen.append(hit)
+    picked = pd.concat(chosen).drop_duplicates("district_code")
+    area = shapely.union_all(picked.geometry.values)
+    shapely.prepare(area)
+    geoms = pieces.geometry.values
+    inside = shapely.intersects(area, geoms)
+    cut = geoms.copy()
+    cut[inside] = shapely.intersection(geoms[inside], area)
+    areas = pieces["area_m2"].to_numpy(dtype=float).copy()
+    areas[inside] = shapely.area(cut[inside])
+    inside &= areas > 0
+    out = pieces.assign(area_m2=areas).set_geometry(gpd.GeoSeries(cut, index=pieces.index, crs=pieces.crs))
+    names = "; ".join(f"{d}, {p}" for d, p in zip(picked["district"], picked["province"]))
+    return out, inside, names
 
 
 class Answer(dict):

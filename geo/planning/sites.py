@@ -112,7 +112,7 @@ def where_points(lat, lon, result: AnalysisResult, *, radius_m: float = 1000.0) 
     --------
     >>> import geo
     >>> res = geo.analyze(geo.read_hazards(geo.DEMO_HAZARDS))
-    >>> [a["band"] for a in where_points([14.35953, 11.55], [103.47433, 104.92], res)]
+    >>> [a["band"] for a in where_points([14.35632, 11.55], [103.46527, 104.92], res)]
     ['0-2 km', 'beyond 7 km']
     """
     lat = np.asarray(lat, dtype=float)

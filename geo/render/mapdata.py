@@ -34,7 +34,7 @@ DENSITY_CELL_M = 2_000.0
 DENSITY_COLORS = ("#fdd49e", "#fdbb84", "#fc8d59", "#e34a33", "#b30000")
 DENSITY_LIMITS = (0.01, 0.05, 0.10, 0.25)
 #: Display-only simplification, m (never used for numbers); coordinates rounded to ~1 m.
-SIMPLIFY_M = {"provinces": 60.0, "zones": 25.0, "hazards": 5.0}
+SIMPLIFY_M = {"provinces": 60.0, "districts": 150.0, "zones": 25.0, "hazards": 5.0}
 DECIMALS = 5
 #: Hazard attributes already in the tooltip (the popup shows the tooltip rows, then the rest).
 SHOWN = {"hazard_id", "province", "band", "status", "hazard_type", "device_type"}
@@ -212,10 +212,31 @@ def province_features(result: AnalysisResult) -> dict:
                 "within_2km_km2": _km2(r["within_2km_km2"]),
                 "within_7km_km2": _km2(r["within_7km_km2"]),
                 "share_within_7km": f"{r['share_within_7km']:.1%}",
+                "mine_free": _text(r.get("mine_free_status", "")).capitalize() or "-",
                 "_fill": AREA_COLORS[area_class(float(r["area_km2"]))],
             }
         )
     return _collection(_display(shown, SIMPLIFY_M["provinces"]), props)
+
+
+def district_features(result: AnalysisResult) -> dict | None:
+    """The edges between districts of the same province (as fitted into the provinces) as one GeoJSON
+    line feature, each drawn once (the provinces' own outlines are drawn with the provinces); None
+    when the analysis has no districts. Their names are labels (:func:`place_labels`) and their
+    figures are in ``by_district.csv``."""
+    fitted, table = result.territory.districts, result.by_district
+    if fitted is None or table is None:
+        return None
+    shown = fitted[fitted["district_code"].isin(set(table["district_code"]))]  # an area of interest limits them
+    geoms, code = shown.geometry.values, shown["code"].to_numpy()
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    inner = (a < b) & (code[a] == code[b])
+    edges = shapely.boundary(geoms)
+    parts = shapely.get_parts(shapely.intersection(edges[a[inner]], edges[b[inner]]))
+    parts = parts[np.isin(shapely.get_type_id(parts), (1, 5))]  # lines, not the points where edges touch
+    shared = shapely.line_merge(shapely.union_all(parts)) if len(parts) else shapely.MultiLineString()
+    lines = gpd.GeoDataFrame(geometry=[shared], crs=shown.crs)
+    return _collection(_display(lines, SIMPLIFY_M["districts"]), [{"_fill": "#6b6b6b"}])
 
 
 def zone_features(result: AnalysisResult) -> dict:
@@ -230,8 +251,8 @@ def zone_features(result: AnalysisResult) -> dict:
 
 
 def place_labels(result: AnalysisResult) -> list[dict]:
-    """Names drawn on the web map: each province at a point inside it, the neighbours and the sea
-    (``text``, ``lat``, ``lon``, ``kind``: ``province``, ``country`` or ``sea``)."""
+    """Names drawn on the web map: each province and district at a point inside it, the neighbours and
+    the sea (``text``, ``lat``, ``lon``, ``kind``: ``province``, ``district``, ``country`` or ``sea``)."""
     points = gpd.GeoSeries(shapely.point_on_surface(result.provinces.geometry.values), crs=result.provinces.crs).to_crs(
         WGS84
     )
@@ -239,6 +260,14 @@ def place_labels(result: AnalysisResult) -> list[dict]:
         {"text": _text(name), "lat": round(p.y, 5), "lon": round(p.x, 5), "kind": "province"}
         for name, p in zip(result.provinces["province"], points)
     ]
+    districts = result.territory.districts
+    if districts is not None and result.by_district is not None:
+        shown = districts[districts["district_code"].isin(set(result.by_district["district_code"]))]
+        spots = gpd.GeoSeries(shapely.point_on_surface(shown.geometry.values), crs=shown.crs).to_crs(WGS84)
+        out += [
+            {"text": _text(name), "lat": round(p.y, 5), "lon": round(p.x, 5), "kind": "district"}
+            for name, p in zip(shown["district"], spots)
+        ]
     for text, lon, lat in SURROUNDINGS:
         out.append({"text": text, "lat": lat, "lon": lon, "kind": "sea" if text.startswith("Gulf") else "country"})
     return out

@@ -164,6 +164,12 @@ def make_plot(
     colors = band_colors(result.zones)
     finite = shown(result.zones[result.zones["outer_km"].map(math.isfinite)])
     finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
+    districts = result.territory.districts
+    if districts is not None:
+        # District boundaries as thin lines under the bands, the provinces' edges redrawn over them; the
+        # districts are named on a zoomed page (an atlas page, an AOI).
+        shown(districts).boundary.plot(ax=ax, color="#9a9a9a", linewidth=0.2, zorder=1.5)
+        shown(result.provinces).boundary.plot(ax=ax, color=EDGE, linewidth=0.45, zorder=1.6)
     pieces = result.hazard_pieces
     drawn = pieces[shapely.intersects(pieces.geometry.values, shapely.box(*view))] if bounds is not None else pieces
     if len(drawn):
@@ -195,6 +201,25 @@ def make_plot(
                 parse_math=False,  # province names are data, not mathtext
                 clip_on=True,
             )
+    if districts is not None and bounds is not None:
+        names_d = list(districts["name_km"].fillna("")) if lang == "km" else list(districts["district"])
+        for geom, text in zip(districts.geometry, names_d):
+            p = geom.representative_point()
+            if text and xmin < p.x < xmax and ymin < p.y < ymax:
+                ax.text(
+                    p.x,
+                    p.y - 0.012 * (ymax - ymin),
+                    text,
+                    fontsize=5,
+                    ha="center",
+                    va="center",
+                    color="#666",
+                    style="italic" if lang != "km" else "normal",
+                    zorder=4.6,  # under the locator inset (an inset axes at zorder 5)
+                    fontproperties=label_font,
+                    parse_math=False,
+                    clip_on=True,
+                )
     for text, lon, lat in SURROUNDINGS:  # named where they fall inside the extent shown
         q = transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS)
         ax.text(
@@ -253,6 +278,8 @@ def make_plot(
         handles.append(Patch(facecolor="k", label="hazards outside Cambodia"))
     handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier analysed"))
     handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label="neighbouring countries and sea"))
+    if districts is not None:
+        handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, label="district boundary (geoBoundaries 2014)"))
     fig.legend(
         handles=handles,
         loc="upper left",
@@ -264,6 +291,20 @@ def make_plot(
         title_fontsize=7.5,
         alignment="left",
     )
+    bp = result.by_province
+    if "declared_mine_free" in bp.columns and bp["declared_mine_free"].any():
+        free = ", ".join(sorted(bp.loc[bp["declared_mine_free"].astype(bool), "province"].astype(str)))
+        fig.text(
+            0.625,
+            0.085,
+            f"Declared mine free 2022-2023 (Mine Action Review 2024): {free}",
+            fontsize=6,
+            color="#333",
+            ha="left",
+            va="bottom",
+            wrap=True,
+            parse_math=False,
+        )
     inputs = [v for v in s.get("inputs", {}).values() if isinstance(v, dict)]
     sources = list(dict.fromkeys(v["attribution"] for v in inputs if v.get("attribution")))
     foot = " | ".join(

@@ -49,6 +49,7 @@ from geo.render.mapdata import (
     chart_data,
     density_features,
     density_legend,
+    district_features,
     hazard_features,
     place_labels,
     province_features,
@@ -57,6 +58,8 @@ from geo.render.mapdata import (
 
 #: The bands are the subject: nearly opaque over provinces drawn light (legend swatches drawn the same).
 BAND_OPACITY, PROVINCE_OPACITY = 0.8, 0.35
+#: The district outlines' layer name (in the layer control).
+DISTRICT_LAYER = "Districts (geoBoundaries 2014)"
 #: Above this many hazard pieces the map shows a density grid instead of polygons.
 HAZARD_LIMIT = 20_000
 BASEMAPS = {"none": None, "osm": "OpenStreetMap", "positron": "CartoDB positron"}
@@ -244,6 +247,7 @@ def make_map(
             ["Within 2 km (km²)", "within_2km_km2"],
             ["Within 7 km (km²)", "within_7km_km2"],
             ["Share within 7 km", "share_within_7km"],
+            ["Mine free (Mine Action Review 2024)", "mine_free"],
         ],
     ).add_to(m)
     DataLayer(
@@ -253,6 +257,10 @@ def make_map(
         fillOpacity=BAND_OPACITY,
         tooltip=[["Band", "band"], ["Meaning", "meaning"], ["Land in band (km²)", "zone_km2"]],
     ).add_to(m)
+    districts = district_features(result)
+    if districts is not None:
+        # Lines over the bands, not interactive: the bands and provinces under them keep their tooltips.
+        DataLayer(districts, DISTRICT_LAYER, weight=0.6, fillOpacity=0, interactive=False).add_to(m)
     front_props = [
         {"_fill": "#111111", "neighbor": _text(n)} for n in result.frontier.get("neighbor", [""] * len(result.frontier))
     ]
@@ -392,12 +400,34 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool, grid_fills: set[s
         + bands
         + '<div class="row"><span class="ln"></span>frontier</div>'
         + (
+            '<div class="row"><span class="ln ln-district"></span>district boundary (district names from zoom 9)</div>'
+            if result.by_district is not None
+            else ""
+        )
+        + _status_rows(result)
+        + (
             f"<h2>Hazard density: share of each {DENSITY_CELL_M / 1000:g} km cell the hazards cover</h2>"
             if hazards_as_grid
             else "<h2>Hazards, coloured by band</h2>"
         )
         + f"{hz}</details>"
     )
+
+
+def _status_rows(result: AnalysisResult) -> str:
+    """Legend lines naming the provinces the report says were declared (or are expected to be) mine free."""
+    bp = result.by_province
+    if "mine_free_status" not in bp.columns:
+        return ""
+    out = ""
+    for label, sel in (
+        ("Declared mine free (Mine Action Review 2024)", bp["declared_mine_free"].astype(bool)),
+        ("Expected mine free in 2024", bp["mine_free_status"].astype(str).str.startswith("expected")),
+    ):
+        names = sorted(bp.loc[sel, "province"].astype(str))
+        if names:
+            out += f'<div class="row geo-status"><b>{_esc(label)}:</b> {_esc(", ".join(names))}</div>'
+    return ("<h2>Province status</h2>" + out) if out else ""
 
 
 def chart_html(data: dict) -> str:

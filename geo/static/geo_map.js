@@ -76,6 +76,7 @@
   }
   window.geoLayer = function (data, o) {
     var layer = L.geoJSON(data, {
+      interactive: o.interactive !== false,
       style: function (f) {
         var p = f.properties, s = { color: o.color || p._fill, weight: o.weight, fillColor: p._fill,
                                     fillOpacity: o.fillOpacity, opacity: 1 };
@@ -117,7 +118,8 @@
     });
     return layer;
   };
-  /* Place names: text set with textContent (names are data); province names from zoom 7, where they fit. */
+  /* Place names: text set with textContent (names are data); province names from zoom 7, district
+     names from zoom 9, where they fit. */
   window.geoLabels = function (map, labels) {
     var group = L.layerGroup().addTo(map);
     labels.forEach(function (p) {
@@ -132,6 +134,7 @@
     });
     function byZoom() {
       map.getContainer().classList.toggle("geo-near", map.getZoom() >= 7);
+      map.getContainer().classList.toggle("geo-district", map.getZoom() >= 9);
     }
     map.on("zoomend", byZoom);
     byZoom();
