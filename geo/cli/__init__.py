@@ -19,7 +19,7 @@ from geo.errors import GeoEnvironmentError, GeoInputError
 def build_parser() -> argparse.ArgumentParser:
     """The ``geo`` parser with every verb (each verb module adds its own)."""
     from geo._version import geo_version
-    from geo.cli import analyze, queries, release
+    from geo.cli import analyze, plugin, queries, release
     from geo.cli.common import Progress, add_inputs, saved_analysis
 
     parser = argparse.ArgumentParser(prog="geo", description="Mine-action GIS for Cambodia's border zones.")
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.register(sub)
     queries.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(True)))
     release.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(a.quiet)))
+    plugin.register(sub)
     return parser
 
 

@@ -482,6 +482,12 @@ class RunPlan:
             raise GeoInputError(f"error draws must be 0 (no error budget) or more, got {self.error_draws}")
         if self.error_draws == 0 or not len(land_pieces):
             return None
+        shapes = land_pieces["geometry"] if "geometry" in land_pieces.columns else pd.Series(dtype=object)
+        if not shapes.notna().any():
+            # A chunked run keeps its pieces on disk, not their shapes: no draws, rather than an interval
+            # of zero width that would read as certainty.
+            log.warning("error budget not drawn: this run's land pieces carry no shapes (a chunked run)")
+            return None
         log.info("error budget: %s draws of the frontier, province edges and hazard positions", self.error_draws)
         model = model_for(
             self.front,

@@ -110,10 +110,10 @@ def parse_aoi(
         if chosen is not None:
             row = chosen.iloc[0]
             return _district_aoi(chosen, f"{row['district']} district, {row['province']} ({row['district_code']})")
-    kinds = "a province, a district, border-districts" if boundaries.districts is not None else "a province"
+    districts_too = ", a district or border-districts" if boundaries.districts is not None else ""
     raise GeoInputError(
-        f"--aoi {text!r} is not {kinds}, a box (west,south,east,north) or an existing file; provinces: "
-        + ", ".join(sorted(provinces["province"]))
+        f"--aoi {text!r} is not a province, a box (west,south,east,north), an existing file{districts_too}; "
+        "provinces: " + ", ".join(sorted(provinces["province"]))
     )
 
 
