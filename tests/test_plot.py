@@ -130,3 +130,18 @@ def test_an_atlas_has_the_country_then_each_border_province(tmp_path, demo_resul
     assert widths["0-2 km"] == pytest.approx(row["band_0-2_km2"]) and len(widths) == len(demo_result.zones)
     assert "page 9 of 9" in [t.get_text() for t in page.texts]
     assert not make_plot(demo_result).axes[0].child_axes
+
+
+def test_a_zoomed_page_names_the_neighbour_and_the_districts(demo_result):
+    """A page of part of the country (Pailin): the national map's country names fall off it, so the
+    neighbour is named on its own side of the border, and the districts are named (and outlined)."""
+    pailin = (102.3, 12.55, 102.9, 13.15)
+    fig = make_plot(demo_result, bounds=pailin)
+    ax = fig.axes[0]
+    texts = {t.get_text(): t for t in ax.texts}
+    assert "THAILAND" in texts and {"Pailin", "Sala Krau"} <= set(texts)
+    # THAILAND lies west of the frontier, outside Cambodia's land.
+    x, y = texts["THAILAND"].get_position()
+    assert not shapely.intersects(demo_result.territory.land, shapely.Point(x, y))
+    whole = make_plot(demo_result)  # the national map names the countries where they are, once
+    assert [t.get_text() for t in whole.axes[0].texts].count("THAILAND") == 1

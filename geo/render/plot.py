@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
+from geo.constants import ANALYSIS_CRS, NEIGHBOR_NAMES, OUTSIDE, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
@@ -234,6 +234,8 @@ def make_plot(
             zorder=5,
             clip_on=True,
         )
+    if bounds is not None:
+        _name_neighbours(ax, result, (xmin, ymin, xmax, ymax))
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
     _graticule(ax)
     if bounds is not None:  # a page of part of the country: where it lies
@@ -317,6 +319,37 @@ def make_plot(
     )
     fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)
     return fig
+
+
+def _name_neighbours(ax, result: AnalysisResult, box: tuple[float, float, float, float]) -> None:
+    """On a page of part of the country (an atlas page, an AOI), name each neighbour whose border runs
+    through it, on its own side of the border (the country names of the national map fall off such a page)."""
+    xmin, ymin, xmax, ymax = box
+    view = shapely.box(*box)
+    seen = {
+        text.upper()
+        for text, lon, lat in SURROUNDINGS
+        if shapely.contains(view, transform_geoms(shapely.Point(lon, lat), WGS84, ANALYSIS_CRS))
+    }
+    borders = result.borders.to_crs(ANALYSIS_CRS) if len(result.borders) else result.borders
+    land = result.territory.land
+    reach = 0.07 * max(xmax - xmin, ymax - ymin)
+    for iso3, line in zip(borders.get("neighbor", []), borders.geometry.values):
+        name = NEIGHBOR_NAMES.get(str(iso3).upper(), str(iso3)).upper()
+        part = shapely.intersection(line, shapely.box(xmin + reach, ymin + reach, xmax - reach, ymax - reach))
+        if name in seen or part.is_empty or part.length == 0:
+            continue
+        mid = shapely.line_interpolate_point(part, 0.5, normalized=True)
+        near = shapely.line_interpolate_point(part, min(part.length, 0.5 * part.length + 100.0))
+        dx, dy = near.x - mid.x, near.y - mid.y
+        norm = math.hypot(dx, dy) or 1.0
+        for side in (1.0, -1.0):  # the side of the border away from Cambodia's land
+            spot = shapely.Point(mid.x - side * dy / norm * reach, mid.y + side * dx / norm * reach)
+            if not shapely.intersects(land, spot) and shapely.contains(view, spot):
+                ax.text(spot.x, spot.y, name, fontsize=8, color="#6b6b6b", ha="center", va="center", zorder=5,
+                        clip_on=True, parse_math=False)  # fmt: skip
+                seen.add(name)
+                break
 
 
 def _graticule(ax) -> None:
