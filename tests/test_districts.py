@@ -100,6 +100,7 @@ def test_rectangles_across_district_edges_are_split_exactly_and_add_up(district_
 
 def test_demo_districts_add_up_to_the_provinces_to_the_square_metre(demo_result):
     bd, bp = demo_result.by_district, demo_result.by_province
+    assert set(bp.columns) - {"province", "code", "name_km"} <= set(bd.columns)  # the columns of by_province
     assert len(bd) == 197 and bd["district_code"].is_unique
     sums = bd.groupby("code")[SUMMED].sum().reindex(bp["code"]).fillna(0)
     diff = np.abs(sums.to_numpy() - bp.set_index("code")[SUMMED].to_numpy())

@@ -575,6 +575,9 @@ class RunPlan:
         by_district, along = None, None
         if t.districts is not None:
             by_district = with_status(district_table(t.districts, **cut, by_hazard=by_hazard, primary=primary), status)
+            at = by_district.columns.get_loc("district_area_km2") + 1
+            areas = dict(zip(fitted["code"], fitted.geometry.area.to_numpy() / 1e6))
+            by_district.insert(at, "province_area_km2", by_district["code"].map(areas).to_numpy())
             along = border_districts(t)
             land = dict(zip(along["district_code"], along["land_within_km2"]))
             by_district["border_district"] = by_district["district_code"].isin(set(land)).to_numpy()
