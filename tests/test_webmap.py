@@ -527,8 +527,14 @@ def test_hostile_province_names_reach_the_chart_as_text(browser, tmp_path, strai
 
 
 _LABELS_JS = """() => [...document.querySelectorAll('.geo-label')].filter(el => {
-  const r = el.getBoundingClientRect(); return getComputedStyle(el).display !== 'none' && r.width > 0;
+  const r = el.getBoundingClientRect(), s = getComputedStyle(el);
+  return s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0;
 }).map(el => el.innerText)"""
+#: The boxes of the names drawn (visible spans), to check that none overlaps another.
+_LABEL_BOXES_JS = """() => [...document.querySelectorAll('.geo-label')].filter(el => {
+  const s = getComputedStyle(el); return s.display !== 'none' && s.visibility !== 'hidden';
+}).map(el => { const r = el.firstChild.getBoundingClientRect();
+  return [el.innerText, r.left, r.top, r.right, r.bottom]; }).filter(b => b[3] > b[1])"""
 
 
 @pytest.mark.browser
@@ -542,6 +548,17 @@ def test_places_are_named_on_the_map(demo_page):
     page.evaluate("() => { geoMap.setView([13.0, 103.0], 9, {animate: false}); }")
     page.wait_for_timeout(200)
     assert "Battambang" in page.evaluate(_LABELS_JS)
+    assert "Sampov Lun" in page.evaluate(_LABELS_JS)  # district names at district zoom
+    # No name is drawn over another, at any zoom (Phnom Penh's neighbours crowd at zoom 7).
+    for view in ("[11.6, 104.9], 7", "[12.8, 104.5], 8", "[13.0, 103.0], 9", "[11.55, 104.9], 10"):
+        page.evaluate(f"() => {{ geoMap.setView({view}, {{animate: false}}); }}")
+        page.wait_for_timeout(200)
+        boxes = page.evaluate(_LABEL_BOXES_JS)
+        assert len(boxes) >= 4
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                overlap = a[1] < b[3] and a[3] > b[1] and a[2] < b[4] and a[4] > b[2]
+                assert not overlap, (view, a[0], b[0])
     assert not log["errors"]
 
 

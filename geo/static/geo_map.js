@@ -119,7 +119,7 @@
     return layer;
   };
   /* Place names: text set with textContent (names are data); province names from zoom 7, district
-     names from zoom 9, where they fit. */
+     names from zoom 9, each drawn only where it does not overlap a name drawn before it. */
   window.geoLabels = function (map, labels) {
     var group = L.layerGroup().addTo(map);
     labels.forEach(function (p) {
@@ -132,12 +132,38 @@
         el.appendChild(span);
       }
     });
+    /* Names that would overlap are not drawn: countries and seas first, then provinces, then districts;
+       a name hidden at one zoom comes back at the next where it fits. */
+    var rank = { country: 0, sea: 1, province: 2, district: 3 };
+    function kindOf(el) {
+      var m = /geo-label-(\w+)/.exec(el.className);
+      return m ? m[1] : "district";
+    }
+    function declutter() {
+      var els = [];
+      group.eachLayer(function (m) { var el = m.getElement(); if (el) { els.push(el); } });
+      els.sort(function (a, b) { return rank[kindOf(a)] - rank[kindOf(b)]; });
+      var kept = [];
+      els.forEach(function (el) {
+        el.style.visibility = "";
+        var span = el.firstChild;
+        if (!span || getComputedStyle(el).display === "none") { return; }
+        var r = span.getBoundingClientRect();
+        if (!r.width) { return; }
+        var clash = kept.some(function (k) {
+          return r.left < k.right && r.right > k.left && r.top < k.bottom && r.bottom > k.top;
+        });
+        if (clash) { el.style.visibility = "hidden"; } else { kept.push(r); }
+      });
+    }
     function byZoom() {
       map.getContainer().classList.toggle("geo-near", map.getZoom() >= 7);
       map.getContainer().classList.toggle("geo-district", map.getZoom() >= 9);
+      declutter();
     }
     map.on("zoomend", byZoom);
     byZoom();
+    window.geoDeclutter = declutter;
     window.geoLabelLayer = group;
   };
   window.geoSearch = function (map, layer, prop, placeholder) {
