@@ -200,8 +200,9 @@ def add_boundary_options(p: argparse.ArgumentParser) -> None:
     """The boundaries and bands of an analysis (every verb that analyses takes them)."""
     p.add_argument(
         "--provinces",
-        help="province layer: amcharts (bundled, the default), geoboundaries (bundled: the union of geoBoundaries' "
-        "districts), or your own polygon layer (a file, or postgresql://.../db?table=NAME)",
+        help="province layer: geoboundaries (bundled, the default: the union of geoBoundaries' districts), "
+        "amcharts (bundled, the former default), or your own polygon layer (a file, or "
+        "postgresql://.../db?table=NAME)",
     )
     p.add_argument("--province-field", default="province", help="name column of --provinces (default: province)")
     p.add_argument(

@@ -19,7 +19,7 @@ import shapely
 
 from geo.constants import ANALYSIS_CRS, DEFAULT_BANDS_KM, WGS84
 from geo.crs import transform_geoms
-from geo.engine.analysis import AnalysisResult, RunPlan, plan_run
+from geo.engine.analysis import AnalysisResult, plan_run
 from geo.engine.boundaries import Boundaries, _read_layer
 from geo.engine.overlay import border_districts
 from geo.errors import GeoInputError
@@ -100,9 +100,12 @@ def parse_aoi(
         row = hit.iloc[0]
         return Aoi(row.geometry, f"{row['province']} ({row['code']})", "province")
     if boundaries.districts is not None:
-        districts = _fitted_districts(boundaries, neighbor, bands_km)
+        # The districts as fitted into the provinces, as the analysis counts them (its cached territory).
+        territory = plan_run(boundaries, neighbor=neighbor, bands_km=bands_km, error_draws=0).territory
+        districts = territory.districts
+        assert districts is not None  # the boundaries have districts
         if text.lower() == BORDER_DISTRICTS:
-            along = border_districts(_plan(boundaries, neighbor, bands_km).territory)
+            along = border_districts(territory)
             chosen = districts[districts["district_code"].isin(set(along["district_code"]))]
             where = neighbor_codes(neighbor or boundaries.default_neighbor()) or ["all"]
             return _district_aoi(chosen, f"border districts ({len(chosen)}, within 7 km of {','.join(where)})")
@@ -139,17 +142,6 @@ def match_district(text: str, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame |
             f"{len(hit)} districts are called {text!r}: give one as 'name, province' or by code: {listed}"
         )
     return hit if len(hit) else None
-
-
-def _plan(boundaries: Boundaries, neighbor, bands_km) -> RunPlan:
-    return plan_run(boundaries, neighbor=neighbor, bands_km=bands_km, error_draws=0)
-
-
-def _fitted_districts(boundaries: Boundaries, neighbor, bands_km) -> gpd.GeoDataFrame:
-    """The districts as fitted into the provinces (the analysis's own, from its cached territory)."""
-    fitted = _plan(boundaries, neighbor, bands_km).territory.districts
-    assert fitted is not None  # the boundaries have districts
-    return fitted
 
 
 def _district_aoi(chosen: gpd.GeoDataFrame, label: str) -> Aoi:
@@ -190,15 +182,17 @@ def clip_hazards(hazards: gpd.GeoDataFrame, aoi: Aoi) -> gpd.GeoDataFrame:
 def scope_result(result: AnalysisResult, aoi: Aoi) -> AnalysisResult:
     """The result with the province table limited to the provinces the AOI touches, and the AOI in the summary."""
     aoi_a = transform_geoms(shapely.segmentize(aoi.geometry, 0.005), WGS84, ANALYSIS_CRS)
-    shared = shapely.area(shapely.intersection(result.provinces.geometry.values, aoi_a))
-    # More than 0.1 % of the AOI: two sources' province edges differ by slivers that are not "touching".
-    touched = result.provinces.loc[shared > 1e-3 * aoi_a.area, "code"]
-    by_province = result.by_province[result.by_province["code"].isin(set(touched))].reset_index(drop=True)
+
+    def touched(units: gpd.GeoDataFrame, key: str) -> set:
+        # More than 0.1 % of the AOI: two sources' edges differ by slivers that are not "touching".
+        shared = shapely.area(shapely.intersection(units.geometry.values, aoi_a))
+        return set(units.loc[shared > 1e-3 * aoi_a.area, key])
+
+    by_province = result.by_province[result.by_province["code"].isin(touched(result.provinces, "code"))]
+    by_province = by_province.reset_index(drop=True)
     by_district = result.by_district
     if by_district is not None and result.territory.districts is not None:
-        fitted = result.territory.districts
-        shared = shapely.area(shapely.intersection(fitted.geometry.values, aoi_a))
-        inside = set(fitted.loc[shared > 1e-3 * aoi_a.area, "district_code"])
+        inside = touched(result.territory.districts, "district_code")
         by_district = by_district[by_district["district_code"].isin(inside)].reset_index(drop=True)
     summary = result.summary.replace(
         aoi={

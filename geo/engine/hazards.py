@@ -133,16 +133,48 @@ def read_hazards(
                 notes.append("hazard ids read from the Placemark names (Name)")
     for note in notes:  # every guess said on screen, not only in validation.json
         log.warning("%s: %s", path.name, note)
+    source = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
+    return checked_hazards(
+        gdf,
+        path,
+        source=source,
+        synthetic=synthetic,
+        id_field=id_field,
+        notes=notes,
+        reader_warnings=reader_warnings,
+        approximate=approximate,
+    )
+
+
+def checked_hazards(
+    gdf: gpd.GeoDataFrame,
+    path: Path,
+    *,
+    source: dict,
+    synthetic: bool,
+    id_field: str | None = None,
+    notes: list[str] | None = None,
+    reader_warnings: list[str] | None = None,
+    approximate: bool = False,
+) -> gpd.GeoDataFrame:
+    """Features already read (a file's, or a QGIS layer's) checked and repaired as :func:`read_hazards`
+    does, with the report, ``source`` and ``synthetic`` flag in ``attrs``; ``path`` names them in messages.
+
+    Raises
+    ------
+    GeoInputError
+        If there are no features, or no polygon hazards once empty and non-polygon ones are dropped.
+    """
     if gdf.empty:
         raise GeoInputError("holds no features", str(path))
     out, report = hazard_rows(
-        gdf, path, id_field=id_field, notes=notes, reader_warnings=reader_warnings, approximate=approximate
+        gdf, path, id_field=id_field, notes=notes or [], reader_warnings=reader_warnings or [], approximate=approximate
     )
     if out.empty:
         raise GeoInputError("no polygon hazards left after dropping empty and non-polygon features", str(path))
     out = out.reset_index(drop=True)
     out.attrs["validation"] = report
-    out.attrs["source"] = {"file": path.name, "sha256": sha256_path(path), "layer": layer}
+    out.attrs["source"] = source
     out.attrs["synthetic"] = bool(synthetic)
     return out
 
@@ -303,6 +335,7 @@ def hazard_rows(
 __all__ = [
     "FIELD_ALIASES",
     "VECTOR_SUFFIXES",
+    "checked_hazards",
     "hazard_rows",
     "read_hazards",
     "read_rows",

@@ -180,7 +180,7 @@ def _bands(text: str | None) -> tuple[float, ...]:
 
 def _hazards(alg, parameters, context, feedback, name: str = "INPUT", *, span: float = 10.0) -> gpd.GeoDataFrame:
     """A polygon source read and checked as ``geo analyze`` checks a file (named by its layer)."""
-    from geo.engine.hazards import hazard_rows
+    from geo.engine.hazards import checked_hazards
     from geo.io.readers import is_synthetic
 
     source = alg.parameterAsSource(parameters, name, context)
@@ -188,16 +188,8 @@ def _hazards(alg, parameters, context, feedback, name: str = "INPUT", *, span: f
         raise QgsProcessingException(alg.invalidSourceError(parameters, name))
     label = source.sourceName() or name
     frame = source_frame(source, feedback, what=f"layer {label}", span=span)
-    if frame.empty:
-        raise QgsProcessingException(f"{label}: the layer holds no features")
-    out, report = hazard_rows(frame, Path(label), id_field=None, notes=[], reader_warnings=[])
-    if out.empty:
-        raise QgsProcessingException(f"{label}: no polygon hazards left after dropping empty and non-polygon features")
-    out = out.reset_index(drop=True)
-    out.attrs["validation"] = report
-    out.attrs["source"] = {"file": label, "note": "QGIS layer, read by geo's Processing provider"}
-    out.attrs["synthetic"] = bool(is_synthetic(out))
-    return out
+    origin = {"file": label, "note": "QGIS layer, read by geo's Processing provider"}
+    return checked_hazards(frame, Path(label), source=origin, synthetic=is_synthetic(frame))
 
 
 def _analyse(alg, parameters, context, feedback, hazards: gpd.GeoDataFrame, *, draws: int | None = None):
