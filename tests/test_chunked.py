@@ -524,3 +524,44 @@ def test_points_with_an_area_become_the_same_circles_in_chunks(tmp_path):
     assert sc["overlap_km2"] > 1.0  # the circles overlap, across chunks too
     assert sc["area_km2"] == pytest.approx(sm["area_km2"], rel=1e-9)
     assert sc["area_sum_km2"] == pytest.approx(sm["area_sum_km2"], rel=1e-9)
+
+
+@pytest.fixture(scope="module")
+def demo_part(tmp_path_factory, demo_hazards):
+    """The demo's first 400 hazards as a file of their own."""
+    path = tmp_path_factory.mktemp("part") / "part.gpkg"
+    demo_hazards.iloc[:400].to_file(path, engine="pyogrio")
+    return path
+
+
+PIECE_FILES = {"gpkg": "hazard_pieces", "csv": "by_hazard.csv", "parquet": "hazard_pieces.parquet"}
+
+
+@pytest.mark.parametrize("engine", ["memory", "chunked"])
+def test_pieces_option_writes_the_piece_files_asked_for_and_the_same_figures(tmp_path, demo_part, engine):
+    out = tmp_path / "out"
+    assert _run("analyze", str(demo_part), "--out", str(out), "--engine", engine) == 0
+    everything = json.loads((out / "summary.json").read_text())
+    full_csv = (out / "by_hazard.csv").read_bytes()
+    rows = len(pd.read_csv(out / "by_hazard.csv"))
+    for value, wanted in (("none", set()), ("csv", {"csv"}), ("parquet, GPKG", {"gpkg", "parquet"})):
+        # Into the same directory: a piece file not asked for this time does not stay from the last run.
+        assert _run("analyze", str(demo_part), "--out", str(out), "--engine", engine, "--pieces", value) == 0
+        layers = set(pyogrio.list_layers(out / "zones.gpkg")[:, 0])
+        assert {"zones", "provinces", "districts", "frontier"} <= layers
+        have = {f for f, name in PIECE_FILES.items() if name in layers or (out / name).exists()}
+        assert have == wanted, value
+        assert _close(json.loads((out / "summary.json").read_text()), everything)
+        if "csv" in wanted:
+            assert (out / "by_hazard.csv").read_bytes() == full_csv
+        if "parquet" in wanted:
+            assert len(pd.read_parquet(out / "hazard_pieces.parquet")) == rows
+    manifest = json.loads((out / ".geo-output").read_text())["files"]
+    assert "by_hazard.csv" not in manifest and "hazard_pieces.parquet" in manifest
+
+
+def test_pieces_option_refuses_an_unknown_file_before_any_work(tmp_path, demo_part, capsys):
+    assert _run("analyze", str(demo_part), "--out", str(tmp_path / "o"), "--pieces", "gpkg,shp") == 2
+    err = capsys.readouterr().err
+    assert "--pieces gpkg,shp: 'shp' is not a piece file" in err and "or none" in err
+    assert not (tmp_path / "o").exists()

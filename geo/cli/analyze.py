@@ -76,11 +76,13 @@ def _write_plot(result, path: Path, args: argparse.Namespace, say: Progress) -> 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     from geo.io.outdir import OutputSet
+    from geo.io.writers import piece_formats
     from geo.names import parse_distance_m
     from geo.render.export import write_outputs
 
     say = Progress(args.quiet)
     out_dir = Path(args.out)
+    pieces = piece_formats(args.pieces)  # a wrong value stops the run before any work
     cell_m = parse_distance_m(args.cell) if args.raster else None
     if cell_m is not None and cell_m < MIN_CELL_M:
         raise GeoInputError(
@@ -97,7 +99,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         else:
             result, neighbor = run_analysis(args, say)
             say(f"writing outputs to {out_dir}")
-            write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb)
+            write_outputs(result, target.path, xlsx=args.xlsx, kml=args.kml, gdb=args.gdb, piece_files=pieces)
         if args.map:
             _write_map(result, target.path / "map.html", args, say)
         if args.png:
@@ -271,7 +273,7 @@ def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
     """``geo analyze --engine chunked``: the analysis and its files, written chunk by chunk into ``out``."""
     from geo.engine.boundaries import load_boundaries
     from geo.engine.chunked import CHUNK_ROWS, SchedulerTrust, analyze_in_chunks
-    from geo.io.writers import PieceWriter
+    from geo.io.writers import PieceWriter, piece_formats
     from geo.names import parse_distance_m
     from geo.render.export import write_outputs
 
@@ -280,7 +282,7 @@ def _chunked_analysis(args: argparse.Namespace, say: Progress, out: Path):
     say(f"reading hazards from {Path(args.hazards).name} in chunks of at most {rows:,} rows ({engine} engine)")
     boundaries = load_boundaries(provinces=args.provinces, frontier=args.frontier, province_field=args.province_field)
     neighbor = args.neighbor or (None if args.frontier else "THA")
-    writer = PieceWriter(out)
+    writer = PieceWriter(out, formats=piece_formats(args.pieces))
     try:
         result = analyze_in_chunks(
             args.hazards,
@@ -354,6 +356,15 @@ def register(sub) -> None:
         "--xlsx",
         action="store_true",
         help="also write tables.xlsx (sheets summary, bands, by_province, by_hazard, reference_table1)",
+    )
+    p.add_argument(
+        "--pieces",
+        default="gpkg,csv,parquet",
+        metavar="FORMATS",
+        help="the files of hazard pieces (one row per hazard x province x band) to write: some of gpkg "
+        "(zones.gpkg's hazard_pieces layer, for QGIS), csv (by_hazard.csv, for a spreadsheet), parquet "
+        "(hazard_pieces.parquet, for pandas/DuckDB), separated by commas, or none (default: all three; "
+        "none is fastest when only the figures are wanted)",
     )
     p.add_argument(
         "--kml", action="store_true", help="also write zones.kml (bands, frontier, hazard pieces) for Google Earth"

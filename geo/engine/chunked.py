@@ -40,7 +40,7 @@ from geo.errors import GeoEnvironmentError, GeoInputError
 from geo.io.data import sha256_path
 from geo.io.readers import PARQUET_SUFFIXES, is_parquet, is_synthetic, parquet_bounds, parquet_info
 from geo.io.validate import memory_budget
-from geo.io.writers import PieceRows, PieceWriter
+from geo.io.writers import PIECE_FORMATS, PieceRows, PieceWriter
 
 #: Features read and analysed at a time.
 CHUNK_ROWS = 150_000
@@ -454,6 +454,7 @@ class ChunkJob:
     synthetic: bool
     spill: Path | None = None  # where the pieces go to disk for the caller (PieceRows.spill), or not at all
     encoding: str | None = None
+    formats: tuple[str, ...] = PIECE_FORMATS  # the piece files the rows are made for (PieceRows.of)
 
 
 @dataclass
@@ -498,7 +499,7 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
     table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places, districts=t.districts)
-    rows = PieceRows.of(table, synthetic=job.synthetic)
+    rows = PieceRows.of(table, synthetic=job.synthetic, formats=job.formats)
     return ChunkPart(
         rows=rows if job.spill is None else rows.spill(job.spill),
         report=report,
@@ -654,7 +655,18 @@ def analyze_in_chunks(
         plan_args["boundaries"] = plan.boundaries
         synthetic = _synthetic(path, layer, info)
         jobs = (
-            ChunkJob(path, layer, crs, id_field, k * chunk_rows, chunk_rows, fids, synthetic, encoding=encoding)
+            ChunkJob(
+                path,
+                layer,
+                crs,
+                id_field,
+                k * chunk_rows,
+                chunk_rows,
+                fids,
+                synthetic,
+                encoding=encoding,
+                formats=writer.formats,
+            )
             for k, fids in enumerate(
                 counted_before(
                     path, layer, crs or info.get("crs"), chunk_rows, total, circle_reach_m(path, layer, info)

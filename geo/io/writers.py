@@ -31,7 +31,7 @@ import shapely
 from geo._threads import valid_mask
 from geo.constants import GPKG_VERSION, SYNTHETIC_NOTICE, WGS84
 from geo.crs import reproject, to_crs
-from geo.errors import GeoEnvironmentError
+from geo.errors import GeoEnvironmentError, GeoInputError
 from geo.io.outdir import library_write_error
 
 
@@ -678,6 +678,41 @@ def write_pieces_parquet(table, path: Path, notice: str | None) -> None:
     atomic_write(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
+#: The files the hazard pieces go to (``geo analyze --pieces``): the ``hazard_pieces`` layer of
+#: ``zones.gpkg`` (for QGIS/ArcGIS), ``by_hazard.csv`` (for a spreadsheet) and ``hazard_pieces.parquet``
+#: (for pandas, DuckDB, Arrow). All three by default: each is some reader's way in.
+PIECE_FORMATS: tuple[str, ...] = ("gpkg", "csv", "parquet")
+PIECE_FILES = {"gpkg": "zones.gpkg's hazard_pieces layer", "csv": "by_hazard.csv", "parquet": "hazard_pieces.parquet"}
+
+
+def piece_formats(text: str) -> tuple[str, ...]:
+    """The piece files of a ``--pieces`` value: formats separated by commas, or ``none``.
+
+    Examples
+    --------
+    >>> piece_formats("csv, gpkg")
+    ('gpkg', 'csv')
+    >>> piece_formats("none")
+    ()
+    >>> piece_formats("shp")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    geo.errors.GeoInputError: --pieces shp: 'shp' is not a piece file; give some of gpkg, csv, parquet ...
+    """
+    words = [w.strip().lower() for w in str(text).split(",") if w.strip()]
+    if words == ["none"]:
+        return ()
+    if words == ["all"]:
+        return PIECE_FORMATS
+    wrong = [w for w in words if w not in PIECE_FORMATS]
+    if wrong or not words:
+        what = f"{wrong[0]!r} is not a piece file" if wrong else "no piece file named"
+        raise GeoInputError(
+            f"--pieces {text}: {what}; give some of {', '.join(PIECE_FORMATS)} separated by commas, or none"
+        )
+    return tuple(f for f in PIECE_FORMATS if f in words)
+
+
 @dataclass(frozen=True)
 class PieceRows:
     """Pieces made ready for the files (where they were made, e.g. in a worker process).
@@ -688,18 +723,21 @@ class PieceRows:
         The CSV header line.
     csv : str
         The CSV rows, without the header: rounded and spreadsheet-safe as :func:`write_csv` writes them.
-    arrow : pyarrow.Table or Path
+    arrow : pyarrow.Table, Path or None
         The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
         GeoPackage layer and of ``hazard_pieces.parquet``; or the Arrow IPC file holding them
-        (:meth:`spill`).
+        (:meth:`spill`); None when neither file is written.
     synthetic : bool
         Whether the rows carry the ``synthetic`` flag.
+    count : int
+        How many rows.
     """
 
     header: str
     csv: str
     arrow: Any
     synthetic: bool
+    count: int = 0
 
     def spill(self, path: Path) -> PieceRows:
         """These rows with their Arrow table written to ``path`` (an uncompressed Arrow IPC file), for a
@@ -707,11 +745,11 @@ class PieceRows:
         the pipe to the parent kept the worker waiting until the busy parent had read it all."""
         import pyarrow as pa
 
-        if isinstance(self.arrow, Path):
+        if self.arrow is None or isinstance(self.arrow, Path):
             return self
         with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.arrow.schema) as ipc:
             ipc.write_table(self.arrow)
-        return PieceRows(self.header, self.csv, Path(path), self.synthetic)
+        return PieceRows(self.header, self.csv, Path(path), self.synthetic, self.count)
 
     def table(self):
         """The Arrow table of the rows (memory-mapped when :meth:`spill` wrote it to a file)."""
@@ -722,14 +760,20 @@ class PieceRows:
         return self.arrow
 
     @classmethod
-    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool) -> PieceRows:
-        """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them."""
+    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool, formats: tuple[str, ...] = PIECE_FORMATS) -> PieceRows:
+        """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them, made
+        only for the piece files in ``formats`` (no CSV text without ``csv``, no Arrow table without
+        ``gpkg`` or ``parquet``)."""
         text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
+        arrow = None
+        if {"gpkg", "parquet"} & set(formats):
+            arrow = _arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic)))
         return cls(
             header=text.iloc[:0].to_csv(index=False),
-            csv=text.to_csv(index=False, header=False),
-            arrow=_arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic))),
+            csv=text.to_csv(index=False, header=False) if "csv" in formats else "",
+            arrow=arrow,
             synthetic=synthetic,
+            count=len(text),
         )
 
 
@@ -746,9 +790,13 @@ class PieceWriter:
     out_dir : Path
         The directory written into (for a whole set, the staging directory of
         :class:`geo.io.outdir.OutputSet`, which removes what a failed run leaves).
+    formats : tuple of str
+        The piece files written (:data:`PIECE_FORMATS`; see :func:`piece_formats`); ``zones.gpkg``
+        is written with its other layers in any case.
     """
 
-    def __init__(self, out_dir: Path):
+    def __init__(self, out_dir: Path, formats: tuple[str, ...] = PIECE_FORMATS):
+        self.formats = tuple(formats)
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.csv_part = self.out_dir / ".by_hazard.part.csv"
@@ -762,6 +810,7 @@ class PieceWriter:
         self._parquet_thread = ThreadPoolExecutor(1)
         self._parquet_write: Future | None = None
         self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
+        self._schema: Any = None  # the Arrow schema of the first rows, which later ones are made to fit
         self._spilled: list[Path] = []  # files of rows handed over by PieceRows.spill, removed at the end
 
     def add(self, rows: PieceRows) -> None:
@@ -773,23 +822,31 @@ class PieceWriter:
             self._meta = layer_metadata(notice)
         elif rows.header != self._header:
             raise ValueError(f"pieces with columns {rows.header!r} after {self._header!r}")
-        with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
-            f.write((rows.header if first else "") + rows.csv)
-        arrow = rows.table()
+        if "csv" in self.formats:
+            with self.csv_part.open("w" if first else "a", encoding="utf-8-sig" if first else "utf-8", newline="") as f:
+                f.write((rows.header if first else "") + rows.csv)
         if isinstance(rows.arrow, Path):
             self._spilled.append(rows.arrow)
+        if rows.arrow is None:  # neither the layer nor the Parquet file is written
+            self.rows += rows.count
+            return
+        arrow = rows.table()
         if first:
             import pyarrow.parquet as pq
 
             schema = arrow.schema.with_metadata(_geoparquet_meta(notice))
-            self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
-            self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, arrow)
-        table = _conform(arrow, self._parquet.schema)
-        assert self._gpkg is not None
-        with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-            self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
-        self._parquet_done()
-        self._parquet_write = self._parquet_thread.submit(self._parquet.write_table, table)
+            self._schema = schema
+            if "parquet" in self.formats:
+                self._parquet = pq.ParquetWriter(self.parquet_part, schema, compression="zstd")
+            if "gpkg" in self.formats:
+                self._gpkg = LayerStream(self.gpkg_part, "hazard_pieces", self._meta, arrow)
+        table = _conform(arrow, self._schema)
+        if self._gpkg is not None:
+            with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
+                self._gpkg.put(table)  # GDAL writes it in its thread, the Parquet file here (both beside the analysis)
+        if self._parquet is not None:
+            self._parquet_done()
+            self._parquet_write = self._parquet_thread.submit(self._parquet.write_table, table)
         self.rows += table.num_rows
 
     def _parquet_done(self) -> None:
@@ -827,9 +884,9 @@ class PieceWriter:
         if self._header is None:
             raise ValueError("no pieces were written")
         with _gdal_errors(self.out_dir / "zones.gpkg", self.gpkg_part):
-            assert self._gpkg is not None
-            self._gpkg.finish()
-            self._gpkg = None
+            if self._gpkg is not None:
+                self._gpkg.finish()
+                self._gpkg = None
             for name, gdf in layers.items():
                 valid_polygons(gdf).to_file(
                     self.gpkg_part,
@@ -840,13 +897,21 @@ class PieceWriter:
                     VERSION=GPKG_VERSION,
                 )
         self._parquet_done()
-        self._parquet.close()
-        self._parquet = None
+        if self._parquet is not None:
+            self._parquet.close()
+            self._parquet = None
         self._parquet_thread.shutdown(wait=True)
         self._unspill()
-        done = [self.out_dir / "by_hazard.csv", self.out_dir / "zones.gpkg", self.out_dir / "hazard_pieces.parquet"]
-        for part, path in zip((self.csv_part, self.gpkg_part, self.parquet_part), done):
-            os.replace(part, path)
+        parts = {
+            "by_hazard.csv": self.csv_part,
+            "zones.gpkg": self.gpkg_part,
+            "hazard_pieces.parquet": self.parquet_part,
+        }
+        done = []
+        for name, part in parts.items():
+            if part.exists():
+                os.replace(part, self.out_dir / name)
+                done.append(self.out_dir / name)
         return done
 
 

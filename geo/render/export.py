@@ -28,6 +28,7 @@ from geo.errors import GeoEnvironmentError
 from geo.io.outdir import ANALYSIS_FILES
 from geo.io.writers import (
     FORMULA_START,
+    PIECE_FORMATS,
     PieceWriter,
     _arrow_pieces,
     _flat,
@@ -165,7 +166,27 @@ def _number_format(column: str) -> str | None:
     return None
 
 
-def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_ROWS) -> None:
+def _where_pieces_are(piece_files: tuple[str, ...]) -> str:
+    """Where the whole piece table was written, in words (``--pieces``).
+
+    Examples
+    --------
+    >>> _where_pieces_are(("gpkg", "csv", "parquet"))
+    'in by_hazard.csv, and with geometry in zones.gpkg (layer hazard_pieces) and hazard_pieces.parquet'
+    >>> _where_pieces_are(())
+    'in no file (the analysis was run with --pieces none)'
+    """
+    geometry = [n for f, n in (("gpkg", "zones.gpkg (layer hazard_pieces)"), ("parquet", "hazard_pieces.parquet"))
+                if f in piece_files]  # fmt: skip
+    said = ["in by_hazard.csv"] if "csv" in piece_files else []
+    if geometry:
+        said.append(("and " if said else "") + "with geometry in " + " and ".join(geometry))
+    return ", ".join(said) if said else "in no file (the analysis was run with --pieces none)"
+
+
+def write_xlsx(
+    result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_ROWS, piece_files: tuple[str, ...] = PIECE_FORMATS
+) -> None:
     """Write the tables into one workbook (sheets ``summary``, ``bands``, ``by_province``, ``by_hazard``,
     and ``reference_table1`` when there is one).
 
@@ -173,7 +194,7 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     frozen header with filters; text is always text, never a formula.  A ``by_hazard`` table longer
     than an Excel sheet (``max_rows`` rows) is left out of the workbook, and the summary sheet says
     where the whole table is (``by_hazard.csv``, ``hazard_pieces`` in ``zones.gpkg`` and
-    ``hazard_pieces.parquet``).
+    ``hazard_pieces.parquet``, those of them ``piece_files`` names).
     """
     from geo.io.writers import write_workbook
 
@@ -182,18 +203,14 @@ def write_xlsx(result: AnalysisResult, path: Path, *, max_rows: int = EXCEL_MAX_
     summary = pd.DataFrame({"key": list(scalars), "value": pd.Series(list(scalars.values()), dtype=object)})
     sheets = {"summary": summary, "bands": pd.DataFrame(s["bands"]), "by_province": by_area(result.by_province)}
     if result.streamed:
-        note = (
-            "the analysis was made in chunks: by_hazard is in by_hazard.csv, and with geometry in zones.gpkg "
-            "(layer hazard_pieces) and hazard_pieces.parquet"
-        )
+        note = f"the analysis was made in chunks: by_hazard is {_where_pieces_are(piece_files)}"
         sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
     elif len(result.hazard_pieces) <= max_rows:
         sheets["by_hazard"] = _flat(result.hazard_pieces)
     else:
         note = (
             f"by_hazard has {len(result.hazard_pieces):,} rows, more than an Excel sheet holds ({max_rows:,}): "
-            "it is not in this workbook; the whole table is in by_hazard.csv, and with geometry in zones.gpkg "
-            "(layer hazard_pieces) and hazard_pieces.parquet"
+            f"it is not in this workbook; the whole table is {_where_pieces_are(piece_files)}"
         )
         sheets["summary"] = pd.concat([summary, pd.DataFrame({"key": ["note"], "value": [note]})], ignore_index=True)
     if s.get("reference_table1"):
@@ -301,6 +318,7 @@ def write_outputs(
     gdb: bool = False,
     *,
     pieces: PieceWriter | None = None,
+    piece_files: tuple[str, ...] = PIECE_FORMATS,
 ) -> list[Path]:
     """Write the analysis' files into ``out_dir`` (each file atomically; for a whole set, write
     into the staging directory of :class:`geo.io.outdir.OutputSet`).
@@ -311,6 +329,11 @@ def write_outputs(
     (the pieces again, as GeoParquet), ``by_district.csv`` (each province's districts add up to
     its row of ``by_province.csv``), with ``xlsx``
     ``tables.xlsx`` and with ``kml`` ``zones.kml`` (bands, frontier, pieces).
+
+    ``piece_files`` (:data:`geo.io.writers.PIECE_FORMATS`, see ``geo analyze --pieces``) says which
+    of the three piece files are written: ``gpkg`` (the ``hazard_pieces`` layer of ``zones.gpkg``),
+    ``csv`` (``by_hazard.csv``), ``parquet`` (``hazard_pieces.parquet``); for a chunked run the
+    writer's own formats decide. ``zones.gpkg`` is written in any case, with its other layers.
 
     Returns
     -------
@@ -329,24 +352,34 @@ def write_outputs(
     write_json(result.summary.to_dict(), written[0])
     write_csv(by_province, written[1])
     if pieces is not None:  # by_hazard.csv and hazard_pieces were written chunk by chunk
+        piece_files = pieces.formats
         pieces.close(gis_layers(result, pieces=False))
     else:
         layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
-        table = _arrow_pieces(layers["hazard_pieces"])
+        table = _arrow_pieces(layers["hazard_pieces"]) if {"gpkg", "parquet"} & set(piece_files) else None
+        gpkg_layers = (
+            {**layers, "hazard_pieces": table}
+            if "gpkg" in piece_files
+            else {k: v for k, v in layers.items() if k != "hazard_pieces"}
+        )
         # Parquet is written without Python's lock, so beside the CSV and the GeoPackage.
         with ThreadPoolExecutor(1) as pool:
-            parquet = pool.submit(write_pieces_parquet, table, written[5], notice)
-            write_csv(_piece_table(result.hazard_pieces, synthetic=bool(notice)), written[2])
-            write_gpkg({**layers, "hazard_pieces": table}, written[3], meta, checked=True)
-            parquet.result()
+            parquet = pool.submit(write_pieces_parquet, table, written[5], notice) if "parquet" in piece_files else None
+            if "csv" in piece_files:
+                write_csv(_piece_table(result.hazard_pieces, synthetic=bool(notice)), written[2])
+            write_gpkg(gpkg_layers, written[3], meta, checked=True)
+            if parquet is not None:
+                parquet.result()
     write_json(result.validation, written[4])
     write_csv(district_rows(result), written[6])
+    skipped = {"csv": "by_hazard.csv", "parquet": "hazard_pieces.parquet"}
+    written = [p for p in written if p.name not in {n for f, n in skipped.items() if f not in piece_files}]
     if gdb:
         written.append(out_dir / "zones.gdb")
         write_gdb(layers, written[-1])
     if xlsx:
         written.append(out_dir / "tables.xlsx")
-        write_xlsx(result, written[-1])
+        write_xlsx(result, written[-1], piece_files=piece_files)
     if kml:
         written.append(out_dir / "zones.kml")
         write_kml(result, written[-1])
