@@ -50,6 +50,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scale import rss_of, tree_pids, write_layer  # noqa: E402  (benchmarks/ is not a package)
+
 SERVER = HERE.parent / "scripts" / "pg_test_server.sh"
 ROUTES = ("geo", "geopandas", "postgis", "duckdb", "floor")
 #: Largest difference in any cell's area, m2, for a route to count as giving geo's answer
@@ -176,39 +179,11 @@ CHILDREN = {
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
-            except OSError:
-                pass
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += children.get(pid, [])
-    return out
-
-
-def _rss(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
-        except OSError:
-            pass
-    return total
-
-
 def _tree_cpu(root: int) -> float:
     """CPU seconds of a process tree: each one's own and that of its children it has reaped."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in _tree(root):
+    for pid in tree_pids(root):
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
@@ -225,7 +200,7 @@ def spawn(route: str, *args: str) -> dict:
         proc = subprocess.Popen([sys.executable, __file__, "--child", route, *args], stdout=out, stderr=err, text=True)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _rss(_tree(proc.pid)))
+            peak = max(peak, rss_of(tree_pids(proc.pid)))
             time.sleep(0.1)
         wall = time.perf_counter() - t0
         out.seek(0)
@@ -279,13 +254,13 @@ def run_postgis(layer: str, cells_path: str, url: str, data_dir: Path) -> dict:
         )
         con.execute("CREATE INDEX ON hzp USING gist (geom)")
         con.execute("ANALYZE hzp")
-        peak = max(peak, _rss(_tree(postmaster)))
+        peak = max(peak, rss_of(tree_pids(postmaster)))
         rows = con.execute(
             "SELECT c.code, c.zone, ST_Area(ST_Union(CASE WHEN ST_Within(h.geom, c.geom) THEN h.geom "
             "ELSE ST_CollectionExtract(ST_Intersection(h.geom, c.geom), 3) END)) "
             "FROM hzp h JOIN cells c ON ST_Intersects(h.geom, c.geom) GROUP BY c.code, c.zone"
         ).fetchall()
-        peak = max(peak, _rss(_tree(postmaster)))
+        peak = max(peak, rss_of(tree_pids(postmaster)))
     wall = time.perf_counter() - t0
     cpu = _tree_cpu(postmaster) - cpu_server0 + _cpu_self() - cpu0
     return {
@@ -322,9 +297,6 @@ def main() -> None:
         route, *rest = args.child
         print(json.dumps(CHILDREN[route](rest)))
         return
-
-    sys.path.insert(0, str(HERE))
-    from scale import write_layer
 
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
     unknown = sorted(set(routes) - set(ROUTES))

@@ -194,8 +194,8 @@ def write_layer(path: Path, n: int, seed: int = 7) -> None:
         part.to_file(path, engine="pyogrio", append=start > 0)
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory, bytes, of a process and all its descendants (Linux /proc)."""
+def tree_pids(root: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -204,16 +204,29 @@ def _tree_rss(root: int) -> int:
                     children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
             except OSError:
                 pass
-    total, todo = 0, [root]
+    out, todo = [], [root]
     while todo:
         pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def rss_of(pids: list[int]) -> int:
+    """Resident memory, bytes, of these processes."""
+    total = 0
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/status") as f:
                 total += next((int(line.split()[1]) * 1024 for line in f if line.startswith("VmRSS:")), 0)
         except OSError:
             pass
-        todo += children.get(pid, [])
     return total
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory, bytes, of a process and all its descendants."""
+    return rss_of(tree_pids(root))
 
 
 def spawn(*args: str) -> dict:
