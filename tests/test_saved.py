@@ -92,3 +92,59 @@ def test_the_cache_keeps_only_the_newest_analyses(tmp_path, own_cache, capsys):
         assert main(["query", "--within", "7", "--hazards", str(layer), "--error-draws", "0", "--format", "json"]) == 0
     capsys.readouterr()
     assert len(list(own_cache.glob("analysis-*.geocache"))) == KEEP
+
+
+def test_a_chunked_analysis_answers_site_checks_from_the_pieces_it_wrote(tmp_path, capsys, own_cache, monkeypatch):
+    layer = tmp_path / "sha.gpkg"
+    some = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:400]
+    some.to_file(layer, engine="pyogrio")
+    out = tmp_path / "run"
+    chunked = ("analyze", str(layer), "--out", str(out), "-q", "--error-draws", "0", "--engine", "chunked")
+    assert main([*chunked, "--chunk-rows", "150"]) == 0
+    capsys.readouterr()
+    sites = some.to_crs("EPSG:4326").geometry.iloc[[0, 57, 399]].representative_point()
+    singles = []
+    for site in sites:
+        ask = ("where", f"{site.y:.5f}", f"{site.x:.5f}", "--radius", "3km", "--format", "json")
+        saved = _json(capsys, *ask, "--from", str(out))
+        singles.append(saved["hazards"])
+        monkeypatch.setenv("GEO_CACHE", "0")  # nothing kept: a new analysis, in memory
+        fresh = _json(capsys, *ask, "--hazards", str(layer), "--error-draws", "0")
+        monkeypatch.delenv("GEO_CACHE")
+        assert saved["hazards"], "a site inside a hazard lists it"
+        # Hazard areas come back as the pieces' written areas (to 0.0001 m2): equal at the 0.01 m2 shown,
+        # give or take one rounding step.
+        for a, b in zip(saved.pop("hazards"), fresh.pop("hazards"), strict=True):
+            assert a["hazard_id"] == b["hazard_id"] and a["distance_m"] == pytest.approx(b["distance_m"], abs=0.011)
+            assert a["area_m2"] == pytest.approx(b["area_m2"], abs=0.011)
+        assert saved == fresh
+    # The same inputs without --from: answered from the pieces too, with no new analysis.
+    monkeypatch.setattr(common, "run_analysis", lambda *a, **k: (_ for _ in ()).throw(AssertionError("again")))
+    ask = ("where", f"{sites.iloc[0].y:.5f}", f"{sites.iloc[0].x:.5f}", "--format", "json")
+    assert _json(capsys, *ask, "--hazards", str(layer), "--error-draws", "0")["hazards"]
+    # A file of sites, all at once.
+    csv = tmp_path / "sites.csv"
+    csv.write_text("lat,lon\n" + "".join(f"{p.y:.5f},{p.x:.5f}\n" for p in sites), encoding="utf-8")
+    assert main(["where", "--file", str(csv), "--from", str(out), "--radius", "3km", "--format", "json"]) == 0
+    many = json.loads(capsys.readouterr().out)
+    assert len(many) == len(singles)
+    for answer, single in zip(many, singles):
+        assert [h["hazard_id"] for h in answer["hazards"]] == [h["hazard_id"] for h in single]
+        assert [h["distance_m"] for h in answer["hazards"]] == pytest.approx(
+            [h["distance_m"] for h in single], abs=0.05
+        )
+    # The pieces file changed since it was written: --from says so; the same inputs are analysed again.
+    with open(out / "zones.gpkg", "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00")
+    assert main(["where", *ask[1:], "--from", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "made in chunks" in err and "has changed since geo wrote it" in err
+    assert main(["where", *ask[1:], "--hazards", str(layer), "--error-draws", "0"]) == 1
+    assert "again" in capsys.readouterr().err
+    # A question that needs the pieces in memory: the same inputs are analysed again, in memory, and
+    # give the chunked analysis' figure.
+    monkeypatch.undo()
+    monkeypatch.setenv("GEO_CACHE_DIR", str(own_cache))
+    q = _json(capsys, "query", "--within", "7", "--format", "json", "--hazards", str(layer), "--error-draws", "0")
+    assert q["area_km2"] == pytest.approx(json.loads((out / "summary.json").read_text())["within_7km_km2"], abs=1e-9)

@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"geo {geo_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     analyze.register(sub)
-    queries.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(True)))
+    queries.register(sub, add_inputs, lambda a, pieces=True: saved_analysis(a, Progress(True), pieces=pieces))
     release.register(sub, add_inputs, lambda a: saved_analysis(a, Progress(a.quiet)))
     plugin.register(sub)
     return parser

@@ -122,13 +122,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 run_name=args.run_name,
             )
         written = target.commit()
-    if not chunked:  # kept for the questions that follow (geo where/query --from DIR, or the same inputs)
-        from geo.engine.saved import link_output, remember
+    # Kept for the questions that follow (geo where/query --from DIR, or the same inputs); a chunked
+    # analysis without its pieces, which site checks read from the zones.gpkg just written.
+    from geo.engine.saved import link_output, remember
 
-        key = analysis_key(args)
-        if key is not None:
-            remember(key, result)
-            link_output(out_dir, key)
+    key = analysis_key(args)
+    if key is not None:
+        remember(key, result, out_dir if chunked else None)
+        link_output(out_dir, key)
     s = result.summary
     if s.get("notice"):
         print(f"*** {s['notice']} ***")

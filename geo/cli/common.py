@@ -285,9 +285,13 @@ def analysis_key(args: argparse.Namespace) -> list[bytes] | None:
     return parts
 
 
-def saved_analysis(args: argparse.Namespace, say: Progress):
+def saved_analysis(args: argparse.Namespace, say: Progress, *, pieces: bool = True):
     """The analysis the arguments ask for: from ``--from DIR``, else the one kept for the same inputs and
-    options, else a new one (then kept for the next question)."""
+    options, else a new one (then kept for the next question).
+
+    ``pieces``: the question needs the pieces in memory (all but point site checks); an analysis made
+    in chunks, kept without them, then does not answer for the same inputs (they are analysed in
+    memory), and with ``--from`` the question says why it cannot answer."""
     from geo.engine.saved import recall, recall_output, remember
 
     if getattr(args, "from_dir", None):
@@ -307,6 +311,9 @@ def saved_analysis(args: argparse.Namespace, say: Progress):
     key = analysis_key(args)
     if key is not None:
         result = recall(key)
+        if result is not None and result.streamed and pieces:
+            say("the saved analysis of these inputs was made in chunks; this question needs its pieces in memory")
+            result = None
         if result is not None:
             say("answering from the saved analysis of the same inputs")
             return result, result.summary.get("neighbor")

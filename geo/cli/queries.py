@@ -104,7 +104,8 @@ def cmd_where(args: argparse.Namespace, analysis) -> int:
     radius = parse_distance_m(args.radius)
     fmt = answer_format(args, ("table", "json", "csv", "geojson"))
     sites, attrs, notes = read_sites(args)
-    result, _ = analysis(args)
+    # Point sites only need the hazards near them, which an analysis made in chunks reads from its files.
+    result, _ = analysis(args, pieces=any(geom.geom_type != "Point" for _, geom in sites))
     far = far_sites(sites, result)
     if far and args.file is None:
         raise GeoInputError(

@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -29,7 +30,7 @@ from geo.constants import (
     RESTRICTED_KM,
     WGS84,
 )
-from geo.crs import to_crs_dense
+from geo.crs import to_crs_dense, transform_geoms
 from geo.engine.boundaries import Boundaries, load_boundaries
 from geo.engine.curve import metres, ranges, with_extent, within_curve
 from geo.engine.errorbudget import DRAWS, error_budget, model_for
@@ -111,6 +112,9 @@ class AnalysisResult:
         True for an analysis made in chunks (:func:`geo.engine.chunked.analyze_in_chunks`): its pieces
         were written to disk as they were made, and ``by_hazard``, ``land_pieces`` and ``hazards``
         hold the columns the figures need, without geometry.
+    pieces_file : Path or None
+        For a streamed analysis kept for questions (:mod:`geo.engine.saved`): the ``zones.gpkg`` it
+        wrote, whose ``hazard_pieces`` layer site checks read hazards near a site from.
     """
 
     hazard_pieces: gpd.GeoDataFrame
@@ -131,6 +135,7 @@ class AnalysisResult:
         default_factory=lambda: gpd.GeoDataFrame({"neighbor": []}, geometry=[], crs=WGS84)
     )
     by_district: pd.DataFrame | None = None
+    pieces_file: Path | None = None
 
     def _headline(self) -> list[tuple[str, str]]:
         """The figures a reader wants first, as (label, text) pairs."""
@@ -212,6 +217,26 @@ class AnalysisResult:
             line_a = to_crs_dense(gpd.GeoDataFrame(geometry=[line], crs=WGS84), ANALYSIS_CRS).geometry.iloc[0]
             out[iso3] = _segments(line_a)
         return out
+
+    def hazards_near(self, region: shapely.Geometry) -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
+        """Hazards that may reach into ``region`` (analysis CRS), with a spatial index of them.
+
+        In memory, every hazard and :attr:`hazard_index`; for a streamed analysis, the hazards whose
+        pieces reach into the region's box, read back whole from :attr:`pieces_file` (``hazard_id``,
+        ``area_m2``, geometry; analysis CRS).
+        """
+        if not self.streamed:
+            return self.hazards, self.hazard_index
+        from geo.io.readers import hazards_from_pieces
+
+        if self.pieces_file is None:
+            self.require_pieces("a site check")
+            raise AssertionError("unreachable: require_pieces raises for a streamed analysis")
+
+        box = shapely.box(*shapely.bounds(region))
+        west, south, east, north = shapely.bounds(transform_geoms(shapely.segmentize(box, 1000.0), ANALYSIS_CRS, WGS84))
+        near = to_crs_dense(hazards_from_pieces(self.pieces_file, (west, south, east, north)), ANALYSIS_CRS)
+        return near, shapely.STRtree(near.geometry.values)
 
     @cached_property
     def hazard_index(self) -> shapely.STRtree:

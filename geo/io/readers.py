@@ -5,6 +5,7 @@ CSV of WKT or of points with an area), and the field names they are matched by; 
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import math
 import warnings
@@ -591,3 +592,49 @@ def is_synthetic(hazards: pd.DataFrame) -> bool:
     if "synthetic" not in hazards.columns:
         return False
     return bool(hazards["synthetic"].astype(str).str.strip().str.lower().isin({"true", "1", "yes"}).any())
+
+
+#: A hazard's pieces are all read when their ``share_of_hazard`` add up to 1 within this (the
+#: shares are written to 6 decimals).
+SHARES_WHOLE = 1e-4
+
+
+def hazards_from_pieces(path: Path | str, bounds: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
+    """The hazards whose pieces reach into ``bounds`` (W, S, E, N degrees), rebuilt from the
+    ``hazard_pieces`` layer of a ``zones.gpkg`` that ``geo analyze`` wrote.
+
+    Only the pieces in and near ``bounds`` are read (the GeoPackage's spatial index): the box grows
+    until every hazard found has all its pieces (their ``share_of_hazard`` add up to 1), so each
+    hazard comes back whole, wherever its other pieces lie.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``hazard_id``, ``area_m2`` (the sum of the pieces' areas, as written: to 0.0001 m2) and the
+        union of the pieces; WGS 84.
+    """
+    path = Path(path)
+    try:
+        extent = pyogrio.read_info(path, layer="hazard_pieces")["total_bounds"]
+    except pyogrio.errors.DataError as exc:
+        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+    box = np.array(bounds, dtype=float)
+    columns = ["hazard_id", "area_m2", "share_of_hazard"]
+    while True:
+        pieces = pyogrio.read_dataframe(path, layer="hazard_pieces", bbox=tuple(box), columns=columns)
+        shares = pieces.groupby("hazard_id", sort=False)["share_of_hazard"].sum()
+        partial = shares.index[shares < 1 - SHARES_WHOLE]
+        covers_all = box[0] <= extent[0] and box[1] <= extent[1] and box[2] >= extent[2] and box[3] >= extent[3]
+        if not len(partial) or covers_all:
+            break
+        # Grow the box over the partial hazards' pieces found, by as much again as they span.
+        x0, y0, x1, y1 = shapely.total_bounds(pieces.geometry.values[pieces["hazard_id"].isin(partial).to_numpy()])
+        pad = max(x1 - x0, y1 - y0, 1e-4)
+        box = np.array([min(box[0], x0 - pad), min(box[1], y0 - pad), max(box[2], x1 + pad), max(box[3], y1 + pad)])
+    codes, ids = pd.factorize(pieces["hazard_id"])
+    area = np.bincount(codes, weights=pieces["area_m2"].to_numpy(dtype=float), minlength=len(ids))
+    order = np.argsort(codes, kind="stable")
+    parts = pieces.geometry.to_numpy()[order]
+    starts = np.searchsorted(codes[order], np.arange(len(ids) + 1))
+    geoms = [parts[a] if b - a == 1 else shapely.union_all(parts[a:b]) for a, b in itertools.pairwise(starts)]
+    return gpd.GeoDataFrame({"hazard_id": np.asarray(ids, dtype=object), "area_m2": area}, geometry=geoms, crs=WGS84)

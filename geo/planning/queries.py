@@ -100,8 +100,9 @@ def where(
     if len(args) != 1:
         raise GeoInputError("give one site: lat, lon; a (lat, lon) tuple; WKT; or a shapely geometry")
     result = as_result(result)
-    result.require_pieces("where()")
     geom = _site_geometry(args[0], crs)
+    if geom.geom_type != "Point":  # a polygon's hazard area needs the land pieces themselves
+        result.require_pieces("where() for a polygon")
     front = result.frontier_union
     centre = geom.centroid
     # One azimuthal equidistant projection centred on the site serves every distance below.
@@ -128,8 +129,9 @@ def where(
         "band": str(bands_at([dist], result.zones)[0]) if inside else OUTSIDE,
         "radius_m": float(radius_m),
     }
-    hz = result.hazards
-    near = result.hazard_index.query(shapely.buffer(geom_a, radius_m * 1.01 + 50.0))
+    reach = shapely.buffer(geom_a, radius_m * 1.01 + 50.0)
+    hz, index = result.hazards_near(reach)
+    near = index.query(reach)
     found: list[NearbyHazard] = []
     if len(near):
         local_hz = apply_transformer(shapely.segmentize(hz.geometry.values[near], 250.0), from_analysis)

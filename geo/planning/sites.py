@@ -74,8 +74,13 @@ def segment_distances_m(
 
 def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) -> list[list[NearbyHazard]]:
     """Hazards within ``radius_m`` of each site, nearest first (geodesic m)."""
-    hz = result.hazards
-    site, h = result.hazard_index.query(pts_a, predicate="dwithin", distance=radius_m * 1.01 + 50.0)
+    reach = radius_m * 1.01 + 50.0
+    if len(pts_a):
+        x0, y0, x1, y1 = shapely.total_bounds(pts_a)
+        hz, index = result.hazards_near(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
+    else:
+        hz, index = result.hazards, result.hazard_index
+    site, h = index.query(pts_a, predicate="dwithin", distance=reach)
     geoms = hz.geometry.values
     # The hazard's point nearest to the site (the site itself when inside it).
     near = shapely.get_coordinates(shapely.shortest_line(geoms[h], pts_a[site]))[0::2]
