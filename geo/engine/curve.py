@@ -11,7 +11,9 @@ piece is crossed, so ``W`` there is the very sum the analysis makes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,6 +96,25 @@ def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
     return pieces.assign(_cx=shapely.get_x(centroid), _cy=shapely.get_y(centroid), _radius=radius)
 
 
+_LINE_POINTS: dict[bytes, tuple[np.ndarray, Any]] = {}
+
+
+def _line_points(frontier_wgs84: np.ndarray) -> tuple[np.ndarray, Any]:
+    """The frontier cut every :data:`NEAREST_STEP_M` (analysis CRS) and a k-d tree of the points: built
+    once per line in a process (a run asks about the same few lines for every chunk and distance)."""
+    from scipy.spatial import cKDTree
+
+    lines = np.asarray(frontier_wgs84, dtype=object)
+    key = hashlib.sha256(b"".join(shapely.to_wkb(lines))).digest()
+    if key not in _LINE_POINTS:
+        if len(_LINE_POINTS) >= 8:
+            _LINE_POINTS.pop(next(iter(_LINE_POINTS)))
+        projected = transform_geoms(lines, WGS84, ANALYSIS_CRS)
+        points = shapely.get_coordinates(shapely.segmentize(projected, NEAREST_STEP_M))
+        _LINE_POINTS[key] = (points, cKDTree(points) if len(points) else None)
+    return _LINE_POINTS[key]
+
+
 def distance_bounds(
     pieces: pd.DataFrame, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -106,12 +127,9 @@ def distance_bounds(
     :data:`BOUND_ABS_M` for the projection's scale.  Polygons wholly farther than ``beyond_m`` get
     bounds of infinity (the search stops there).
     """
-    from scipy.spatial import cKDTree
-
     if "_radius" not in pieces.columns:
         pieces = with_extent(pieces)
-    lines = transform_geoms(np.asarray(frontier_wgs84, dtype=object), WGS84, ANALYSIS_CRS)
-    points = shapely.get_coordinates(shapely.segmentize(lines, NEAREST_STEP_M))
+    points, tree = _line_points(frontier_wgs84)
     radius = pieces["_radius"].to_numpy()
     centre = np.column_stack([pieces["_cx"].to_numpy(), pieces["_cy"].to_numpy()])
     slack = NEAREST_STEP_M / 2
@@ -120,9 +138,32 @@ def distance_bounds(
     near = np.full(len(centre), np.inf)
     known = np.isfinite(centre).all(axis=1)
     if len(points) and known.any():
-        near[known] = cKDTree(points).query(centre[known], distance_upper_bound=reach, workers=-1)[0]
+        near[known] = tree.query(centre[known], distance_upper_bound=reach, workers=-1)[0]
     lower, upper = near - slack - radius, near + radius
     return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
+
+
+def clipped_to(parts: np.ndarray, pieces: np.ndarray, margin_m: float = 1.0) -> np.ndarray:
+    """Each of ``parts`` cut to the box of the piece beside it, ``margin_m`` wider.
+
+    ``piece & part`` is ``piece & clipped part`` (the piece lies in the box), and GEOS's rectangle
+    clipping is a single pass over the part's vertices: a frontier buffer of ~1,900 vertices comes
+    down to the few near a small piece, which halves the time of the intersections that follow
+    (measured on 705 pairs at 43,300 hazards: 0.065 s, against 0.009 s to clip and 0.023 s to cut;
+    areas equal to 5e-9 m2). A clipped part GEOS reports invalid is left whole.
+
+    Examples
+    --------
+    >>> ring = np.array([shapely.box(0, 0, 100, 100).difference(shapely.box(10, 10, 90, 90))])
+    >>> piece = np.array([shapely.box(0, 40, 20, 60)])
+    >>> float(shapely.area(shapely.intersection(piece, clipped_to(ring, piece))[0]))
+    200.0
+    """
+    x0, y0, x1, y1 = shapely.bounds(pieces).T - np.array([[margin_m], [margin_m], [-margin_m], [-margin_m]])
+    out = np.array([shapely.clip_by_rect(p, a, b, c, d) for p, a, b, c, d in zip(parts, x0, y0, x1, y1)], dtype=object)
+    bad = ~shapely.is_valid(out)
+    out[bad] = parts[bad]
+    return out
 
 
 def within_curve(
@@ -187,7 +228,7 @@ def within_curve(
             inside_one[pi[shapely.covers(parts[si], geoms[idx[pi]])]] = True  # prepared: one thread
             part[idx[inside_one]] = area[idx[inside_one]]
             pi, si = pi[~inside_one[pi]], si[~inside_one[pi]]
-            cut = in_threads(shapely.intersection, geoms[idx[pi]], parts[si])
+            cut = in_threads(shapely.intersection, geoms[idx[pi]], clipped_to(parts[si], geoms[idx[pi]]))
             several = np.bincount(pi, minlength=len(idx)) > 1
             one = ~several[pi]
             part[idx[pi[one]]] = shapely.area(cut[one])
