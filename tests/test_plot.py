@@ -145,3 +145,40 @@ def test_a_zoomed_page_names_the_neighbour_and_the_districts(demo_result):
     assert not shapely.intersects(demo_result.territory.land, shapely.Point(x, y))
     whole = make_plot(demo_result)  # the national map names the countries where they are, once
     assert [t.get_text() for t in whole.axes[0].texts].count("THAILAND") == 1
+
+
+def test_lang_km_writes_every_word_of_the_map_in_khmer(tmp_path, demo_result):
+    """Title, subtitle, legend, chart, scale bar, neighbours and footer in Khmer; numbers as in the tables;
+    the SYNTHETIC notice kept in English beside its Khmer line; the text is text in the SVG and
+    TrueType in the PDF."""
+    if khmer_font() is None:
+        missing_tool("NO KHMER FONT INSTALLED (Debian: fonts-khmeros): the Khmer map cannot be checked")
+    import re
+
+    from geo.render.plot import WORDS
+
+    fig = make_plot(demo_result, lang="km")
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert fig.legends[0].get_title().get_text() == WORDS["km"]["legend"]
+    assert "ខ្សែក្រវាត់ 0-2 គ.ម៖ សម្រាប់តែយោធា" in legend and "តំបន់គ្រោះថ្នាក់ លើស 7 គ.ម" in legend
+    english = ("military only", "frontier analysed", "hazards", "band ", "By province", "contaminated", "page ")
+    assert not [t for t in legend if any(w in t for w in english)]
+    assert fig._suptitle.get_text() == WORDS["km"]["title"]
+    assert "muol" in fig._suptitle.get_fontproperties().get_family()[0].lower()  # Khmer headings' face
+    texts = [t.get_text() for t in fig.texts]
+    s = demo_result.summary
+    assert any(f"{s['within_7km_km2']:,.2f} គ.ម²" in t for t in texts)  # figures as the tables print them
+    assert any("SYNTHETIC DEMO DATA" in t and WORDS["km"]["synthetic"] in t for t in texts)
+    assert any("វិវាទ" in t for t in texts)  # the boundary disclaimer, in Khmer
+    chart = fig.axes[1]
+    assert chart.get_title(loc="left") == WORDS["km"]["chart"] and chart.get_xlabel() == WORDS["km"]["xlabel"]
+    bars = {t.get_text() for t in chart.get_yticklabels()}
+    assert "បាត់ដំបង" in bars and "Battambang" not in bars
+    map_texts = {t.get_text() for t in fig.axes[0].texts}
+    assert {"ថៃ", "ឡាវ", "ជ", "100 គ.ម"} <= map_texts and "THAILAND" not in map_texts
+    (svg,) = write_plot(fig, tmp_path / "km.svg")
+    body = svg.read_text(encoding="utf-8")
+    assert WORDS["km"]["title"] in body and "សម្រាប់តែយោធា" in body  # <text> elements, not outlines
+    (pdf,) = write_plot(fig, tmp_path / "km.pdf")
+    subtypes = set(re.findall(rb"/Subtype\s*/(\w+)", pdf.read_bytes()))
+    assert b"Type3" not in subtypes and b"CIDFontType2" in subtypes

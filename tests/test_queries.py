@@ -432,3 +432,24 @@ def test_messages_say_what_to_type_and_the_suggestion_works(capsys):
     suggested = re.search(r"--bands (\S+),", capsys.readouterr().err).group(1)
     assert suggested == "2,5,6,7"
     assert main(["query", "--within", "6", "--bands", suggested, "--format", "json"]) == 0
+
+
+def test_a_sites_distance_to_the_analysed_border_is_its_distance_to_the_frontier(demo_result, rng):
+    """The border lines a site check names are the frontier the bands were measured from, densified the
+    same way: for the analysed neighbour both distances agree, one site at a time and all at once."""
+    from geo.planning.sites import where_points
+
+    line = shapely.union_all(demo_result.territory.frontier)
+    points = shapely.line_interpolate_point(line, rng.uniform(0, 1, 12), normalized=True)
+    lat = shapely.get_y(points) + rng.uniform(0.005, 0.05, 12)  # a few km off the line, either side
+    lon = shapely.get_x(points) + rng.uniform(-0.05, 0.05, 12)
+    # And where the bundled frontier's long straight segments lie farthest (0.29 m) from the same
+    # segments densified along the geodesic, near 13.725 N 102.632 E.
+    lat, lon = np.r_[lat, 13.72202, 13.7300], np.r_[lon, 102.65570, 102.6450]
+    many = where_points(lat, lon, demo_result)
+    for la, lo, bulk in zip(lat, lon, many):
+        one = where(demo_result, float(la), float(lo))
+        for answer in (one, bulk):
+            tha = next(b for b in answer["borders"] if b["neighbor"] == "THA")
+            assert tha["distance_m"] == pytest.approx(answer["distance_to_frontier_m"], abs=0.011)
+        assert one["distance_to_frontier_m"] == pytest.approx(bulk["distance_to_frontier_m"], abs=0.011)

@@ -473,6 +473,17 @@ class RunPlan:
                 lines[str(iso3)] = shapely.union_all(g.geometry.to_numpy())
         return self.territory.land, lines
 
+    @cached_property
+    def borders(self) -> gpd.GeoDataFrame:
+        """Every land border, densified as the analysed frontier is (:func:`frontier_lines`), WGS 84: a
+        site's distance to its border is then its distance to the frontier the bands were measured from."""
+        frontier = self.boundaries.frontier
+        return gpd.GeoDataFrame(
+            {"neighbor": frontier["neighbor"].to_numpy() if "neighbor" in frontier.columns else ""},
+            geometry=frontier_lines(frontier) if len(frontier) else [],
+            crs=WGS84,
+        )
+
     @property
     def some_borders(self) -> bool:
         """True when the analysed line is only some of the boundaries' frontier lines."""
@@ -684,7 +695,7 @@ class RunPlan:
             territory=t,
             alternative_lines=alternative_lines(self.alternatives),
             streamed=streamed,
-            borders=self.boundaries.frontier[["neighbor", "geometry"]].to_crs(WGS84).reset_index(drop=True),
+            borders=self.borders,
             by_district=by_district,
         )
 

@@ -22,6 +22,111 @@ from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
 from geo.render.mapdata import DISCLAIMER, SURROUNDINGS, band_colors, band_meaning
 
+#: The static map's own words, in English and in Khmer (``--lang km``). Place, province and district
+#: names come from the data (Khmer ones from the NCDD gazetteer); the Khmer wording below was written for
+#: geo and a Khmer-speaking reader's corrections are welcome. Numbers stay in Western digits, as the
+#: tables have them.
+WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Mine contamination in Cambodia's border zones",
+        "subtitle": "{area} km² contaminated{where}; {w2} km² within 2 km and {w7} km² ({share}) within 7 km of "
+        "the frontier",
+        "where": " in {label}",
+        "budget": "90 % error budget (frontier, province edges, hazard positions): within 2 km {a}–{b} km², "
+        "within 7 km {c}–{d} km²",
+        "legend": "Border bands (Cambodian side) and hazards",
+        "band": "band {band}: {meaning}",
+        "hazards": "hazards {band}",
+        "outside": "hazards outside Cambodia",
+        "frontier": "frontier analysed",
+        "surroundings": "neighbouring countries and sea",
+        "districts": "district boundary (geoBoundaries 2014)",
+        "xlabel": "contaminated km² (overlaps counted once)",
+        "chart": "By province and band",
+        "chart_one": "{province} by band",
+        "page": "page {k} of {n}",
+        "free": "Declared mine free 2022-2023 (Mine Action Review 2024): {names}",
+        "reference": "Reference figures: Mine Action Review, Clearing the Mines 2024",
+        "projection": "Albers equal-area (WGS 84); geo {version}; {when}",
+        "disclaimer": DISCLAIMER,
+        "synthetic": "",
+        "page_sub": "{name}: {area} km² contaminated; {w2} km² within 2 km and {w7} km² within 7 km of the frontier",
+        "km": "km",
+        "north": "N",
+    },
+    "km": {
+        "title": "ការបំពុលដោយមីន នៅតំបន់ព្រំដែនកម្ពុជា",
+        "subtitle": "ផ្ទៃមានការបំពុល {area} គ.ម²{where}; {w2} គ.ម² ក្នុងចម្ងាយ 2 គ.ម និង {w7} គ.ម² ({share}) "
+        "ក្នុងចម្ងាយ 7 គ.ម ពីព្រំដែន",
+        "where": " នៅ{label}",
+        "budget": "ចន្លោះកំហុស 90 % (ព្រំដែន គែមខេត្ត ទីតាំងតំបន់គ្រោះថ្នាក់)៖ ក្នុង 2 គ.ម {a}–{b} គ.ម², ក្នុង 7 គ.ម {c}–{d} គ.ម²",
+        "legend": "ខ្សែក្រវាត់ព្រំដែន (ផ្នែកកម្ពុជា) និងតំបន់គ្រោះថ្នាក់",
+        "band": "ខ្សែក្រវាត់ {band}៖ {meaning}",
+        "hazards": "តំបន់គ្រោះថ្នាក់ {band}",
+        "outside": "តំបន់គ្រោះថ្នាក់ក្រៅកម្ពុជា",
+        "frontier": "ព្រំដែនដែលបានវិភាគ",
+        "surroundings": "ប្រទេសជិតខាង និងសមុទ្រ",
+        "districts": "ព្រំប្រទល់ស្រុក (geoBoundaries 2014)",
+        "xlabel": "ផ្ទៃមានការបំពុល គ.ម² (ផ្ទៃត្រួតគ្នារាប់តែម្តង)",
+        "chart": "តាមខេត្ត និងខ្សែក្រវាត់",
+        "chart_one": "{province} តាមខ្សែក្រវាត់",
+        "page": "ទំព័រ {k} នៃ {n}",
+        "free": "ខេត្តដែលបានប្រកាសរួចផុតពីមីន ឆ្នាំ 2022-2023 (Mine Action Review 2024)៖ {names}",
+        "reference": "តួលេខយោង៖ Mine Action Review, Clearing the Mines 2024",
+        "projection": "ប្រូជិចស្យុង Albers ផ្ទៃស្មើ (WGS 84); geo {version}; {when}",
+        "disclaimer": "ព្រំដែនបង្ហាញសម្រាប់តែការវិភាគ និងមិនបង្ហាញជំហរណាមួយលើខ្សែព្រំដែនឡើយ; ផ្នែកខ្លះនៃព្រំដែន"
+        "កម្ពុជា រួមទាំងព្រំដែនជាមួយថៃ នៅមានវិវាទ ឬមិនទាន់បានបោះបង្គោល",
+        "synthetic": "ទិន្នន័យសំយោគ មិនមែនទីតាំងតំបន់គ្រោះថ្នាក់ពិតទេ",
+        "page_sub": "{name}៖ ផ្ទៃមានការបំពុល {area} គ.ម²; {w2} គ.ម² ក្នុងចម្ងាយ 2 គ.ម និង {w7} គ.ម² ក្នុងចម្ងាយ 7 គ.ម ពីព្រំដែន",
+        "km": "គ.ម",
+        "north": "ជ",
+    },
+}
+#: What each band means (:func:`geo.render.mapdata.band_meaning`), in Khmer.
+MEANINGS_KM = {
+    "military only": "សម្រាប់តែយោធា",
+    "international operators tasked": "ចាត់តាំងប្រតិបត្តិករអន្តរជាតិ",
+    "restricted zone, no international operators": "តំបន់ហាមឃាត់ គ្មានប្រតិបត្តិករអន្តរជាតិ",
+    "outside the 7 km restricted zone": "ក្រៅតំបន់ហាមឃាត់ 7 គ.ម",
+    "crosses the 7 km line": "កាត់ខ្សែ 7 គ.ម",
+}
+#: The neighbours and the sea, in Khmer.
+PLACES_KM = {
+    "THAILAND": "ថៃ",
+    "LAOS": "ឡាវ",
+    "VIET NAM": "វៀតណាម",
+    "Gulf of Thailand": "ឈូងសមុទ្រថៃ",
+    "Thailand": "ថៃ",
+    "Laos": "ឡាវ",
+    "Viet Nam": "វៀតណាម",
+}
+
+
+def band_text(band: str, lang: str) -> str:
+    """A band's label as printed (``0-2 km``; in Khmer ``0-2 គ.ម``, ``លើស 7 គ.ម``).
+
+    Examples
+    --------
+    >>> band_text("beyond 7 km", "km"), band_text("2-5 km", "km"), band_text("2-5 km", "en")
+    ('លើស 7 គ.ម', '2-5 គ.ម', '2-5 km')
+    """
+    if lang != "km":
+        return band
+    if band.startswith("beyond "):
+        return "លើស " + band.removeprefix("beyond ").replace(" km", " គ.ម")
+    return band.replace(" km", " គ.ម")
+
+
+def meaning_text(inner_km: float, outer_km: float, lang: str) -> str:
+    """What a band means, in the map's language."""
+    meaning = band_meaning(inner_km, outer_km)
+    return MEANINGS_KM.get(meaning, meaning) if lang == "km" else meaning
+
+
+def place_text(name: str, lang: str) -> str:
+    """A neighbour's or the sea's name, in the map's language."""
+    return PLACES_KM.get(name, name) if lang == "km" else name
+
 
 def polygon_path(geoms: np.ndarray):
     """One compound matplotlib path of polygons: exteriors counter-clockwise, holes clockwise, so that
@@ -66,7 +171,7 @@ def _fill(ax, geoms: np.ndarray, colors, *, edgecolors=None, linewidth: float = 
             ax.add_artist(PathPatch(path, facecolor=face, edgecolor=edge, linewidth=linewidth, zorder=zorder, **kw))
 
 
-def _scale_bar(ax, length_m: float) -> None:
+def _scale_bar(ax, length_m: float, unit: str = "km") -> None:
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     x, y = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
@@ -84,10 +189,10 @@ def _scale_bar(ax, length_m: float) -> None:
             )
         )
     ax.text(x, y + 2.2 * h, "0", ha="center", va="bottom", fontsize=7, zorder=10)
-    ax.text(x + length_m, y + 2.2 * h, f"{length_m / 1000:g} km", ha="center", va="bottom", fontsize=7, zorder=10)
+    ax.text(x + length_m, y + 2.2 * h, f"{length_m / 1000:g} {unit}", ha="center", va="bottom", fontsize=7, zorder=10)
 
 
-def _north_arrow(ax, x: float, y: float) -> None:
+def _north_arrow(ax, x: float, y: float, letter: str = "N") -> None:
     """A north arrow with its foot at ``(x, y)`` (axes fractions)."""
     ax.annotate(
         "",
@@ -97,7 +202,7 @@ def _north_arrow(ax, x: float, y: float) -> None:
         arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.6, "mutation_scale": 14},
         zorder=10,
     )
-    ax.text(x, y + 0.08, "N", transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
+    ax.text(x, y + 0.08, letter, transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
 
 
 #: Static map colours: land outside Cambodia and sea, Cambodia, province edges.
@@ -140,6 +245,23 @@ def _text_font(lang: str, texts: list[str]):
     return font_manager.FontProperties(family=[name, "DejaVu Sans"])
 
 
+def _title_font(lang: str, head: str):
+    """The title's font: with ``lang`` km the Muol display face Khmer headings are set in (Khmer has no
+    bold), where installed; else as for any text (:func:`_text_font`)."""
+    from matplotlib import font_manager
+
+    if lang == "km":
+        for path in sorted(font_manager.findSystemFonts()):
+            try:
+                name = font_manager.FontProperties(fname=path).get_name()
+            except (OSError, RuntimeError, ValueError):
+                continue
+            if name.lower() == "khmer os muol light":
+                font_manager.fontManager.addfont(path)
+                return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+    return _text_font(lang, [head])
+
+
 def make_plot(
     result: AnalysisResult,
     title: str | None = None,
@@ -180,14 +302,38 @@ def make_plot(
     """
     if lang not in ("en", "km"):
         raise ValueError(f"lang must be 'en' or 'km', not {lang!r}")
+    font = _text_font(lang, [title or ""])
+    if font is None:
+        return _make_plot(result, title, when, lang=lang, bounds=bounds, subtitle=subtitle, focus=focus, page=page)
+    import matplotlib
+
+    # Every word on the page in the Khmer font (Latin letters fall back to DejaVu Sans); the text is
+    # laid out with complex-script shaping (matplotlib's libraqm), so coeng subscripts join as written.
+    with matplotlib.rc_context({"font.family": font.get_family()}):
+        return _make_plot(result, title, when, lang=lang, bounds=bounds, subtitle=subtitle, focus=focus, page=page)
+
+
+def _make_plot(
+    result: AnalysisResult,
+    title: str | None,
+    when: str | None,
+    *,
+    lang: str,
+    bounds: tuple[float, float, float, float] | None,
+    subtitle: str | None,
+    focus: str | None,
+    page: tuple[int, int] | None,
+):
+    """:func:`make_plot`, with the fonts of ``lang`` already in force."""
+    words = WORDS[lang]
     when = when or date.today().isoformat()
     s = result.summary
-    head = title or "Mine contamination in Cambodia's border zones"
+    head = title or words["title"]
     names = result.provinces
     labels = list(names["name_km"].fillna("")) if lang == "km" else list(names["province"])
-    font = _text_font(lang, [head])
+    font = _title_font(lang, head)
     fig = Figure(figsize=(11.69, 8.27), dpi=100)
-    ax = fig.add_axes((0.01, 0.07, 0.60, 0.80))
+    ax = fig.add_axes((0.01, 0.07, 0.60, 0.76 if lang == "km" else 0.80))  # under a taller Khmer heading
     ax.set_facecolor(PAPER)
     if bounds is not None:
         box = transform_geoms(shapely.segmentize(shapely.box(*bounds), 0.01), WGS84, ANALYSIS_CRS)
@@ -268,7 +414,7 @@ def make_plot(
         ax.text(
             q.x,
             q.y,
-            text,
+            place_text(text, lang),
             fontsize=8 if text.isupper() else 7,
             color="#6b6b6b",
             ha="center",
@@ -278,71 +424,91 @@ def make_plot(
             clip_on=True,
         )
     if bounds is not None:
-        _name_neighbours(ax, result, (xmin, ymin, xmax, ymax))
+        _name_neighbours(ax, result, (xmin, ymin, xmax, ymax), lang)
     span = ax.get_xlim()[1] - ax.get_xlim()[0]
     _graticule(ax)
     if bounds is not None:  # a page of part of the country: where it lies
         _locator(ax, result, (xmin, ymin, xmax, ymax))
-    _scale_bar(ax, _nice_length(span / 5))
-    _north_arrow(ax, 0.05, 0.12)
-    fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
-    where = f" in {s['aoi']['label']}" if s.get("aoi") else ""
-    sub = (
-        f"{s['area_km2']:,.2f} km² contaminated{where}; {s['within_2km_km2']:,.2f} km² within 2 km and "
-        f"{s['within_7km_km2']:,.2f} km² ({s['share_within_7km']:.1%}) within 7 km of the frontier"
+    _scale_bar(ax, _nice_length(span / 5), words["km"])
+    _north_arrow(ax, 0.05, 0.12, words["north"])
+    if lang == "km":  # Khmer lines stand taller: the heading is stacked from the top, each under the last
+        fig.suptitle(head, fontsize=13, y=0.992, va="top", parse_math=False, fontproperties=font)
+    else:
+        fig.suptitle(head, fontsize=14, fontweight="bold", y=0.97, parse_math=False, fontproperties=font)
+    where = words["where"].format(label=s["aoi"]["label"]) if s.get("aoi") else ""
+    sub = words["subtitle"].format(
+        area=f"{s['area_km2']:,.2f}",
+        where=where,
+        w2=f"{s['within_2km_km2']:,.2f}",
+        w7=f"{s['within_7km_km2']:,.2f}",
+        share=f"{s['share_within_7km']:.1%}",
     )
     eb = s.get("error_budget")
-    fig.text(0.5, 0.937 if eb else 0.925, subtitle or sub, ha="center", fontsize=9, parse_math=False)  # may name a file
+    y_sub, y_budget, y_notice = (0.948, 0.918, 0.888) if lang == "km" else (0.937 if eb else 0.925, 0.917, 0.895)
+    va = "top" if lang == "km" else "baseline"
+    fig.text(0.5, y_sub, subtitle or sub, ha="center", va=va, fontsize=9, parse_math=False)  # may name a file
     if eb:
         e2, e7 = eb["within_2km_km2"], eb["within_7km_km2"]
-        budget = (
-            f"90 % error budget (frontier, province edges, hazard positions): within 2 km "
-            f"{e2['p05']:,.2f}–{e2['p95']:,.2f} km², within 7 km {e7['p05']:,.2f}–{e7['p95']:,.2f} km²"
+        budget = words["budget"].format(
+            a=f"{e2['p05']:,.2f}", b=f"{e2['p95']:,.2f}", c=f"{e7['p05']:,.2f}", d=f"{e7['p95']:,.2f}"
         )
-        fig.text(0.5, 0.917, budget, ha="center", fontsize=8, color="#333", parse_math=False)
+        fig.text(0.5, y_budget, budget, ha="center", va=va, fontsize=8, color="#333", parse_math=False)
     if s.get("notice"):
         fig.text(
             0.5,
-            0.895,
-            s["notice"],
+            y_notice,
+            s["notice"] + (f"\n{words['synthetic']}" if words["synthetic"] else ""),
             ha="center",
+            va=va,
             fontsize=7.5,
             color="white",
             fontweight="bold",
             bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
         )
-    _bar_chart(fig, result, colors, focus)
+    _bar_chart(fig, result, colors, focus, lang)
     if page is not None:
-        fig.text(0.99, 0.035, f"page {page[0]} of {page[1]}", ha="right", va="bottom", fontsize=7, color="#333")
+        fig.text(0.99, 0.035, words["page"].format(k=page[0], n=page[1]), ha="right", va="bottom", fontsize=7,
+                 color="#333")  # fmt: skip
     handles = [
-        Patch(facecolor=colors[b], alpha=BAND_ALPHA, edgecolor="none", label=f"band {b}: {band_meaning(i, o)}")
+        Patch(
+            facecolor=colors[b],
+            alpha=BAND_ALPHA,
+            edgecolor="none",
+            label=words["band"].format(band=band_text(b, lang), meaning=meaning_text(i, o, lang)),
+        )
         for b, i, o in zip(finite["band"], finite["inner_km"], finite["outer_km"])
     ]
-    handles += [Patch(facecolor=colors[b], edgecolor=colors[b], label=f"hazards {b}") for b in result.zones["band"]]
+    handles += [
+        Patch(facecolor=colors[b], edgecolor=colors[b], label=words["hazards"].format(band=band_text(b, lang)))
+        for b in result.zones["band"]
+    ]
     if (pieces["band"] == OUTSIDE).any() if len(pieces) else False:
-        handles.append(Patch(facecolor="k", label="hazards outside Cambodia"))
-    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label="frontier analysed"))
-    handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label="neighbouring countries and sea"))
+        handles.append(Patch(facecolor="k", label=words["outside"]))
+    handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label=words["frontier"]))
+    handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label=words["surroundings"]))
     if districts is not None:
-        handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, label="district boundary (geoBoundaries 2014)"))
+        handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, label=words["districts"]))
     fig.legend(
         handles=handles,
         loc="upper left",
         bbox_to_anchor=(0.625, 0.43),
-        fontsize=7,
+        fontsize=6.5 if lang == "km" else 7,
+        labelspacing=0.3 if lang == "km" else 0.5,
         ncol=1,
         frameon=False,
-        title="Border bands (Cambodian side) and hazards",
+        title=words["legend"],
         title_fontsize=7.5,
         alignment="left",
     )
     bp = result.by_province
     if "declared_mine_free" in bp.columns and bp["declared_mine_free"].any():
-        free = ", ".join(sorted(bp.loc[bp["declared_mine_free"].astype(bool), "province"].astype(str)))
+        declared = bp["declared_mine_free"].astype(bool)
+        column = "name_km" if lang == "km" and "name_km" in bp.columns else "province"
+        free = ", ".join(sorted(bp.loc[declared, column].fillna(bp.loc[declared, "province"]).astype(str)))
         fig.text(
             0.625,
-            0.085,
-            f"Declared mine free 2022-2023 (Mine Action Review 2024): {free}",
+            0.05 if lang == "km" else 0.085,
+            words["free"].format(names=free),
             fontsize=6,
             color="#333",
             ha="left",
@@ -355,16 +521,16 @@ def make_plot(
     foot = " | ".join(
         [
             *sources,
-            "Reference figures: Mine Action Review, Clearing the Mines 2024",
-            f"Albers equal-area (WGS 84); geo {s.get('version', '')}; {when}",
-            DISCLAIMER,
+            words["reference"],
+            words["projection"].format(version=s.get("version", ""), when=when),
+            words["disclaimer"],
         ]
     )
     fig.text(0.01, 0.01, foot, fontsize=5.5, ha="left", va="bottom", wrap=True)
     return fig
 
 
-def _name_neighbours(ax, result: AnalysisResult, box: tuple[float, float, float, float]) -> None:
+def _name_neighbours(ax, result: AnalysisResult, box: tuple[float, float, float, float], lang: str = "en") -> None:
     """On a page of part of the country (an atlas page, an AOI), name each neighbour whose border runs
     through it, on its own side of the border (the country names of the national map fall off such a page)."""
     xmin, ymin, xmax, ymax = box
@@ -389,8 +555,8 @@ def _name_neighbours(ax, result: AnalysisResult, box: tuple[float, float, float,
         for side in (1.0, -1.0):  # the side of the border away from Cambodia's land
             spot = shapely.Point(mid.x - side * dy / norm * reach, mid.y + side * dx / norm * reach)
             if not shapely.intersects(land, spot) and shapely.contains(view, spot):
-                ax.text(spot.x, spot.y, name, fontsize=8, color="#6b6b6b", ha="center", va="center", zorder=5,
-                        clip_on=True, parse_math=False)  # fmt: skip
+                ax.text(spot.x, spot.y, place_text(name, lang), fontsize=8, color="#6b6b6b", ha="center",
+                        va="center", zorder=5, clip_on=True, parse_math=False)  # fmt: skip
                 seen.add(name)
                 break
 
@@ -450,24 +616,29 @@ def _nice_length(target_m: float) -> float:
     return max(m * k for m in (1, 2, 5) if m * k <= target_m) if target_m >= 1 else 1.0
 
 
-def _bar_chart(fig, result: AnalysisResult, colors: dict, focus: str | None = None) -> None:
+def _bar_chart(fig, result: AnalysisResult, colors: dict, focus: str | None = None, lang: str = "en") -> None:
     """Contaminated area (land counted once) per province, stacked by band, beside the map; with
     ``focus`` (a province code), that province's own area in each band."""
     from geo.engine.zones import band_key
 
+    words = WORDS[lang]
     bp = result.by_province
-    ax = fig.add_axes((0.755, 0.50, 0.225, 0.36))
+    if lang == "km" and "name_km" in bp.columns:  # the Khmer names, where the gazetteer has them
+        bp = bp.assign(province=bp["name_km"].where(bp["name_km"].fillna("") != "", bp["province"]))
+    ax = fig.add_axes((0.755, 0.50, 0.225, 0.31 if lang == "km" else 0.36))
     if focus is not None:
         row = bp.set_index("code").loc[focus]
         bands = [
-            (band, float(row.get(f"band_{band_key(inner, outer)}_km2", 0.0)))
+            (band_text(band, lang), float(row.get(f"band_{band_key(inner, outer)}_km2", 0.0)))
             for band, inner, outer in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
         ][::-1]
-        ax.barh([b for b, _ in bands], [v for _, v in bands], color=[colors[b] for b, _ in bands], height=0.7)
+        shown = [band_text(b, lang) for b in result.zones["band"]][::-1]
+        fill = [colors[b] for b in result.zones["band"]][::-1]
+        ax.barh(shown, [v for _, v in bands], color=fill, height=0.7)
         for k, (_, v) in enumerate(bands):
             ax.text(v, k, f" {v:,.2f}", va="center", fontsize=7)
-        ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
-        ax.set_title(f"{row['province']} by band", fontsize=9, loc="left")
+        ax.set_xlabel(words["xlabel"], fontsize=7)
+        ax.set_title(words["chart_one"].format(province=row["province"]), fontsize=9, loc="left")
         ax.title.set_parse_math(False)
         ax.tick_params(labelsize=7)
         for side in ("top", "right"):
@@ -484,8 +655,8 @@ def _bar_chart(fig, result: AnalysisResult, colors: dict, focus: str | None = No
         left = [a + b for a, b in zip(left, vals)]
     if "outside_cambodia_km2" in bp.columns and (bp["outside_cambodia_km2"] > 0).any():
         ax.barh(bp["province"], bp["outside_cambodia_km2"], left=left, color="k", height=0.7)
-    ax.set_xlabel("contaminated km² (overlaps counted once)", fontsize=7)
-    ax.set_title("By province and band", fontsize=9, loc="left")
+    ax.set_xlabel(words["xlabel"], fontsize=7)
+    ax.set_title(words["chart"], fontsize=9, loc="left")
     for label in ax.get_yticklabels():  # province names are data, not mathtext
         label.set_parse_math(False)
     ax.tick_params(labelsize=7)
@@ -546,13 +717,18 @@ def write_atlas(result: AnalysisResult, path: str | Path, *, title: str | None =
         with matplotlib.rc_context(PRINT_TEXT), PdfPages(tmp) as pdf:
             total = 1 + len(border)
             pdf.savefig(make_plot(result, title=title, lang=lang, page=(1, total)))
-            for k, (code, name) in enumerate(zip(border["code"], border["province"]), start=2):
+            names = border["province"]
+            if lang == "km" and "name_km" in border.columns:
+                names = border["name_km"].where(border["name_km"].fillna("") != "", border["province"])
+            for k, (code, name) in enumerate(zip(border["code"], names), start=2):
                 box = transform_geoms(shapely.segmentize(shapes[code].envelope, 1000.0), ANALYSIS_CRS, WGS84)
                 head = f"{title + ': ' if title else ''}{name} ({code})"
                 r = border.set_index("code").loc[code]
-                sub = (
-                    f"{name}: {r['area_km2']:,.2f} km² contaminated; {r['within_2km_km2']:,.2f} km² within 2 km "
-                    f"and {r['within_7km_km2']:,.2f} km² within 7 km of the frontier"
+                sub = WORDS[lang]["page_sub"].format(
+                    name=name,
+                    area=f"{r['area_km2']:,.2f}",
+                    w2=f"{r['within_2km_km2']:,.2f}",
+                    w7=f"{r['within_7km_km2']:,.2f}",
                 )
                 pdf.savefig(
                     make_plot(
