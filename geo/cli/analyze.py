@@ -450,7 +450,12 @@ def register(sub) -> None:
         "(default: ./map.png)",
     )
     p.add_argument("--title", help="map title")
-    p.add_argument("--lang", default="en", choices=("en", "km"), help="language of the province labels")
+    p.add_argument(
+        "--lang",
+        default="en",
+        choices=("en", "km"),
+        help="language of the map: every word, place and province name (km: Khmer, needs a Khmer font)",
+    )
     p.add_argument(
         "--pages",
         default="map",
