@@ -238,6 +238,23 @@ class AnalysisResult:
         near = to_crs_dense(hazards_from_pieces(self.pieces_file, (west, south, east, north)), ANALYSIS_CRS)
         return near, shapely.STRtree(near.geometry.values)
 
+    def hazards_near_sites(self, lon: np.ndarray, lat: np.ndarray, reach_m: float):
+        """:meth:`hazards_near` for many point sites (WGS 84 degrees): a streamed analysis reads the
+        hazards within ``reach_m`` of some site, not all those in the sites' common box."""
+        if not self.streamed:
+            return self.hazards, self.hazard_index
+        from geo.io.readers import hazards_from_pieces_in_boxes
+
+        if self.pieces_file is None:
+            self.require_pieces("a site check")
+            raise AssertionError("unreachable: require_pieces raises for a streamed analysis")
+        # Degrees per metre, widened by a tenth: the boxes hold every point within reach of their site.
+        dlat = 1.1 * reach_m / 110_574.0
+        dlon = 1.1 * reach_m / (111_320.0 * np.cos(np.radians(np.clip(np.abs(lat) + dlat, 0, 89.0))))
+        boxes = np.column_stack([lon - dlon, lat - dlat, lon + dlon, lat + dlat])
+        near = to_crs_dense(hazards_from_pieces_in_boxes(self.pieces_file, boxes), ANALYSIS_CRS)
+        return near, shapely.STRtree(near.geometry.values)
+
     @cached_property
     def hazard_index(self) -> shapely.STRtree:
         """Spatial index of ``hazards`` (analysis CRS)."""

@@ -631,6 +631,32 @@ def hazards_from_pieces(path: Path | str, bounds: tuple[float, float, float, flo
         x0, y0, x1, y1 = shapely.total_bounds(pieces.geometry.values[pieces["hazard_id"].isin(partial).to_numpy()])
         pad = max(x1 - x0, y1 - y0, 1e-4)
         box = np.array([min(box[0], x0 - pad), min(box[1], y0 - pad), max(box[2], x1 + pad), max(box[3], y1 + pad)])
+    return _whole_hazards(pieces)
+
+
+def hazards_from_pieces_in_boxes(path: Path | str, boxes: np.ndarray) -> gpd.GeoDataFrame:
+    """:func:`hazards_from_pieces` for many small boxes at once (``boxes``: rows of W, S, E, N degrees),
+    e.g. around each of thousands of sites: the pieces' boxes are read (one pass, no geometry), those
+    meeting a box picked with a spatial index, and every piece of each hazard found is read by its
+    feature id, so only the hazards near some box are read whole."""
+    path = Path(path)
+    try:
+        fids, bounds = pyogrio.read_bounds(path, layer="hazard_pieces")
+    except pyogrio.errors.DataError as exc:
+        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+    boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
+    tree = shapely.STRtree(shapely.box(*bounds))
+    _, hit = tree.query(shapely.box(boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3]), predicate="intersects")
+    ids = pyogrio.read_dataframe(path, layer="hazard_pieces", columns=["hazard_id"], read_geometry=False,
+                                 fid_as_index=True)["hazard_id"]  # fmt: skip
+    found = ids.loc[fids[np.unique(hit)]].unique()
+    wanted = np.sort(ids.index[ids.isin(found)].to_numpy())
+    pieces = pyogrio.read_dataframe(path, layer="hazard_pieces", fids=wanted, columns=["hazard_id", "area_m2"])
+    return _whole_hazards(pieces)
+
+
+def _whole_hazards(pieces: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Each hazard of ``pieces`` (all its pieces), as one geometry with the sum of their areas."""
     codes, ids = pd.factorize(pieces["hazard_id"])
     area = np.bincount(codes, weights=pieces["area_m2"].to_numpy(dtype=float), minlength=len(ids))
     order = np.argsort(codes, kind="stable")

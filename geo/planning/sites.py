@@ -75,11 +75,7 @@ def segment_distances_m(
 def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) -> list[list[NearbyHazard]]:
     """Hazards within ``radius_m`` of each site, nearest first (geodesic m)."""
     reach = radius_m * 1.01 + 50.0
-    if len(pts_a):
-        x0, y0, x1, y1 = shapely.total_bounds(pts_a)
-        hz, index = result.hazards_near(shapely.box(x0 - reach, y0 - reach, x1 + reach, y1 + reach))
-    else:
-        hz, index = result.hazards, result.hazard_index
+    hz, index = result.hazards_near_sites(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), reach)
     site, h = index.query(pts_a, predicate="dwithin", distance=reach)
     geoms = hz.geometry.values
     # The hazard's point nearest to the site (the site itself when inside it).
