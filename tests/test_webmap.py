@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import shapely
 from pyproj import Transformer
 
 import geo
@@ -101,7 +102,10 @@ def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):
     fills = {f["properties"]["_fill"] for f in density_features(demo_result)["features"]}
     assert fills <= set(DENSITY_COLORS) and not fills & set(AREA_COLORS) and len(fills) >= 2
     legend = page[page.index('id="geo-legend"') :]
-    assert "Hazard density: share of each 2 km cell" in legend and "coloured by band" not in legend
+    assert "Hazard density: share of each 2 km cell" in legend and "Hazards, coloured by band" not in legend
+    # Over the grid each hazard is a point coloured by band, from zoom 11, with its own legend lines.
+    assert "Hazards from zoom 11: a point each, coloured by band" in legend
+    assert "Hazards (points from zoom 11)" in page and "each hazard a point from zoom 11" in page
     for color in DENSITY_COLORS:
         assert (f"background:{color};" in legend) == (color in fills), color
 
@@ -589,3 +593,42 @@ def test_the_credits_carry_the_boundary_disclaimer_and_open_on_a_tap(demo_page):
     assert style == "normal" and opened > closed
     page.click("#geo-title h1")  # focus elsewhere: the credits line closes again
     assert page.evaluate("() => getComputedStyle(document.getElementById('geo-footer')).whiteSpace") == "nowrap"
+
+
+def test_every_hazard_of_a_43300_hazard_map_is_found_by_its_id(browser, tmp_path):
+    """Over the density grid each hazard is a point: found by the hazard-id search (which zooms to it
+    and names it), drawn from zoom 11, hidden at national zoom."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from scale import demo_like
+
+    result = geo.analyze(demo_like(43_300), error_draws=0)
+    path = write_map(make_map(result), tmp_path / "big.html")
+    page, log = open_offline(browser, path)
+    try:
+        assert page.evaluate("() => !!window.geoLayers['Hazards (points from zoom 11)']")
+        drawn = "() => window.geoMap.hasLayer(window.geoLayers['Hazards (points from zoom 11)'])"
+        assert page.evaluate(drawn) is False  # national zoom: the grid alone
+        legend = page.locator("#geo-legend").inner_text()
+        assert "Hazards from zoom 11: a point each, coloured by band" in legend and "hazards 0-2 km" in legend
+        wanted = str(result.hazards["hazard_id"].iloc[31_337])
+        box = page.locator(".leaflet-control-search").first
+        assert box.locator(".search-button").get_attribute("data-label") == "Hazard id"
+        box.locator(".search-button").click()
+        box.locator("input.search-input").type(wanted, delay=20)
+        page.wait_for_function(
+            "(w) => [...document.querySelectorAll('.search-tip')].some(t => t.textContent === w)", arg=wanted
+        )
+        box.locator("input.search-input").press("Enter")  # the id typed whole: found as typed
+        page.wait_for_function("() => window.geoMap.getZoom() >= 11", timeout=5000)
+        page.wait_for_timeout(600)
+        assert page.evaluate(drawn) is True
+        tip = page.locator(".leaflet-tooltip").last.inner_text()
+        assert wanted in tip and "m²" in tip
+        centre = page.evaluate("() => { const c = window.geoMap.getCenter(); return [c.lat, c.lng]; }")
+        point = result.hazards.to_crs("EPSG:4326").geometry.iloc[31_337]
+        assert point.distance(shapely.Point(centre[1], centre[0])) < 0.01  # the map went to that hazard
+        assert not log["errors"] and not log["requests"]
+    finally:
+        page.close()

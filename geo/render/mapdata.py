@@ -17,6 +17,7 @@ import numpy as np
 import shapely
 
 from geo.constants import ANALYSIS_CRS, MILITARY_ONLY_KM, RESTRICTED_KM, WGS84
+from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import public_columns
 
@@ -296,6 +297,48 @@ def hazard_features(result: AnalysisResult) -> dict:
             }
         )
     return _collection(_display(pieces, SIMPLIFY_M["hazards"]), props)
+
+
+#: Most hazards drawn as points over the density grid (each point about 170 bytes of the page).
+POINT_LIMIT = 100_000
+
+
+def hazard_points(result: AnalysisResult) -> dict | None:
+    """One point per hazard (a point inside it), for a map too large to draw the hazards' shapes: each
+    hazard then stays findable by id and visible from a street-level zoom. Province, band and colour are
+    those of the hazard's largest piece; the area is the hazard's. None above :data:`POINT_LIMIT`.
+    """
+    pieces = result.hazard_pieces
+    hazards = result.hazards
+    if len(hazards) > POINT_LIMIT or not len(hazards):
+        return None
+    colors = band_colors(result.zones)
+    largest = pieces.sort_values("area_m2", ascending=False).drop_duplicates("hazard_id")
+    largest = largest.set_index(largest["hazard_id"].astype(str))
+    where = shapely.get_coordinates(
+        transform_geoms(shapely.point_on_surface(hazards.geometry.to_numpy()), ANALYSIS_CRS, WGS84)
+    )
+    ids = hazards["hazard_id"].astype(str)
+    of = largest.reindex(ids)
+    features = []
+    for (lon, lat), hid, area, province, band in zip(
+        where.round(6).tolist(), ids, hazards["area_m2"], of["province"].tolist(), of["band"].tolist()
+    ):
+        band = _text(band)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {
+                    "hazard_id": _text(hid),
+                    "province": _text(province),
+                    "band": band,
+                    "area": f"{area:,.0f} m² ({area / 1e4:,.2f} ha)",
+                    "_fill": colors.get(band, "#000000"),
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
 
 
 def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> dict:

@@ -51,6 +51,7 @@ from geo.render.mapdata import (
     density_legend,
     district_features,
     hazard_features,
+    hazard_points,
     place_labels,
     province_features,
     zone_features,
@@ -62,6 +63,8 @@ BAND_OPACITY, PROVINCE_OPACITY = 0.8, 0.35
 DISTRICT_LAYER = "Districts (geoBoundaries 2014)"
 #: Above this many hazard pieces the map shows a density grid instead of polygons.
 HAZARD_LIMIT = 20_000
+#: With the density grid, the zoom from which each hazard is drawn as a point (a search shows it anyway).
+POINT_ZOOM = 11
 BASEMAPS = {"none": None, "osm": "OpenStreetMap", "positron": "CartoDB positron"}
 STATIC = Path(__file__).resolve().parents[1] / "static"
 
@@ -92,6 +95,10 @@ class DataLayer(Layer):
         Name in the layer control.
     tooltip : list of (label, property)
         Rows of the hover tooltip.
+    min_zoom : int
+        Drawn only from this zoom on (and whenever a search finds one of its features); 0: always.
+    point_radius : float
+        Point features are drawn as circles of this radius, px (on a canvas: many points stay fast).
     """
 
     _template = Template(
@@ -99,14 +106,28 @@ class DataLayer(Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = geoLayer({{ this.data_json }}, {{ this.options_json }});
         (window.geoLayers = window.geoLayers || {})[{{ this.layer_name | tojson }}] = {{ this.get_name() }};
-        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% if this.min_zoom %}geoShowFrom({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.min_zoom }});
+        {% elif this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
         {% endmacro %}
         """
     )
 
-    def __init__(self, data: dict, name: str, tooltip=None, popup: bool = False, show: bool = True, **style):
+    def __init__(
+        self,
+        data: dict,
+        name: str,
+        tooltip=None,
+        popup: bool = False,
+        show: bool = True,
+        min_zoom: int = 0,
+        point_radius: float = 0,
+        **style,
+    ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DataLayer"
+        self.min_zoom = int(min_zoom)
+        if point_radius:  # point features drawn as circles of this radius, px
+            style["radius"] = float(point_radius)
         self.data = data
         self.data_json = compact_json(data)
         self.options_json = compact_json({"tooltip": tooltip, "popup": popup, **style})
@@ -286,6 +307,7 @@ def make_map(
     as_grid = len(result.hazard_pieces) > hazard_limit
     grid_note = ""
     grid_fills: set[str] = set()
+    point_bands: set[str] = set()
     if as_grid:
         grid_note = f"{len(result.hazard_pieces):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
         grid = density_features(result)
@@ -298,6 +320,21 @@ def make_map(
             fillOpacity=0.8,
             tooltip=[["Hazard area (km²)", "hazard_km2"], ["Pieces", "pieces"], ["Share of cell", "share"]],
         ).add_to(m)
+        points = hazard_points(result)
+        point_bands = {f["properties"]["band"] for f in points["features"]} if points is not None else set()
+        if points is not None:  # every hazard findable by id, and drawn as a point from street-level zooms
+            grid_note += f"; each hazard a point from zoom {POINT_ZOOM}, found by its id"
+            hz_points = DataLayer(
+                points,
+                f"Hazards (points from zoom {POINT_ZOOM})",
+                color="#222",
+                weight=0.8,
+                fillOpacity=0.95,
+                point_radius=5,
+                min_zoom=POINT_ZOOM,
+                tooltip=[["Hazard", "hazard_id"], ["Province", "province"], ["Area", "area"], ["Band", "band"]],
+            ).add_to(m)
+            m.add_child(_Search(hz_points, "hazard_id", "Hazard id"))
     else:
         hz = DataLayer(
             hazard_features(result),
@@ -335,7 +372,8 @@ def make_map(
     charts = chart_data(result, curve) | {"province_layer": prov.layer_name}
     root.html.add_child(
         _Markup(
-            f'<div class="geo-side" id="geo-side">{chart_html(charts)}{legend_html(result, as_grid, grid_fills)}</div>'
+            f'<div class="geo-side" id="geo-side">{chart_html(charts)}'
+            f"{legend_html(result, as_grid, grid_fills, point_bands)}</div>"
         )
     )
     root.html.add_child(_Markup(footer_html(result, when, grid_note)))
@@ -359,9 +397,15 @@ def compact_json(obj) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def legend_html(result: AnalysisResult, hazards_as_grid: bool, grid_fills: set[str] | None = None) -> str:
+def legend_html(
+    result: AnalysisResult,
+    hazards_as_grid: bool,
+    grid_fills: set[str] | None = None,
+    point_bands: set[str] | None = None,
+) -> str:
     """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band, or
-    the density grid's classes drawn, ``grid_fills``)."""
+    the density grid's classes drawn, ``grid_fills``, and the bands of the hazards' points over it,
+    ``point_bands``)."""
     # Only the classes some province is drawn in: every swatch is a colour on the map.
     drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
@@ -382,6 +426,13 @@ def legend_html(result: AnalysisResult, hazards_as_grid: bool, grid_fills: set[s
             for c, t in density_legend()
             if grid_fills is None or c in grid_fills
         )
+        if point_bands:
+            hz += f"<h2>Hazards from zoom {POINT_ZOOM}: a point each, coloured by band</h2>" + "".join(
+                f'<div class="row"><span class="sw sw-point" style="background:{colors[b]}"></span>hazards '
+                f"{_esc(b)}</div>"
+                for b in result.zones["band"]
+                if b in point_bands
+            )
     else:
         drawn = set(result.hazard_pieces["band"])
         hz = "".join(

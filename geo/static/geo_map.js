@@ -74,9 +74,15 @@
     });
     return t;
   }
+  var pointCanvas = null;
   window.geoLayer = function (data, o) {
     var layer = L.geoJSON(data, {
       interactive: o.interactive !== false,
+      // Points (a hazard each, over the density grid) as circles on one canvas: thousands stay fast.
+      pointToLayer: function (f, latlng) {
+        pointCanvas = pointCanvas || L.canvas({ padding: 0.2 });
+        return L.circleMarker(latlng, { radius: o.radius || 5, renderer: pointCanvas });
+      },
       style: function (f) {
         var p = f.properties, s = { color: o.color || p._fill, weight: o.weight, fillColor: p._fill,
                                     fillOpacity: o.fillOpacity, opacity: 1 };
@@ -166,6 +172,16 @@
     window.geoDeclutter = declutter;
     window.geoLabelLayer = group;
   };
+  /* A layer drawn only from a zoom on (the hazards' points over the density grid); a search that finds
+     one of its features shows it whatever the zoom (see geoSearch). */
+  window.geoShowFrom = function (map, layer, zoom) {
+    function update() {
+      if (map.getZoom() >= zoom) { if (!map.hasLayer(layer)) { layer.addTo(map); } }
+      else if (map.hasLayer(layer) && !layer._geoFound) { map.removeLayer(layer); }
+    }
+    map.on("zoomend", function () { layer._geoFound = false; update(); });
+    update();
+  };
   window.geoSearch = function (map, layer, prop, placeholder) {
     var control = new L.Control.Search({
       layer: layer, propertyName: prop, marker: false, collapsed: true, initial: false,
@@ -176,8 +192,14 @@
         li.textContent = text;
         return li;
       },
-      moveToLocation: function (latlng, title, m) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
-    }).on("search:locationfound", function (e) { if (e.layer.openTooltip) { e.layer.openTooltip(); } });
+      moveToLocation: function (latlng, title, m) {
+        if (latlng.layer.getBounds) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
+        else { m.setView(latlng, 15); }  // a point: street level
+      }
+    }).on("search:locationfound", function (e) {
+      if (!map.hasLayer(layer)) { layer._geoFound = true; layer.addTo(map); }
+      if (e.layer.openTooltip) { e.layer.openTooltip(); }
+    });
     control.addTo(map);
     // A visible label on the button: two magnifier icons alone do not say what they search.
     var button = control.getContainer().querySelector(".search-button");
