@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from pathlib import Path
 
@@ -620,7 +621,13 @@ def test_every_hazard_of_a_43300_hazard_map_is_found_by_its_id(browser, tmp_path
         page.wait_for_function(
             "(w) => [...document.querySelectorAll('.search-tip')].some(t => t.textContent === w)", arg=wanted
         )
-        box.locator("input.search-input").press("Enter")  # the id typed whole: found as typed
+        # Every suggestion can be clicked: none lies under the next search box's button.
+        on_top = """() => [...document.querySelectorAll('.search-tip')].every(t => {
+            const b = t.getBoundingClientRect();
+            const el = document.elementFromPoint(b.left + b.width / 2, b.top + b.height / 2);
+            return b.bottom > window.innerHeight || el === t || t.contains(el); })"""
+        assert page.evaluate(on_top)
+        page.locator(".search-tip", has_text=re.compile(f"^{re.escape(wanted)}$")).first.click()
         page.wait_for_function("() => window.geoMap.getZoom() >= 11", timeout=5000)
         page.wait_for_timeout(600)
         assert page.evaluate(drawn) is True

@@ -180,6 +180,10 @@
       else if (map.hasLayer(layer) && !layer._geoFound) { map.removeLayer(layer); }
     }
     map.on("zoomend", function () { layer._geoFound = false; update(); });
+    // The search control adds its layer to the map as it opens: below the zoom, taken off again.
+    map.on("layeradd", function (e) {
+      if (e.layer === layer) { setTimeout(function () { if (!layer._geoFound) { update(); } }, 0); }
+    });
     update();
   };
   window.geoSearch = function (map, layer, prop, placeholder) {
