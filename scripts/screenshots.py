@@ -4,7 +4,7 @@ The web map is opened offline in headless Chromium at the sizes its readers use 
 a small laptop, a desktop, a full-HD screen) and the static map is rendered at print size
 and scaled for the page:
 
-    python scripts/screenshots.py            # writes docs/map_<w>x<h>.png and docs/print_a4.png
+    python scripts/screenshots.py            # writes docs/map_<w>x<h>.png, docs/print_a4.png and print_a4_km.png
 
 Needs Debian's ``chromium`` and the test extras (playwright).
 """
@@ -53,6 +53,11 @@ def main() -> int:
         with Image.open(png) as im:  # A4 at 200 dpi, shown at a third
             im.resize((im.width // 3, im.height // 3), Image.LANCZOS).save(DOCS / "print_a4.png", optimize=True)
         print(f"wrote {DOCS / 'print_a4.png'}")
+        png_km = Path(tmp) / "print_km.png"
+        write_plot(make_plot(result, lang="km"), png_km)
+        with Image.open(png_km) as im:  # the same page in Khmer (--lang km)
+            im.resize((im.width // 3, im.height // 3), Image.LANCZOS).save(DOCS / "print_a4_km.png", optimize=True)
+        print(f"wrote {DOCS / 'print_a4_km.png'}")
     return 0
 
 

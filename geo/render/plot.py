@@ -202,7 +202,8 @@ def _north_arrow(ax, x: float, y: float, letter: str = "N") -> None:
         arrowprops={"arrowstyle": "-|>", "color": "k", "lw": 1.6, "mutation_scale": 14},
         zorder=10,
     )
-    ax.text(x, y + 0.08, letter, transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight="bold")
+    bold = "bold" if letter.isascii() else "normal"  # the Khmer faces have no bold
+    ax.text(x, y + 0.08, letter, transform=ax.transAxes, ha="center", va="bottom", fontsize=10, fontweight=bold)
 
 
 #: Static map colours: land outside Cambodia and sea, Cambodia, province edges.
@@ -462,7 +463,7 @@ def _make_plot(
             va=va,
             fontsize=7.5,
             color="white",
-            fontweight="bold",
+            fontweight="normal" if lang == "km" else "bold",  # the Khmer faces have no bold
             bbox={"facecolor": "#b00020", "edgecolor": "none", "pad": 3},
         )
     _bar_chart(fig, result, colors, focus, lang)
@@ -625,7 +626,7 @@ def _bar_chart(fig, result: AnalysisResult, colors: dict, focus: str | None = No
     bp = result.by_province
     if lang == "km" and "name_km" in bp.columns:  # the Khmer names, where the gazetteer has them
         bp = bp.assign(province=bp["name_km"].where(bp["name_km"].fillna("") != "", bp["province"]))
-    ax = fig.add_axes((0.755, 0.50, 0.225, 0.31 if lang == "km" else 0.36))
+    ax = fig.add_axes((0.755, 0.50, 0.225, 0.29 if lang == "km" else 0.36))
     if focus is not None:
         row = bp.set_index("code").loc[focus]
         bands = [
