@@ -9,19 +9,32 @@ same tree inside the package as ``geo/data`` (copied at build time by
 from __future__ import annotations
 
 import hashlib
+import os
 from importlib import resources
 from pathlib import Path
 
 from geo.errors import GeoError
 
+#: Digests made in this process, by file identity (device, inode, size, modification and change times): a
+#: run names its input in the summary and in the key of its saved analysis, and a 470 MB layer is then
+#: read once, not twice. A file changed since has another size or time and is read again.
+_DIGESTS: dict[tuple, str] = {}
+
 
 def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file's bytes, read in 1 MB blocks."""
+    """Hex sha256 of a file's bytes, read in 1 MB blocks (once per process for an unchanged file)."""
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if key in _DIGESTS:
+        return _DIGESTS[key]
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    if len(_DIGESTS) >= 256:
+        _DIGESTS.pop(next(iter(_DIGESTS)))
+    _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
 
 
 def sha256_path(path: Path) -> str:
