@@ -30,7 +30,7 @@ from geo.constants import (
     RESTRICTED_KM,
     WGS84,
 )
-from geo.crs import to_crs_dense, transform_geoms
+from geo.crs import to_crs_dense
 from geo.engine.boundaries import Boundaries, load_boundaries
 from geo.engine.curve import metres, ranges, with_extent, within_curve
 from geo.engine.errorbudget import DRAWS, error_budget, model_for
@@ -218,41 +218,35 @@ class AnalysisResult:
             out[iso3] = _segments(line_a)
         return out
 
-    def hazards_near(self, region: shapely.Geometry) -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
-        """Hazards that may reach into ``region`` (analysis CRS), with a spatial index of them.
+    def hazards_near(
+        self, lon: np.ndarray, lat: np.ndarray, reach_m: float
+    ) -> tuple[gpd.GeoDataFrame, shapely.STRtree]:
+        """Hazards that may lie within ``reach_m`` of the sites at ``lon``, ``lat`` (WGS 84 degrees), with a
+        spatial index of them.
 
-        In memory, every hazard and :attr:`hazard_index`; for a streamed analysis, the hazards whose
-        pieces reach into the region's box, read back whole from :attr:`pieces_file` (``hazard_id``,
-        ``area_m2``, geometry; analysis CRS).
+        In memory, every hazard and :attr:`hazard_index`. For a streamed analysis, the hazards whose pieces
+        reach into a box about some site, rebuilt whole from the pieces in :attr:`pieces_file`
+        (:func:`geo.io.readers.read_pieces_near`): ``hazard_id``, ``area_m2`` (the sum of the pieces'
+        areas, as written: to 0.0001 m2) and the union of the pieces, analysis CRS.
         """
         if not self.streamed:
             return self.hazards, self.hazard_index
-        from geo.io.readers import hazards_from_pieces
-
         if self.pieces_file is None:
-            self.require_pieces("a site check")
-            raise AssertionError("unreachable: require_pieces raises for a streamed analysis")
+            raise self._no_pieces("a site check")
+        from geo.io.readers import read_pieces_near
 
-        box = shapely.box(*shapely.bounds(region))
-        west, south, east, north = shapely.bounds(transform_geoms(shapely.segmentize(box, 1000.0), ANALYSIS_CRS, WGS84))
-        near = to_crs_dense(hazards_from_pieces(self.pieces_file, (west, south, east, north)), ANALYSIS_CRS)
-        return near, shapely.STRtree(near.geometry.values)
-
-    def hazards_near_sites(self, lon: np.ndarray, lat: np.ndarray, reach_m: float):
-        """:meth:`hazards_near` for many point sites (WGS 84 degrees): a streamed analysis reads the
-        hazards within ``reach_m`` of some site, not all those in the sites' common box."""
-        if not self.streamed:
-            return self.hazards, self.hazard_index
-        from geo.io.readers import hazards_from_pieces_in_boxes
-
-        if self.pieces_file is None:
-            self.require_pieces("a site check")
-            raise AssertionError("unreachable: require_pieces raises for a streamed analysis")
+        lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
         # Degrees per metre, widened by a tenth: the boxes hold every point within reach of their site.
         dlat = 1.1 * reach_m / 110_574.0
         dlon = 1.1 * reach_m / (111_320.0 * np.cos(np.radians(np.clip(np.abs(lat) + dlat, 0, 89.0))))
-        boxes = np.column_stack([lon - dlon, lat - dlat, lon + dlon, lat + dlat])
-        near = to_crs_dense(hazards_from_pieces_in_boxes(self.pieces_file, boxes), ANALYSIS_CRS)
+        pieces = read_pieces_near(self.pieces_file, np.column_stack([lon - dlon, lat - dlat, lon + dlon, lat + dlat]))
+        codes, ids = pd.factorize(pieces["hazard_id"])
+        keys, unions = union_groups(pieces.geometry.to_numpy(), codes)
+        area = np.bincount(codes, weights=pieces["area_m2"].to_numpy(dtype=float), minlength=len(ids))
+        whole = gpd.GeoDataFrame(
+            {"hazard_id": np.asarray(ids, dtype=object)[keys], "area_m2": area[keys]}, geometry=unions, crs=WGS84
+        )
+        near = to_crs_dense(whole, ANALYSIS_CRS)
         return near, shapely.STRtree(near.geometry.values)
 
     @cached_property
@@ -273,11 +267,15 @@ class AnalysisResult:
     def require_pieces(self, what: str) -> None:
         """Refuse ``what`` on a result made in chunks, whose pieces are on disk, not in memory."""
         if self.streamed:
-            raise GeoInputError(
-                f"{what} needs the pieces in memory; this analysis was made in chunks and its pieces are in "
-                "the files written (zones.gpkg, layer hazard_pieces): analyse a part of the layer with "
-                "geo.analyze, or read that layer"
-            )
+            raise self._no_pieces(what)
+
+    @staticmethod
+    def _no_pieces(what: str) -> GeoInputError:
+        return GeoInputError(
+            f"{what} needs the pieces in memory; this analysis was made in chunks and its pieces are in "
+            "the files written (zones.gpkg, layer hazard_pieces): analyse a part of the layer with "
+            "geo.analyze, or read that layer"
+        )
 
     def within(self, distances_km: Sequence[float]) -> pd.DataFrame:
         """Contaminated area (land counted once) within each distance of the frontier, km2.

@@ -129,9 +129,11 @@ def where(
         "band": str(bands_at([dist], result.zones)[0]) if inside else OUTSIDE,
         "radius_m": float(radius_m),
     }
-    reach = shapely.buffer(geom_a, radius_m * 1.01 + 50.0)
-    hz, index = result.hazards_near(reach)
-    near = index.query(reach)
+    reach_m = radius_m * 1.01 + 50.0
+    hz, index = result.hazards_near(
+        np.array([centre.x]), np.array([centre.y]), reach_m
+    )  # streamed: points only (above)
+    near = index.query(shapely.buffer(geom_a, reach_m))
     found: list[NearbyHazard] = []
     if len(near):
         local_hz = apply_transformer(shapely.segmentize(hz.geometry.values[near], 250.0), from_analysis)

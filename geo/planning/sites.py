@@ -75,7 +75,7 @@ def segment_distances_m(
 def _nearby_hazards(lon, lat, pts_a, result: AnalysisResult, radius_m: float) -> list[list[NearbyHazard]]:
     """Hazards within ``radius_m`` of each site, nearest first (geodesic m)."""
     reach = radius_m * 1.01 + 50.0
-    hz, index = result.hazards_near_sites(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float), reach)
+    hz, index = result.hazards_near(lon, lat, reach)
     site, h = index.query(pts_a, predicate="dwithin", distance=reach)
     geoms = hz.geometry.values
     # The hazard's point nearest to the site (the site itself when inside it).
