@@ -355,13 +355,14 @@ def write_outputs(
         piece_files = pieces.formats
         pieces.close(gis_layers(result, pieces=False))
     else:
-        layers = {name: valid_polygons(layer) for name, layer in gis_layers(result).items()}
+        # The pieces' layer (reprojected, checked) only for a file that holds it: the GeoPackage, the
+        # Parquet file or the File Geodatabase.
+        with_pieces = bool({"gpkg", "parquet"} & set(piece_files)) or gdb
+        layers = {name: valid_polygons(layer) for name, layer in gis_layers(result, pieces=with_pieces).items()}
         table = _arrow_pieces(layers["hazard_pieces"]) if {"gpkg", "parquet"} & set(piece_files) else None
-        gpkg_layers = (
-            {**layers, "hazard_pieces": table}
-            if "gpkg" in piece_files
-            else {k: v for k, v in layers.items() if k != "hazard_pieces"}
-        )
+        gpkg_layers = {k: v for k, v in layers.items() if k != "hazard_pieces"}
+        if "gpkg" in piece_files:
+            gpkg_layers["hazard_pieces"] = table
         # Parquet is written without Python's lock, so beside the CSV and the GeoPackage.
         with ThreadPoolExecutor(1) as pool:
             parquet = pool.submit(write_pieces_parquet, table, written[5], notice) if "parquet" in piece_files else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -212,24 +213,42 @@ PAPER, LAND, EDGE = "#d9d9d9", "#fbfbf7", "#8a8a8a"
 BAND_ALPHA = 0.30
 
 
-def khmer_font() -> str | None:
-    """Path of a Khmer font installed on this machine (fontconfig's list, as matplotlib sees it), or None."""
+@lru_cache(maxsize=1)
+def _installed_fonts() -> tuple[tuple[str, str], ...]:
+    """(lower-cased family name, path) of every font installed on this machine (fontconfig's list, as
+    matplotlib sees it), read once per process: each name is read from its file."""
     from matplotlib import font_manager
 
+    out = []
     for path in sorted(font_manager.findSystemFonts()):
         try:
-            name = font_manager.FontProperties(fname=path).get_name()
+            out.append((font_manager.FontProperties(fname=path).get_name().lower(), path))
         except (OSError, RuntimeError, ValueError):
             continue
-        if "khmer" in name.lower() and "muol" not in name.lower():  # a text face, not the display ones
-            return path
-    return None
+    return tuple(out)
+
+
+def _system_font(wanted) -> str | None:
+    """Path of the first installed font whose lower-cased family name ``wanted`` accepts; or None."""
+    return next((path for name, path in _installed_fonts() if wanted(name)), None)
+
+
+def _font_family(path: str):
+    """Font properties of the font file at ``path`` (registered with matplotlib), DejaVu Sans behind it."""
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+
+
+def khmer_font() -> str | None:
+    """Path of a Khmer font installed on this machine, or None (a text face, not the Muol display ones)."""
+    return _system_font(lambda name: "khmer" in name and "muol" not in name)
 
 
 def _text_font(lang: str, texts: list[str]):
     """Font properties that can draw ``texts`` (a Khmer font when any holds Khmer or ``lang`` is km)."""
-    from matplotlib import font_manager
-
     needs_khmer = lang == "km" or any(any("\u1780" <= ch <= "\u17ff" for ch in t) for t in texts if t)
     if not needs_khmer:
         return None
@@ -241,25 +260,16 @@ def _text_font(lang: str, texts: list[str]):
             "Khmer text needs a Khmer font and none is installed; install one (Debian: fonts-khmeros) "
             "or leave out --lang km / the Khmer title"
         )
-    font_manager.fontManager.addfont(path)
-    name = font_manager.FontProperties(fname=path).get_name()
-    return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+    return _font_family(path)
 
 
 def _title_font(lang: str, head: str):
     """The title's font: with ``lang`` km the Muol display face Khmer headings are set in (Khmer has no
     bold), where installed; else as for any text (:func:`_text_font`)."""
-    from matplotlib import font_manager
-
     if lang == "km":
-        for path in sorted(font_manager.findSystemFonts()):
-            try:
-                name = font_manager.FontProperties(fname=path).get_name()
-            except (OSError, RuntimeError, ValueError):
-                continue
-            if name.lower() == "khmer os muol light":
-                font_manager.fontManager.addfont(path)
-                return font_manager.FontProperties(family=[name, "DejaVu Sans"])
+        path = _system_font(lambda name: name == "khmer os muol light")
+        if path is not None:
+            return _font_family(path)
     return _text_font(lang, [head])
 
 
