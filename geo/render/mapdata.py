@@ -274,6 +274,17 @@ def place_labels(result: AnalysisResult) -> list[dict]:
     return out
 
 
+def _area_text(m2: float) -> str:
+    """A hazard's area as its tooltip shows it.
+
+    Examples
+    --------
+    >>> _area_text(12345.6)
+    '12,346 m² (1.23 ha)'
+    """
+    return f"{m2:,.0f} m² ({m2 / 1e4:,.2f} ha)"
+
+
 def hazard_features(result: AnalysisResult) -> dict:
     """Hazard pieces as GeoJSON: tooltip fields, and every attribute for the popup."""
     pieces = result.hazard_pieces
@@ -288,7 +299,7 @@ def hazard_features(result: AnalysisResult) -> dict:
                 "hazard_id": _text(row["hazard_id"]),
                 "province": _text(row["province"]),
                 "band": _text(row["band"]),
-                "area": f"{row['area_m2']:,.0f} m² ({row['area_m2'] / 1e4:,.2f} ha)",
+                "area": _area_text(row["area_m2"]),
                 "status": _text(row.get("status")),
                 "hazard_type": _text(row.get("hazard_type")),
                 "device_type": _text(row.get("device_type")),
@@ -320,25 +331,17 @@ def hazard_points(result: AnalysisResult) -> dict | None:
     )
     ids = hazards["hazard_id"].astype(str)
     of = largest.reindex(ids)
-    features = []
-    for (lon, lat), hid, area, province, band in zip(
-        where.round(6).tolist(), ids, hazards["area_m2"], of["province"].tolist(), of["band"].tolist()
-    ):
-        band = _text(band)
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {
-                    "hazard_id": _text(hid),
-                    "province": _text(province),
-                    "band": band,
-                    "area": f"{area:,.0f} m² ({area / 1e4:,.2f} ha)",
-                    "_fill": colors.get(band, "#000000"),
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    props = [
+        {
+            "hazard_id": _text(hid),
+            "province": _text(province),
+            "band": _text(band),
+            "area": _area_text(area),
+            "_fill": colors.get(_text(band), "#000000"),
+        }
+        for hid, area, province, band in zip(ids, hazards["area_m2"], of["province"].tolist(), of["band"].tolist())
+    ]
+    return _collection(shapely.points(np.round(where, DECIMALS)), props)
 
 
 def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> dict:
