@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
@@ -93,6 +96,29 @@ def test_missing_asset_is_a_clear_error():
         offline_page('<script src="https://example.org/nowhere.js"></script>')
 
 
+def test_hazard_points_pack_every_hazard_where_it_lies(demo_result):
+    """The packed points decode to one point per hazard, inside it (to the 1e-5 degree the page keeps),
+    with its id, its area to the m², and the band and province of its largest piece."""
+    from geo.render.mapdata import hazard_points, unpack_points
+
+    packed = hazard_points(demo_result)
+    cols = unpack_points(packed)
+    hazards = demo_result.hazards
+    assert packed["ids"] == hazards["hazard_id"].astype(str).tolist()
+    assert (cols["area_m2"] == hazards["area_m2"].to_numpy()).all()
+    pts = shapely.points(cols["lon"], cols["lat"])
+    where = gpd.GeoSeries(pts, crs="EPSG:4326").to_crs(hazards.crs)
+    # Each point lies in its hazard (rounding to 1e-5 degree moves it at most about 0.8 m).
+    assert (where.distance(hazards.geometry, align=False).to_numpy() < 1.0).all()
+    pieces = demo_result.hazard_pieces
+    largest = pieces.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("hazard_id")
+    largest = largest.set_index(largest["hazard_id"].astype(str)).reindex(packed["ids"])
+    assert [packed["bands"][k][0] for k in cols["band"]] == largest["band"].astype(str).tolist()
+    assert [packed["provinces"][k] for k in cols["province"]] == largest["province"].astype(str).tolist()
+    colors = band_colors(demo_result.zones)
+    assert all(color == colors.get(band, "#000000") for band, color in packed["bands"])
+
+
 def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):
     page = write_map(make_map(demo_result, hazard_limit=1000), tmp_path / "g.html").read_text(encoding="utf-8")
     assert "Hazard density (grid)" in page and "density grid" in page
@@ -108,7 +134,7 @@ def test_large_inputs_switch_to_a_density_grid(tmp_path, demo_result):
     assert "Hazards from zoom 11: a point each, coloured by band" in legend
     assert "Hazards (points from zoom 11)" in page and "each hazard a point from zoom 11" in page
     for color in DENSITY_COLORS:
-        assert (f"background:{color};" in legend) == (color in fills), color
+        assert (f'background:{color}"' in legend) == (color in fills), color
 
 
 def test_demo_map_is_small(tmp_path, demo_result):
@@ -192,6 +218,7 @@ def test_map_has_the_expected_layers_and_controls(demo_page):
     assert names == [
         "Provinces: contaminated area (km²)",
         "Border bands",
+        "Province boundaries",
         "Districts (geoBoundaries 2014)",
         "Frontier",
         "Other mappings of the frontier",
@@ -297,13 +324,16 @@ def test_tile_basemap_degrades_gracefully_offline(browser, tmp_path, demo_result
     assert "could not be loaded" in page.inner_text("#geo-tile-note")
     assert log["requests"]  # the tiles were asked for, and refused
     assert not [e for e in log["errors"] if "Failed to load resource" not in e]  # no script error
-    assert page.evaluate("Object.keys(geoLayers).length") == 6  # provinces, bands, districts, frontier, ...
+    assert page.evaluate("Object.keys(geoLayers).length") == 7  # provinces, bands, their edges, districts, ...
     page.close()
 
 
 @pytest.mark.browser
-def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_path, xss_result):
-    path = write_map(make_map(xss_result, title="{{ 7*7 }} <script>alert(9)</script>"), tmp_path / "s.html")
+@pytest.mark.parametrize("hazard_limit", [20_000, 0], ids=["shapes", "points"])
+def test_typing_into_every_search_box_shows_text_and_runs_nothing(browser, tmp_path, xss_result, hazard_limit):
+    """Both hazard searches (over the shapes, and over the packed points of a large map) and the province one."""
+    title = "{{ 7*7 }} <script>alert(9)</script>"
+    path = write_map(make_map(xss_result, title=title, hazard_limit=hazard_limit), tmp_path / "s.html")
     page, log = open_offline(browser, path)
     boxes = page.locator(".leaflet-control-search")
     assert boxes.count() == 2  # hazard id and province
@@ -432,26 +462,8 @@ def test_every_colour_drawn_has_a_legend_swatch_and_search_buttons_are_labelled(
         page.eval_on_selector_all("#geo-legend .sw", "els => els.map(e => getComputedStyle(e).backgroundColor)")
     )
     colors = band_colors(demo_result.zones)
-
-    def rgb(hex_color: str) -> str:
-        h = hex_color.lstrip("#")
-        return f"rgb({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)})"
-
     for band in set(demo_result.by_hazard["band"]):
-        assert rgb(colors[band]) in swatches, band
-    for fill in {AREA_COLORS[area_class(a)] for a in demo_result.by_province["area_km2"]}:
-        assert rgb(fill) in swatches
-    # ... and every swatch of the legend is a colour some feature of the map is drawn in.
-    drawn = page.evaluate(
-        """() => { const out = new Set();
-             for (const layer of Object.values(geoLayers)) {
-               layer.eachLayer(l => { if (l.feature.properties._fill) out.add(l.feature.properties._fill); }); }
-             const probe = document.createElement('span'); document.body.appendChild(probe);
-             const rgb = [...out].map(c => {
-               probe.style.background = c; return getComputedStyle(probe).backgroundColor; });
-             probe.remove(); return rgb; }"""
-    )
-    assert swatches <= set(drawn), swatches - set(drawn)
+        assert _rgb(colors[band]) in swatches, band
     labels = page.eval_on_selector_all(".search-button", "els => els.map(e => e.getAttribute('data-label'))")
     assert sorted(labels) == ["Hazard id", "Province"]
     # Small screens start with the panels closed; a click opens them.
@@ -463,6 +475,87 @@ def test_every_colour_drawn_has_a_legend_swatch_and_search_buttons_are_labelled(
     assert small.evaluate("() => document.getElementById('geo-legend').open") is True
     assert "SYNTHETIC" in small.inner_text("#geo-synthetic")
     small.close()
+
+
+def _rgb(hex_color: str) -> str:
+    h = hex_color.lstrip("#")
+    return f"rgb({int(h[0:2], 16)}, {int(h[2:4], 16)}, {int(h[4:6], 16)})"
+
+
+@pytest.mark.browser
+def test_legend_swatches_are_the_colours_drawn_pixel_for_pixel(browser, tmp_path, demo_result):
+    """Sampled from a screenshot: inside each band and each province class in view, the map's pixel
+    equals the centre pixel of that row's legend swatch (bands opaque; province fills laid over the
+    page's background as the swatches are)."""
+    import io
+
+    from PIL import Image
+
+    from geo.render.mapdata import area_legend
+
+    page, log = open_offline(browser, write_map(make_map(demo_result), tmp_path / "pixels.html"))
+    zones = demo_result.zones[np.isfinite(demo_result.zones["outer_km"])]
+    # Zoom 12 on the middle of the 0-2 km band's largest part: every band tens of pixels wide.
+    first = max(getattr(zones.geometry.iloc[0], "geoms", [zones.geometry.iloc[0]]), key=lambda g: g.area)
+    centre = gpd.GeoSeries([first.representative_point()], crs=zones.crs).to_crs("EPSG:4326").iloc[0]
+    # Only the provinces and bands drawn: what lies over them (hazards, lines, names) is set aside.
+    page.evaluate(
+        """([lat, lon]) => {
+             for (const [name, layer] of Object.entries(geoLayers)) {
+               if (!name.startsWith('Provinces') && name !== 'Border bands') { geoMap.removeLayer(layer); } }
+             geoMap.removeLayer(geoLabelLayer);
+             geoMap.setView([lat, lon], 12, {animate: false}); return 0; }""",
+        [centre.y, centre.x],
+    )
+    page.wait_for_timeout(400)
+    # The part of the map clear of every panel and control (left of the legend, right of the zoom buttons).
+    corners = page.evaluate(
+        "() => [geoMap.containerPointToLatLng([150, 120]), geoMap.containerPointToLatLng([850, 680])]"
+        ".map(p => [p.lng, p.lat])"
+    )
+    view = gpd.GeoSeries([shapely.box(*corners[0], *corners[1]).normalize()], crs="EPSG:4326")
+    view = view.to_crs(zones.crs).iloc[0]
+    shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+    offset = page.evaluate("() => { const r = geoMap.getContainer().getBoundingClientRect(); return [r.left, r.top]; }")
+
+    def drawn_at(geom) -> tuple:
+        """The screenshot's pixel at a point well inside ``geom`` (400 m from its edges) and in view."""
+        inner = geom.buffer(-400).intersection(view)
+        assert not inner.is_empty
+        p = gpd.GeoSeries([inner.representative_point()], crs=zones.crs).to_crs("EPSG:4326").iloc[0]
+        x, y = page.evaluate(
+            "([lat, lon]) => { const q = geoMap.latLngToContainerPoint([lat, lon]); return [q.x, q.y]; }", [p.y, p.x]
+        )
+        return shot.getpixel((round(x + offset[0]), round(y + offset[1])))
+
+    def swatch(text: str) -> tuple:
+        box = page.locator("#geo-legend .row", has_text=text).first.locator(".sw").bounding_box()
+        return shot.getpixel((round(box["x"] + box["width"] / 2), round(box["y"] + box["height"] / 2)))
+
+    compared = 0
+    for band, geom in zip(zones["band"], zones.geometry):
+        if geom.buffer(-400).intersects(view):
+            got, want = drawn_at(geom), swatch(f"{band}:")
+            assert max(abs(a - b) for a, b in zip(got, want)) <= 2, (band, got, want)
+            compared += 1
+    assert compared == len(zones)
+    # Provinces away from the bands: each class in view against its swatch.
+    belt = zones.union_all().buffer(400)
+    labels = dict(area_legend())
+    for area, geom in zip(
+        demo_result.by_province.set_index("province").loc[demo_result.provinces["province"], "area_km2"],
+        demo_result.provinces.geometry,
+    ):
+        rest = geom.difference(belt)
+        if not rest.buffer(-400).intersects(view):
+            continue
+        text = labels[AREA_COLORS[area_class(float(area))]]
+        got, want = drawn_at(rest), swatch(text)
+        assert max(abs(a - b) for a, b in zip(got, want)) <= 2, (text, got, want)
+        compared += 1
+    assert compared > len(zones)
+    assert not log["errors"]
+    page.close()
 
 
 @pytest.mark.browser
@@ -596,9 +689,11 @@ def test_the_credits_carry_the_boundary_disclaimer_and_open_on_a_tap(demo_page):
     assert page.evaluate("() => getComputedStyle(document.getElementById('geo-footer')).whiteSpace") == "nowrap"
 
 
+@pytest.mark.browser
 def test_every_hazard_of_a_43300_hazard_map_is_found_by_its_id(browser, tmp_path):
     """Over the density grid each hazard is a point: found by the hazard-id search (which zooms to it
-    and names it), drawn from zoom 11, hidden at national zoom."""
+    and names it), drawn from zoom 11 (where the grid gives way), not drawn at national zoom, and
+    named under the pointer."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -608,9 +703,10 @@ def test_every_hazard_of_a_43300_hazard_map_is_found_by_its_id(browser, tmp_path
     path = write_map(make_map(result), tmp_path / "big.html")
     page, log = open_offline(browser, path)
     try:
-        assert page.evaluate("() => !!window.geoLayers['Hazards (points from zoom 11)']")
-        drawn = "() => window.geoMap.hasLayer(window.geoLayers['Hazards (points from zoom 11)'])"
-        assert page.evaluate(drawn) is False  # national zoom: the grid alone
+        points = "window.geoLayers['Hazards (points from zoom 11)']"
+        grid = "window.geoMap.hasLayer(window.geoLayers['Hazard density (grid)'])"
+        assert page.evaluate(f"() => {points}.n") == len(result.hazards)
+        assert page.evaluate(f"() => {points}.drawn") == 0 and page.evaluate(f"() => {grid}")  # the grid alone
         legend = page.locator("#geo-legend").inner_text()
         assert "Hazards from zoom 11: a point each, coloured by band" in legend and "hazards 0-2 km" in legend
         wanted = str(result.hazards["hazard_id"].iloc[31_337])
@@ -630,12 +726,32 @@ def test_every_hazard_of_a_43300_hazard_map_is_found_by_its_id(browser, tmp_path
         page.locator(".search-tip", has_text=re.compile(f"^{re.escape(wanted)}$")).first.click()
         page.wait_for_function("() => window.geoMap.getZoom() >= 11", timeout=5000)
         page.wait_for_timeout(600)
-        assert page.evaluate(drawn) is True
+        assert page.evaluate(f"() => {points}.drawn") > 0 and not page.evaluate(f"() => {grid}")
         tip = page.locator(".leaflet-tooltip").last.inner_text()
         assert wanted in tip and "m²" in tip
         centre = page.evaluate("() => { const c = window.geoMap.getCenter(); return [c.lat, c.lng]; }")
         point = result.hazards.to_crs("EPSG:4326").geometry.iloc[31_337]
         assert point.distance(shapely.Point(centre[1], centre[0])) < 0.01  # the map went to that hazard
+        # Another hazard in view, under the pointer: its own tooltip, the province's hidden under it.
+        other = page.evaluate(
+            f"""() => {{ const l = {points}, b = geoMap.getBounds(), c = geoMap.getSize().divideBy(2);
+                const at = i => geoMap.latLngToContainerPoint([l.lat[i], l.lon[i]]);
+                const i = l.within(b.getWest(), b.getSouth(), b.getEast(), b.getNorth())
+                  .filter(i => l._d.ids[i] !== {json.dumps(wanted)} && at(i).distanceTo(c) < 250)[0];
+                const p = at(i);
+                const r = geoMap.getContainer().getBoundingClientRect();
+                return [p.x + r.left, p.y + r.top, l._d.ids[i]]; }}"""
+        )
+        page.mouse.move(other[0] + 1, other[1] + 1)
+        page.wait_for_timeout(200)
+        shown = page.eval_on_selector_all(
+            ".leaflet-tooltip", "els => els.filter(e => getComputedStyle(e).display !== 'none').map(e => e.innerText)"
+        )
+        assert len(shown) == 1 and other[2] in shown[0], shown
+        # Zoomed out to the country again: the grid comes back, the points go (but the one found).
+        page.evaluate("() => { geoMap.setView(geoMap.getCenter(), 8, {animate: false}); return 0; }")
+        page.wait_for_timeout(300)
+        assert page.evaluate(f"() => {points}.drawn") == 1 and page.evaluate(f"() => {grid}")
         assert not log["errors"] and not log["requests"]
     finally:
         page.close()

@@ -7,6 +7,7 @@ shown is a ``by_province`` / ``by_hazard`` value rounded for display.
 
 from __future__ import annotations
 
+import base64
 import html
 import itertools
 import json
@@ -19,6 +20,7 @@ import shapely
 from geo.constants import ANALYSIS_CRS, MILITARY_ONLY_KM, RESTRICTED_KM, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
+from geo.errors import GeoError
 from geo.io.writers import public_columns
 
 #: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies).
@@ -310,38 +312,69 @@ def hazard_features(result: AnalysisResult) -> dict:
     return _collection(_display(pieces, SIMPLIFY_M["hazards"]), props)
 
 
-#: Most hazards drawn as points over the density grid (each point about 170 bytes of the page).
-POINT_LIMIT = 100_000
+def _packed(values: np.ndarray, dtype: str) -> str:
+    """A numeric column as base64 of little-endian ``dtype`` (the page reads it into a typed array)."""
+    return base64.b64encode(np.ascontiguousarray(values, dtype=dtype).tobytes()).decode("ascii")
 
 
 def hazard_points(result: AnalysisResult) -> dict | None:
-    """One point per hazard (a point inside it), for a map too large to draw the hazards' shapes: each
-    hazard then stays findable by id and visible from a street-level zoom. Province, band and colour are
-    those of the hazard's largest piece; the area is the hazard's. None above :data:`POINT_LIMIT`.
+    """One point per hazard (a point inside it), packed for a map too large to draw the hazards' shapes:
+    each hazard stays findable by id and visible from a street-level zoom, whatever the number of hazards.
+
+    The page decodes the columns into typed arrays and draws only the points in view (about 35 bytes of
+    the page per hazard, against about 170 as GeoJSON). Province and band are those of the hazard's
+    largest piece; the area is the hazard's.
+
+    Returns
+    -------
+    dict or None
+        ``ids`` (hazard ids, as text), ``lon`` and ``lat`` (int32, degrees x ``scale``), ``area_m2``
+        (float64), ``band`` and ``province`` (uint8 indexes into ``bands`` and ``provinces``), each
+        numeric column base64-encoded little-endian; ``bands`` is ``[label, colour]`` pairs. None
+        when there are no hazards.
     """
     pieces = result.hazard_pieces
     hazards = result.hazards
-    if len(hazards) > POINT_LIMIT or not len(hazards):
+    if not len(hazards):
         return None
     colors = band_colors(result.zones)
-    largest = pieces.sort_values("area_m2", ascending=False).drop_duplicates("hazard_id")
+    largest = pieces.sort_values("area_m2", ascending=False, kind="stable").drop_duplicates("hazard_id")
     largest = largest.set_index(largest["hazard_id"].astype(str))
     where = shapely.get_coordinates(
         transform_geoms(shapely.point_on_surface(hazards.geometry.to_numpy()), ANALYSIS_CRS, WGS84)
     )
     ids = hazards["hazard_id"].astype(str)
     of = largest.reindex(ids)
-    props = [
-        {
-            "hazard_id": _text(hid),
-            "province": _text(province),
-            "band": _text(band),
-            "area": _area_text(area),
-            "_fill": colors.get(_text(band), "#000000"),
-        }
-        for hid, area, province, band in zip(ids, hazards["area_m2"], of["province"].tolist(), of["band"].tolist())
-    ]
-    return _collection(shapely.points(np.round(where, DECIMALS)), props)
+    band_names = [_text(b) for b in of["band"].tolist()]
+    bands = list(dict.fromkeys([*result.zones["band"].map(_text), *band_names]))
+    province_names = [_text(p) for p in of["province"].tolist()]
+    provinces = sorted(set(province_names))
+    if len(bands) > 255 or len(provinces) > 255:
+        raise GeoError(f"too many bands ({len(bands)}) or provinces ({len(provinces)}) for the map's hazard points")
+    band_at = {b: k for k, b in enumerate(bands)}
+    province_at = {p: k for k, p in enumerate(provinces)}
+    scale = 10**DECIMALS
+    return {
+        "ids": [_text(h) for h in ids],
+        "scale": scale,
+        "lon": _packed(np.round(where[:, 0] * scale), "<i4"),
+        "lat": _packed(np.round(where[:, 1] * scale), "<i4"),
+        "area_m2": _packed(hazards["area_m2"].to_numpy(dtype=float), "<f8"),
+        "band": _packed([band_at[b] for b in band_names], "u1"),
+        "province": _packed([province_at[p] for p in province_names], "u1"),
+        "bands": [[b, colors.get(b, "#000000")] for b in bands],
+        "provinces": provinces,
+    }
+
+
+def unpack_points(points: dict) -> dict:
+    """The columns of :func:`hazard_points` decoded again (what the page reads), as numpy arrays."""
+    out = {}
+    for key, dtype in (("lon", "<i4"), ("lat", "<i4"), ("area_m2", "<f8"), ("band", "u1"), ("province", "u1")):
+        out[key] = np.frombuffer(base64.b64decode(points[key]), dtype=dtype)
+    out["lon"] = out["lon"] / points["scale"]
+    out["lat"] = out["lat"] / points["scale"]
+    return out
 
 
 def density_features(result: AnalysisResult, cell_m: float = DENSITY_CELL_M) -> dict:

@@ -54,11 +54,16 @@ from geo.render.mapdata import (
     hazard_points,
     place_labels,
     province_features,
+    unpack_points,
     zone_features,
 )
 
-#: The bands are the subject: nearly opaque over provinces drawn light (legend swatches drawn the same).
-BAND_OPACITY, PROVINCE_OPACITY = 0.8, 0.35
+#: The bands are the subject: opaque over provinces drawn light, so each band looks the same wherever it
+#: lies and equals its legend swatch; province outlines are drawn again above them.
+BAND_OPACITY, PROVINCE_OPACITY = 1.0, 0.35
+#: The page's background (land and sea alike, without a basemap): the province swatches are their fill
+#: laid over it, as the map draws them.
+MAP_BACKGROUND = "#dddddd"
 #: The district outlines' layer name (in the layer control).
 DISTRICT_LAYER = "Districts (geoBoundaries 2014)"
 #: Above this many hazard pieces the map shows a density grid instead of polygons.
@@ -89,16 +94,15 @@ class DataLayer(Layer):
 
     Parameters
     ----------
-    data : dict
-        FeatureCollection; ``_fill`` gives each feature's colour, ``_attrs`` its popup rows.
+    data : dict or DataLayer
+        FeatureCollection; ``_fill`` gives each feature's colour, ``_attrs`` its popup rows. Another
+        layer: its features drawn again in this layer's style (written once in the page).
     name : str
         Name in the layer control.
     tooltip : list of (label, property)
         Rows of the hover tooltip.
-    min_zoom : int
-        Drawn only from this zoom on (and whenever a search finds one of its features); 0: always.
-    point_radius : float
-        Point features are drawn as circles of this radius, px (on a canvas: many points stay fast).
+    below_zoom : int
+        Hidden from this zoom on (where something more detailed takes over); 0: at every zoom.
     """
 
     _template = Template(
@@ -106,51 +110,79 @@ class DataLayer(Layer):
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = geoLayer({{ this.data_json }}, {{ this.options_json }});
         (window.geoLayers = window.geoLayers || {})[{{ this.layer_name | tojson }}] = {{ this.get_name() }};
-        {% if this.min_zoom %}geoShowFrom({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.min_zoom }});
-        {% elif this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% if this.below_zoom %}
+        geoBelowZoom({{ this._parent.get_name() }}, {{ this.get_name() }}, {{ this.below_zoom }});
+        {% endif %}
         {% endmacro %}
         """
     )
 
     def __init__(
         self,
-        data: dict,
+        data: dict | DataLayer,
         name: str,
         tooltip=None,
         popup: bool = False,
         show: bool = True,
-        min_zoom: int = 0,
-        point_radius: float = 0,
+        below_zoom: int = 0,
         **style,
     ):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "DataLayer"
-        self.min_zoom = int(min_zoom)
-        if point_radius:  # point features drawn as circles of this radius, px
-            style["radius"] = float(point_radius)
-        self.data = data
-        self.data_json = compact_json(data)
+        self.below_zoom = int(below_zoom)
+        if isinstance(data, DataLayer):  # the same features drawn again: the page holds them once
+            self.data, self.data_json = data.data, f"{data.get_name()}.geoData"
+        else:
+            self.data, self.data_json = data, compact_json(data)
         self.options_json = compact_json({"tooltip": tooltip, "popup": popup, **style})
 
 
-class _Search(JSCSSMixin, MacroElement):
-    """A search box over one data layer's property (leaflet-search)."""
+class HazardPoints(Layer):
+    """Every hazard as a point, packed (:func:`geo.render.mapdata.hazard_points`) and drawn by geo's
+    script on one canvas, only the points in view and only from ``min_zoom`` (a hazard found by the
+    search is drawn whatever the zoom); hover or tap names it. Used over the density grid, at any size.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
-        geoSearch({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
-                  {{ this.prop | tojson }}, {{ this.placeholder | tojson }});
+        var {{ this.get_name() }} = geoPoints({{ this.data_json }}, {{ this.options_json }});
+        (window.geoLayers = window.geoLayers || {})[{{ this.layer_name | tojson }}] = {{ this.get_name() }};
+        {% if this.show %}{{ this.get_name() }}.addTo({{ this._parent.get_name() }});{% endif %}
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, points: dict, name: str, min_zoom: int, radius: float = 5.0, show: bool = True):
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "HazardPoints"
+        self.count = len(points["ids"])
+        self.data_json = compact_json(points)
+        self.options_json = compact_json({"minZoom": int(min_zoom), "radius": float(radius)})
+
+
+class _Search(JSCSSMixin, MacroElement):
+    """A search box over one data layer's property, or over the packed hazard points' ids (leaflet-search)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {% if this.packed %}geoPointSearch({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
+                  {{ this.placeholder | tojson }});
+        {% else %}geoSearch({{ this._parent.get_name() }}, {{ this.layer.get_name() }},
+                  {{ this.prop | tojson }}, {{ this.placeholder | tojson }});{% endif %}
         {% endmacro %}
         """
     )
     default_js = list(plugins.Search.default_js)
     default_css = list(plugins.Search.default_css)
 
-    def __init__(self, layer: DataLayer, prop: str, placeholder: str):
+    def __init__(self, layer: DataLayer | HazardPoints, prop: str, placeholder: str):
         super().__init__()
         self._name = "GeoSearch"
         self.layer, self.prop, self.placeholder = layer, prop, placeholder
+        self.packed = isinstance(layer, HazardPoints)
 
 
 class _Controls(JSCSSMixin, MacroElement):
@@ -244,9 +276,9 @@ def make_map(
     m.default_js = [j for j in folium.Map.default_js if j[0] == "leaflet"]
     m.default_css = [c for c in folium.Map.default_css if c[0] == "leaflet_css"]
     root = m.get_root()
-    root.header.add_child(
-        _Markup(f"<style>{(STATIC / 'geo_map.css').read_text(encoding='utf-8')}</style>"), name="geo_css"
-    )
+    css = f".leaflet-container.folium-map {{ background: {MAP_BACKGROUND}; }}\n"
+    css += (STATIC / "geo_map.css").read_text(encoding="utf-8")
+    root.header.add_child(_Markup(f"<style>{css}</style>"), name="geo_css")
     root.header.add_child(
         _Markup(f"<script>{(STATIC / 'geo_map.js').read_text(encoding='utf-8')}</script>"), name="geo_js"
     )
@@ -278,6 +310,8 @@ def make_map(
         fillOpacity=BAND_OPACITY,
         tooltip=[["Band", "band"], ["Meaning", "meaning"], ["Land in band (km²)", "zone_km2"]],
     ).add_to(m)
+    # The province edges again, above the opaque bands (lines only: the tooltips stay the bands').
+    DataLayer(prov, "Province boundaries", color="#444", weight=0.8, fillOpacity=0, interactive=False).add_to(m)
     districts = district_features(result)
     if districts is not None:
         # Lines over the bands, not interactive: the bands and provinces under them keep their tooltips.
@@ -309,7 +343,10 @@ def make_map(
     grid_fills: set[str] = set()
     point_bands: set[str] = set()
     if as_grid:
-        grid_note = f"{len(result.hazard_pieces):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
+        grid_note = (
+            f"{len(result.hazard_pieces):,} hazard pieces: shown as a {DENSITY_CELL_M / 1000:g} km density grid"
+            f" below zoom {POINT_ZOOM}"
+        )
         grid = density_features(result)
         grid_fills = {f["properties"]["_fill"] for f in grid["features"]}
         DataLayer(
@@ -317,23 +354,15 @@ def make_map(
             "Hazard density (grid)",
             color="#333",
             weight=0.3,
-            fillOpacity=0.8,
+            fillOpacity=1,
             tooltip=[["Hazard area (km²)", "hazard_km2"], ["Pieces", "pieces"], ["Share of cell", "share"]],
+            below_zoom=POINT_ZOOM,
         ).add_to(m)
         points = hazard_points(result)
-        point_bands = {f["properties"]["band"] for f in points["features"]} if points is not None else set()
         if points is not None:  # every hazard findable by id, and drawn as a point from street-level zooms
+            point_bands = {points["bands"][k][0] for k in np.unique(unpack_points(points)["band"])}
             grid_note += f"; each hazard a point from zoom {POINT_ZOOM}, found by its id"
-            hz_points = DataLayer(
-                points,
-                f"Hazards (points from zoom {POINT_ZOOM})",
-                color="#222",
-                weight=0.8,
-                fillOpacity=0.95,
-                point_radius=5,
-                min_zoom=POINT_ZOOM,
-                tooltip=[["Hazard", "hazard_id"], ["Province", "province"], ["Area", "area"], ["Band", "band"]],
-            ).add_to(m)
+            hz_points = HazardPoints(points, f"Hazards (points from zoom {POINT_ZOOM})", min_zoom=POINT_ZOOM).add_to(m)
             m.add_child(_Search(hz_points, "hazard_id", "Hazard id"))
     else:
         hz = DataLayer(
@@ -409,20 +438,21 @@ def legend_html(
     # Only the classes some province is drawn in: every swatch is a colour on the map.
     drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
-        f'<div class="row"><span class="sw" style="background:{c};opacity:{PROVINCE_OPACITY}"></span>{_esc(t)}</div>'
+        f'<div class="row"><span class="sw" style="background:{over(c, PROVINCE_OPACITY, MAP_BACKGROUND)}">'
+        f"</span>{_esc(t)}</div>"
         for k, (c, t) in enumerate(area_legend())
         if k in drawn_classes
     )
     colors = band_colors(result.zones)
     bands = "".join(
-        f'<div class="row"><span class="sw" style="background:{colors[b]};opacity:{BAND_OPACITY}"></span>'
+        f'<div class="row"><span class="sw" style="background:{colors[b]}"></span>'
         f"{_esc(b)}: {_esc(band_meaning(i, o))}</div>"
         for b, i, o in zip(result.zones["band"], result.zones["inner_km"], result.zones["outer_km"])
         if math.isfinite(o)
     )
     if hazards_as_grid:
         hz = "".join(
-            f'<div class="row"><span class="sw" style="background:{c};opacity:0.8"></span>{_esc(t)}</div>'
+            f'<div class="row"><span class="sw" style="background:{c}"></span>{_esc(t)}</div>'
             for c, t in density_legend()
             if grid_fills is None or c in grid_fills
         )
@@ -457,12 +487,26 @@ def legend_html(
         )
         + _status_rows(result)
         + (
-            f"<h2>Hazard density: share of each {DENSITY_CELL_M / 1000:g} km cell the hazards cover</h2>"
+            f"<h2>Hazard density: share of each {DENSITY_CELL_M / 1000:g} km cell the hazards cover "
+            f"(below zoom {POINT_ZOOM})</h2>"
             if hazards_as_grid
             else "<h2>Hazards, coloured by band</h2>"
         )
         + f"{hz}</details>"
     )
+
+
+def over(color: str, alpha: float, background: str) -> str:
+    """A colour laid over another at ``alpha`` opacity, as the browser blends it (hex in, hex out).
+
+    Examples
+    --------
+    >>> over("#000000", 0.5, "#ffffff")
+    '#808080'
+    """
+    top = [int(color[k : k + 2], 16) for k in (1, 3, 5)]
+    under = [int(background[k : k + 2], 16) for k in (1, 3, 5)]
+    return "#" + "".join(f"{round(alpha * a + (1 - alpha) * b):02x}" for a, b in zip(top, under))
 
 
 def _status_rows(result: AnalysisResult) -> str:

@@ -74,15 +74,10 @@
     });
     return t;
   }
-  var pointCanvas = null;
+  window.geoTable = table;
   window.geoLayer = function (data, o) {
     var layer = L.geoJSON(data, {
       interactive: o.interactive !== false,
-      // Points (a hazard each, over the density grid) as circles on one canvas: thousands stay fast.
-      pointToLayer: function (f, latlng) {
-        pointCanvas = pointCanvas || L.canvas({ padding: 0.2 });
-        return L.circleMarker(latlng, { radius: o.radius || 5, renderer: pointCanvas });
-      },
       style: function (f) {
         var p = f.properties, s = { color: o.color || p._fill, weight: o.weight, fillColor: p._fill,
                                     fillOpacity: o.fillOpacity, opacity: 1 };
@@ -122,6 +117,7 @@
         }
       }
     });
+    layer.geoData = data;  // another layer may draw the same features (the province edges over the bands)
     return layer;
   };
   /* Place names: text set with textContent (names are data); province names from zoom 7, district
@@ -172,40 +168,31 @@
     window.geoDeclutter = declutter;
     window.geoLabelLayer = group;
   };
-  /* A layer drawn only from a zoom on (the hazards' points over the density grid); a search that finds
-     one of its features shows it whatever the zoom (see geoSearch). */
-  window.geoShowFrom = function (map, layer, zoom) {
-    function update() {
-      if (map.getZoom() >= zoom) { if (!map.hasLayer(layer)) { layer.addTo(map); } }
-      else if (map.hasLayer(layer) && !layer._geoFound) { map.removeLayer(layer); }
-    }
-    map.on("zoomend", function () { layer._geoFound = false; update(); });
-    // The search control adds its layer to the map as it opens: below the zoom, taken off again.
-    map.on("layeradd", function (e) {
-      if (e.layer === layer) { setTimeout(function () { if (!layer._geoFound) { update(); } }, 0); }
+  /* A layer shown only below a zoom (the density grid, where the hazards' points take over); a layer
+     the reader switched off stays off. */
+  window.geoBelowZoom = function (map, layer, zoom) {
+    var hidden = false, before = map.getZoom();
+    map.on("zoomend", function () {
+      var now = map.getZoom();
+      if (before < zoom && now >= zoom && map.hasLayer(layer)) { hidden = true; map.removeLayer(layer); }
+      else if (before >= zoom && now < zoom && hidden) { hidden = false; layer.addTo(map); }
+      before = now;
     });
-    update();
   };
-  window.geoSearch = function (map, layer, prop, placeholder) {
-    var control = new L.Control.Search({
-      layer: layer, propertyName: prop, marker: false, collapsed: true, initial: false,
+  /* A search box (leaflet-search) with geo's common options: suggestions built as text nodes (the
+     plugin's default tip parses the value as HTML) and a visible label on the button (two magnifier
+     icons alone do not say what they search). */
+  window.geoSearchBox = function (map, options, placeholder) {
+    var control = new L.Control.Search(L.extend({
+      marker: false, collapsed: true, initial: false,
       textPlaceholder: placeholder, textErr: "Not found", position: "topleft",
-      // Suggestions are built as text nodes: the plugin's default tip parses the value as HTML.
       buildTip: function (text) {
         var li = document.createElement("li");
         li.textContent = text;
         return li;
-      },
-      moveToLocation: function (latlng, title, m) {
-        if (latlng.layer.getBounds) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
-        else { m.setView(latlng, 15); }  // a point: street level
       }
-    }).on("search:locationfound", function (e) {
-      if (!map.hasLayer(layer)) { layer._geoFound = true; layer.addTo(map); }
-      if (e.layer.openTooltip) { e.layer.openTooltip(); }
-    });
+    }, options));
     control.addTo(map);
-    // A visible label on the button: two magnifier icons alone do not say what they search.
     var button = control.getContainer().querySelector(".search-button");
     if (button) {
       button.setAttribute("data-label", placeholder);
@@ -213,6 +200,18 @@
       button.title = "Search by " + placeholder.toLowerCase();
     }
     return control;
+  };
+  window.geoSearch = function (map, layer, prop, placeholder) {
+    return window.geoSearchBox(map, {
+      layer: layer, propertyName: prop,
+      moveToLocation: function (latlng, title, m) {
+        if (latlng.layer.getBounds) { m.fitBounds(latlng.layer.getBounds(), { maxZoom: 15 }); }
+        else { m.setView(latlng, 15); }  // a point: street level
+      }
+    }, placeholder).on("search:locationfound", function (e) {
+      if (!map.hasLayer(layer)) { layer.addTo(map); }
+      if (e.layer.openTooltip) { e.layer.openTooltip(); }
+    });
   };
 })();
 
@@ -367,6 +366,218 @@
       pair[0].addEventListener("toggle", function () {
         if (pair[0].open) { pair[1].open = false; }
       });
+    });
+  };
+})();
+
+/* Every hazard as a point, from packed columns (base64 typed arrays; ids as a JSON list of text), for
+   maps with too many hazards to draw their shapes.  Only the points in view are drawn, on one canvas,
+   from a zoom on; a grid index finds them.  Hover or tap names the hazard (text set with textContent). */
+(function () {
+  function decode(b64, Type) {
+    var bin = atob(b64), bytes = new Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) { bytes[i] = bin.charCodeAt(i); }
+    return new Type(bytes.buffer);
+  }
+  function areaText(m2) {
+    return Math.round(m2).toLocaleString("en-US") + " m² ("
+      + (m2 / 1e4).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " ha)";
+  }
+  var CELL = 0.02;  // grid index cell, degrees (about 2 km)
+
+  // Made on first use: this script is read before Leaflet's.
+  var Points = null;
+  var methods = {
+    initialize: function (d, o) {
+      this._d = d; this._o = o;
+      var n = d.ids.length, s = d.scale;
+      var lonI = decode(d.lon, Int32Array), latI = decode(d.lat, Int32Array);
+      this.lon = new Float64Array(n); this.lat = new Float64Array(n);
+      for (var i = 0; i < n; i++) { this.lon[i] = lonI[i] / s; this.lat[i] = latI[i] / s; }
+      this.area = decode(d.area_m2, Float64Array);
+      this.band = decode(d.band, Uint8Array);
+      this.province = decode(d.province, Uint8Array);
+      this.n = n;
+      // Grid index: points sorted by cell (counting sort), with each cell's start in the order.
+      var w = Infinity, so = Infinity, e = -Infinity, no = -Infinity;
+      for (i = 0; i < n; i++) {
+        w = Math.min(w, this.lon[i]); e = Math.max(e, this.lon[i]);
+        so = Math.min(so, this.lat[i]); no = Math.max(no, this.lat[i]);
+      }
+      if (!n) { w = so = e = no = 0; }
+      this.x0 = w; this.y0 = so;
+      this.nx = Math.floor((e - w) / CELL) + 1; this.ny = Math.floor((no - so) / CELL) + 1;
+      var cells = new Int32Array(n), start = new Int32Array(this.nx * this.ny + 1);
+      for (i = 0; i < n; i++) {
+        cells[i] = Math.floor((this.lat[i] - so) / CELL) * this.nx + Math.floor((this.lon[i] - w) / CELL);
+        start[cells[i] + 1]++;
+      }
+      for (i = 0; i < this.nx * this.ny; i++) { start[i + 1] += start[i]; }
+      var fill = start.slice(0, this.nx * this.ny), order = new Int32Array(n);
+      for (i = 0; i < n; i++) { order[fill[cells[i]]++] = i; }
+      this.start = start; this.order = order;
+      this.found = -1;
+      this._index = null;
+    },
+    // The points inside a box of degrees (west, south, east, north), as indexes.
+    within: function (w, so, e, no) {
+      var out = [];
+      var c0 = Math.max(0, Math.floor((w - this.x0) / CELL)), c1 = Math.min(this.nx - 1, Math.floor((e - this.x0) / CELL));
+      var r0 = Math.max(0, Math.floor((so - this.y0) / CELL)), r1 = Math.min(this.ny - 1, Math.floor((no - this.y0) / CELL));
+      for (var r = r0; r <= r1; r++) {
+        for (var k = this.start[r * this.nx + c0]; k < this.start[r * this.nx + c1 + 1]; k++) {
+          var i = this.order[k];
+          if (this.lon[i] >= w && this.lon[i] <= e && this.lat[i] >= so && this.lat[i] <= no) { out.push(i); }
+        }
+      }
+      return out;
+    },
+    // The hazard's position in the list of ids (built on first use: the search needs it, drawing does not).
+    indexOf: function (id) {
+      if (!this._index) {
+        this._index = new Map();
+        for (var i = 0; i < this.n; i++) { this._index.set(this._d.ids[i], i); }
+      }
+      return this._index.has(id) ? this._index.get(id) : -1;
+    },
+    shown: function () {
+      return this._map && (this._map.getZoom() >= this._o.minZoom || this.found >= 0);
+    },
+    onAdd: function (map) {
+      this._canvas = L.DomUtil.create("canvas", "geo-points leaflet-zoom-hide");
+      map.getPane("overlayPane").appendChild(this._canvas);
+      map.on("moveend resize", this._draw, this);
+      map.on("zoomstart", this._hide, this);
+      map.on("mousemove click", this._pointer, this);
+      this._draw();
+    },
+    onRemove: function (map) {
+      map.off("moveend resize", this._draw, this);
+      map.off("zoomstart", this._hide, this);
+      map.off("mousemove click", this._pointer, this);
+      this._closeTip();
+      L.DomUtil.remove(this._canvas);
+    },
+    _hide: function () { this._canvas.style.display = "none"; },
+    _draw: function () {
+      var map = this._map, c = this._canvas;
+      if (!map) { return; }
+      var size = map.getSize(), dpr = window.devicePixelRatio || 1;
+      L.DomUtil.setPosition(c, map.containerPointToLayerPoint([0, 0]));
+      c.width = size.x * dpr; c.height = size.y * dpr;
+      c.style.width = size.x + "px"; c.style.height = size.y + "px";
+      c.style.display = "";
+      var ctx = c.getContext("2d");
+      ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+      ctx.clearRect(0, 0, size.x, size.y);
+      this.drawn = 0;
+      if (!this.shown()) { return; }
+      var b = map.getBounds().pad(0.02), r = this._o.radius;
+      var idx = map.getZoom() >= this._o.minZoom ? this.within(b.getWest(), b.getSouth(), b.getEast(), b.getNorth()) : [];
+      if (this.found >= 0 && idx.indexOf(this.found) < 0) { idx.push(this.found); }
+      var byBand = {};
+      for (var k = 0; k < idx.length; k++) { (byBand[this.band[idx[k]]] = byBand[this.band[idx[k]]] || []).push(idx[k]); }
+      ctx.lineWidth = 0.8; ctx.strokeStyle = "#222";
+      for (var band in byBand) {
+        ctx.beginPath();
+        byBand[band].forEach(function (i) {
+          var p = map.latLngToContainerPoint([this.lat[i], this.lon[i]]);
+          ctx.moveTo(p.x + r, p.y); ctx.arc(p.x, p.y, r, 0, 2 * Math.PI);
+        }, this);
+        ctx.globalAlpha = 0.95; ctx.fillStyle = this._d.bands[band][1]; ctx.fill();
+        ctx.globalAlpha = 1; ctx.stroke();
+      }
+      if (this.found >= 0) {
+        var q = map.latLngToContainerPoint([this.lat[this.found], this.lon[this.found]]);
+        ctx.beginPath(); ctx.arc(q.x, q.y, r + 5, 0, 2 * Math.PI);
+        ctx.lineWidth = 3; ctx.strokeStyle = "#e00"; ctx.stroke();
+      }
+      this.drawn = idx.length;
+    },
+    // The point under the pointer (within its radius and a few pixels more for a finger), or -1.
+    at: function (containerPoint, slack) {
+      var map = this._map, r = this._o.radius + slack;
+      var a = map.containerPointToLatLng([containerPoint.x - r, containerPoint.y + r]);
+      var z = map.containerPointToLatLng([containerPoint.x + r, containerPoint.y - r]);
+      var idx = this.shown() ? this.within(a.lng, a.lat, z.lng, z.lat) : [];
+      if (this.found >= 0 && idx.indexOf(this.found) < 0) { idx.push(this.found); }
+      var best = -1, bestD = r * r;
+      idx.forEach(function (i) {
+        var p = map.latLngToContainerPoint([this.lat[i], this.lon[i]]);
+        var d2 = (p.x - containerPoint.x) * (p.x - containerPoint.x) + (p.y - containerPoint.y) * (p.y - containerPoint.y);
+        if (d2 <= bestD) { bestD = d2; best = i; }
+      }, this);
+      return best;
+    },
+    rows: function (i) {
+      return [["Hazard", this._d.ids[i]], ["Province", this._d.provinces[this.province[i]]],
+              ["Area", areaText(this.area[i])], ["Band", this._d.bands[this.band[i]][0]]];
+    },
+    openTip: function (i) {
+      var d = document.createElement("div");
+      d.className = "foliumtooltip geo-tooltip";
+      d.appendChild(window.geoTable(this.rows(i).filter(function (r) { return r[1] !== ""; })));
+      this._closeTip();
+      this._tip = L.tooltip({ direction: "top", offset: [0, -this._o.radius], className: "geo-point-tip" })
+        .setLatLng([this.lat[i], this.lon[i]]).setContent(d);
+      this._map.openTooltip(this._tip);
+      this._tipAt = i;
+    },
+    _closeTip: function () {
+      if (this._tip && this._map) { this._map.closeTooltip(this._tip); }
+      this._tip = null; this._tipAt = -1;
+    },
+    _pointer: function (e) {
+      var touch = e.type === "click" && e.originalEvent && e.originalEvent.pointerType === "touch";
+      var i = this.at(e.containerPoint, touch ? 12 : 2);
+      this._map.getContainer().classList.toggle("geo-over-point", i >= 0);
+      if (i >= 0 && i !== this._tipAt) { this.openTip(i); }
+      else if (i < 0 && this._tipAt >= 0) { this._closeTip(); }
+    }
+  };
+
+  window.geoPoints = function (data, options) {
+    Points = Points || L.Layer.extend(methods);
+    return new Points(data, options);
+  };
+
+  /* The hazard-id search over the packed points: suggestions are ids containing what was typed (any
+     case), at most 20, each built as a text node; the map goes to the hazard found, draws it with a
+     ring whatever the zoom, and names it. */
+  window.geoPointSearch = function (map, layer, placeholder) {
+    var LIMIT = 20;
+    function own(obj, key, value) {  // an own property even for a key such as "__proto__"
+      Object.defineProperty(obj, key, { value: value, enumerable: true, writable: true, configurable: true });
+    }
+    return window.geoSearchBox(map, {
+      sourceData: function (text, done) {
+        var want = String(text).toLowerCase(), out = {}, n = 0, ids = layer._d.ids;
+        var exact = layer.indexOf(String(text));
+        if (exact >= 0) {  // the id typed in full is always a suggestion (and Enter finds it)
+          var hit = L.latLng(layer.lat[exact], layer.lon[exact]);
+          hit.index = exact; own(out, ids[exact], hit); n++;
+        }
+        for (var i = 0; i < ids.length && n < LIMIT; i++) {
+          if (i !== exact && ids[i].toLowerCase().indexOf(want) >= 0) {
+            var ll = L.latLng(layer.lat[i], layer.lon[i]);
+            ll.index = i; own(out, ids[i], ll); n++;
+          }
+        }
+        done(out);
+        return { abort: function () {} };
+      },
+      formatData: function (records) { return records; },
+      filterData: function (text, records) { return records; },
+      tooltipLimit: LIMIT,
+      moveToLocation: function (latlng, title, m) { m.setView(latlng, Math.max(15, m.getZoom())); }
+    }, placeholder).on("search:locationfound", function (e) {
+      var i = e.latlng.index != null ? e.latlng.index : layer.indexOf(e.text);
+      if (i < 0) { return; }
+      layer.found = i;
+      if (!map.hasLayer(layer)) { layer.addTo(map); }
+      map.once("moveend", function () { layer._draw(); layer.openTip(i); });
+      layer._draw();
+      layer.openTip(i);
     });
   };
 })();
