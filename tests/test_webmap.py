@@ -559,6 +559,76 @@ def test_legend_swatches_are_the_colours_drawn_pixel_for_pixel(browser, tmp_path
 
 
 @pytest.mark.browser
+def test_bands_are_drawn_at_least_four_pixels_wide_at_small_scales(browser, tmp_path, straight_world):
+    """A straight frontier: at zoom 7 each band is widened to 4 px or more (analytically, the widened
+    bands' extents from the frontier; on screen, a row of pixels holds each band's colour), and from
+    zoom 9 the bands are true: at zoom 12 each band is its width in km over the metres of a pixel."""
+    import io
+
+    from PIL import Image
+
+    from geo.render.mapdata import EQUATOR_M_PER_PX, MIN_BAND_PX, widened_edges, widened_zone_features
+
+    provinces, frontier = straight_world
+    res = geo.analyze(hazards_tm([(30, 0, 31, 1)]), geo.Boundaries.from_frames(provinces, frontier), error_draws=0)
+    lon, lat = Transformer.from_crs(provinces.crs, "EPSG:4326", always_xy=True).transform(0.0, 0.0)
+    parts = widened_zone_features(res)
+    assert [(low, high) for _, low, high in parts] == [(0, 6), (6, 7), (7, 8), (8, 9)]  # true from zoom 9
+    for data, _, high in parts:
+        zoom = high - 1
+        least = MIN_BAND_PX * EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom
+        to_tm = Transformer.from_crs("EPSG:4326", provinces.crs, always_xy=True)
+        drawn = widened_edges([2.0, 5.0, 7.0], zoom, lat)
+        for f, inner, outer in zip(data["features"], [0.0, *drawn[:-1]], drawn):
+            xs = [to_tm.transform(x, y)[0] for x, y in shapely.get_coordinates(shapely.from_geojson(json.dumps(f)))]
+            width = min(max(xs), 40_000.0) - max(min(xs), 0.0)  # the land is 40 km wide
+            assert width >= min(least, 40_000 - inner * 1000) * 0.98, (zoom, f["properties"]["band"], width, least)
+            assert (
+                abs(min(xs) - inner * 1000) < 0.03 * least + 50
+                and abs(min(max(xs), 40_000) - min(outer * 1000, 40_000)) < 0.03 * least + 50
+            )
+    page, log = open_offline(browser, write_map(make_map(res), tmp_path / "straight.html"))
+    page.evaluate(
+        """() => { for (const [name, layer] of Object.entries(geoLayers)) {
+                     if (name !== 'Border bands') { geoMap.removeLayer(layer); } }
+                   geoMap.removeLayer(geoLabelLayer); return 0; }"""
+    )
+    colors = [band_colors(res.zones)[b] for b in ("0-2 km", "2-5 km", "5-7 km")]
+    rgb = [tuple(int(c[k : k + 2], 16) for k in (1, 3, 5)) for c in colors]
+
+    def runs(zoom: int) -> list[int]:
+        """Pixels of each band's exact colour along the row through the frontier's middle."""
+        page.evaluate(
+            "([lat, lon, z]) => { geoMap.setView([lat, lon], z, {animate: false}); return 0; }", [lat, lon, zoom]
+        )
+        page.wait_for_timeout(300)
+        shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        x0, y0 = page.evaluate(
+            "([lat, lon]) => { const p = geoMap.latLngToContainerPoint([lat, lon]);"
+            " const r = geoMap.getContainer().getBoundingClientRect(); return [p.x + r.left, p.y + r.top]; }",
+            [lat, lon],
+        )
+        row = [shot.getpixel((x, round(y0))) for x in range(round(x0) - 5, round(x0) + 400)]
+
+        def nearest(px) -> int:  # the band whose colour a pixel is nearest (edges blend two), or -1
+            d = [sum((a - b) ** 2 for a, b in zip(px, c)) for c in rgb]
+            return d.index(min(d)) if min(d) < 60**2 else -1
+
+        kinds = [nearest(px) for px in row]
+        return [kinds.count(k) for k in range(3)]
+
+    at_7 = runs(7)
+    assert all(n >= MIN_BAND_PX - 1 for n in at_7), at_7  # a blended edge pixel may go to a neighbour
+    px_m = EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**12
+    for n, km in zip(runs(12), (2.0, 3.0, 2.0)):
+        assert abs(n - km * 1000 / px_m) <= 2, (n, km * 1000 / px_m)
+    at_6 = runs(6)  # a phone's national view
+    assert all(n >= MIN_BAND_PX - 1 for n in at_6), at_6
+    assert not log["errors"]
+    page.close()
+
+
+@pytest.mark.browser
 def test_chart_panel_shows_the_analysis_figures_per_province_and_the_curve_by_slider(demo_page, demo_result):
     page, log = demo_page
     page.click("#geo-chart summary")

@@ -20,6 +20,7 @@ import shapely
 from geo.constants import ANALYSIS_CRS, MILITARY_ONLY_KM, RESTRICTED_KM, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
+from geo.engine.zones import bands_from_buffers
 from geo.errors import GeoError
 from geo.io.writers import public_columns
 
@@ -251,6 +252,89 @@ def zone_features(result: AnalysisResult) -> dict:
         for b, i, o, a in zip(zones["band"], zones["inner_km"], zones["outer_km"], zones["area_km2"])
     ]
     return _collection(_display(zones, SIMPLIFY_M["zones"]), props)
+
+
+#: At small scales each band is drawn at least this many pixels wide (widened away from the frontier).
+MIN_BAND_PX = 4.0
+#: The smallest zoom drawn with its own widened bands (smaller zooms use these).
+WIDEST_ZOOM = 5
+#: Web Mercator: metres per pixel at zoom 0 on the equator (256-pixel tiles).
+EQUATOR_M_PER_PX = 40_075_016.686 / 256
+
+
+def widened_edges(edges_km: list[float], zoom: int, lat: float) -> list[float]:
+    """Band edges, km, moved outward so that each band is at least :data:`MIN_BAND_PX` wide at ``zoom``
+    (Web Mercator, at latitude ``lat``); the edges themselves where every band is wide enough.
+
+    Examples
+    --------
+    >>> widened_edges([2.0, 5.0, 7.0], 12, 13.0)
+    [2.0, 5.0, 7.0]
+    >>> [round(e, 2) for e in widened_edges([2.0, 5.0, 7.0], 7, 13.0)]
+    [4.77, 9.53, 14.3]
+    """
+    least = MIN_BAND_PX * EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom / 1000.0
+    out, inner, drawn = [], 0.0, 0.0
+    for edge in edges_km:
+        drawn += max(edge - inner, least)
+        out.append(drawn)
+        inner = edge
+    return out
+
+
+def _parts_over(geom: shapely.Geometry, least_m2: float) -> shapely.Geometry:
+    """The polygons of ``geom`` of at least ``least_m2``, without zero-width spikes (shrunk by a metre and
+    grown back: where a band's edge runs along the land's, the difference can leave one)."""
+    opened = shapely.buffer(shapely.buffer(geom, -1.0, join_style="mitre"), 1.0, join_style="mitre")
+    parts = shapely.get_parts(opened)
+    return shapely.multipolygons(parts[shapely.area(parts) >= least_m2])
+
+
+def widened_zone_features(result: AnalysisResult) -> list[tuple[dict, int, int]]:
+    """The finite bands drawn at small scales, each at least :data:`MIN_BAND_PX` wide: the bands cut again
+    from the frontier at widened edges (:func:`widened_edges`), for display only (tooltips give the true
+    band and its true land area).
+
+    Returns
+    -------
+    list of (FeatureCollection, from_zoom, below_zoom)
+        One per zoom that needs widening, from :data:`WIDEST_ZOOM` (which also serves every smaller
+        zoom, ``from_zoom`` 0) up; empty when the bands are wide enough at every zoom from it.
+    """
+    zones = result.zones[np.isfinite(result.zones["outer_km"])]
+    if not len(zones):
+        return []
+    edges = [float(e) for e in zones["outer_km"]]
+    land = result.territory.land
+    lat = float(gpd.GeoSeries([land.centroid], crs=ANALYSIS_CRS).to_crs(WGS84).y.iloc[0])
+    # Display only, at a kilometre a pixel or more: buffered in the equal-area CRS (within a percent or
+    # two of ground distance here), from lines and land simplified well below a pixel.
+    frontier = shapely.union_all(transform_geoms(result.territory.frontier, WGS84, ANALYSIS_CRS))
+    colors = band_colors(result.zones)
+    out = []
+    zoom = WIDEST_ZOOM
+    while (drawn := widened_edges(edges, zoom, lat)) != edges:
+        px_m = EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom
+        line = shapely.simplify(frontier, px_m / 4)
+        buffers = [shapely.buffer(line, e * 1000.0, quad_segs=4) for e in drawn]
+        cut = bands_from_buffers(buffers, shapely.simplify(land, px_m / 4), drawn)
+        cut = cut[np.isfinite(cut["outer_km"])]
+        # Slivers thinner than a pixel, where the simplified land and line part ways, are not drawn.
+        cut = cut.set_geometry([_parts_over(g, px_m * px_m) for g in cut.geometry.values], crs=cut.crs)
+        props = [
+            {
+                "band": b,
+                "meaning": band_meaning(i, o),
+                "zone_km2": _km2(a),
+                "drawn": f"at least {MIN_BAND_PX:g} px wide at this zoom (widened, not to scale)",
+                "_fill": colors[b],
+            }
+            for b, i, o, a in zip(zones["band"], zones["inner_km"], zones["outer_km"], zones["area_km2"])
+        ]
+        geoms = _display(cut, px_m / 2)
+        out.append((_collection(geoms, props), 0 if zoom == WIDEST_ZOOM else zoom, zoom + 1))
+        zoom += 1
+    return out
 
 
 def place_labels(result: AnalysisResult) -> list[dict]:

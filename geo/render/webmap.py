@@ -37,6 +37,7 @@ from geo.render.mapdata import (
     DECIMALS,
     DENSITY_CELL_M,
     DISCLAIMER,
+    MIN_BAND_PX,
     _collection,
     _display,
     _esc,
@@ -55,6 +56,7 @@ from geo.render.mapdata import (
     place_labels,
     province_features,
     unpack_points,
+    widened_zone_features,
     zone_features,
 )
 
@@ -136,6 +138,37 @@ class DataLayer(Layer):
         else:
             self.data, self.data_json = data, compact_json(data)
         self.options_json = compact_json({"tooltip": tooltip, "popup": popup, **style})
+
+
+class ZoomedLayer(Layer):
+    """One layer in the layer control drawn from a different FeatureCollection at different zooms (the
+    bands widened at small scales, true from where they are wide enough); styled as :class:`DataLayer`.
+
+    Parameters
+    ----------
+    parts : list of (dict, int, int)
+        FeatureCollection, the zoom it is drawn from and the zoom it is drawn below.
+    name, tooltip, **style
+        As :class:`DataLayer`.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = geoZoomGroup({{ this._parent.get_name() }}, [
+        {% for data, low, high in this.parts %}[geoLayer({{ data }}, {{ this.options_json }}), {{ low }}, {{ high }}],
+        {% endfor %}]);
+        (window.geoLayers = window.geoLayers || {})[{{ this.layer_name | tojson }}] = {{ this.get_name() }};
+        {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, parts: list[tuple[dict, int, int]], name: str, tooltip=None, **style):
+        super().__init__(name=name, overlay=True, control=True, show=True)
+        self._name = "ZoomedLayer"
+        self.parts = [(compact_json(data), int(low), int(high)) for data, low, high in parts]
+        self.options_json = compact_json({"tooltip": tooltip, "popup": False, **style})
 
 
 class HazardPoints(Layer):
@@ -303,12 +336,20 @@ def make_map(
             ["Mine free (Mine Action Review 2024)", "mine_free"],
         ],
     ).add_to(m)
-    DataLayer(
-        zone_features(result),
+    # At small scales the bands are drawn widened (each at least MIN_BAND_PX wide), true from where they fit.
+    widened = widened_zone_features(result)
+    true_from = widened[-1][2] if widened else 0
+    ZoomedLayer(
+        [*widened, (zone_features(result), true_from, 99)],
         "Border bands",
         weight=0.5,
         fillOpacity=BAND_OPACITY,
-        tooltip=[["Band", "band"], ["Meaning", "meaning"], ["Land in band (km²)", "zone_km2"]],
+        tooltip=[
+            ["Band", "band"],
+            ["Meaning", "meaning"],
+            ["Land in band (km²)", "zone_km2"],
+            ["Drawn", "drawn"],
+        ],
     ).add_to(m)
     # The province edges again, above the opaque bands (lines only: the tooltips stay the bands').
     DataLayer(prov, "Province boundaries", color="#444", weight=0.8, fillOpacity=0, interactive=False).add_to(m)
@@ -402,7 +443,7 @@ def make_map(
     root.html.add_child(
         _Markup(
             f'<div class="geo-side" id="geo-side">{chart_html(charts)}'
-            f"{legend_html(result, as_grid, grid_fills, point_bands)}</div>"
+            f"{legend_html(result, as_grid, grid_fills, point_bands, true_from)}</div>"
         )
     )
     root.html.add_child(_Markup(footer_html(result, when, grid_note)))
@@ -431,10 +472,11 @@ def legend_html(
     hazards_as_grid: bool,
     grid_fills: set[str] | None = None,
     point_bands: set[str] | None = None,
+    widened_below: int = 0,
 ) -> str:
     """The legend: a swatch for every colour the map draws (provinces, bands, hazards by band, or
     the density grid's classes drawn, ``grid_fills``, and the bands of the hazards' points over it,
-    ``point_bands``)."""
+    ``point_bands``); below zoom ``widened_below`` the bands are drawn widened, and it says so."""
     # Only the classes some province is drawn in: every swatch is a colour on the map.
     drawn_classes = {area_class(float(a)) for a in result.by_province["area_km2"]}
     rows = "".join(
@@ -479,6 +521,12 @@ def legend_html(
         + rows
         + "<h2>Border bands (Cambodian side)</h2>"
         + bands
+        + (
+            f'<div class="row geo-status">Below zoom {widened_below} each band is drawn at least '
+            f"{MIN_BAND_PX:g} px wide (widened away from the frontier, not to scale).</div>"
+            if widened_below
+            else ""
+        )
         + '<div class="row"><span class="ln"></span>frontier</div>'
         + (
             '<div class="row"><span class="ln ln-district"></span>district boundary (district names from zoom 9)</div>'

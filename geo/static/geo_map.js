@@ -168,6 +168,35 @@
     window.geoDeclutter = declutter;
     window.geoLabelLayer = group;
   };
+  /* One layer of the layer control drawn from a different part at each range of zooms ([layer, from,
+     below]). A part added anew is drawn last, so the layers made after this one are brought back on top,
+     in their order. */
+  window.geoZoomGroup = function (map, parts) {
+    var group = L.layerGroup();
+    function restack() {
+      var after = false;
+      Object.keys(window.geoLayers || {}).forEach(function (name) {
+        var l = window.geoLayers[name];
+        if (l === group) { after = true; }
+        else if (after && map.hasLayer(l) && l.bringToFront) { l.bringToFront(); }
+      });
+    }
+    function update() {
+      var z = map.getZoom(), changed = false;
+      parts.forEach(function (p) {
+        var on = z >= p[1] && z < p[2];
+        if (on !== group.hasLayer(p[0])) {
+          changed = true;
+          if (on) { group.addLayer(p[0]); } else { group.removeLayer(p[0]); }
+        }
+      });
+      if (changed && map.hasLayer(group)) { restack(); }
+    }
+    map.on("zoomend", update);
+    group.on("add", restack);
+    update();
+    return group;
+  };
   /* A layer shown only below a zoom (the density grid, where the hazards' points take over); a layer
      the reader switched off stays off. */
   window.geoBelowZoom = function (map, layer, zoom) {
