@@ -499,9 +499,9 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
     table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places, districts=t.districts)
-    rows = PieceRows.of(table, synthetic=job.synthetic, formats=job.formats)
+    rows = PieceRows.of(table, synthetic=job.synthetic, formats=job.formats, spill=job.spill)
     return ChunkPart(
-        rows=rows if job.spill is None else rows.spill(job.spill),
+        rows=rows,
         report=report,
         by_hazard=pd.DataFrame(table[list(_PIECE_KEEP)]),
         pieces=pd.DataFrame(pieces[["code", "district_code", "band_index", "area_m2"]]),

@@ -17,7 +17,7 @@ import threading
 import zipfile
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -645,16 +645,34 @@ def multipolygon_wkb(geoms: np.ndarray) -> list:
     return out
 
 
-def _arrow_pieces(layer: gpd.GeoDataFrame):
+def _pieces_schema(by_hazard: gpd.GeoDataFrame, *, synthetic: bool):
+    """The Arrow schema of the ``hazard_pieces`` rows of ``by_hazard``: the attributes' types as the
+    whole table gives them (a column of nulls only as text), then ``geometry`` as WKB."""
+    import pyarrow as pa
+
+    layer = public_columns(by_hazard)
+    attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    if synthetic:
+        attrs["synthetic"] = True
+    schema = pa.Schema.from_pandas(attrs, preserve_index=False)
+    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
+    return pa.schema([*fields, pa.field("geometry", pa.binary())])
+
+
+def _arrow_pieces(layer: gpd.GeoDataFrame, schema=None):
     """The ``hazard_pieces`` rows (WGS 84, valid polygons) as an Arrow table: attributes as they
-    are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer)."""
+    are (a column of nulls only as text), geometry as WKB MultiPolygons (as in the GeoPackage layer).
+    With ``schema`` (:func:`_pieces_schema` of a larger table these rows are part of), its types."""
     import pyarrow as pa
 
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
+    if schema is not None:
+        table = pa.Table.from_pandas(attrs, schema=pa.schema(list(schema)[:-1]), preserve_index=False)
+        return pa.Table.from_arrays([*table.columns, wkb], schema=schema)
     table = pa.Table.from_pandas(attrs, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
     arrays = [table.column(f.name).cast(f.type) for f in fields]
-    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
     return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
 
 
@@ -682,6 +700,9 @@ def write_pieces_parquet(table, path: Path, notice: str | None) -> None:
 #: ``zones.gpkg`` (for QGIS/ArcGIS), ``by_hazard.csv`` (for a spreadsheet) and ``hazard_pieces.parquet``
 #: (for pandas, DuckDB, Arrow). All three by default: each is some reader's way in.
 PIECE_FORMATS: tuple[str, ...] = ("gpkg", "csv", "parquet")
+#: Pieces made ready for the files at a time (:meth:`PieceRows.of`): the copies each step makes of a
+#: chunk's table stay this small.
+PIECE_BATCH_ROWS = 25_000
 PIECE_FILES = {"gpkg": "zones.gpkg's hazard_pieces layer", "csv": "by_hazard.csv", "parquet": "hazard_pieces.parquet"}
 
 
@@ -760,21 +781,51 @@ class PieceRows:
         return self.arrow
 
     @classmethod
-    def of(cls, by_hazard: gpd.GeoDataFrame, *, synthetic: bool, formats: tuple[str, ...] = PIECE_FORMATS) -> PieceRows:
+    def of(
+        cls,
+        by_hazard: gpd.GeoDataFrame,
+        *,
+        synthetic: bool,
+        formats: tuple[str, ...] = PIECE_FORMATS,
+        spill: Path | None = None,
+        batch_rows: int = PIECE_BATCH_ROWS,
+    ) -> PieceRows:
         """The rows of a ``by_hazard`` table (analysis CRS) as :func:`write_outputs` writes them, made
         only for the piece files in ``formats`` (no CSV text without ``csv``, no Arrow table without
-        ``gpkg`` or ``parquet``)."""
-        text = spreadsheet_safe(rounded_for_csv(_piece_table(by_hazard, synthetic=synthetic)))
-        arrow = None
-        if {"gpkg", "parquet"} & set(formats):
-            arrow = _arrow_pieces(valid_polygons(_piece_layer(by_hazard, synthetic=synthetic)))
-        return cls(
-            header=text.iloc[:0].to_csv(index=False),
-            csv=text.to_csv(index=False, header=False) if "csv" in formats else "",
-            arrow=arrow,
-            synthetic=synthetic,
-            count=len(text),
-        )
+        ``gpkg`` or ``parquet``).
+
+        They are made ``batch_rows`` at a time (the copies each step makes stay that small); the Arrow
+        columns take the types of the whole table, so the rows are the same whatever the batches. With
+        ``spill``, each batch of the Arrow table goes straight to that file (see :meth:`spill`).
+        """
+        import pyarrow as pa
+
+        arrow_wanted = bool({"gpkg", "parquet"} & set(formats))
+        header, csv_parts, tables = "", [], []
+        schema = _pieces_schema(by_hazard, synthetic=synthetic) if arrow_wanted else None
+        with ExitStack() as stack:
+            ipc = None
+            if arrow_wanted and spill is not None:
+                sink = stack.enter_context(pa.OSFile(str(spill), "wb"))
+                ipc = stack.enter_context(pa.ipc.new_file(sink, schema))
+            for start in range(0, max(len(by_hazard), 1), batch_rows):
+                part = by_hazard.iloc[start : start + batch_rows]
+                text = spreadsheet_safe(rounded_for_csv(_piece_table(part, synthetic=synthetic)))
+                if start == 0:
+                    header = text.iloc[:0].to_csv(index=False)
+                if "csv" in formats:
+                    csv_parts.append(text.to_csv(index=False, header=False))
+                del text
+                if arrow_wanted:
+                    table = _arrow_pieces(valid_polygons(_piece_layer(part, synthetic=synthetic)), schema)
+                    if ipc is not None:
+                        ipc.write_table(table)
+                    else:
+                        tables.append(table)
+        arrow: Any = None
+        if arrow_wanted:
+            arrow = Path(spill) if spill is not None else pa.concat_tables(tables)
+        return cls(header=header, csv="".join(csv_parts), arrow=arrow, synthetic=synthetic, count=len(by_hazard))
 
 
 class PieceWriter:
