@@ -382,6 +382,47 @@ def test_spilled_piece_rows_read_back_as_they_were(tmp_path):
     assert spilled.table().equals(rows.arrow) and spilled.spill(tmp_path / "again.arrow") is spilled
 
 
+@pytest.mark.parametrize("n", [0, 5, 16, 17, 3000])
+def test_earlier_boxes_grouped_under_envelopes_are_found_as_one_by_one(n):
+    """The grouped boxes of earlier rows meet exactly the boxes a pairwise test finds (edges that only
+    touch included, as the tree's "intersects" counts them), whatever the number of rows."""
+    from geo.engine.chunked import _BoxGroups
+
+    rng = np.random.default_rng(n)
+
+    def boxes(m):
+        lo = np.round(rng.uniform(0, 50, (2, m)))  # whole numbers: many edges touch exactly
+        size = rng.integers(0, 4, (2, m))
+        return np.vstack([lo, lo + size]).astype(float)
+
+    earlier, later = boxes(n), boxes(2000)
+    fids = np.arange(n) * 10 + 7
+    found = _BoxGroups(earlier, fids).meeting(shapely.box(*later), later)
+    pairwise = (
+        (later[0][:, None] <= earlier[2][None, :])
+        & (later[2][:, None] >= earlier[0][None, :])
+        & (later[1][:, None] <= earlier[3][None, :])
+        & (later[3][:, None] >= earlier[1][None, :])
+    ).any(axis=0)
+    assert np.array_equal(np.sort(found), fids[pairwise])
+    assert n < 100 or 0 < len(found) < n
+
+
+def test_piece_rows_made_in_batches_are_the_rows_made_at_once(tmp_path):
+    """Batches of one row each give the same CSV text and Arrow table (column types from the whole
+    table: a column empty in the first rows stays a number column), in memory and spilled to a file."""
+    from geo.io.writers import PieceRows
+
+    table = hazards_tm([(1, 0, 6, 1), (12, 0, 13, 1), (3, 5, 4, 6)])
+    table = table.assign(area_m2=table.area, hazard_index=[0, 1, 2], depth_m=[None, 2.5, None], note=[None, None, "x"])
+    whole = PieceRows.of(table, synthetic=True, batch_rows=10)
+    one_by_one = PieceRows.of(table, synthetic=True, batch_rows=1)
+    spilled = PieceRows.of(table, synthetic=True, batch_rows=2, spill=tmp_path / "rows.arrow")
+    assert one_by_one.csv == whole.csv == spilled.csv and one_by_one.header == whole.header
+    assert one_by_one.arrow.equals(whole.arrow) and spilled.table().equals(whole.arrow)
+    assert str(whole.arrow.schema.field("depth_m").type) == "double" and whole.count == 3
+
+
 def test_tm_layer_is_read_in_chunks_in_its_own_crs(tmp_path, straight_world):
     """A layer in a projected CRS of its own: the bounding boxes that find overlaps are taken after reprojection."""
     provinces, frontier = straight_world

@@ -57,6 +57,10 @@ PART_BYTES_PER_HAZARD = 3_000
 #: far less (hazard edges are short; projected layers are densified first, see geo.crs.to_crs_dense).
 BOX_MARGIN_DEG = 1e-5
 BOX_MARGIN_M = 1.0
+#: Boxes of earlier rows grouped under one envelope in the tree later chunks query (see ``_BoxGroups``).
+BOX_GROUP = 16
+#: A chunk's boxes looked up this many at a time (the candidate pairs stay a few tens of MB).
+BOX_QUERY = 20_000
 
 
 def layer_info(path: Path, layer: str | None = None) -> dict:
@@ -218,7 +222,7 @@ def counted_before(
     # A degree is at least 100 km on the ground anywhere near Cambodia (longitude, at 15 degrees north: 107 km).
     margin = BOX_MARGIN_DEG + reach_m / 100_000.0 if geographic else BOX_MARGIN_M + reach_m
     yield np.array([], dtype=np.int64)  # the first chunk has no earlier rows: on its way before any box is read
-    seen: list[tuple[shapely.STRtree, np.ndarray]] = []
+    seen: list[_BoxGroups] = []
     for start in range(0, total if total > chunk_rows else 0, chunk_rows):
         try:
             if is_parquet(path):
@@ -228,13 +232,64 @@ def counted_before(
         except Exception as exc:  # the readers raise many types for broken files
             raise GeoInputError(f"cannot read file: {exc}", str(path)) from exc
         ok = np.isfinite(bounds).all(axis=0)
-        b = bounds[:, ok]
-        boxes = shapely.box(b[0] - margin, b[1] - margin, b[2] + margin, b[3] + margin)
+        b = bounds[:, ok] + np.array([-margin, -margin, margin, margin])[:, None]
         if start:
-            found = [ids[np.unique(tree.query(boxes, predicate="intersects")[1])] for tree, ids in seen]
-            yield np.unique(np.concatenate(found))
+            boxes = shapely.box(*b)
+            yield np.unique(np.concatenate([group.meeting(boxes, b) for group in seen]))
+            del boxes
         if start + chunk_rows < total:  # a later chunk looks these boxes up
-            seen.append((shapely.STRtree(boxes), fids[ok]))
+            seen.append(_BoxGroups(b, fids[ok]))
+
+
+class _BoxGroups:
+    """A chunk's boxes, kept for the later chunks to look up: their bounds, and a tree of the envelopes of
+    :data:`BOX_GROUP` boxes at a time (near one another), not one geometry per box - at 4.33 million
+    hazards a tree of every box held 2 GB in the main process.
+
+    Parameters
+    ----------
+    bounds : ndarray, shape (4, n)
+        ``xmin, ymin, xmax, ymax`` of each box.
+    fids : ndarray
+        The boxes' feature ids.
+    """
+
+    def __init__(self, bounds: np.ndarray, fids: np.ndarray):
+        n = bounds.shape[1]
+        # Near one another: in strips of the boxes' typical size, ordered along each strip.
+        cx, cy = (bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2
+        size = float(np.median(bounds[2] - bounds[0])) * 8 if n else 1.0
+        order = np.lexsort((cy, np.floor(cx / (size or 1.0)))) if n else np.array([], dtype=np.int64)
+        self.bounds = np.ascontiguousarray(bounds[:, order])
+        self.fids = np.asarray(fids)[order]
+        firsts = np.arange(0, n, BOX_GROUP)
+        envelopes = (
+            [np.minimum.reduceat(self.bounds[k], firsts) for k in (0, 1)]
+            + [np.maximum.reduceat(self.bounds[k], firsts) for k in (2, 3)]
+            if n
+            else [np.array([])] * 4
+        )
+        self.tree = shapely.STRtree(shapely.box(*envelopes))
+
+    def meeting(self, boxes: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+        """Feature ids of the kept boxes that meet any of ``boxes`` (geometries, with their ``bounds``)."""
+        out = []
+        for lo in range(0, len(boxes), BOX_QUERY):  # the candidate pairs of a slice at a time
+            box, group = self.tree.query(boxes[lo : lo + BOX_QUERY], predicate="intersects")
+            if not len(box):
+                continue
+            box = np.repeat(box + lo, BOX_GROUP)
+            row = (group[:, None] * BOX_GROUP + np.arange(BOX_GROUP)).ravel()
+            inside = row < self.bounds.shape[1]
+            box, row = box[inside], row[inside]
+            meets = (
+                (bounds[0, box] <= self.bounds[2, row])
+                & (bounds[2, box] >= self.bounds[0, row])
+                & (bounds[1, box] <= self.bounds[3, row])
+                & (bounds[3, box] >= self.bounds[1, row])
+            )
+            out.append(np.unique(row[meets]))
+        return self.fids[np.unique(np.concatenate(out))] if out else self.fids[:0]
 
 
 log = logging.getLogger("geo")
