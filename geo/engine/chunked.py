@@ -44,9 +44,9 @@ from geo.io.writers import PIECE_FORMATS, PieceRows, PieceWriter
 
 #: Features read and analysed at a time.
 CHUNK_ROWS = 150_000
-#: Peak memory per hazard of a chunk's analysis, bytes (8.8 KB measured at 433,000 demo-like hazards,
-#: reading to writing, rounded up).
-CHUNK_BYTES_PER_HAZARD = 10_000
+#: Peak memory per hazard of a chunk's analysis, bytes (a worker's peak for a 150,000-row chunk of
+#: demo-like hazards, reading to writing: 1.02 GB, of which 0.33 GB before the chunk: 4.6 KB, rounded up).
+CHUNK_BYTES_PER_HAZARD = 6_000
 #: Memory held per hazard until the end (the columns the figures need, and its bounding box), bytes.
 HELD_BYTES_PER_HAZARD = 1_200
 #: Memory per hazard of a chunk's pieces on their way from a worker to the files (CSV text, the WGS 84
@@ -81,7 +81,7 @@ def plan_memory(features: int, chunk_rows: int = CHUNK_ROWS, workers: int = 1) -
     Examples
     --------
     >>> round(plan_memory(4_330_000, 150_000, workers=2) / 1e9, 1)
-    9.1
+    7.9
     """
     chunk = min(features, chunk_rows)
     return features * HELD_BYTES_PER_HAZARD + chunk * (workers * CHUNK_BYTES_PER_HAZARD + 2 * PART_BYTES_PER_HAZARD)

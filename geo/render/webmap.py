@@ -190,7 +190,6 @@ class HazardPoints(Layer):
     def __init__(self, points: dict, name: str, min_zoom: int, radius: float = 5.0, show: bool = True):
         super().__init__(name=name, overlay=True, control=True, show=show)
         self._name = "HazardPoints"
-        self.count = len(points["ids"])
         self.data_json = compact_json(points)
         self.options_json = compact_json({"minZoom": int(min_zoom), "radius": float(radius)})
 
