@@ -147,6 +147,27 @@ def test_a_zoomed_page_names_the_neighbour_and_the_districts(demo_result):
     assert [t.get_text() for t in whole.axes[0].texts].count("THAILAND") == 1
 
 
+def test_bands_narrower_than_a_millimetre_on_the_page_are_drawn_widened_and_said_so(demo_result):
+    """The national page (2 km is about half a millimetre) draws each band at least 1 mm wide, and its
+    legend says so; a page of 33 km across draws the bands true, without the note."""
+    from geo.render.mapdata import widened_bands
+    from geo.render.plot import MIN_BAND_MM
+
+    note = f"bands drawn at least {MIN_BAND_MM:g} mm wide here (not to scale)"
+    national = make_plot(demo_result)
+    assert note in [t.get_text() for t in national.legends[0].get_texts()]
+    ax = national.axes[0]
+    m_per_mm = (ax.get_xlim()[1] - ax.get_xlim()[0]) / (ax.get_position().width * national.get_figwidth() * 25.4)
+    assert 3000 < m_per_mm < 5000  # about 1:3.7 million: a 2 km band would be 0.5 mm
+    wide = widened_bands(demo_result, MIN_BAND_MM * m_per_mm)
+    true = demo_result.zones[np.isfinite(demo_result.zones["outer_km"])]
+    ratio = wide.geometry.area.to_numpy() / true.geometry.area.to_numpy()
+    assert ratio[0] > 1.5 and ratio[1] > 1.1 and ratio[2] > 1.5, ratio  # 2, 3, 2 km drawn about 3.7 km each
+    assert list(wide["band"]) == list(true["band"]) and (wide["area_km2"] == true["area_km2"]).all()
+    close = make_plot(demo_result, bounds=(102.5, 13.5, 102.8, 13.8))
+    assert note not in [t.get_text() for t in close.legends[0].get_texts()]
+
+
 def test_lang_km_writes_every_word_of_the_map_in_khmer(tmp_path, demo_result):
     """Title, subtitle, legend, chart, scale bar, neighbours and footer in Khmer; numbers as in the tables;
     the SYNTHETIC notice kept in English beside its Khmer line; the text is text in the SVG and

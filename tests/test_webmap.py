@@ -567,7 +567,7 @@ def test_bands_are_drawn_at_least_four_pixels_wide_at_small_scales(browser, tmp_
 
     from PIL import Image
 
-    from geo.render.mapdata import EQUATOR_M_PER_PX, MIN_BAND_PX, widened_edges, widened_zone_features
+    from geo.render.mapdata import MIN_BAND_PX, pixel_m, widened_edges, widened_zone_features
 
     provinces, frontier = straight_world
     res = geo.analyze(hazards_tm([(30, 0, 31, 1)]), geo.Boundaries.from_frames(provinces, frontier), error_draws=0)
@@ -576,9 +576,9 @@ def test_bands_are_drawn_at_least_four_pixels_wide_at_small_scales(browser, tmp_
     assert [(low, high) for _, low, high in parts] == [(0, 6), (6, 7), (7, 8), (8, 9)]  # true from zoom 9
     for data, _, high in parts:
         zoom = high - 1
-        least = MIN_BAND_PX * EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom
+        least = MIN_BAND_PX * pixel_m(zoom, lat)
         to_tm = Transformer.from_crs("EPSG:4326", provinces.crs, always_xy=True)
-        drawn = widened_edges([2.0, 5.0, 7.0], zoom, lat)
+        drawn = widened_edges([2.0, 5.0, 7.0], least / 1000)
         for f, inner, outer in zip(data["features"], [0.0, *drawn[:-1]], drawn):
             xs = [to_tm.transform(x, y)[0] for x, y in shapely.get_coordinates(shapely.from_geojson(json.dumps(f)))]
             width = min(max(xs), 40_000.0) - max(min(xs), 0.0)  # the land is 40 km wide
@@ -619,7 +619,7 @@ def test_bands_are_drawn_at_least_four_pixels_wide_at_small_scales(browser, tmp_
 
     at_7 = runs(7)
     assert all(n >= MIN_BAND_PX - 1 for n in at_7), at_7  # a blended edge pixel may go to a neighbour
-    px_m = EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**12
+    px_m = pixel_m(12, lat)
     for n, km in zip(runs(12), (2.0, 3.0, 2.0)):
         assert abs(n - km * 1000 / px_m) <= 2, (n, km * 1000 / px_m)
     at_6 = runs(6)  # a phone's national view

@@ -262,21 +262,31 @@ WIDEST_ZOOM = 5
 EQUATOR_M_PER_PX = 40_075_016.686 / 256
 
 
-def widened_edges(edges_km: list[float], zoom: int, lat: float) -> list[float]:
-    """Band edges, km, moved outward so that each band is at least :data:`MIN_BAND_PX` wide at ``zoom``
-    (Web Mercator, at latitude ``lat``); the edges themselves where every band is wide enough.
+def pixel_m(zoom: int, lat: float) -> float:
+    """Metres on the ground of a Web Mercator pixel at ``zoom`` and latitude ``lat``.
 
     Examples
     --------
-    >>> widened_edges([2.0, 5.0, 7.0], 12, 13.0)
+    >>> round(pixel_m(7, 13.0), 1)
+    1191.6
+    """
+    return EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom
+
+
+def widened_edges(edges_km: list[float], least_km: float) -> list[float]:
+    """Band edges, km, moved outward so that each band is at least ``least_km`` wide; the edges
+    themselves where every band is wide enough.
+
+    Examples
+    --------
+    >>> widened_edges([2.0, 5.0, 7.0], 0.5)
     [2.0, 5.0, 7.0]
-    >>> [round(e, 2) for e in widened_edges([2.0, 5.0, 7.0], 7, 13.0)]
+    >>> [round(e, 2) for e in widened_edges([2.0, 5.0, 7.0], MIN_BAND_PX * pixel_m(7, 13.0) / 1000)]
     [4.77, 9.53, 14.3]
     """
-    least = MIN_BAND_PX * EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom / 1000.0
     out, inner, drawn = [], 0.0, 0.0
     for edge in edges_km:
-        drawn += max(edge - inner, least)
+        drawn += max(edge - inner, least_km)
         out.append(drawn)
         inner = edge
     return out
@@ -290,10 +300,36 @@ def _parts_over(geom: shapely.Geometry, least_m2: float) -> shapely.Geometry:
     return shapely.multipolygons(parts[shapely.area(parts) >= least_m2])
 
 
+def widened_bands(result: AnalysisResult, least_m: float) -> gpd.GeoDataFrame | None:
+    """The finite bands drawn at a small scale, each at least ``least_m`` wide: cut again from the frontier
+    at widened edges (:func:`widened_edges`), for display only; None where every band is wide enough.
+
+    Buffered in the equal-area CRS (within a percent or two of ground distance here) from the frontier
+    and the land simplified to a quarter of ``least_m``, far below what such a scale shows.
+
+    Returns
+    -------
+    GeoDataFrame or None
+        The finite bands' rows of ``result.zones`` (true labels and areas) with the widened geometry.
+    """
+    zones = result.zones[np.isfinite(result.zones["outer_km"])]
+    edges = [float(e) for e in zones["outer_km"]]
+    drawn = widened_edges(edges, least_m / 1000.0)
+    if not len(zones) or drawn == edges:
+        return None
+    frontier = shapely.union_all(transform_geoms(result.territory.frontier, WGS84, ANALYSIS_CRS))
+    line = shapely.simplify(frontier, least_m / 4)
+    buffers = [shapely.buffer(line, e * 1000.0, quad_segs=4) for e in drawn]
+    cut = bands_from_buffers(buffers, shapely.simplify(result.territory.land, least_m / 4), drawn)
+    cut = cut[np.isfinite(cut["outer_km"])]
+    # Slivers thinner than the least width, where the simplified land and line part ways, are not drawn.
+    geoms = [_parts_over(g, (least_m / MIN_BAND_PX) ** 2) for g in cut.geometry.values]
+    return zones.set_geometry(gpd.GeoSeries(geoms, index=zones.index, crs=ANALYSIS_CRS))
+
+
 def widened_zone_features(result: AnalysisResult) -> list[tuple[dict, int, int]]:
-    """The finite bands drawn at small scales, each at least :data:`MIN_BAND_PX` wide: the bands cut again
-    from the frontier at widened edges (:func:`widened_edges`), for display only (tooltips give the true
-    band and its true land area).
+    """The finite bands as the web map draws them at small scales, each at least :data:`MIN_BAND_PX` wide
+    (:func:`widened_bands`; tooltips give the true band and its true land area).
 
     Returns
     -------
@@ -301,26 +337,12 @@ def widened_zone_features(result: AnalysisResult) -> list[tuple[dict, int, int]]
         One per zoom that needs widening, from :data:`WIDEST_ZOOM` (which also serves every smaller
         zoom, ``from_zoom`` 0) up; empty when the bands are wide enough at every zoom from it.
     """
-    zones = result.zones[np.isfinite(result.zones["outer_km"])]
-    if not len(zones):
-        return []
-    edges = [float(e) for e in zones["outer_km"]]
     land = result.territory.land
     lat = float(gpd.GeoSeries([land.centroid], crs=ANALYSIS_CRS).to_crs(WGS84).y.iloc[0])
-    # Display only, at a kilometre a pixel or more: buffered in the equal-area CRS (within a percent or
-    # two of ground distance here), from lines and land simplified well below a pixel.
-    frontier = shapely.union_all(transform_geoms(result.territory.frontier, WGS84, ANALYSIS_CRS))
     colors = band_colors(result.zones)
     out = []
     zoom = WIDEST_ZOOM
-    while (drawn := widened_edges(edges, zoom, lat)) != edges:
-        px_m = EQUATOR_M_PER_PX * math.cos(math.radians(lat)) / 2**zoom
-        line = shapely.simplify(frontier, px_m / 4)
-        buffers = [shapely.buffer(line, e * 1000.0, quad_segs=4) for e in drawn]
-        cut = bands_from_buffers(buffers, shapely.simplify(land, px_m / 4), drawn)
-        cut = cut[np.isfinite(cut["outer_km"])]
-        # Slivers thinner than a pixel, where the simplified land and line part ways, are not drawn.
-        cut = cut.set_geometry([_parts_over(g, px_m * px_m) for g in cut.geometry.values], crs=cut.crs)
+    while (wide := widened_bands(result, MIN_BAND_PX * pixel_m(zoom, lat))) is not None:
         props = [
             {
                 "band": b,
@@ -329,10 +351,11 @@ def widened_zone_features(result: AnalysisResult) -> list[tuple[dict, int, int]]
                 "drawn": f"at least {MIN_BAND_PX:g} px wide at this zoom (widened, not to scale)",
                 "_fill": colors[b],
             }
-            for b, i, o, a in zip(zones["band"], zones["inner_km"], zones["outer_km"], zones["area_km2"])
+            for b, i, o, a in zip(wide["band"], wide["inner_km"], wide["outer_km"], wide["area_km2"])
         ]
-        geoms = _display(cut, px_m / 2)
-        out.append((_collection(geoms, props), 0 if zoom == WIDEST_ZOOM else zoom, zoom + 1))
+        out.append(
+            (_collection(_display(wide, pixel_m(zoom, lat) / 2), props), 0 if zoom == WIDEST_ZOOM else zoom, zoom + 1)
+        )
         zoom += 1
     return out
 

@@ -21,7 +21,7 @@ from geo.constants import ANALYSIS_CRS, NEIGHBOR_NAMES, OUTSIDE, WGS84
 from geo.crs import transform_geoms
 from geo.engine.analysis import AnalysisResult
 from geo.io.writers import atomic_write
-from geo.render.mapdata import DISCLAIMER, SURROUNDINGS, band_colors, band_meaning
+from geo.render.mapdata import DISCLAIMER, SURROUNDINGS, band_colors, band_meaning, widened_bands
 
 #: The static map's own words, in English and in Khmer (``--lang km``). Place, province and district
 #: names come from the data (Khmer ones from the NCDD gazetteer); the Khmer wording below was written for
@@ -40,6 +40,7 @@ WORDS: dict[str, dict[str, str]] = {
         "hazards": "hazards {band}",
         "outside": "hazards outside Cambodia",
         "frontier": "frontier analysed",
+        "widened": "bands drawn at least {mm:g} mm wide here (not to scale)",
         "surroundings": "neighbouring countries and sea",
         "districts": "district boundary (geoBoundaries 2014)",
         "xlabel": "contaminated km² (overlaps counted once)",
@@ -66,6 +67,7 @@ WORDS: dict[str, dict[str, str]] = {
         "hazards": "តំបន់គ្រោះថ្នាក់ {band}",
         "outside": "តំបន់គ្រោះថ្នាក់ក្រៅកម្ពុជា",
         "frontier": "ព្រំដែនដែលបានវិភាគ",
+        "widened": "ខ្សែក្រវាត់គូរទទឹងយ៉ាងតិច {mm:g} មម នៅទីនេះ (មិនតាមមាត្រដ្ឋាន)",
         "surroundings": "ប្រទេសជិតខាង និងសមុទ្រ",
         "districts": "ព្រំប្រទល់ស្រុក (geoBoundaries 2014)",
         "xlabel": "ផ្ទៃមានការបំពុល គ.ម² (ផ្ទៃត្រួតគ្នារាប់តែម្តង)",
@@ -211,6 +213,8 @@ def _north_arrow(ax, x: float, y: float, letter: str = "N") -> None:
 PAPER, LAND, EDGE = "#d9d9d9", "#fbfbf7", "#8a8a8a"
 #: Opacity of the bands' fill (the legend's swatches are drawn with the same).
 BAND_ALPHA = 0.30
+#: On a page where a band would be narrower than this, mm, the bands are drawn this wide (widened).
+MIN_BAND_MM = 1.0
 
 
 @lru_cache(maxsize=1)
@@ -362,7 +366,15 @@ def _make_plot(
 
     shown(result.provinces).plot(ax=ax, color=LAND, edgecolor=EDGE, linewidth=0.45, zorder=1)
     colors = band_colors(result.zones)
-    finite = shown(result.zones[result.zones["outer_km"].map(math.isfinite)])
+    # Bands narrower than MIN_BAND_MM on the page (the national page: 2 km is about half a millimetre) are
+    # drawn widened away from the frontier, and the legend says so.
+    ax_w, ax_h = (
+        ax.get_position().width * fig.get_figwidth() * 25.4,
+        ax.get_position().height * fig.get_figheight() * 25.4,
+    )
+    page_m_per_mm = max((view[2] - view[0]) / ax_w, (view[3] - view[1]) / ax_h)
+    widened = widened_bands(result, MIN_BAND_MM * page_m_per_mm)
+    finite = shown(widened if widened is not None else result.zones[result.zones["outer_km"].map(math.isfinite)])
     finite.plot(ax=ax, color=[colors[b] for b in finite["band"]], alpha=BAND_ALPHA, linewidth=0, zorder=2)
     districts = result.territory.districts
     if districts is not None:
@@ -496,6 +508,8 @@ def _make_plot(
     if (pieces["band"] == OUTSIDE).any() if len(pieces) else False:
         handles.append(Patch(facecolor="k", label=words["outside"]))
     handles.append(Line2D([], [], color="k", linestyle=(0, (4, 2)), label=words["frontier"]))
+    if widened is not None:
+        handles.append(Line2D([], [], color="none", label=words["widened"].format(mm=MIN_BAND_MM)))
     handles.append(Patch(facecolor=PAPER, edgecolor=EDGE, label=words["surroundings"]))
     if districts is not None:
         handles.append(Line2D([], [], color="#9a9a9a", linewidth=0.6, label=words["districts"]))
