@@ -31,20 +31,12 @@ from qgis.PyQt.QtGui import QColor  # noqa: E402
 
 
 def main() -> int:
-    QgsApplication.setPrefixPath("/usr", True)
-    app = QgsApplication([], True)
-    app.initQgis()
-    from processing.core.Processing import Processing
+    import geo
+    from geo.qgis import start_headless
 
-    Processing.initialize()
+    app, _ = start_headless(gui=True)
     import processing
     from qgis.gui import QgsProcessingToolboxProxyModel, QgsProcessingToolboxTreeView
-
-    import geo
-    from geo.qgis import GeoProvider
-
-    provider = GeoProvider()
-    QgsApplication.processingRegistry().addProvider(provider)
 
     view = QgsProcessingToolboxTreeView(None, QgsApplication.processingRegistry())
     view.setFilterString("geo:")

@@ -35,15 +35,9 @@ RUNNER = textwrap.dedent(
     out = {{}}
     try:
         from qgis.core import QgsApplication, QgsProcessingException, QgsVectorLayer
-        QgsApplication.setPrefixPath("/usr", True)
-        app = QgsApplication([], False)
-        app.initQgis()
-        from processing.core.Processing import Processing
-        Processing.initialize()
+        from geo.qgis import start_headless
+        app, provider = start_headless()
         import processing
-        from geo.qgis import GeoProvider
-        provider = GeoProvider()
-        QgsApplication.processingRegistry().addProvider(provider)
         out["provider"] = [provider.id(), provider.name()]
         out["algorithms"] = sorted(a.id() for a in provider.algorithms())
         from qgis.core import QgsProcessingFeedback

@@ -17,6 +17,38 @@ from __future__ import annotations
 from typing import Any
 
 
+def start_headless(gui: bool = False, prefix: str = "/usr") -> tuple[Any, Any]:
+    """Start QGIS in this process for scripts and tests, with Processing and geo's provider registered.
+
+    Set ``QT_QPA_PLATFORM=offscreen`` first where there is no display.
+
+    Parameters
+    ----------
+    gui : bool
+        Whether widgets may be made (a picture of the toolbox); False for algorithms only.
+    prefix : str
+        Where QGIS is installed (Debian: ``/usr``).
+
+    Returns
+    -------
+    (QgsApplication, GeoProvider)
+        Keep the application referenced while QGIS is used.
+    """
+    from qgis.core import QgsApplication
+
+    QgsApplication.setPrefixPath(prefix, True)
+    app = QgsApplication([], gui)
+    app.initQgis()
+    from processing.core.Processing import Processing
+
+    Processing.initialize()
+    from geo.qgis.provider import GeoProvider
+
+    provider = GeoProvider()
+    QgsApplication.processingRegistry().addProvider(provider)
+    return app, provider
+
+
 def __getattr__(name: str) -> Any:
     if name == "GeoProvider":
         from geo.qgis.provider import GeoProvider
@@ -25,4 +57,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'geo.qgis' has no attribute {name!r}")
 
 
-__all__ = ["GeoProvider"]
+__all__ = ["GeoProvider", "start_headless"]
