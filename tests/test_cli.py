@@ -193,6 +193,8 @@ def test_map_and_plot_commands(tmp_path, capsys):
     assert main(["map", "--out", str(tmp_path / "zones.html"), "-q", "--title", "Test"]) == 0
     page = (tmp_path / "zones.html").read_text(encoding="utf-8")
     assert "Test" in page and "<script src=" not in page
+    size = (tmp_path / "zones.html").stat().st_size / 1e6
+    assert f"zones.html ({size:.1f} MB)" in capsys.readouterr().out  # the size a user shares
     assert main(["map", "--out", str(tmp_path / "zones.txt"), "-q"]) == 2
     assert ".html" in capsys.readouterr().err
     assert main(["plot", "--out", str(tmp_path / "zones.png"), "-q"]) == 0

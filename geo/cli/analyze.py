@@ -46,7 +46,9 @@ def _write_map(result, path: Path, args: argparse.Namespace, say: Progress) -> P
     from geo.render.webmap import make_map, write_map
 
     say(f"drawing the map {path.name}")
-    return write_map(make_map(result, title=args.title, basemap=args.basemap, bounds=_extent(result, args)), path)
+    written = write_map(make_map(result, title=args.title, basemap=args.basemap, bounds=_extent(result, args)), path)
+    say(f"the map {path.name} is {written.stat().st_size / 1e6:.1f} MB (one file: it opens offline)")
+    return written
 
 
 def _extent(result, args: argparse.Namespace) -> tuple[float, float, float, float] | None:
@@ -318,10 +320,10 @@ def cmd_map(args: argparse.Namespace) -> int:
         raise GeoInputError("the map is an HTML file; give --out a name ending in .html", str(out))
     check_out_file(out, _input_paths(args))
     result, _ = run_analysis(args, say)
-    _write_map(result, out, args, say)
+    written = _write_map(result, out, args, say)
     if result.summary.get("notice"):
         print(f"*** {result.summary['notice']} ***")
-    print(f"wrote {out}")
+    print(f"wrote {out} ({written.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 
