@@ -148,3 +148,49 @@ def test_a_chunked_analysis_answers_site_checks_from_the_pieces_it_wrote(tmp_pat
     monkeypatch.setenv("GEO_CACHE_DIR", str(own_cache))
     q = _json(capsys, "query", "--within", "7", "--format", "json", "--hazards", str(layer), "--error-draws", "0")
     assert q["area_km2"] == pytest.approx(json.loads((out / "summary.json").read_text())["within_7km_km2"], abs=1e-9)
+
+
+def test_a_chunked_analysis_answers_queries_from_the_pieces_it_wrote(tmp_path, capsys, own_cache, monkeypatch):
+    """``geo query --from`` an analysis made in chunks reads its pieces back from zones.gpkg and gives the
+    answers of a fresh analysis in memory (overlapping hazards counted once, by group, cut to a district),
+    with no new analysis."""
+    layer = tmp_path / "sha.gpkg"
+    some = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:400]
+    some = some.assign(geometry=some.geometry.scale(3.0, 3.0))  # larger: many overlap another
+    some.to_file(layer, engine="pyogrio")
+    out = tmp_path / "run"
+    chunked = ("analyze", str(layer), "--out", str(out), "-q", "--error-draws", "0", "--engine", "chunked")
+    assert main([*chunked, "--chunk-rows", "150"]) == 0
+    capsys.readouterr()
+    asks = [(), ("--within", "7", "--by", "province,band"), ("--province", "Battambang", "--by", "type")]
+    district = str(geo.analyze(some, error_draws=0).by_district.sort_values("area_km2").iloc[-1]["district"])
+    asks.append(("--district", district))
+    saved = []
+    with monkeypatch.context() as m:
+        m.setattr(common, "run_analysis", lambda *a, **k: (_ for _ in ()).throw(AssertionError("again")))
+        for ask in asks:
+            saved.append(_json(capsys, "query", *ask, "--format", "json", "--from", str(out)))
+            assert _json(capsys, "query", *ask, "--format", "json", "--hazards", str(layer), "--error-draws", "0")
+    monkeypatch.setenv("GEO_CACHE", "0")  # nothing kept: a new analysis, in memory
+    for ask, answer in zip(asks, saved):
+        fresh = _json(capsys, "query", *ask, "--format", "json", "--hazards", str(layer), "--error-draws", "0")
+        _same(answer, fresh, ask)
+    summary = json.loads((out / "summary.json").read_text())
+    assert sum(g["area_km2"] for g in saved[1]["groups"]) == pytest.approx(summary["within_7km_km2"], abs=1e-9)
+    assert saved[0]["area_km2"] < saved[0]["area_sum_km2"]  # the overlaps were counted once
+
+
+def _same(a, b, where) -> None:
+    """Equal answers: numbers to 1e-9 (km2: 0.001 m2), everything else exactly."""
+    if isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same(a[k], b[k], (where, k))
+    elif isinstance(a, list):
+        assert len(a) == len(b), where
+        for x, y in zip(a, b):
+            _same(x, y, where)
+    elif isinstance(a, float):
+        assert a == pytest.approx(b, abs=1e-9), where
+    else:
+        assert a == b, where

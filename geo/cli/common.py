@@ -311,7 +311,7 @@ def saved_analysis(args: argparse.Namespace, say: Progress, *, pieces: bool = Tr
     key = analysis_key(args)
     if key is not None:
         result = recall(key)
-        if result is not None and result.streamed and pieces:
+        if result is not None and result.streamed and (pieces or result.pieces_file is None):
             say("the saved analysis of these inputs was made in chunks; this question needs its pieces in memory")
             result = None
         if result is not None:

@@ -192,7 +192,7 @@ def cmd_query(args: argparse.Namespace, analysis) -> int:
 
     fmt = answer_format(args, ("table", "json", "csv"))
     within = parse_km(args.within) if args.within is not None else None
-    result, _ = analysis(args)
+    result, _ = analysis(args, pieces=False)  # made in chunks: the pieces are read back from its zones.gpkg
     ans = query(
         result,
         province=args.province,

@@ -8,6 +8,7 @@ import io
 import json
 import math
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -596,6 +597,19 @@ def is_synthetic(hazards: pd.DataFrame) -> bool:
 #: A hazard's pieces are all read when their ``share_of_hazard`` add up to 1 within this (the
 #: shares are written to 6 decimals).
 SHARES_WHOLE = 1e-4
+
+
+def read_pieces(path: Path | str, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """The ``hazard_pieces`` layer of a ``zones.gpkg`` that ``geo analyze`` wrote: ``columns`` (those the
+    layer has) and geometry, WGS 84 (433,000 pieces: about 3 s)."""
+    path = Path(path)
+    try:
+        names = set(pyogrio.read_info(path, layer="hazard_pieces")["fields"])
+    except pyogrio.errors.DataError as exc:
+        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+    return pyogrio.read_dataframe(
+        path, layer="hazard_pieces", columns=[c for c in columns if c in names], use_arrow=True
+    )
 
 
 def read_pieces_near(path: Path | str, boxes: np.ndarray) -> gpd.GeoDataFrame:

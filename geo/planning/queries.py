@@ -225,8 +225,17 @@ GROUP_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _areas(sel: pd.DataFrame) -> dict:
-    """Counts and areas of a selection of pieces, land counted once."""
+#: A piece with at most this much of its area in a district, m2, is not in it: a piece that only touches
+#: a district's edge can show a sliver of round-off there (more so read back from WGS 84).
+SLIVER_M2 = 1e-4
+#: The piece columns :func:`query` reads (from the file, for an analysis made in chunks).
+QUESTION_COLUMNS = (
+    "hazard_id", "province", "code", "district_code", "area_m2", "status", "hazard_type", "device_type"
+)  # fmt: skip
+
+
+def _areas(sel: gpd.GeoDataFrame) -> dict:
+    """Counts and areas of a selection of pieces (analysis CRS), land counted once."""
     geoms = sel.geometry.values
     land_once = 0.0
     if len(sel):
@@ -294,8 +303,11 @@ def query(
     [('Koh Kong', 10.79), ('Pailin', 7.7)]
     """
     result = as_result(result)
-    result.require_pieces("query()")
-    pieces = result.hazard_pieces
+    # Made in chunks: the pieces are read back from the analysis' zones.gpkg (WGS 84) and those selected
+    # measured again in the analysis CRS (to be cut to districts, all of them first).
+    pieces = result.pieces_for_questions(QUESTION_COLUMNS)
+    if district is not None and not pieces.crs.equals(ANALYSIS_CRS):
+        pieces = pieces.to_crs(ANALYSIS_CRS)
     keep = np.ones(len(pieces), dtype=bool)
     filters: dict = {}
     if province is not None:
@@ -340,6 +352,8 @@ def query(
         keep &= hit
         filters[name] = value
     sel = pieces[keep]
+    if not sel.crs.equals(ANALYSIS_CRS):  # read back in WGS 84: the vertices written, measured again
+        sel = sel.to_crs(ANALYSIS_CRS)
     out: QueryAnswer = {"filters": filters, **_areas(sel)}  # type: ignore[typeddict-item]
     if by:
         fields = [f.strip().lower() for f in (by.split(",") if isinstance(by, str) else by) if f.strip()]
@@ -363,7 +377,7 @@ def query(
 
 def _in_districts(pieces: pd.DataFrame, district: str | Sequence[str], result: AnalysisResult):
     """The pieces cut to the districts named (geometry and ``area_m2``), which of them lie in those
-    districts, and the districts' names."""
+    districts (more than :data:`SLIVER_M2` of them), and the districts' names."""
     from geo.engine.aoi import match_district
 
     fitted = result.territory.districts
@@ -388,7 +402,7 @@ def _in_districts(pieces: pd.DataFrame, district: str | Sequence[str], result: A
     cut[inside] = shapely.intersection(geoms[inside], area)
     areas = pieces["area_m2"].to_numpy(dtype=float).copy()
     areas[inside] = shapely.area(cut[inside])
-    inside &= areas > 0
+    inside &= areas > SLIVER_M2
     out = pieces.assign(area_m2=areas).set_geometry(gpd.GeoSeries(cut, index=pieces.index, crs=pieces.crs))
     names = "; ".join(f"{d}, {p}" for d, p in zip(picked["district"], picked["province"]))
     return out, inside, names
