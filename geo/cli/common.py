@@ -289,9 +289,10 @@ def saved_analysis(args: argparse.Namespace, say: Progress, *, pieces: bool = Tr
     """The analysis the arguments ask for: from ``--from DIR``, else the one kept for the same inputs and
     options, else a new one (then kept for the next question).
 
-    ``pieces``: the question needs the pieces in memory (all but point site checks); an analysis made
-    in chunks, kept without them, then does not answer for the same inputs (they are analysed in
-    memory), and with ``--from`` the question says why it cannot answer."""
+    ``pieces``: the question needs the pieces in memory (all but point site checks and queries, which
+    read a chunked analysis' pieces from the files it wrote); an analysis made in chunks, kept without
+    them, then does not answer for the same inputs (they are analysed in memory), and with ``--from``
+    the question says why it cannot answer."""
     from geo.engine.saved import recall, recall_output, remember
 
     if getattr(args, "from_dir", None):
@@ -311,7 +312,7 @@ def saved_analysis(args: argparse.Namespace, say: Progress, *, pieces: bool = Tr
     key = analysis_key(args)
     if key is not None:
         result = recall(key)
-        if result is not None and result.streamed and (pieces or result.pieces_file is None):
+        if result is not None and result.streamed and pieces:
             say("the saved analysis of these inputs was made in chunks; this question needs its pieces in memory")
             result = None
         if result is not None:

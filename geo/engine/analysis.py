@@ -114,7 +114,8 @@ class AnalysisResult:
         hold the columns the figures need, without geometry.
     pieces_file : Path or None
         For a streamed analysis kept for questions (:mod:`geo.engine.saved`): the ``zones.gpkg`` it
-        wrote, whose ``hazard_pieces`` layer site checks read hazards near a site from.
+        wrote, whose ``hazard_pieces`` layer site checks and queries read (:meth:`hazards_near`,
+        :meth:`pieces_for_questions`).
     """
 
     hazard_pieces: gpd.GeoDataFrame

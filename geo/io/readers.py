@@ -599,14 +599,19 @@ def is_synthetic(hazards: pd.DataFrame) -> bool:
 SHARES_WHOLE = 1e-4
 
 
+def _pieces_info(path: Path) -> dict:
+    """What pyogrio says of the ``hazard_pieces`` layer of ``path``; a clear error where there is none."""
+    try:
+        return pyogrio.read_info(path, layer="hazard_pieces")
+    except pyogrio.errors.DataError as exc:
+        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+
+
 def read_pieces(path: Path | str, columns: Sequence[str]) -> gpd.GeoDataFrame:
     """The ``hazard_pieces`` layer of a ``zones.gpkg`` that ``geo analyze`` wrote: ``columns`` (those the
     layer has) and geometry, WGS 84 (433,000 pieces: about 3 s)."""
     path = Path(path)
-    try:
-        names = set(pyogrio.read_info(path, layer="hazard_pieces")["fields"])
-    except pyogrio.errors.DataError as exc:
-        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+    names = set(_pieces_info(path)["fields"])
     return pyogrio.read_dataframe(
         path, layer="hazard_pieces", columns=[c for c in columns if c in names], use_arrow=True
     )
@@ -625,10 +630,7 @@ def read_pieces_near(path: Path | str, boxes: np.ndarray) -> gpd.GeoDataFrame:
     """
     path = Path(path)
     boxes = np.asarray(boxes, dtype=float).reshape(-1, 4)
-    try:
-        info = pyogrio.read_info(path, layer="hazard_pieces")
-    except pyogrio.errors.DataError as exc:
-        raise GeoInputError(f"{path}: no hazard_pieces layer ({exc})") from None
+    info = _pieces_info(path)
     if len(boxes) == 1:
         return _pieces_in_box(path, boxes[0], info["total_bounds"])
     fids, bounds = pyogrio.read_bounds(path, layer="hazard_pieces")

@@ -646,14 +646,19 @@ def multipolygon_wkb(geoms: np.ndarray) -> list:
 
 
 def _pieces_schema(by_hazard: gpd.GeoDataFrame, *, synthetic: bool):
-    """The Arrow schema of the ``hazard_pieces`` rows of ``by_hazard``: the attributes' types as the
-    whole table gives them (a column of nulls only as text), then ``geometry`` as WKB."""
-    import pyarrow as pa
-
+    """The Arrow schema of the ``hazard_pieces`` rows of ``by_hazard`` (see :func:`_attributes_schema`)."""
     layer = public_columns(by_hazard)
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
     if synthetic:
         attrs["synthetic"] = True
+    return _attributes_schema(attrs)
+
+
+def _attributes_schema(attrs: pd.DataFrame):
+    """The attributes' Arrow types as the whole table gives them (a column of nulls only as text), then
+    ``geometry`` as WKB."""
+    import pyarrow as pa
+
     schema = pa.Schema.from_pandas(attrs, preserve_index=False)
     fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in schema]
     return pa.schema([*fields, pa.field("geometry", pa.binary())])
@@ -666,14 +671,10 @@ def _arrow_pieces(layer: gpd.GeoDataFrame, schema=None):
     import pyarrow as pa
 
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
+    schema = schema if schema is not None else _attributes_schema(attrs)
+    table = pa.Table.from_pandas(attrs, schema=pa.schema(list(schema)[:-1]), preserve_index=False)
     wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
-    if schema is not None:
-        table = pa.Table.from_pandas(attrs, schema=pa.schema(list(schema)[:-1]), preserve_index=False)
-        return pa.Table.from_arrays([*table.columns, wkb], schema=schema)
-    table = pa.Table.from_pandas(attrs, preserve_index=False)
-    fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
-    arrays = [table.column(f.name).cast(f.type) for f in fields]
-    return pa.Table.from_arrays([*arrays, wkb], schema=pa.schema([*fields, pa.field("geometry", pa.binary())]))
+    return pa.Table.from_arrays([*table.columns, wkb], schema=schema)
 
 
 def _conform(table, schema):
