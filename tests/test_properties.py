@@ -113,10 +113,13 @@ def test_distance_bounds_hold_every_point_of_a_polygon(world, geoms):
     _, frontier = world
     lines = frontier_lines(frontier.to_crs("EPSG:4326"))
     polys = frame(geoms).to_crs(ANALYSIS_CRS).geometry.to_numpy()
-    lower, upper = distance_bounds(pd.DataFrame({"geometry": polys}), lines)
     line = shapely.union_all(transform_geoms(lines, "EPSG:4326", ANALYSIS_CRS))
     nearest = shapely.distance(polys, line)
     farthest = np.array([shapely.distance(shapely.points(shapely.get_coordinates(p)), line).max() for p in polys])
-    assert (lower <= nearest + 1e-6).all() and (upper >= farthest - 1e-6).all()
-    radius = shapely.hausdorff_distance(polys, shapely.centroid(polys))
-    assert (upper - lower <= 2.02 * radius + 0.01 * upper + 100.0).all()  # and tight enough to spare work
+    x0, y0, x1, y1 = shapely.bounds(polys).T
+    half_diagonal = np.hypot(x1 - x0, y1 - y0) / 2
+    for by_square, loose in ((False, 0.0), (True, 500.0 / np.sqrt(2))):
+        lower, upper = distance_bounds(pd.DataFrame({"geometry": polys}), lines, by_square=by_square)
+        assert (lower <= nearest + 1e-6).all() and (upper >= farthest - 1e-6).all()
+        # and tight enough to spare work
+        assert (upper - lower <= 2.02 * (half_diagonal + loose) + 0.01 * upper + 100.0).all()

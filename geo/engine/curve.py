@@ -68,10 +68,30 @@ def metres(km: float) -> float:
     return round(float(km) * 1000.0, 6)
 
 
+def code_groups(codes: np.ndarray) -> tuple[pd.Index, np.ndarray]:
+    """The province codes present, sorted, and which of them each row has (-1: none)."""
+    which, names = pd.factorize(np.asarray(codes, dtype=object), sort=True)
+    return pd.Index(names), which
+
+
+def sums_in_groups(values: np.ndarray, groups: tuple[pd.Index, np.ndarray]) -> pd.Series:
+    """Sum ``values`` per group of :func:`code_groups`, each in row order."""
+    names, which = groups
+    ok = which >= 0
+    return pd.Series(np.bincount(which[ok], weights=np.asarray(values, dtype=float)[ok], minlength=len(names)), names)
+
+
 def sum_by_code(values: np.ndarray, codes: np.ndarray) -> pd.Series:
     """Sum areas per province code, in the order given (the one summation both the analysis'
-    band figures and the curve use, so that they agree to the last bit)."""
-    return pd.Series(np.asarray(values, dtype=float)).groupby(np.asarray(codes, dtype=object), sort=True).sum()
+    band figures and the curve use, so that they agree to the last bit: a row that adds 0 changes
+    no sum).
+
+    Examples
+    --------
+    >>> sum_by_code(np.array([1.0, 2.0, 4.0]), np.array(["02", "01", "02"])).to_dict()
+    {'01': 2.0, '02': 5.0}
+    """
+    return sums_in_groups(values, code_groups(codes))
 
 
 #: Longest frontier segment, m, when the frontier is cut into points for the nearest-point search of
@@ -80,9 +100,10 @@ NEAREST_STEP_M = 20.0
 
 
 def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
-    """``pieces`` with each one's centroid (``_cx``, ``_cy``) and radius about it (``_radius``, the
-    distance to its farthest vertex), m: measured once, for every line :func:`within_curve` is
-    asked about.
+    """``pieces`` with the centre of each one's bounding box (``_cx``, ``_cy``) and the box's half
+    diagonal (``_radius``), m: every point of a piece lies within ``_radius`` of its centre.  Measured
+    once, for every line :func:`within_curve` is asked about (from the boxes alone: no geometry is
+    built).
 
     Examples
     --------
@@ -90,10 +111,8 @@ def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
     >>> with_extent(one)[["_cx", "_cy", "_radius"]].round(6).values.tolist()
     [[3.0, 4.0, 5.0]]
     """
-    geoms = pieces["geometry"].to_numpy()
-    centroid = shapely.centroid(geoms)
-    radius = in_threads(shapely.hausdorff_distance, geoms, centroid)
-    return pieces.assign(_cx=shapely.get_x(centroid), _cy=shapely.get_y(centroid), _radius=radius)
+    x0, y0, x1, y1 = shapely.bounds(pieces["geometry"].to_numpy()).T
+    return pieces.assign(_cx=(x0 + x1) / 2, _cy=(y0 + y1) / 2, _radius=np.hypot(x1 - x0, y1 - y0) / 2)
 
 
 _LINE_POINTS: dict[bytes, tuple[np.ndarray, Any]] = {}
@@ -115,15 +134,33 @@ def _line_points(frontier_wgs84: np.ndarray) -> tuple[np.ndarray, Any]:
     return _LINE_POINTS[key]
 
 
+#: Side, m, of the grid squares whose centres :func:`distance_bounds` measures with ``by_square``: a
+#: first, loose pass (one k-d tree query a square instead of one a piece) settles the pieces far from
+#: every distance asked about, before each piece left is measured on its own.
+SQUARE_M = 500.0
+
+
+def _square_centres(centre: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """The centres of the grid squares of ``side`` m the points ``centre`` lie in (each once), and
+    which square each point lies in."""
+    shift = 1 << 30  # squares numbered from 0 (any point of the earth, in squares of a metre or more)
+    cell = np.floor(centre / side).astype(np.int64) + shift
+    squares, which = np.unique(cell[:, 0] * (2 * shift) + cell[:, 1], return_inverse=True)
+    xy = np.column_stack([squares // (2 * shift), squares % (2 * shift)]) - shift
+    return (xy + 0.5) * side, which.ravel()
+
+
 def distance_bounds(
-    pieces: pd.DataFrame, frontier_wgs84: np.ndarray, beyond_m: float = np.inf
+    pieces: pd.DataFrame, frontier_wgs84: np.ndarray, beyond_m: float = np.inf, *, by_square: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bounds, m, of the distance from each polygon's points to the frontier.
 
-    The centroid's distance minus and plus the polygon's radius about the centroid (distance to a
-    line is 1-Lipschitz; see :func:`with_extent`).  The centroid's distance is that to the nearest
+    The distance of the centre of the polygon's box minus and plus the box's half diagonal (distance
+    to a line is 1-Lipschitz; see :func:`with_extent`).  The centre's distance is that to the nearest
     point of the line cut every :data:`NEAREST_STEP_M` (a k-d tree query; the line's own nearest
-    point is at most half a step nearer).  Both bounds are widened by :data:`BOUND_REL` and
+    point is at most half a step nearer).  With ``by_square``, the distance of the centre of the
+    :data:`SQUARE_M` grid square the centre lies in instead, the bounds wider by the square's half
+    diagonal: one query a square.  Both bounds are widened by :data:`BOUND_REL` and
     :data:`BOUND_ABS_M` for the projection's scale.  Polygons wholly farther than ``beyond_m`` get
     bounds of infinity (the search stops there).
     """
@@ -132,14 +169,21 @@ def distance_bounds(
     points, tree = _line_points(frontier_wgs84)
     radius = pieces["_radius"].to_numpy()
     centre = np.column_stack([pieces["_cx"].to_numpy(), pieces["_cy"].to_numpy()])
-    slack = NEAREST_STEP_M / 2
-    # Searching no farther than any point that could lie within beyond_m: the rest are beyond it.
-    reach = (beyond_m + (float(radius.max()) if len(radius) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL) + slack
-    near = np.full(len(centre), np.inf)
     known = np.isfinite(centre).all(axis=1)
+    slack = NEAREST_STEP_M / 2
+    spread = radius.copy()
+    if by_square:
+        spread[known] += SQUARE_M / np.sqrt(2.0)
+    # Searching no farther than any point that could lie within beyond_m: the rest are beyond it.
+    reach = (beyond_m + (float(spread.max()) if len(spread) else 0.0) + BOUND_ABS_M) / (1 - BOUND_REL) + slack
+    near = np.full(len(centre), np.inf)
     if len(points) and known.any():
-        near[known] = tree.query(centre[known], distance_upper_bound=reach, workers=-1)[0]
-    lower, upper = near - slack - radius, near + radius
+        if by_square:
+            squares, which = _square_centres(centre[known], SQUARE_M)
+            near[known] = tree.query(squares, distance_upper_bound=reach, workers=-1)[0][which]
+        else:
+            near[known] = tree.query(centre[known], distance_upper_bound=reach, workers=-1)[0]
+    lower, upper = near - slack - spread, near + spread
     return lower * (1 - BOUND_REL) - BOUND_ABS_M, upper * (1 + BOUND_REL) + BOUND_ABS_M
 
 
@@ -203,12 +247,19 @@ def within_curve(
     inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
     outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
     geoms = inside["geometry"].to_numpy()
-    ds_max = max((metres(d) for d in distances_km), default=0.0)
-    lower, upper = distance_bounds(inside, frontier_wgs84, beyond_m=ds_max)
-    lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
-    area = inside["area_m2"].to_numpy()
-    code = inside["code"].to_numpy()
     ds = [metres(d) for d in distances_km]
+    ds_max = max(ds, default=0.0)
+    # Bounds from grid squares first; the pieces they leave unsure of some distance are measured alone.
+    lower, upper = distance_bounds(inside, frontier_wgs84, beyond_m=ds_max, by_square=True)
+    lo, hi = np.maximum(inner, lower), np.minimum(outer, upper)
+    unsure = np.zeros(len(inside), dtype=bool)
+    for d in ds:
+        unsure |= (lo < d) & (hi > d)
+    if unsure.any():
+        lower, upper = distance_bounds(inside[unsure], frontier_wgs84, beyond_m=ds_max)
+        lo[unsure], hi[unsure] = np.maximum(inner[unsure], lower), np.minimum(outer[unsure], upper)
+    area = inside["area_m2"].to_numpy()
+    groups = code_groups(inside["code"].to_numpy())
     crossing = [~(hi <= d) & (lo < d) for d in ds]
     zones = dict(buffers or {})
     need = [d for d, c in zip(ds, crossing) if c.any() and d not in zones]
@@ -235,10 +286,8 @@ def within_curve(
             if several.any():  # a piece cut by several overlapping stretch buffers: their union, once per piece
                 keys, unions = union_groups(cut[~one], pi[~one])
                 part[idx[keys]] = shapely.area(unions)
-        keep = full | (part > 0)
-        contrib = np.where(full, area, part)[keep]
         # Summed per province in piece order, as the analysis sums its band figures.
-        per_code = sum_by_code(contrib, code[keep])
+        per_code = sums_in_groups(np.where(full, area, part), groups)
         values = codes.map(per_code).fillna(0.0).to_numpy() / 1e6
         rows.append([float(d_km), *values, float(pd.Series(values).sum())])
     out = pd.DataFrame(rows, columns=["distance_km", *codes, "total_km2"]).set_index("distance_km")
