@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import geo
@@ -194,3 +196,37 @@ def _same(a, b, where) -> None:
         assert a == pytest.approx(b, abs=1e-9), where
     else:
         assert a == b, where
+
+
+def test_a_chunked_analysis_draws_the_curve_from_the_pieces_it_wrote(tmp_path, capsys, own_cache, monkeypatch):
+    """``geo curve --from`` an analysis made in chunks unites the overlapping pieces it wrote again, and
+    gives the curve of a fresh analysis in memory at every distance (band edges and between them, each
+    province too) to the CSV's last digit (1e-8 km2), with no new analysis; where the frontier is
+    moved, its frontier sensitivity figures."""
+    layer = tmp_path / "sha.gpkg"
+    some = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:400]
+    some = some.assign(geometry=some.geometry.scale(3.0, 3.0))  # larger: many overlap another
+    some.to_file(layer, engine="pyogrio")
+    out = tmp_path / "run"
+    chunked = ("analyze", str(layer), "--out", str(out), "-q", "--error-draws", "0", "--engine", "chunked")
+    assert main([*chunked, "--chunk-rows", "150"]) == 0
+    ask = ("--max", "9", "--step", "0.25", "--top", "8")
+    with monkeypatch.context() as m:
+        m.setattr(common, "run_analysis", lambda *a, **k: (_ for _ in ()).throw(AssertionError("again")))
+        assert main(["curve", *ask, "--from", str(out), "--out", str(tmp_path / "saved.csv")]) == 0
+    monkeypatch.setenv("GEO_CACHE", "0")  # nothing kept: a new analysis, in memory
+    assert (
+        main(["curve", *ask, "--hazards", str(layer), "--error-draws", "0", "--out", str(tmp_path / "fresh.csv")]) == 0
+    )
+    saved, fresh = (pd.read_csv(tmp_path / f"{n}.csv") for n in ("saved", "fresh"))
+    assert list(saved.columns) == list(fresh.columns) and len(saved.columns) > 4 and len(saved) == 37
+    assert (saved["data_notice"] == fresh["data_notice"]).all()  # SYNTHETIC said in both
+    figures = saved.columns.drop("data_notice")
+    assert np.abs(saved[figures].to_numpy() - fresh[figures].to_numpy()).max() < 1e-9
+    assert saved["total_km2"].is_monotonic_increasing and saved["total_km2"].iloc[-1] > 0
+    summary = json.loads((out / "summary.json").read_text())
+    at = saved.set_index("distance_km")["total_km2"]
+    for line in summary["frontier_sensitivity"]:
+        if line["kind"] == "analysed" and line["shift_m"] in (-1000.0, -500.0, 500.0, 1000.0):
+            for edge, key in ((2.0, "within_2km_km2"), (7.0, "within_7km_km2")):
+                assert at[edge + line["shift_m"] / 1000] == pytest.approx(line[key], abs=1e-8)  # CSV: 8 decimals

@@ -234,7 +234,7 @@ def cmd_curve(args: argparse.Namespace, analysis) -> int:
     from geo.names import parse_km
     from geo.render.plot import write_curve_plot
 
-    result, _ = analysis(args)
+    result, _ = analysis(args, pieces=False)  # made in chunks: the land is read back from its zones.gpkg
     curve = distance_curve(result, max_km=parse_km(args.max), step_km=parse_km(args.step), top=args.top)
     out = Path(args.out)
     notice = result.summary.get("notice")
