@@ -152,17 +152,24 @@ def test_a_chunked_analysis_answers_site_checks_from_the_pieces_it_wrote(tmp_pat
     assert q["area_km2"] == pytest.approx(json.loads((out / "summary.json").read_text())["within_7km_km2"], abs=1e-9)
 
 
-def test_a_chunked_analysis_answers_queries_from_the_pieces_it_wrote(tmp_path, capsys, own_cache, monkeypatch):
-    """``geo query --from`` an analysis made in chunks reads its pieces back from zones.gpkg and gives the
-    answers of a fresh analysis in memory (overlapping hazards counted once, by group, cut to a district),
-    with no new analysis."""
+def _analysed_in_chunks(tmp_path):
+    """400 demo hazards made larger (many overlap another), written to a GeoPackage and analysed in
+    chunks of 150: the layer, its hazards and the output directory."""
     layer = tmp_path / "sha.gpkg"
     some = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:400]
-    some = some.assign(geometry=some.geometry.scale(3.0, 3.0))  # larger: many overlap another
+    some = some.assign(geometry=some.geometry.scale(3.0, 3.0))
     some.to_file(layer, engine="pyogrio")
     out = tmp_path / "run"
     chunked = ("analyze", str(layer), "--out", str(out), "-q", "--error-draws", "0", "--engine", "chunked")
     assert main([*chunked, "--chunk-rows", "150"]) == 0
+    return layer, some, out
+
+
+def test_a_chunked_analysis_answers_queries_from_the_pieces_it_wrote(tmp_path, capsys, own_cache, monkeypatch):
+    """``geo query --from`` an analysis made in chunks reads its pieces back from zones.gpkg and gives the
+    answers of a fresh analysis in memory (overlapping hazards counted once, by group, cut to a district),
+    with no new analysis."""
+    layer, some, out = _analysed_in_chunks(tmp_path)
     capsys.readouterr()
     asks = [(), ("--within", "7", "--by", "province,band"), ("--province", "Battambang", "--by", "type")]
     district = str(geo.analyze(some, error_draws=0).by_district.sort_values("area_km2").iloc[-1]["district"])
@@ -203,13 +210,7 @@ def test_a_chunked_analysis_draws_the_curve_from_the_pieces_it_wrote(tmp_path, c
     gives the curve of a fresh analysis in memory at every distance (band edges and between them, each
     province too) to the CSV's last digit (1e-8 km2), with no new analysis; where the frontier is
     moved, its frontier sensitivity figures."""
-    layer = tmp_path / "sha.gpkg"
-    some = geo.read_hazards(geo.DEMO_HAZARDS).iloc[:400]
-    some = some.assign(geometry=some.geometry.scale(3.0, 3.0))  # larger: many overlap another
-    some.to_file(layer, engine="pyogrio")
-    out = tmp_path / "run"
-    chunked = ("analyze", str(layer), "--out", str(out), "-q", "--error-draws", "0", "--engine", "chunked")
-    assert main([*chunked, "--chunk-rows", "150"]) == 0
+    layer, _, out = _analysed_in_chunks(tmp_path)
     ask = ("--max", "9", "--step", "0.25", "--top", "8")
     with monkeypatch.context() as m:
         m.setattr(common, "run_analysis", lambda *a, **k: (_ for _ in ()).throw(AssertionError("again")))
