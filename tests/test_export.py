@@ -290,7 +290,7 @@ def test_piece_wkb_is_the_multipolygon_shapely_writes():
         shapely.from_wkt("MULTIPOLYGON EMPTY"),
         None,
     ]
-    got = multipolygon_wkb(np.array(geoms, dtype=object)).to_pylist()
+    got = multipolygon_wkb(np.array(geoms, dtype=object))
     for geom, wkb in zip(geoms, got):
         if geom is None:
             assert wkb is None

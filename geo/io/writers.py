@@ -635,41 +635,37 @@ _MULTI_EMPTY = b"\x01\x06\x00\x00\x00\x00\x00\x00\x00"
 _POLYGON_2D = b"\x03\x00\x00\x00"
 
 
-def multipolygon_wkb(geoms: np.ndarray):
-    """Each geometry as the WKB of a MultiPolygon (little-endian; None stays null), as an Arrow binary
-    array: a 2-D polygon's own WKB behind a MultiPolygon header (by Arrow's kernels, no geometry built),
-    other rows through shapely.
+def multipolygon_wkb(geoms: np.ndarray) -> list:
+    """Each geometry as the WKB of a MultiPolygon (little-endian; None stays None): a 2-D polygon's
+    own WKB behind a MultiPolygon header, so no geometry is built; other rows through shapely.
 
     Examples
     --------
     >>> a = shapely.box(0, 0, 1, 1)
-    >>> wkb = multipolygon_wkb(np.array([a, shapely.Polygon(), None, shapely.MultiPolygon([a])])).to_pylist()
+    >>> wkb = multipolygon_wkb(np.array([a, shapely.Polygon(), None, shapely.MultiPolygon([a])]))
     >>> [shapely.from_wkb(w).geom_type if w else w for w in wkb], shapely.from_wkb(wkb[1]).is_empty
     (['MultiPolygon', 'MultiPolygon', None, 'MultiPolygon'], True)
     >>> wkb[0] == shapely.to_wkb(shapely.MultiPolygon([a]), byte_order=1)
     True
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    geoms = np.asarray(geoms, dtype=object)
-    wkb = pa.array(shapely.to_wkb(geoms, byte_order=1), type=pa.binary())  # to_wkb holds Python's lock
-    polygon = pc.fill_null(pc.equal(pc.binary_slice(wkb, 1, 5), pa.scalar(_POLYGON_2D, pa.binary())), False)
-    empty = pc.less_equal(pc.binary_length(wkb), 9)
-    headed = pc.binary_join_element_wise(pa.scalar(_MULTI_OF_ONE, pa.binary()), wkb, pa.scalar(b"", pa.binary()))
-    out = pc.if_else(polygon, pc.if_else(empty, pa.scalar(_MULTI_EMPTY, pa.binary()), headed), wkb)
-    other = np.flatnonzero(~polygon.to_numpy(zero_copy_only=False) & ~pd.isna(geoms))  # 3-D, multi already
-    if not len(other):
-        return out
-    part = geoms[other].copy()
-    is_polygon, is_empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
-    part[is_polygon & ~is_empty] = shapely.multipolygons(part[is_polygon & ~is_empty].reshape(-1, 1))
-    part[is_polygon & is_empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of an empty one
-    # Each of these rows taken from their own WKB, appended after the others'.
-    rows = np.arange(len(geoms))
-    rows[other] = len(geoms) + np.arange(len(other))
-    fixed = pa.array(shapely.to_wkb(part, byte_order=1), type=pa.binary())
-    return pa.concat_arrays([out, fixed]).take(pa.array(rows))
+    wkb = shapely.to_wkb(geoms, byte_order=1)  # to_wkb holds Python's lock: no threads
+    out: list = []
+    other = []  # 3-D polygons and what is a MultiPolygon already
+    for i, w in enumerate(wkb):
+        if w is not None and w[1:5] == _POLYGON_2D:
+            w = _MULTI_OF_ONE + w if len(w) > 9 else _MULTI_EMPTY
+        elif w is not None:
+            other.append(i)
+        out.append(w)
+    if other:
+        part = geoms[other]
+        polygon, empty = shapely.get_type_id(part) == 3, shapely.is_empty(part)
+        part = part.copy()
+        part[polygon & ~empty] = shapely.multipolygons(part[polygon & ~empty].reshape(-1, 1))
+        part[polygon & empty] = shapely.from_wkt("MULTIPOLYGON EMPTY")  # not a MultiPolygon of an empty one
+        for i, w in zip(other, shapely.to_wkb(part, byte_order=1)):
+            out[i] = w
+    return out
 
 
 def _pieces_schema(by_hazard: gpd.GeoDataFrame, *, synthetic: bool):
@@ -700,7 +696,7 @@ def _arrow_pieces(layer: gpd.GeoDataFrame, schema=None):
     attrs = pd.DataFrame({str(c): layer[c] for c in layer.columns if c != layer.geometry.name})
     schema = schema if schema is not None else _attributes_schema(attrs)
     table = pa.Table.from_pandas(attrs, schema=pa.schema(list(schema)[:-1]), preserve_index=False)
-    wkb = multipolygon_wkb(layer.geometry.to_numpy())
+    wkb = pa.array(multipolygon_wkb(layer.geometry.to_numpy()), type=pa.binary())
     return pa.Table.from_arrays([*table.columns, wkb], schema=schema)
 
 
