@@ -289,7 +289,7 @@ def saved_analysis(args: argparse.Namespace, say: Progress, *, pieces: bool = Tr
     """The analysis the arguments ask for: from ``--from DIR``, else the one kept for the same inputs and
     options, else a new one (then kept for the next question).
 
-    ``pieces``: the question needs the pieces in memory (all but point site checks and queries, which
+    ``pieces``: the question needs the pieces in memory (all but point site checks, queries and curves, which
     read a chunked analysis' pieces from the files it wrote); an analysis made in chunks, kept without
     them, then does not answer for the same inputs (they are analysed in memory), and with ``--from``
     the question says why it cannot answer."""

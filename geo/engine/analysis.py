@@ -122,7 +122,7 @@ class AnalysisResult:
         hold the columns the figures need, without geometry.
     pieces_file : Path or None
         For a streamed analysis kept for questions (:mod:`geo.engine.saved`): the ``zones.gpkg`` it
-        wrote, whose ``hazard_pieces`` layer site checks and queries read (:meth:`hazards_near`,
+        wrote, whose ``hazard_pieces`` layer site checks, queries and curves read (:meth:`hazards_near`,
         :meth:`pieces_for_questions`).
     """
 

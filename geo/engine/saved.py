@@ -91,7 +91,7 @@ def result_from_data(d: dict[str, Any]) -> AnalysisResult:
 def recall(key: list[bytes], out_dir: Path | None = None) -> AnalysisResult | None:
     """The analysis kept under ``key``, or None.
 
-    A streamed analysis answers site checks and queries from the pieces it wrote: from ``zones.gpkg`` in
+    A streamed analysis answers site checks, queries and curves from the pieces it wrote: from ``zones.gpkg`` in
     ``out_dir`` (``--from DIR``), else in the directory it was written to, provided that file is
     the one written then (its sha256 is the one in the directory's manifest) and the directory
     still holds that analysis' ``summary.json``; otherwise None (it is analysed again).
@@ -114,8 +114,8 @@ def recall(key: list[bytes], out_dir: Path | None = None) -> AnalysisResult | No
                 log.info("the saved analysis cannot answer from %s (%s); analysing again", where, why)
                 return None
             raise GeoInputError(
-                f"--from {out_dir}: that analysis was made in chunks, and site checks and queries read its pieces from "
-                f"{where / 'zones.gpkg'}, but {why}: run geo analyze again, or ask without --from"
+                f"--from {out_dir}: that analysis was made in chunks, and site checks, queries and curves read its "
+                f"pieces from {where / 'zones.gpkg'}, but {why}: run geo analyze again, or ask without --from"
             )
         result = dataclasses.replace(result, pieces_file=pieces)
     return result
