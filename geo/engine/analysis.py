@@ -339,8 +339,10 @@ class AnalysisResult:
         Their areas, measured again from the vertices written, agree with the analysis' to about
         1e-6 m2 a piece; the curve of :meth:`within` is read from them.
         """
+        log.info("reading the hazard pieces back from %s (made in chunks)", self.pieces_file)
         pieces = self.pieces_for_questions(["code"])
         pieces = pieces[pieces["band_index"].to_numpy() >= 0]
+        log.info("counting the land of %s pieces in Cambodia once (overlaps united)", f"{len(pieces):,}")
         geoms = reproject(pieces.geometry.to_numpy(), pieces.crs, ANALYSIS_CRS)
         codes, band = pieces["code"].astype(str).to_numpy(), pieces["band_index"].to_numpy()
         # Land counted once in each province x band: pieces of another cell only touch (a sliver of
