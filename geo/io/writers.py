@@ -85,18 +85,17 @@ def _formula_starts(values) -> np.ndarray:
     --------
     >>> _formula_starts(np.array(["=1", "a", None, "-x"], dtype=object)).tolist()
     [True, False, False, True]
-    >>> _formula_starts(np.array(["@a", 3, "b"], dtype=object)).tolist()
-    [True, False, False]
+    >>> _formula_starts(np.array(["@a", 3, b"=x", "b"], dtype=object)).tolist()  # only text is a formula
+    [True, False, False, False]
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    try:
-        text = pa.array(values, type=pa.string(), from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":  # not all text (numbers, bytes ...)
         return np.fromiter(
             (isinstance(v, str) and v.startswith(FORMULA_START) for v in values), dtype=bool, count=len(values)
         )
+    text = pa.array(values, type=pa.string(), from_pandas=True)
     first = pc.utf8_slice_codeunits(text, 0, 1)
     found = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_START)), False)
     return found.to_numpy(zero_copy_only=False).astype(bool)
