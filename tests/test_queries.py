@@ -54,6 +54,29 @@ def test_curve_at_2_and_7_km_equals_the_analysis_exactly(demo_result):
     assert len(top) == 5 and (curve[top].sum(axis=1) <= curve["total_km2"] + 1e-9).all()
 
 
+def test_curve_equals_the_land_cut_by_each_buffer_whole(demo_result):
+    """Two independent ways to the curve agree: the pieces' sums with only the pieces a distance may
+    cross cut (bounded by grid squares, then piece by piece), and the union of every hazard on the
+    territory cut by the whole buffer at each distance - for the analysed line and another line."""
+    from geo.engine.curve import within_curve
+    from geo.engine.zones import frontier_buffers, frontier_lines
+
+    ds = [0.7, 1.3, 2.0, 3.7, 6.2, 9.0]
+    land = shapely.intersection(shapely.union_all(demo_result.hazards.geometry.values), demo_result.territory.land)
+    got = demo_result.within(ds)["total_km2"]
+    other = frontier_lines(demo_result.alternative_lines.iloc[[0]])
+    pieces = demo_result.land_pieces
+    n = len(demo_result.territory.fine_bands)
+    unbounded = pd.DataFrame({"inner_km": np.zeros(n), "outer_km": np.full(n, np.inf)})  # bands bound nothing
+    got_other = within_curve(pieces, unbounded, demo_result.provinces["code"], other, ds)["total_km2"]
+    for line, curve in ((demo_result.territory.frontier, got), (other, got_other)):
+        whole = [
+            shapely.area(shapely.intersection(land, b)) / 1e6 for b in frontier_buffers(line, [d * 1000 for d in ds])
+        ]
+        assert curve.to_numpy() == pytest.approx(whole, rel=1e-12, abs=1e-9)
+    assert got_other.to_numpy() != pytest.approx(got.to_numpy(), rel=1e-3)  # another line, other figures
+
+
 def test_uncertainty_ranges_are_analytic(straight):
     u = straight.summary["uncertainty"]
     assert u["tolerance_m"] == 250.0
