@@ -220,12 +220,16 @@ def hazard_table(
     hz = hazards.table
     keep_cols = [c for c in hz.columns if c != hz.geometry.name]
     table = pd.DataFrame(hz.iloc[src][keep_cols]).reset_index(drop=True)
-    names = dict(zip(fitted["code"], fitted["province"]))
-    table.insert(1, "province", [names[c] for c in rows["code"]])
+    province = pd.Series(rows["code"].to_numpy(dtype=object)).map(dict(zip(fitted["code"], fitted["province"])))
+    if province.isna().any():
+        raise KeyError(f"pieces in provinces not fitted: {sorted(set(rows['code'][province.isna().to_numpy()]))}")
+    table.insert(1, "province", province.to_numpy(dtype=object))
     table.insert(2, "code", rows["code"].to_numpy())
     unit = rows["district_code"].fillna("").to_numpy()
     unit_names = {} if districts is None else dict(zip(districts["district_code"], districts["district"]))
-    table.insert(3, "district", [unit_names.get(u, "") for u in unit])
+    district = pd.Series(unit, dtype=object).map(unit_names).to_numpy(dtype=object)
+    district[pd.isna(district)] = ""  # a piece in no district (none given, or outside them all)
+    table.insert(3, "district", district)
     table.insert(4, "district_code", unit)
     table.insert(5, "band", np.where(b >= 0, zones["band"].to_numpy()[np.clip(b, 0, None)], OUTSIDE))
     table.insert(6, "inner_km", np.where(b >= 0, zones["inner_km"].to_numpy()[np.clip(b, 0, None)], np.nan))
