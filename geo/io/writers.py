@@ -77,30 +77,6 @@ def _defuse(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
 
 
-def _formula_starts(values) -> np.ndarray:
-    """Which of ``values`` are text that starts as a formula: by Arrow's string kernels when every value
-    is text or missing (the ids of 100,000 hazards in milliseconds), else one value at a time.
-
-    Examples
-    --------
-    >>> _formula_starts(np.array(["=1", "a", None, "-x"], dtype=object)).tolist()
-    [True, False, False, True]
-    >>> _formula_starts(np.array(["@a", 3, b"=x", "b"], dtype=object)).tolist()  # only text is a formula
-    [True, False, False, False]
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if pd.api.types.infer_dtype(values, skipna=True) != "string":  # not all text (numbers, bytes ...)
-        return np.fromiter(
-            (isinstance(v, str) and v.startswith(FORMULA_START) for v in values), dtype=bool, count=len(values)
-        )
-    text = pa.array(values, type=pa.string(), from_pandas=True)
-    first = pc.utf8_slice_codeunits(text, 0, 1)
-    found = pc.fill_null(pc.is_in(first, value_set=pa.array(FORMULA_START)), False)
-    return found.to_numpy(zero_copy_only=False).astype(bool)
-
-
 def _defuse_column(values: pd.Series) -> pd.Series:
     """:func:`_defuse` on a column, the test done once per distinct value (values that are not text
     stay as they are)."""
@@ -109,7 +85,9 @@ def _defuse_column(values: pd.Series) -> pd.Series:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
     except TypeError:  # unhashable values (lists, dicts): test each one
         codes, uniques = np.arange(len(column)), column.to_numpy()
-    starts = _formula_starts(uniques)
+    starts = np.fromiter(
+        (isinstance(v, str) and v.startswith(FORMULA_START) for v in uniques), dtype=bool, count=len(uniques)
+    )
     risky = np.append(starts, False)[codes]  # code -1: a missing value
     if not risky.any():
         return column
