@@ -372,16 +372,6 @@ def test_worker_processes_hand_their_pieces_over_in_files_that_do_not_stay(tmp_p
         assert db.execute("select count(*) from hazard_pieces").fetchone()[0] == two.num_rows
 
 
-def test_spilled_piece_rows_read_back_as_they_were(tmp_path):
-    from geo.io.writers import PieceRows
-
-    table = hazards_tm([(1, 0, 6, 1), (12, 0, 13, 1)])
-    rows = PieceRows.of(table.assign(area_m2=table.area, hazard_index=[0, 1]), synthetic=False)
-    spilled = rows.spill(tmp_path / "rows.arrow")
-    assert spilled.arrow == tmp_path / "rows.arrow" and spilled.csv == rows.csv and spilled.header == rows.header
-    assert spilled.table().equals(rows.arrow) and spilled.spill(tmp_path / "again.arrow") is spilled
-
-
 @pytest.mark.parametrize("n", [0, 5, 16, 17, 3000])
 def test_earlier_boxes_grouped_under_envelopes_are_found_as_one_by_one(n):
     """The grouped boxes of earlier rows meet exactly the boxes a pairwise test finds (edges that only
@@ -418,8 +408,9 @@ def test_piece_rows_made_in_batches_are_the_rows_made_at_once(tmp_path):
     whole = PieceRows.of(table, synthetic=True, batch_rows=10)
     one_by_one = PieceRows.of(table, synthetic=True, batch_rows=1)
     spilled = PieceRows.of(table, synthetic=True, batch_rows=2, spill=tmp_path / "rows.arrow")
-    assert one_by_one.csv == whole.csv == spilled.csv and one_by_one.header == whole.header
+    assert one_by_one.csv == whole.csv == spilled.csv and one_by_one.header == whole.header == spilled.header
     assert one_by_one.arrow.equals(whole.arrow) and spilled.table().equals(whole.arrow)
+    assert spilled.arrow == tmp_path / "rows.arrow"  # the rows read back from the file they were spilled to
     assert str(whole.arrow.schema.field("depth_m").type) == "double" and whole.count == 3
 
 

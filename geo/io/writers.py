@@ -748,7 +748,7 @@ class PieceRows:
     arrow : pyarrow.Table, Path or None
         The ``hazard_pieces`` rows in WGS 84, valid polygons as WKB MultiPolygons: the batch of the
         GeoPackage layer and of ``hazard_pieces.parquet``; or the Arrow IPC file holding them
-        (:meth:`spill`); None when neither file is written.
+        (``spill`` of :meth:`of`); None when neither file is written.
     synthetic : bool
         Whether the rows carry the ``synthetic`` flag.
     count : int
@@ -761,20 +761,8 @@ class PieceRows:
     synthetic: bool
     count: int = 0
 
-    def spill(self, path: Path) -> PieceRows:
-        """These rows with their Arrow table written to ``path`` (an uncompressed Arrow IPC file), for a
-        worker process to hand them over through the file system: about 1 KB per piece, which through
-        the pipe to the parent kept the worker waiting until the busy parent had read it all."""
-        import pyarrow as pa
-
-        if self.arrow is None or isinstance(self.arrow, Path):
-            return self
-        with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, self.arrow.schema) as ipc:
-            ipc.write_table(self.arrow)
-        return PieceRows(self.header, self.csv, Path(path), self.synthetic, self.count)
-
     def table(self):
-        """The Arrow table of the rows (memory-mapped when :meth:`spill` wrote it to a file)."""
+        """The Arrow table of the rows (memory-mapped when :meth:`of` spilled it to a file)."""
         import pyarrow as pa
 
         if isinstance(self.arrow, Path):
@@ -797,7 +785,10 @@ class PieceRows:
 
         They are made ``batch_rows`` at a time (the copies each step makes stay that small); the Arrow
         columns take the types of the whole table, so the rows are the same whatever the batches. With
-        ``spill``, each batch of the Arrow table goes straight to that file (see :meth:`spill`).
+        ``spill``, each batch of the Arrow table goes straight to that file (an uncompressed Arrow IPC
+        file), for a worker process to hand the rows over through the file system: about 1 KB per
+        piece, which through the pipe to the parent kept the worker waiting until the busy parent had
+        read it all.
         """
         import pyarrow as pa
 
@@ -863,7 +854,7 @@ class PieceWriter:
         self._parquet_write: Future | None = None
         self._gpkg: LayerStream | None = None  # the hazard_pieces layer, once the first rows came
         self._schema: Any = None  # the Arrow schema of the first rows, which later ones are made to fit
-        self._spilled: list[Path] = []  # files of rows handed over by PieceRows.spill, removed at the end
+        self._spilled: list[Path] = []  # files of rows spilled by PieceRows.of, removed at the end
 
     def add(self, rows: PieceRows) -> None:
         """Append pieces (see :meth:`PieceRows.of`) to the three files."""
