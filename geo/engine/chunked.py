@@ -507,7 +507,7 @@ class ChunkJob:
     rows: int
     counted_fids: np.ndarray
     synthetic: bool
-    spill: Path | None = None  # where the pieces go to disk for the caller (PieceRows.spill), or not at all
+    spill: Path | None = None  # where the pieces go to disk for the caller (PieceRows.of), or not at all
     encoding: str | None = None
     formats: tuple[str, ...] = PIECE_FORMATS  # the piece files the rows are made for (PieceRows.of)
 

@@ -899,7 +899,7 @@ class PieceWriter:
             write.result()
 
     def spill_path(self, key: int) -> Path:
-        """Where a worker may :meth:`PieceRows.spill` the rows it made (``key``: e.g. the first row)."""
+        """Where a worker may spill the rows it made (:meth:`PieceRows.of`) (``key``: e.g. the first row)."""
         return self.out_dir / f".pieces-{int(key)}.part.arrow"
 
     def _unspill(self) -> None:
