@@ -243,6 +243,8 @@ def within_curve(
         Index ``distance_km``; one column per province code (km2) and ``total_km2``.
     """
     inside = pieces[pieces["fine_index"] >= 0]
+    if "_radius" not in inside.columns:  # measured once for both passes of the bounds below
+        inside = with_extent(inside)
     fine = inside["fine_index"].to_numpy()
     inner = fine_zones["inner_km"].to_numpy()[fine] * 1000.0
     outer = fine_zones["outer_km"].to_numpy()[fine] * 1000.0
