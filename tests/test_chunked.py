@@ -414,6 +414,27 @@ def test_piece_rows_made_in_batches_are_the_rows_made_at_once(tmp_path):
     assert str(whole.arrow.schema.field("depth_m").type) == "double" and whole.count == 3
 
 
+def test_piece_rows_check_again_only_what_was_reprojected():
+    """With the hazards' own WGS 84 geometries known valid (checked when read), a piece reprojected
+    back to WGS 84 is still checked and repaired, and the rows equal those checked throughout."""
+    from geo.io.writers import PieceRows
+
+    table = hazards_tm([(1, 0, 6, 1), (12, 0, 13, 1), (3, 5, 4, 6)]).to_crs("EPSG:4326")
+    own = table.geometry.to_numpy().copy()
+    table = table.to_crs(TM)
+    # The third piece is cut (no geometry of its own) and comes back from the cut as a bow tie.
+    x0, y0, x1, y1 = table.geometry.iloc[2].bounds
+    bow = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    table = table.set_geometry([*table.geometry.iloc[:2], bow], crs=TM)
+    table = table.assign(area_m2=[5.0e6, 1.0e6, 0.5e6], hazard_index=[0, 1, 2], _wgs84=[own[0], own[1], None])
+    checked = PieceRows.of(table, synthetic=False)
+    trusted = PieceRows.of(table, synthetic=False, own_valid=True)
+    assert trusted.arrow.equals(checked.arrow) and trusted.csv == checked.csv
+    geoms = shapely.from_wkb(trusted.arrow.column("geometry").to_numpy(zero_copy_only=False))
+    assert shapely.is_valid(geoms).all() and shapely.equals_exact(geoms[0], shapely.multipolygons([own[0]]), 0)
+    assert not shapely.is_valid(bow) and shapely.area(geoms[2]) > 0
+
+
 def test_tm_layer_is_read_in_chunks_in_its_own_crs(tmp_path, straight_world):
     """A layer in a projected CRS of its own: the bounding boxes that find overlaps are taken after reprojection."""
     provinces, frontier = straight_world

@@ -377,3 +377,45 @@ def test_older_gdal_reads_geopackages_and_kml_flags_without_loss(tmp_path, demo_
     )  # fmt: skip
     values = re.findall(r"synthetic \(\w+\) = (\S+)", kml.stdout)
     assert values and set(values) == {"1"}
+
+
+def test_csv_rows_are_pandas_text_to_the_character():
+    """The piece CSV's rows made in Arrow equal pandas' ``to_csv`` text: rounded and unrounded floats
+    of every size (zero's sign, exponents, NaN, infinities), text that needs quoting (commas, quotes,
+    line breaks, carriage returns), Khmer, empty and missing text, booleans, integers; a table with
+    a column Arrow does not cover (times, mixed values) is written by pandas itself."""
+    import numpy as np
+
+    from geo.io.writers import _arrow_csv_rows, csv_rows, rounded_for_csv
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    magnitude = 10.0 ** rng.integers(-9, 14, n)
+    raw = rng.uniform(0, 1, n) * magnitude
+    special = [0.0, -0.0, 1e-4, 9.9999e-5, 1e-5, 0.5, 1.0, 7.0, 1e15, 1e16, 2.0**50, np.nan, np.inf, -np.inf, -2.5]
+    raw[: len(special)] = special
+    words = np.array(["", "a", "Banteay Meanchey", 'say "hi"', "a,b", "line\nbreak", "carriage\rreturn",
+                      "ស្វាយចេក", "'=1+1", " spaced ", None], dtype=object)  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "hazard_id": [f"H{i}" for i in range(n)],
+            "note": words[rng.integers(0, len(words), n)],
+            "empty": [None] * n,
+            "inner_km": rng.choice([0.0, 2.0, 5.0, 7.0, np.nan], n),
+            "area_m2": raw,
+            "area_km2": raw / 1e6,
+            "share_of_hazard": rng.uniform(0, 1, n),
+            "depth_m": raw * 3.7,
+            "density": raw * 1.1,  # not rounded: numpy's text
+            "approximate": rng.uniform(0, 1, n) < 0.5,
+            "row": np.arange(n) - 5,
+        }
+    )
+    table["label"] = pd.array(words[rng.integers(0, len(words), n)], dtype="string")
+    for frame in (table, rounded_for_csv(table)):
+        made = _arrow_csv_rows(frame)
+        assert made is not None  # Arrow's route, not pandas' own
+        assert made == frame.to_csv(index=False, header=False)
+        assert made.startswith("H0,")
+    mixed = table.assign(when=pd.Timestamp("2024-01-02"), any=[1, "x"] * (n // 2))
+    assert _arrow_csv_rows(mixed) is None and csv_rows(mixed) == mixed.to_csv(index=False, header=False)

@@ -554,7 +554,8 @@ def analyse_chunk(plan: RunPlan, job: ChunkJob) -> ChunkPart:
         return ChunkPart(gpd.GeoDataFrame(), report, empty, empty, empty, empty, np.array([]), None, 0.0)
     pieces, land = plan.pieces(hz, counted=counted)
     table = hazard_table(pieces, hz, t.provinces, plan.zones, plan.places, districts=t.districts)
-    rows = PieceRows.of(table, synthetic=job.synthetic, formats=job.formats, spill=job.spill)
+    # The hazards' own geometries were checked (and repaired) in WGS 84 as they were read.
+    rows = PieceRows.of(table, synthetic=job.synthetic, formats=job.formats, spill=job.spill, own_valid=True)
     return ChunkPart(
         rows=rows,
         report=report,
