@@ -302,7 +302,9 @@ def split(geoms: np.ndarray, cells: np.ndarray, land: shapely.Geometry) -> pd.Da
     rest = np.flatnonzero(~done)
     if len(rest):
         shapely.prepare(land)
-        out = ~shapely.covered_by(geoms[rest], land)
+        # The prepared land first: GEOS uses a prepared geometry only as the predicate's first operand
+        # (``covered_by(geoms, land)`` measured 60 times slower: 0.19 s for 1,422 hazards).
+        out = ~shapely.covers(land, geoms[rest])
         rest = rest[out]
         if len(rest):
             outside = shapely.difference(geoms[rest], land)
