@@ -75,6 +75,29 @@ def test_overlaps_are_counted_once_in_zone_figures(straight_world):
     assert own.to_numpy() == pytest.approx([4.0, 4.0, 1.0], rel=REL)
 
 
+def test_overlap_components_join_shared_area_only():
+    """Squares sharing an edge (boxes that only touch), a corner, or nothing stay apart; a square
+    reaching a micrometre into another joins it, and a triangle inside another's box but not
+    touching it stays apart; the labels are the components' smallest members."""
+    import shapely
+
+    from geo.engine.overlay import overlap_components
+
+    geoms = np.array(
+        [
+            shapely.box(0, 0, 1, 1),
+            shapely.box(1, 0, 2, 1),  # shares an edge with 0
+            shapely.box(2, 1, 3, 2),  # shares a corner with 1
+            shapely.box(3 - 1e-6, 1, 4, 2),  # a micrometre into 2
+            shapely.Polygon([(10, 10), (12, 10), (10, 12)]),
+            shapely.Polygon([(12, 12), (12, 11.2), (11.2, 12)]),  # in 4's box, not touching it
+            shapely.box(20, 20, 21, 21),
+            shapely.box(20.5, 20.5, 20.6, 20.6),  # inside 6
+        ]
+    )
+    assert overlap_components(geoms).tolist() == [0, 1, 2, 2, 4, 5, 6, 6]
+
+
 def test_public_tables_carry_documented_columns_only_and_progress_goes_to_the_geo_logger(straight_world, caplog):
     provinces, frontier = straight_world
     hz = hazards_tm([(0, 0, 2, 2), (1, 0, 3, 2), (10, 10, 11, 11)])

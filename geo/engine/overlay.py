@@ -415,7 +415,11 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
     # interiors meet share area (the interior of a polygon is open): far cheaper than building
     # every intersection.
     a, b = shapely.STRtree(geoms).query(geoms)
-    keep = a < b
+    # A polygon's interior lies inside its box's interior: boxes that only touch (neighbours on a
+    # grid, pieces of one hazard on either side of a band edge) cannot hold polygons sharing area.
+    box = shapely.bounds(geoms)
+    apart = (box[a, 0] >= box[b, 2]) | (box[b, 0] >= box[a, 2]) | (box[a, 1] >= box[b, 3]) | (box[b, 1] >= box[a, 3])
+    keep = (a < b) & ~apart
     a, b = a[keep], b[keep]
     if len(a):
         meet = in_threads(shapely.intersects, geoms[a], geoms[b])
