@@ -306,7 +306,9 @@ def hazard_rows(
     ids = out["hazard_id"].astype(object)
     null_ids = ids.isna() | (ids.astype(str).str.strip() == "")
     rows = np.arange(first_row, first_row + len(out))
-    out["hazard_id"] = np.where(null_ids, [f"row-{r}" for r in rows], ids.astype(str))
+    named = ids.astype(str).to_numpy(dtype=object)
+    named[null_ids.to_numpy()] = [f"row-{r}" for r in rows[null_ids.to_numpy()]]  # only rows without an id
+    out["hazard_id"] = named
     report["null_ids"] = {"count": int(null_ids.sum()), "rows": rows[null_ids.to_numpy()].tolist()}
     dup = out["hazard_id"].duplicated(keep=False)
     report["duplicate_ids"] = {

@@ -9,7 +9,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo._threads import valid_mask
 from geo.constants import WGS84
@@ -227,8 +227,10 @@ def check_coordinates(gdf: gpd.GeoDataFrame, crs, path: Path, hint_only: bool = 
             )
     if crs is None:
         return {}
-    lonlat = gpd.GeoSeries(shapely.points(cx, cy), crs=crs).to_crs(WGS84)
-    x, y = lonlat.x.to_numpy(), lonlat.y.to_numpy()
+    if crs == CRS.from_user_input(WGS84):
+        x, y = cx, cy
+    else:  # the box centres in degrees (no points built)
+        x, y = Transformer.from_crs(crs, WGS84, always_xy=True).transform(cx, cy)
     inside = _inside_box(x, y)
     swapped = ~inside & _inside_box(y, x)
     if not per_row:
