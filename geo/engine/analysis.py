@@ -348,7 +348,9 @@ class AnalysisResult:
         # Land counted once in each province x band: pieces of another cell only touch (a sliver of
         # overlap from the round trip through WGS 84 joins no cells).
         component = overlap_components(geoms)
-        label = pd.factorize(pd.MultiIndex.from_arrays([component, codes, band]))[0]
+        code_index = pd.factorize(codes)[0].astype(np.int64)  # one integer per province x band x component
+        cell = code_index * (int(band.max()) + 2) + (band.astype(np.int64) + 1) if len(band) else code_index
+        label = pd.factorize(component.astype(np.int64) * (int(cell.max()) + 1 if len(cell) else 1) + cell)[0]
         _, unions = union_groups(geoms, label)
         first = np.unique(label, return_index=True)[1]
         return pd.DataFrame(
