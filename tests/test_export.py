@@ -419,3 +419,7 @@ def test_csv_rows_are_pandas_text_to_the_character():
         assert made.startswith("H0,")
     mixed = table.assign(when=pd.Timestamp("2024-01-02"), any=[1, "x"] * (n // 2))
     assert _arrow_csv_rows(mixed) is None and csv_rows(mixed) == mixed.to_csv(index=False, header=False)
+    twice = pd.concat([table[["hazard_id", "area_m2"]], table[["area_m2"]]], axis=1)  # a name twice
+    assert csv_rows(twice) == twice.to_csv(index=False, header=False)
+    odd = table.assign(note=[b"bytes", "\ud800", None, 1.5] * (n // 4))  # bytes, a lone surrogate, a number
+    assert csv_rows(odd) == odd.to_csv(index=False, header=False)  # left to pandas

@@ -186,7 +186,7 @@ def csv_rows(df: pd.DataFrame) -> str:
     """
     try:
         fast = _arrow_csv_rows(df)
-    except (TypeError, ValueError, ArithmeticError, ImportError):  # values Arrow will not take as they are
+    except Exception:  # values Arrow will not take as they are (its errors are of many kinds): pandas writes them
         fast = None
     return fast if fast is not None else df.to_csv(index=False, header=False)
 
@@ -199,8 +199,8 @@ def _arrow_csv_rows(df: pd.DataFrame) -> str | None:
     if len(df.columns) < 2 or not len(df):  # a lone empty field is quoted: left to pandas
         return None
     columns = []
-    for name in df.columns:
-        values = df[name]
+    for position, name in enumerate(df.columns):
+        values = df.iloc[:, position]  # by position: a name may be there twice
         dtype = values.dtype
         if dtype == np.float64:
             column = _float_text(values.to_numpy(), csv_decimals(str(name)))
