@@ -186,6 +186,21 @@ def test_unknown_province_suggests(demo_result):
     assert resolve_band("beyond 7", demo_result) == 3 and resolve_band("0-2 km", demo_result) == 0
 
 
+def test_groups_count_overlaps_once_within_each_group_only(straight_world):
+    """Overlapping hazards of two statuses: each status' land is its own hazards' union (the overlap
+    with the other status counts in both), the total the union of all; by band, the same land."""
+    provinces, frontier = straight_world
+    hz = hazards_tm([(1, 0, 3, 1), (2, 0, 4, 1), (2.5, 0, 3.5, 1)], ids=["A", "B", "C"])
+    hz["status"] = ["SHA", "CHA", "SHA"]
+    res = geo.analyze(hz, geo.Boundaries.from_frames(provinces, frontier), error_draws=0)
+    answer = query(res, by="status")
+    groups = {g["status"]: g["area_km2"] for g in answer["groups"]}
+    assert answer["area_km2"] == pytest.approx(3.0, rel=REL) and answer["area_sum_km2"] == pytest.approx(5.0, rel=REL)
+    assert groups["SHA"] == pytest.approx(2.5, rel=REL) and groups["CHA"] == pytest.approx(2.0, rel=REL)
+    by_band = {g["band"]: g["area_km2"] for g in query(res, by="band")["groups"]}
+    assert by_band["0-2 km"] == pytest.approx(1.0, rel=REL) and by_band["2-5 km"] == pytest.approx(2.0, rel=REL)
+
+
 def test_query_uses_the_analysis_numbers(demo_result, straight):
     q = query(demo_result, province="Pailin", band="0-2")
     bp = demo_result.by_province.set_index("province").loc["Pailin"]

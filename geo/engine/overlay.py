@@ -407,8 +407,19 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
     ndarray of int
         Component label per polygon; labels are the smallest member index.
     """
+    return components_of(len(geoms), *overlap_pairs(geoms))
+
+
+def overlap_pairs(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(a, b)``, ``a < b``, of polygons whose interiors meet (they share area).
+
+    Examples
+    --------
+    >>> boxes = np.array([shapely.box(0, 0, 2, 2), shapely.box(2, 0, 3, 1), shapely.box(1, 1, 4, 4)])
+    >>> [x.tolist() for x in overlap_pairs(boxes)]
+    [[0], [2]]
+    """
     geoms = np.asarray(geoms, dtype=object)
-    n = len(geoms)
     # Candidate pairs from the boxes alone (one quick tree query); most are of polygons that do not
     # meet (measured at 108,250 hazards spread like the demo: 4,922 of 188,705), which an intersects
     # test finds in under half the time of a DE-9IM matrix; of the pairs that meet, those whose
@@ -426,6 +437,18 @@ def overlap_components(geoms: np.ndarray) -> np.ndarray:
         a, b = a[meet], b[meet]
         real = in_threads(lambda x, y: shapely.relate_pattern(x, y, "T********"), geoms[a], geoms[b])
         a, b = a[real], b[real]
+    return a, b
+
+
+def components_of(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Connected components of ``n`` items joined by the pairs ``(a, b)``; labels are the smallest
+    member index.
+
+    Examples
+    --------
+    >>> components_of(5, np.array([3, 0]), np.array([4, 1])).tolist()
+    [0, 0, 2, 3, 3]
+    """
     graph = coo_matrix((np.ones(len(a), dtype=bool), (a, b)), shape=(n, n))
     count, component = connected_components(graph, directed=False)
     smallest = np.full(count, n)

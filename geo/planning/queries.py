@@ -20,9 +20,9 @@ import shapely.ops
 from pyproj import Transformer
 
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
-from geo.crs import GEOD, aeqd_transformers, apply_transformer, transform_geoms
+from geo.crs import GEOD, aeqd_transformers, apply_transformer, reproject, transform_geoms
 from geo.engine.analysis import AnalysisResult, as_result
-from geo.engine.overlay import split, union_overlapping
+from geo.engine.overlay import components_of, overlap_pairs, split, union_groups
 from geo.errors import GeoInputError
 from geo.names import PROVINCE_NAMES, normalize_name, province_aliases, province_code
 
@@ -234,19 +234,45 @@ QUESTION_COLUMNS = (
 )  # fmt: skip
 
 
-def _areas(sel: gpd.GeoDataFrame) -> dict:
-    """Counts and areas of a selection of pieces (analysis CRS), land counted once."""
+def _areas(sel: gpd.GeoDataFrame, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Counts and areas of a selection of pieces, land counted once.
+
+    Pieces in the analysis CRS are measured as they are. Pieces read back in WGS 84 (an analysis made
+    in chunks) are looked at where they lie: the overlaps are found among them there, only the pieces
+    that share land are reprojected and united, and the others count their ``area_m2`` (the analysis'
+    own measure). ``pairs``: the overlapping pairs of ``sel`` (:func:`overlap_pairs`, by position),
+    when already found.
+    """
     geoms = sel.geometry.values
     land_once = 0.0
     if len(sel):
-        shared, unions = union_overlapping(geoms)
-        land_once = float(shapely.area(geoms[~shared]).sum() + shapely.area(unions).sum())
+        a, b = overlap_pairs(geoms) if pairs is None else pairs
+        labels = components_of(len(sel), a, b)
+        shared = np.bincount(labels, minlength=len(sel))[labels] > 1
+        members = np.flatnonzero(shared)
+        if sel.crs is None or sel.crs.equals(ANALYSIS_CRS):
+            lone, together = shapely.area(geoms[~shared]).sum(), np.asarray(geoms)[members]
+        else:
+            lone = sel["area_m2"].to_numpy(dtype=float)[~shared].sum()
+            together = reproject(np.asarray(geoms)[members], sel.crs, ANALYSIS_CRS)
+        _, unions = union_groups(together, labels[members])
+        land_once = float(lone + shapely.area(unions).sum())
     return {
         "hazards": int(sel["hazard_id"].nunique()),
         "pieces": len(sel),
         "area_km2": land_once / 1e6,
         "area_sum_km2": float(sel["area_m2"].sum() / 1e6),
     }
+
+
+def _pairs_within(pairs: tuple[np.ndarray, np.ndarray], rows: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``pairs`` (positions among ``n``) with both ends among ``rows`` (ascending), numbered by
+    their place in ``rows``."""
+    place = np.full(n, -1)
+    place[rows] = np.arange(len(rows))
+    a, b = place[pairs[0]], place[pairs[1]]
+    both = (a >= 0) & (b >= 0)
+    return a[both], b[both]
 
 
 def query(
@@ -352,9 +378,9 @@ def query(
         keep &= hit
         filters[name] = value
     sel = pieces[keep]
-    if not sel.crs.equals(ANALYSIS_CRS):  # read back in WGS 84: the vertices written, measured again
-        sel = sel.to_crs(ANALYSIS_CRS)
-    out: QueryAnswer = {"filters": filters, **_areas(sel)}  # type: ignore[typeddict-item]
+    # The overlaps found once (read back in WGS 84: found there), for the total and every group.
+    pairs = overlap_pairs(sel.geometry.values) if len(sel) else (np.array([], int), np.array([], int))
+    out: QueryAnswer = {"filters": filters, **_areas(sel, pairs)}  # type: ignore[typeddict-item]
     if by:
         fields = [f.strip().lower() for f in (by.split(",") if isinstance(by, str) else by) if f.strip()]
         unknown = [f for f in fields if f not in GROUP_FIELDS]
@@ -366,9 +392,12 @@ def query(
             keys.append(sel[source].fillna("").astype(str) if source else pd.Series("", index=sel.index))
         groups = []
         if len(sel):
-            for values, part in sel.groupby(keys, sort=True):
+            grouped = sel.groupby(keys, sort=True)
+            number = grouped.ngroup().to_numpy()  # the groups numbered as they come below
+            for k, (values, part) in enumerate(grouped):
+                rows = np.flatnonzero(number == k)
                 values = values if isinstance(values, tuple) else (values,)
-                groups.append({**dict(zip(fields, values)), **_areas(part)})
+                groups.append({**dict(zip(fields, values)), **_areas(part, _pairs_within(pairs, rows, len(sel)))})
         out["groups"] = groups
     if result.summary.get("notice"):
         out["notice"] = result.summary["notice"]
