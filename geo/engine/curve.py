@@ -12,7 +12,7 @@ piece is crossed, so ``W`` there is the very sum the analysis makes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -217,6 +217,7 @@ def within_curve(
     frontier_wgs84: np.ndarray,
     distances_km: Sequence[float],
     buffers: dict[float, np.ndarray] | None = None,
+    shapes: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Area within each distance of the frontier, per province, km2.
 
@@ -236,6 +237,10 @@ def within_curve(
     buffers : dict, optional
         Frontier buffers already built (per-stretch arrays), by distance in m; others
         are built (and cached).
+    shapes : callable, optional
+        For pieces whose ``geometry`` is a stand-in (their :func:`with_extent` columns given):
+        called once with the index labels of the pieces some distance crosses, it returns their
+        geometries (analysis CRS); the others need only their extent and ``area_m2``.
 
     Returns
     -------
@@ -263,6 +268,11 @@ def within_curve(
     area = inside["area_m2"].to_numpy()
     groups = code_groups(inside["code"].to_numpy())
     crossing = [~(hi <= d) & (lo < d) for d in ds]
+    if shapes is not None:  # only the pieces a distance crosses are cut: their shapes, once
+        cut_rows = np.flatnonzero(np.logical_or.reduce(crossing)) if crossing else np.array([], dtype=int)
+        geoms = geoms.copy()
+        if len(cut_rows):
+            geoms[cut_rows] = shapes(inside.index.to_numpy()[cut_rows])
     zones = dict(buffers or {})
     need = [d for d, c in zip(ds, crossing) if c.any() and d not in zones]
     if need:
