@@ -53,7 +53,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from geo.constants import ANALYSIS_CRS, ERROR_DRAWS
 from geo.engine.zones import band_label
@@ -132,6 +131,8 @@ def offsets_along(
         Distance to B, positive where B lies to the left of A; NaN where B is farther than
         ``cutoff_m`` (the lines do not describe the same stretch there).
     """
+    from scipy.spatial import cKDTree  # here: importing geo spares scipy.spatial
+
     txy, _, _ = _densified(line_b, 25.0)
     tree = cKDTree(txy)
     axy, apart, aarc = _densified(line_a, 25.0)
@@ -471,6 +472,8 @@ def error_budget(
         rng,
     )
     # Distance to the frontier and place along it, from vertices every 25 m (error < 0.1 m past 1 km).
+    from scipy.spatial import cKDTree
+
     vxy, vpart, varc = _densified(lines, 25.0)
     dist, nearest = cKDTree(vxy).query(np.column_stack([smp.x, smp.y]), workers=-1)
     d = np.clip(dist, smp.lo, np.nextafter(smp.hi, -np.inf))  # inside its piece's band, as cut exactly
@@ -555,6 +558,8 @@ def _nearest_other_province(
         return other, dist
     xy, part, _ = _densified(edges, 25.0)
     lab = np.asarray(owners)[np.repeat(np.arange(len(edges)), [len(shapely.get_parts(e)) for e in edges])[part]]
+    from scipy.spatial import cKDTree
+
     tree = cKDTree(xy)
     pts = np.column_stack([smp.x, smp.y])
     dd, ii = tree.query(pts, k=16, distance_upper_bound=reach_m, workers=-1)

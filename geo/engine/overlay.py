@@ -17,8 +17,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from geo._threads import in_threads, workers
 from geo.constants import ANALYSIS_CRS, RESTRICTED_KM
@@ -449,6 +447,9 @@ def components_of(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     >>> components_of(5, np.array([3, 0]), np.array([4, 1])).tolist()
     [0, 0, 2, 3, 3]
     """
+    from scipy.sparse import coo_matrix  # here, not at import: a question that asks no overlap spares it
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(a), dtype=bool), (a, b)), shape=(n, n))
     count, component = connected_components(graph, directed=False)
     smallest = np.full(count, n)
