@@ -32,14 +32,13 @@ from geo.constants import (
 )
 from geo.crs import reproject, to_crs_dense
 from geo.engine.boundaries import Boundaries, load_boundaries
-from geo.engine.curve import metres, ranges, with_extent, within_curve
+from geo.engine.curve import box_extent, metres, ranges, with_extent, within_curve
 from geo.engine.errorbudget import DRAWS, error_budget, model_for
 from geo.engine.hazards import read_hazards
 from geo.engine.overlay import (
     Territory,
     border_districts,
     build_territory,
-    components_of,
     overlap_pairs,
     split,
     union_groups,
@@ -364,31 +363,25 @@ class AnalysisResult:
         cell = pd.factorize(codes)[0].astype(np.int64) * (int(band.max()) + 2 if len(band) else 1) + band + 1
         a, b = overlap_pairs(wgs)
         same = cell[a] == cell[b]
-        label = components_of(len(wgs), a[same], b[same])
-        shared = np.bincount(label, minlength=len(wgs))[label] > 1
-        members = np.flatnonzero(shared)
-        keys, unions = union_groups(reproject(wgs[members], WGS84, ANALYSIS_CRS), label[members])
+        label, shared, unions = union_overlapping(
+            wgs, (a[same], b[same]), project=lambda g: reproject(g, WGS84, ANALYSIS_CRS)
+        )
         lone = np.flatnonzero(~shared)
-        # One row per piece alone or union, in the order of their first piece.
-        first = np.concatenate([lone, keys]).astype(np.int64)
+        # One row per piece alone or union (its label: its first piece), in the order of their first piece.
+        first = np.concatenate([lone, np.unique(label[shared])]).astype(np.int64)
         order = np.argsort(first, kind="stable")
-        geometry = np.concatenate([np.full(len(lone), None, dtype=object), unions])[order]
-        own = np.concatenate([wgs[lone], np.full(len(keys), None, dtype=object)])[order]
-        measured = np.concatenate([area[lone], shapely.area(unions)])[order]
-        x0, y0, x1, y1 = _projected_boxes(shapely.bounds(wgs[lone])).T
-        ux0, uy0, ux1, uy1 = shapely.bounds(unions).T
-        x0, y0 = np.concatenate([x0, ux0])[order], np.concatenate([y0, uy0])[order]
-        x1, y1 = np.concatenate([x1, ux1])[order], np.concatenate([y1, uy1])[order]
+        boxes = np.concatenate([_projected_boxes(shapely.bounds(wgs[lone])), shapely.bounds(unions)])[order]
+        cx, cy, radius = box_extent(boxes)
         return pd.DataFrame(
             {
                 "code": codes[first[order]],
                 "fine_index": band[first[order]],
-                "area_m2": measured,
-                "geometry": geometry,
-                "_wgs84": own,
-                "_cx": (x0 + x1) / 2,
-                "_cy": (y0 + y1) / 2,
-                "_radius": np.hypot(x1 - x0, y1 - y0) / 2,
+                "area_m2": np.concatenate([area[lone], shapely.area(unions)])[order],
+                "geometry": np.concatenate([np.full(len(lone), None, dtype=object), unions])[order],
+                "_wgs84": np.concatenate([wgs[lone], np.full(len(unions), None, dtype=object)])[order],
+                "_cx": cx,
+                "_cy": cy,
+                "_radius": radius,
             }
         )
 
@@ -523,7 +516,7 @@ class RunPlan:
         """
         geoms = hz.geoms
         pieces = self._attribute(geoms)
-        shared, unions = union_overlapping(geoms)
+        _, shared, unions = union_overlapping(geoms)
         if counted is not None and len(counted):
             # Land units: lone hazards and unions of overlapping ones; those reaching land counted
             # elsewhere lose it.

@@ -111,8 +111,15 @@ def with_extent(pieces: pd.DataFrame) -> pd.DataFrame:
     >>> with_extent(one)[["_cx", "_cy", "_radius"]].round(6).values.tolist()
     [[3.0, 4.0, 5.0]]
     """
-    x0, y0, x1, y1 = shapely.bounds(pieces["geometry"].to_numpy()).T
-    return pieces.assign(_cx=(x0 + x1) / 2, _cy=(y0 + y1) / 2, _radius=np.hypot(x1 - x0, y1 - y0) / 2)
+    cx, cy, radius = box_extent(shapely.bounds(pieces["geometry"].to_numpy()))
+    return pieces.assign(_cx=cx, _cy=cy, _radius=radius)
+
+
+def box_extent(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The centre (x, y) and half diagonal of each box (rows of ``xmin, ymin, xmax, ymax``): the
+    extent :func:`with_extent` gives a piece from its box."""
+    x0, y0, x1, y1 = np.asarray(bounds, dtype=float).reshape(-1, 4).T
+    return (x0 + x1) / 2, (y0 + y1) / 2, np.hypot(x1 - x0, y1 - y0) / 2
 
 
 _LINE_POINTS: dict[bytes, tuple[np.ndarray, Any]] = {}

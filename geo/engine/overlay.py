@@ -9,7 +9,7 @@ connected component of overlaps, never all at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -325,23 +325,38 @@ def _polygonal(geoms: np.ndarray) -> np.ndarray:
     return out
 
 
-def union_overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def union_overlapping(
+    geoms: np.ndarray,
+    pairs: tuple[np.ndarray, np.ndarray] | None = None,
+    project: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Union polygons that overlap, component by component (land counted once).
+
+    Parameters
+    ----------
+    geoms : array of polygons
+    pairs : tuple of arrays, optional
+        The pairs of ``geoms`` that share land (:func:`overlap_pairs`), when already found.
+    project : callable, optional
+        Applied to the polygons that share land before they are united (e.g. a reprojection of
+        pieces read back in WGS 84 into the analysis CRS); the others are not touched.
 
     Returns
     -------
+    labels : ndarray of int
+        Each polygon's component (:func:`components_of`: its smallest member).
     shared : ndarray of bool
         Polygons that overlap another one (their land is in ``unions``).
     unions : ndarray of geometries
-        One union per component of overlapping polygons.
+        One union per component of overlapping polygons, in the order of their labels.
     """
     geoms = np.asarray(geoms, dtype=object)
-    labels = overlap_components(geoms)
-    sizes = np.bincount(labels, minlength=len(geoms))
-    shared = sizes[labels] > 1
+    labels = components_of(len(geoms), *(overlap_pairs(geoms) if pairs is None else pairs))
+    shared = np.bincount(labels, minlength=len(geoms))[labels] > 1
     members = np.flatnonzero(shared)
-    _, unions = union_groups(geoms[members], labels[members])
-    return shared, unions
+    together = geoms[members] if project is None else project(geoms[members])
+    _, unions = union_groups(together, labels[members])
+    return labels, shared, unions
 
 
 def union_groups(geoms: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -300,7 +300,8 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     double-click reads Khmer names right), numbers rounded (:func:`rounded_for_csv`), safe to open
     in a spreadsheet (:func:`spreadsheet_safe`)."""
     safe = spreadsheet_safe(rounded_for_csv(df))
-    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, encoding="utf-8-sig"))
+    text = safe.iloc[:0].to_csv(index=False) + csv_rows(safe)  # pandas' text: the header, then the rows
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8-sig", newline=""))
 
 
 @contextmanager

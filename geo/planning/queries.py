@@ -22,7 +22,7 @@ from pyproj import Transformer
 from geo.constants import ANALYSIS_CRS, OUTSIDE, WGS84
 from geo.crs import GEOD, aeqd_transformers, apply_transformer, reproject, transform_geoms
 from geo.engine.analysis import AnalysisResult, as_result
-from geo.engine.overlay import components_of, overlap_pairs, split, union_groups
+from geo.engine.overlay import overlap_pairs, split, union_overlapping
 from geo.errors import GeoInputError
 from geo.names import PROVINCE_NAMES, normalize_name, province_aliases, province_code
 
@@ -246,16 +246,13 @@ def _areas(sel: gpd.GeoDataFrame, pairs: tuple[np.ndarray, np.ndarray] | None = 
     geoms = sel.geometry.values
     land_once = 0.0
     if len(sel):
-        a, b = overlap_pairs(geoms) if pairs is None else pairs
-        labels = components_of(len(sel), a, b)
-        shared = np.bincount(labels, minlength=len(sel))[labels] > 1
-        members = np.flatnonzero(shared)
         if sel.crs is None or sel.crs.equals(ANALYSIS_CRS):
-            lone, together = shapely.area(geoms[~shared]).sum(), np.asarray(geoms)[members]
+            _, shared, unions = union_overlapping(geoms, pairs)
+            lone = shapely.area(geoms[~shared]).sum()
         else:
+            crs = sel.crs
+            _, shared, unions = union_overlapping(geoms, pairs, project=lambda g: reproject(g, crs, ANALYSIS_CRS))
             lone = sel["area_m2"].to_numpy(dtype=float)[~shared].sum()
-            together = reproject(np.asarray(geoms)[members], sel.crs, ANALYSIS_CRS)
-        _, unions = union_groups(together, labels[members])
         land_once = float(lone + shapely.area(unions).sum())
     return {
         "hazards": int(sel["hazard_id"].nunique()),
